@@ -1,0 +1,4 @@
+//! Tamper-evident audit trail.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! One module per subcommand: argument types and the glue to the library crates.
+
+pub(crate) mod catalog;

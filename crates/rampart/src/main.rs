@@ -1,0 +1,60 @@
+//! `rampart`: the command line of Rampart, an implementation of IEC 62443-4-2.
+//!
+//! This binary is argument parsing and glue: each subcommand lives in `cmd/` and calls the
+//! library crates. Exit codes: 0 ok, 1 a check failed (or the command could not finish),
+//! 2 bad input (flags, files, values).
+
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Rampart: IEC 62443-4-2 for industrial components — a secure Modbus/TCP gateway and the
+/// toolchain to evaluate components against the standard.
+#[derive(Parser)]
+#[command(name = "rampart", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Browse the IEC 62443-4-2 requirement catalog (CRs, REs, NDR/EDR/HDR/SAR, CCSCs).
+    Catalog(cmd::catalog::Args),
+}
+
+/// Input the user must fix: reported as one line and exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BadInput(pub(crate) String);
+
+/// What a command reports when it finishes without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything asked for was done and every check passed.
+    Ok,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Catalog(args) => cmd::catalog::run(&args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.chain().any(<dyn std::error::Error>::is::<BadInput>) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `rampart` command line: what a user types and what they get back.
+
+mod catalog;
+mod catalog_oscal_trestle;
+mod util;
