@@ -26,6 +26,11 @@ struct Cli {
 enum Command {
     /// Browse the IEC 62443-4-2 requirement catalog (CRs, REs, NDR/EDR/HDR/SAR, CCSCs).
     Catalog(cmd::catalog::Args),
+    /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
+    /// Inspect Modbus/TCP captures: decode every PDU, apply a policy, raise IDS alerts.
+    Inspect(cmd::inspect::Args),
 }
 
 /// Input the user must fix: reported as one line and exit code 2.
@@ -38,15 +43,20 @@ pub(crate) struct BadInput(pub(crate) String);
 pub(crate) enum Outcome {
     /// Everything asked for was done and every check passed.
     Ok,
+    /// A check failed (lint warnings, denied requests or alerts, a verification).
+    CheckFailed,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(args) => cmd::catalog::run(&args),
+        Command::Policy(command) => cmd::policy::run(&command),
+        Command::Inspect(args) => cmd::inspect::run(&args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -126,6 +126,49 @@ pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// Formats microseconds since the Unix epoch as RFC 3339 UTC with microseconds.
+pub(crate) fn timestamp(time_us: u64) -> String {
+    i64::try_from(time_us)
+        .ok()
+        .and_then(|us| jiff::Timestamp::from_microsecond(us).ok())
+        .map_or_else(|| format!("@{time_us}us"), |t| format!("{t:.6}"))
+}
+
+/// A progress bar on stderr for reading one file; hidden unless stderr is a terminal and the
+/// file is large enough to wait for.
+pub(crate) struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    pub(crate) fn for_file(path: &std::path::Path) -> Progress {
+        let len = std::fs::metadata(path).map_or(0, |m| m.len());
+        if len < 8 << 20 || !io::stderr().is_terminal() {
+            return Progress(indicatif::ProgressBar::hidden());
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        Progress(bar)
+    }
+
+    pub(crate) fn set(&self, done: u64) {
+        self.0.set_position(done);
+    }
+
+    pub(crate) fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

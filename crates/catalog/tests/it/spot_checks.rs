@@ -15,7 +15,11 @@ fn check(id: &str, fr: Option<u8>, parent: Option<&str>, title: &str, levels: &[
         "{id} parent"
     );
     assert_eq!(r.title(), title, "{id} title");
-    let got: Vec<u8> = r.sl().levels().map(rampart_catalog::SecurityLevel::get).collect();
+    let got: Vec<u8> = r
+        .sl()
+        .levels()
+        .map(rampart_catalog::SecurityLevel::get)
+        .collect();
     assert_eq!(got, levels, "{id} SL marks");
     assert!(!r.summary().is_empty(), "{id} summary");
 }

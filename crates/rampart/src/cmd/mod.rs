@@ -1,3 +1,5 @@
 //! One module per subcommand: argument types and the glue to the library crates.
 
 pub(crate) mod catalog;
+pub(crate) mod inspect;
+pub(crate) mod policy;

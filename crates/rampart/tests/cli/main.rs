@@ -2,4 +2,5 @@
 
 mod catalog;
 mod catalog_oscal_trestle;
+mod policy_and_inspect;
 mod util;

@@ -1,0 +1,5 @@
+//! Integration tests of offline inspection over the reference captures.
+
+mod captures;
+mod tshark_differential;
+mod util;

@@ -1,0 +1,278 @@
+//! The data directory: one directory that holds all of a component's state.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use crate::{DeviceKey, VaultError};
+
+/// The first line of the layout file, naming the layout version this code reads.
+const LAYOUT: &str = "rampart-data 1";
+const LAYOUT_FILE: &str = "LAYOUT";
+const DEVICE_KEY: &str = "keys/device.key";
+const DEVICE_PUBLIC_KEY: &str = "keys/device.pub";
+
+/// Whether [`DataDir::open_or_init`] found a data directory or made one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// The directory was already a data directory.
+    Existing,
+    /// The directory was created (or was empty) and has just been initialised.
+    Created,
+}
+
+/// A Rampart data directory (`--data`, default `./rampart-data`).
+///
+/// Layout: `LAYOUT` (version marker), `keys/device.key` (Ed25519, PKCS#8 PEM, 0600),
+/// `keys/device.pub` (SPKI PEM), and one file or directory per store (`audit/`,
+/// `identity.db`, `pki/`, …), each created by the crate that owns it through [`DataDir::dir`]
+/// and [`DataDir::file`].
+///
+/// Invariant: the directory and every subdirectory are mode 0700 and owned by this process's
+/// user; opening a directory that others can read or write fails.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Opens the data directory at `path`, creating and initialising it if it does not exist
+    /// or is empty. Initialisation is idempotent, so a crash half-way is completed by the next
+    /// call.
+    ///
+    /// # Errors
+    /// [`VaultError::NotDataDir`] for a non-empty directory that is not a data directory (it is
+    /// never written to), [`VaultError::Permissions`] for one others can access, and I/O errors.
+    pub fn open_or_init(path: &Path) -> Result<(DataDir, Opened), VaultError> {
+        let opened = match fs::read_dir(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(path)
+                    .map_err(VaultError::io(path))?;
+                Opened::Created
+            }
+            Err(e) => return Err(VaultError::io(path)(e)),
+            Ok(mut entries) => {
+                if entries.next().is_none() {
+                    // An empty directory made by the user (often 0755): take it over.
+                    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                        .map_err(VaultError::io(path))?;
+                    Opened::Created
+                } else {
+                    Opened::Existing
+                }
+            }
+        };
+        let root = path.to_owned();
+        require_private(&root, 0o700)?;
+        let layout = root.join(LAYOUT_FILE);
+        if opened == Opened::Created {
+            crate::write_atomic(&layout, format!("{LAYOUT}\n").as_bytes(), 0o600)?;
+        } else {
+            check_layout(&root, &layout)?;
+        }
+        let dir = DataDir { root };
+        dir.ensure_device_key()?;
+        Ok((dir, opened))
+    }
+
+    /// Opens an existing data directory without creating anything.
+    ///
+    /// # Errors
+    /// As [`DataDir::open_or_init`], and [`VaultError::NotDataDir`] if `path` does not exist.
+    pub fn open(path: &Path) -> Result<DataDir, VaultError> {
+        if !path.is_dir() {
+            return Err(VaultError::NotDataDir {
+                path: path.to_owned(),
+                reason: "no such directory".into(),
+            });
+        }
+        require_private(path, 0o700)?;
+        check_layout(path, &path.join(LAYOUT_FILE))?;
+        Ok(DataDir {
+            root: path.to_owned(),
+        })
+    }
+
+    /// The directory's path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The subdirectory `name`, created 0700 if missing.
+    ///
+    /// # Errors
+    /// I/O errors, or [`VaultError::Permissions`] if it exists and others can access it.
+    pub fn dir(&self, name: &str) -> Result<PathBuf, VaultError> {
+        let path = self.root.join(name);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(VaultError::io(&path))?;
+        require_private(&path, 0o700)?;
+        Ok(path)
+    }
+
+    /// The path of the file `name` inside the directory (not created).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// The device key.
+    ///
+    /// # Errors
+    /// As [`DeviceKey::load`].
+    pub fn device_key(&self) -> Result<DeviceKey, VaultError> {
+        DeviceKey::load(&self.root.join(DEVICE_KEY))
+    }
+
+    /// Where the device's public key is published (SPKI PEM), for `--key` arguments.
+    pub fn device_public_key_path(&self) -> PathBuf {
+        self.root.join(DEVICE_PUBLIC_KEY)
+    }
+
+    fn ensure_device_key(&self) -> Result<(), VaultError> {
+        let path = self.root.join(DEVICE_KEY);
+        self.dir("keys")?;
+        let key = if path.exists() {
+            DeviceKey::load(&path)?
+        } else {
+            let key = DeviceKey::generate()?;
+            key.store(&path)?;
+            key
+        };
+        let public = self.device_public_key_path();
+        if !public.exists() {
+            crate::write_atomic(&public, key.public_key().to_pem().as_bytes(), 0o644)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_layout(root: &Path, layout: &Path) -> Result<(), VaultError> {
+    let text = match fs::read_to_string(layout) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VaultError::NotDataDir {
+                path: root.to_owned(),
+                reason: "the directory is not empty and has no LAYOUT file; \
+                         give an empty or new directory"
+                    .into(),
+            });
+        }
+        Err(e) => return Err(VaultError::io(layout)(e)),
+    };
+    if text.lines().next() != Some(LAYOUT) {
+        return Err(VaultError::NotDataDir {
+            path: root.to_owned(),
+            reason: format!(
+                "layout {:?} is not {LAYOUT:?}, the one this version reads",
+                text.lines().next().unwrap_or_default()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Fails unless `path` gives group and others no access at all.
+pub(crate) fn require_private(path: &Path, expected: u32) -> Result<(), VaultError> {
+    let mode = fs::metadata(path)
+        .map_err(VaultError::io(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(VaultError::Permissions {
+            path: path.to_owned(),
+            mode,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_fresh_directory_is_initialised_once() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        let (dir, opened) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(opened, Opened::Created);
+        assert_eq!(mode(&path), 0o700);
+        assert_eq!(mode(&path.join("keys")), 0o700);
+        assert_eq!(mode(&path.join(DEVICE_KEY)), 0o600);
+        let public = dir.device_key().unwrap().public_key();
+
+        let (again, opened) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(opened, Opened::Existing);
+        assert_eq!(
+            again.device_key().unwrap().public_key(),
+            public,
+            "the key is kept"
+        );
+        let published = fs::read_to_string(again.device_public_key_path()).unwrap();
+        assert_eq!(crate::DevicePublicKey::parse(&published).unwrap(), public);
+    }
+
+    #[test]
+    fn an_empty_directory_is_taken_over_with_private_permissions() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        fs::create_dir(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        let (_, opened) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(opened, Opened::Created);
+        assert_eq!(mode(&path), 0o700);
+    }
+
+    #[test]
+    fn a_foreign_directory_is_never_written() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("home");
+        fs::create_dir(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(path.join("notes.txt"), "mine").unwrap();
+        let err = DataDir::open_or_init(&path).unwrap_err().to_string();
+        assert!(err.contains("not a Rampart data directory"), "{err}");
+        assert_eq!(
+            fs::read_dir(&path).unwrap().count(),
+            1,
+            "nothing was written"
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_read_is_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        DataDir::open_or_init(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = DataDir::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("mode 0755") && err.contains("chmod 700"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_crash_after_the_layout_file_is_completed_on_next_open() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        DataDir::open_or_init(&path).unwrap();
+        fs::remove_file(path.join(DEVICE_KEY)).unwrap();
+        fs::remove_file(path.join(DEVICE_PUBLIC_KEY)).unwrap();
+        let (dir, opened) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(opened, Opened::Existing);
+        dir.device_key().unwrap();
+    }
+}

@@ -1,0 +1,204 @@
+//! The device key: the component's Ed25519 identity.
+
+use std::fmt;
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
+};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use zeroize::Zeroizing;
+
+use crate::VaultError;
+
+/// The component's Ed25519 signing key.
+///
+/// # Security
+/// The secret half never leaves this type: there is no accessor for it, `Debug` prints only
+/// the public key, and the bytes are zeroized on drop.
+pub struct DeviceKey {
+    key: SigningKey,
+}
+
+impl DeviceKey {
+    /// A new key from the operating system's random source.
+    ///
+    /// # Errors
+    /// [`VaultError::Random`] if the random source fails.
+    pub fn generate() -> Result<DeviceKey, VaultError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        crate::random_bytes(seed.as_mut())?;
+        Ok(DeviceKey {
+            key: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    /// Reads a PKCS#8 PEM key file; refuses a file that other users can read.
+    ///
+    /// # Errors
+    /// [`VaultError::Permissions`] for a file readable by group or others, [`VaultError::Io`],
+    /// or [`VaultError::BadKey`] for anything but an Ed25519 PKCS#8 PEM key.
+    pub fn load(path: &Path) -> Result<DeviceKey, VaultError> {
+        crate::data_dir::require_private(path, 0o600)?;
+        let pem = Zeroizing::new(std::fs::read_to_string(path).map_err(VaultError::io(path))?);
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| VaultError::BadKey {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(DeviceKey { key })
+    }
+
+    /// Writes the key as PKCS#8 PEM with mode 0600; never replaces an existing file.
+    ///
+    /// # Errors
+    /// [`VaultError::Io`] (kind `AlreadyExists` if the file exists).
+    pub fn store(&self, path: &Path) -> Result<(), VaultError> {
+        let pem = self
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| VaultError::BadKey {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        crate::write_new_atomic(path, pem.as_bytes(), 0o600)
+    }
+
+    /// Signs `message` (Ed25519, RFC 8032).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> DevicePublicKey {
+        DevicePublicKey(self.key.verifying_key())
+    }
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceKey")
+            .field("public", &self.public_key().to_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public half of a device key, to verify what the device signed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DevicePublicKey(VerifyingKey);
+
+impl DevicePublicKey {
+    /// The 32 raw bytes.
+    pub fn to_bytes(self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// From 32 raw bytes.
+    ///
+    /// # Errors
+    /// A message if the bytes are not a valid Ed25519 point.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<DevicePublicKey, String> {
+        VerifyingKey::from_bytes(bytes)
+            .map(DevicePublicKey)
+            .map_err(|e| format!("not an Ed25519 public key: {e}"))
+    }
+
+    /// Lower-case hex of the raw bytes.
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0.to_bytes())
+    }
+
+    /// The key as a `SubjectPublicKeyInfo` PEM (`-----BEGIN PUBLIC KEY-----`), which OpenSSL
+    /// reads.
+    pub fn to_pem(self) -> String {
+        // Encoding a valid key into SPKI cannot fail; an empty string would fail loudly on use.
+        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+    }
+
+    /// Parses a public key given as SPKI PEM or as 64 hex digits.
+    ///
+    /// # Errors
+    /// A message naming what was expected.
+    pub fn parse(text: &str) -> Result<DevicePublicKey, String> {
+        let text = text.trim();
+        if text.starts_with("-----BEGIN PUBLIC KEY-----") {
+            return VerifyingKey::from_public_key_pem(text)
+                .map(DevicePublicKey)
+                .map_err(|e| format!("not an Ed25519 public key PEM: {e}"));
+        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
+            "expected an Ed25519 public key as PEM (-----BEGIN PUBLIC KEY-----) or 64 hex digits"
+                .to_owned()
+        })?;
+        DevicePublicKey::from_bytes(&bytes)
+    }
+
+    /// Whether `signature` is this key's signature over `message` (strict verification:
+    /// no malleable or small-order forms accepted).
+    pub fn verify(self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        self.0.verify_strict(message, &signature).is_ok()
+    }
+}
+
+impl fmt::Debug for DevicePublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DevicePublicKey({})", self.to_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn keys_sign_store_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.key");
+        let key = DeviceKey::generate().unwrap();
+        key.store(&path).unwrap();
+        let loaded = DeviceKey::load(&path).unwrap();
+        assert_eq!(loaded.public_key(), key.public_key());
+        let signature = loaded.sign(b"checkpoint");
+        assert!(key.public_key().verify(b"checkpoint", &signature));
+        assert!(!key.public_key().verify(b"checkpoinT", &signature));
+        let other = DeviceKey::generate().unwrap();
+        assert!(!other.public_key().verify(b"checkpoint", &signature));
+    }
+
+    #[test]
+    fn public_keys_parse_from_pem_and_hex() {
+        let key = DeviceKey::generate().unwrap().public_key();
+        assert_eq!(DevicePublicKey::parse(&key.to_pem()).unwrap(), key);
+        assert_eq!(DevicePublicKey::parse(&key.to_hex()).unwrap(), key);
+        assert!(
+            DevicePublicKey::parse("abc")
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
+    }
+
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.key");
+        DeviceKey::generate().unwrap().store(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = DeviceKey::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("mode 0644") && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let key = DeviceKey::generate().unwrap();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(&key.public_key().to_hex()));
+        assert!(!shown.contains("secret"));
+    }
+}

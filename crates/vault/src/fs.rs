@@ -1,0 +1,117 @@
+//! Crash-safe file writes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+
+use crate::VaultError;
+
+/// Replaces `path` with `bytes` atomically: a crash leaves the old content or the new, never a
+/// mix. The file gets `mode` (e.g. `0o600`) before any byte is written.
+///
+/// # Errors
+/// [`VaultError::Io`] naming the path that failed.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), VaultError> {
+    let dir = parent(path);
+    let temp = temp_path(path);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)
+            .map_err(VaultError::io(&temp))?;
+        file.write_all(bytes).map_err(VaultError::io(&temp))?;
+        file.sync_all().map_err(VaultError::io(&temp))?;
+        fs::rename(&temp, path).map_err(VaultError::io(path))?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        // Best effort: a leftover temporary file holds no state anyone reads.
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Like [`write_atomic`], but fails if `path` already exists (the check and the rename are one
+/// step: `link` refuses to replace), so a key is never overwritten by accident.
+///
+/// # Errors
+/// [`VaultError::Io`] with kind `AlreadyExists` if `path` exists.
+pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), VaultError> {
+    let dir = parent(path);
+    let temp = temp_path(path);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)
+            .map_err(VaultError::io(&temp))?;
+        file.write_all(bytes).map_err(VaultError::io(&temp))?;
+        file.sync_all().map_err(VaultError::io(&temp))?;
+        fs::hard_link(&temp, path).map_err(VaultError::io(path))?;
+        sync_dir(dir)
+    })();
+    let _ = fs::remove_file(&temp);
+    result
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+fn temp_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), VaultError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(VaultError::io(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_content_with_the_given_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        write_atomic(&path, b"one", 0o600).unwrap();
+        write_atomic(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn new_atomic_write_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        write_new_atomic(&path, b"first", 0o600).unwrap();
+        let err = write_new_atomic(&path, b"second", 0o600).unwrap_err();
+        assert!(
+            matches!(err, VaultError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists)
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Key material and data at rest (FR4, CR 1.5, CR 3.4): the data directory, the device key and
+//! crash-safe file writes.
+//!
+//! - [`DataDir`]: the one directory that holds a component's state. Created `0700`; every file
+//!   that holds a secret is `0600`, and a directory or key file that others can read is refused
+//!   rather than used.
+//! - [`DeviceKey`]: the component's Ed25519 identity key, generated from the operating system's
+//!   random source on first start and stored as PKCS#8 PEM. It signs audit checkpoints, backups
+//!   and reports. Only this crate touches its bytes; callers get signatures and the public key.
+//! - [`write_atomic`]: write to a temporary file, fsync, rename, fsync the directory, so a crash
+//!   leaves either the old file or the new one, never half of one.
+//!
+//! # Security model
+//! Secret bytes are zeroized when dropped (ed25519-dalek's `ZeroizeOnDrop`, `zeroize` for
+//! buffers) and never formatted: `DeviceKey`'s `Debug` shows the public key only.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod data_dir;
+mod device_key;
+mod fs;
+
+pub use data_dir::{DataDir, Opened};
+pub use device_key::{DeviceKey, DevicePublicKey};
+pub use fs::{write_atomic, write_new_atomic};
+
+use std::path::PathBuf;
+
+/// Errors of the data directory and its keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A path exists with permissions that let other users read or change secrets.
+    #[error(
+        "{path} has mode {mode:04o}, which lets other users read or change it; \
+         expected {expected:04o} (fix with: chmod {expected:o} {path})"
+    )]
+    Permissions {
+        /// The path involved.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The mode Rampart requires.
+        expected: u32,
+    },
+    /// A path is not a Rampart data directory, or holds a layout this version does not know.
+    #[error("{path} is not a Rampart data directory: {reason}")]
+    NotDataDir {
+        /// The path involved.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// A key file is malformed.
+    #[error("{path}: not a valid key: {reason}")]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The operating system's random source failed.
+    #[error("the operating system's random source failed: {0}")]
+    Random(String),
+}
+
+impl VaultError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> VaultError {
+        let path = path.into();
+        move |source| VaultError::Io { path, source }
+    }
+}
+
+/// Fills `buf` from the operating system's cryptographically secure random source.
+///
+/// # Errors
+/// [`VaultError::Random`] if the source is unavailable.
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), VaultError> {
+    getrandom::fill(buf).map_err(|e| VaultError::Random(e.to_string()))
+}
