@@ -25,6 +25,8 @@
 
 mod decide;
 pub mod functions;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod learn;
 mod lint;

@@ -1,5 +1,7 @@
 //! One module per subcommand: argument types and the glue to the library crates.
 
+pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod identity;
 pub(crate) mod inspect;
 pub(crate) mod policy;

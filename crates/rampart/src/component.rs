@@ -1,0 +1,211 @@
+//! The component's local state as the CLI opens it: the data directory, the audit trail signed
+//! with the device key, and the identity store that records into that trail.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use rampart_audit::{
+    Actor, AuditStore, Category, CheckpointSigner, ClockSync, NewEvent, Outcome, StoreConfig,
+    SystemClock,
+};
+use rampart_identity::{AuditRecord, AuditRecorder, AuditUnavailable, Identity};
+use rampart_vault::{DataDir, DeviceKey, Opened};
+
+use crate::BadInput;
+
+/// Where the audit trail lives inside the data directory.
+pub(crate) const AUDIT_DIR: &str = "audit";
+/// The identity store's file inside the data directory.
+pub(crate) const IDENTITY_DB: &str = "identity.db";
+
+/// An opened component: data directory, audit trail, and who runs the command.
+pub(crate) struct Component {
+    pub(crate) data: DataDir,
+    pub(crate) audit: Arc<AuditStore>,
+    pub(crate) os_user: String,
+}
+
+impl Component {
+    /// Opens the data directory at `path`, initialising a fresh one (directory 0700, device
+    /// key, audit trail) and auditing that it did.
+    ///
+    /// # Errors
+    /// [`BadInput`] for a path that is not (and cannot become) a data directory.
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Component> {
+        let (data, opened) =
+            DataDir::open_or_init(path).map_err(|e| BadInput(format!("--data: {e}")))?;
+        let key = data
+            .device_key()
+            .map_err(|e| BadInput(format!("--data: {e}")))?;
+        let audit_dir = data
+            .dir(AUDIT_DIR)
+            .map_err(|e| BadInput(format!("--data: {e}")))?;
+        let clock = SystemClock::new();
+        clock.set_sync(clock_sync());
+        let audit = AuditStore::open(
+            &audit_dir,
+            StoreConfig::default(),
+            Arc::new(clock),
+            Arc::new(DeviceSigner(key)),
+        )
+        .with_context(|| format!("opening the audit trail in {}", audit_dir.display()))?;
+        let component = Component {
+            data,
+            audit: Arc::new(audit),
+            os_user: os_user(),
+        };
+        if opened == Opened::Created {
+            component.record(
+                NewEvent::builder(
+                    Category::ConfigurationChange,
+                    "data-directory-initialised",
+                    component.actor()?,
+                )
+                .interface("cli")
+                .target(path.display().to_string())
+                .outcome(Outcome::Success)
+                .details(serde_json::json!({
+                    "device_public_key": component.device_public_key_hex()?,
+                }))
+                .build()?,
+            )?;
+        }
+        Ok(component)
+    }
+
+    /// The local OS user as an audit actor.
+    pub(crate) fn actor(&self) -> anyhow::Result<Actor> {
+        Ok(Actor::user(format!("os:{}", self.os_user))?)
+    }
+
+    /// Appends an event and waits until it is durable.
+    pub(crate) fn record(&self, event: NewEvent) -> anyhow::Result<u64> {
+        Ok(self
+            .audit
+            .append(event)
+            .context("recording an audit event")?
+            .seq())
+    }
+
+    /// The identity store, recording into this component's audit trail.
+    pub(crate) fn identity(&self) -> anyhow::Result<Identity> {
+        let recorder = Arc::new(AuditBridge(Arc::clone(&self.audit)));
+        Identity::builder(self.data.file(IDENTITY_DB), recorder)
+            .open()
+            .context("opening the identity store")
+    }
+
+    fn device_public_key_hex(&self) -> anyhow::Result<String> {
+        Ok(self.data.device_key()?.public_key().to_hex())
+    }
+
+    /// Closes the audit trail cleanly, which signs a final checkpoint.
+    pub(crate) fn close(self) -> anyhow::Result<()> {
+        self.audit.close().context("closing the audit trail")
+    }
+}
+
+/// The device key signs audit checkpoints.
+struct DeviceSigner(DeviceKey);
+
+impl CheckpointSigner for DeviceSigner {
+    fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message)
+    }
+
+    fn public_key(&self) -> [u8; 32] {
+        self.0.public_key().to_bytes()
+    }
+}
+
+/// Identity decisions go to the audit trail; if it cannot record, identity fails closed.
+struct AuditBridge(Arc<AuditStore>);
+
+impl AuditRecorder for AuditBridge {
+    fn record(&self, record: AuditRecord) -> Result<(), AuditUnavailable> {
+        let unavailable = |e: &dyn std::fmt::Display| AuditUnavailable {
+            reason: e.to_string(),
+        };
+        let actor = match record.actor.kind {
+            rampart_identity::ActorKind::User => Actor::user(&record.actor.name),
+            rampart_identity::ActorKind::Certificate => Actor::certificate(&record.actor.name),
+            rampart_identity::ActorKind::Process => Actor::process(&record.actor.name),
+            _ => Actor::user("anonymous"),
+        }
+        .map_err(|e| unavailable(&e))?;
+        let category = match record.category {
+            rampart_identity::AuditCategory::ConfigurationChange => Category::ConfigurationChange,
+            rampart_identity::AuditCategory::RequestError => Category::RequestError,
+            _ => Category::AccessControl,
+        };
+        let outcome = match record.outcome {
+            rampart_identity::AuditOutcome::Success => Outcome::Success,
+            rampart_identity::AuditOutcome::Failure => Outcome::Failure,
+            _ => Outcome::Denied,
+        };
+        let mut builder = NewEvent::builder(category, record.action, actor)
+            .outcome(outcome)
+            .details(record.details);
+        if let Some(source) = record.source {
+            builder = builder.source_address(source);
+        }
+        if let Some(interface) = record.interface {
+            builder = builder.interface(interface);
+        }
+        if let Some(target) = record.target {
+            builder = builder.target(target);
+        }
+        let event = builder.build().map_err(|e| unavailable(&e))?;
+        self.0
+            .append(event)
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+/// The OS user running the command, for the audit trail (CR 2.8: who did it).
+pub(crate) fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(name) = std::env::var(var)
+            && !name.is_empty()
+        {
+            return name;
+        }
+    }
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".to_owned();
+    };
+    // The name /etc/passwd gives the uid, else the number.
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid.to_string()).then(|| name.to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid:{uid}"))
+}
+
+/// Whether the system clock is synchronised (CR 2.11 RE 1), as systemd-timesyncd or
+/// `timedatectl` report it; unknown where neither answers.
+pub(crate) fn clock_sync() -> ClockSync {
+    if Path::new("/run/systemd/timesync/synchronized").exists() {
+        return ClockSync::Synchronized;
+    }
+    match std::process::Command::new("timedatectl")
+        .args(["show", "--property=NTPSynchronized", "--value"])
+        .stderr(std::process::Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => match String::from_utf8_lossy(&out.stdout).trim() {
+            "yes" => ClockSync::Synchronized,
+            "no" => ClockSync::Unsynchronized,
+            _ => ClockSync::Unknown,
+        },
+        _ => ClockSync::Unknown,
+    }
+}
