@@ -193,6 +193,69 @@ impl Default for SystemClock {
     }
 }
 
+/// A step of the wall clock that the monotonic clock did not make: someone set the time, or
+/// a time service stepped it (CR 2.11: changes of the time source are auditable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockJump {
+    /// What the wall clock should have read had it advanced like the monotonic clock.
+    pub expected: Timestamp,
+    /// What it reads.
+    pub actual: Timestamp,
+}
+
+impl ClockJump {
+    /// The step in microseconds: positive forward, negative backward.
+    pub fn step_micros(&self) -> i64 {
+        self.actual.0 - self.expected.0
+    }
+}
+
+/// Watches a [`Clock`] for steps, against `Instant` (which no one can set).
+///
+/// A long-running component calls [`ClockWatch::check`] every few seconds and records an
+/// audit event for each jump it returns.
+#[derive(Debug)]
+pub struct ClockWatch {
+    wall: Timestamp,
+    mono: std::time::Instant,
+}
+
+impl ClockWatch {
+    /// Starts watching from the clock's reading now.
+    pub fn new(clock: &dyn Clock) -> ClockWatch {
+        ClockWatch {
+            wall: clock.now().at,
+            mono: std::time::Instant::now(),
+        }
+    }
+
+    /// The jump since the last check, if the wall clock moved more than `tolerance` away from
+    /// where the monotonic clock says it should be. Each jump is reported once.
+    pub fn check(
+        &mut self,
+        clock: &dyn Clock,
+        tolerance: std::time::Duration,
+    ) -> Option<ClockJump> {
+        let now_wall = clock.now().at;
+        let now_mono = std::time::Instant::now();
+        let elapsed =
+            i64::try_from(now_mono.duration_since(self.mono).as_micros()).unwrap_or(MAX_MICROS);
+        let expected = Timestamp(
+            self.wall
+                .0
+                .saturating_add(elapsed)
+                .clamp(MIN_MICROS, MAX_MICROS),
+        );
+        self.wall = now_wall;
+        self.mono = now_mono;
+        let tolerance = i64::try_from(tolerance.as_micros()).unwrap_or(MAX_MICROS);
+        ((now_wall.0 - expected.0).abs() > tolerance).then_some(ClockJump {
+            expected,
+            actual: now_wall,
+        })
+    }
+}
+
 impl Clock for SystemClock {
     fn now(&self) -> ClockReading {
         // This is the only place in the crate that reads the real-time clock.

@@ -126,7 +126,10 @@ mod verify;
 
 pub use chain::AuditEntryHash;
 pub use checkpoint::{Checkpoint, CheckpointSigner};
-pub use clock::{Clock, ClockReading, ClockSync, ManualClock, SystemClock, TimeSource, Timestamp};
+pub use clock::{
+    Clock, ClockJump, ClockReading, ClockSync, ClockWatch, ManualClock, SystemClock, TimeSource,
+    Timestamp,
+};
 pub use db::{FILE_NAME, store_path};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{EventError, ParseError, StoreError, VerifyError};

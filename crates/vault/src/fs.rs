@@ -13,20 +13,10 @@ use crate::VaultError;
 /// # Errors
 /// [`VaultError::Io`] naming the path that failed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), VaultError> {
-    let dir = parent(path);
-    let temp = temp_path(path);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&temp)
-            .map_err(VaultError::io(&temp))?;
-        file.write_all(bytes).map_err(VaultError::io(&temp))?;
-        file.sync_all().map_err(VaultError::io(&temp))?;
-        fs::rename(&temp, path).map_err(VaultError::io(path))?;
-        sync_dir(dir)
-    })();
+    let temp = write_temp(path, bytes, mode)?;
+    let result = fs::rename(&temp, path)
+        .map_err(VaultError::io(path))
+        .and_then(|()| sync_dir(parent(path)));
     if result.is_err() {
         // Best effort: a leftover temporary file holds no state anyone reads.
         let _ = fs::remove_file(&temp);
@@ -40,22 +30,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), VaultErr
 /// # Errors
 /// [`VaultError::Io`] with kind `AlreadyExists` if `path` exists.
 pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), VaultError> {
-    let dir = parent(path);
-    let temp = temp_path(path);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&temp)
-            .map_err(VaultError::io(&temp))?;
-        file.write_all(bytes).map_err(VaultError::io(&temp))?;
-        file.sync_all().map_err(VaultError::io(&temp))?;
-        fs::hard_link(&temp, path).map_err(VaultError::io(path))?;
-        sync_dir(dir)
-    })();
+    let temp = write_temp(path, bytes, mode)?;
+    let result = fs::hard_link(&temp, path)
+        .map_err(VaultError::io(path))
+        .and_then(|()| sync_dir(parent(path)));
     let _ = fs::remove_file(&temp);
     result
+}
+
+/// Writes `bytes` to a new temporary file beside `path` with `mode`, synced to disk.
+fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> Result<std::path::PathBuf, VaultError> {
+    let temp = temp_path(path);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    match written {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(VaultError::io(&temp)(e))
+        }
+    }
 }
 
 fn parent(path: &Path) -> &Path {

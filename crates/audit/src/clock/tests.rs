@@ -96,3 +96,30 @@ fn vocabulary_text_round_trips() {
         Err(ParseError::TimeSource("ntp".into()))
     );
 }
+
+#[test]
+fn a_set_clock_is_reported_once() {
+    let clock = ManualClock::new("2023-11-14T22:13:20Z".parse::<Timestamp>().unwrap());
+    let mut watch = ClockWatch::new(&clock);
+    assert_eq!(
+        watch.check(&clock, Duration::from_secs(1)),
+        None,
+        "no step yet"
+    );
+    clock.advance(Duration::from_hours(1));
+    let jump = watch.check(&clock, Duration::from_secs(1)).unwrap();
+    assert!(jump.step_micros() > 3_599_000_000, "{jump:?}");
+    assert_eq!(
+        watch.check(&clock, Duration::from_secs(1)),
+        None,
+        "reported once"
+    );
+    clock.set("2020-09-13T12:26:40Z".parse::<Timestamp>().unwrap());
+    assert!(
+        watch
+            .check(&clock, Duration::from_secs(1))
+            .unwrap()
+            .step_micros()
+            < 0
+    );
+}
