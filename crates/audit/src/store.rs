@@ -598,6 +598,92 @@ impl Drop for AuditStore {
 /// How many commands may wait for the writer.
 const QUEUE_LIMIT: usize = 65_536;
 
+/// The head of the chain as the database holds it.
+struct StoredHead {
+    next_seq: u64,
+    last_hash: AuditEntryHash,
+    first_seq: u64,
+    last_checkpoint: u64,
+    last_checkpoint_at: Timestamp,
+}
+
+/// Reads the head of the chain. Called at open and again inside every write transaction, after
+/// `BEGIN IMMEDIATE` holds the write lock, so that several processes (the gateway and a CLI
+/// command) can append to one trail and the chain stays one chain.
+fn read_head(conn: &Connection, path: &Path, now: Timestamp) -> Result<StoredHead, StoreError> {
+    let path = path.to_path_buf();
+    let read = |context| sqlite_error(&path, context);
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(read("reading the last event"))?;
+    let first: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM events ORDER BY seq ASC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(read("reading the first event"))?;
+    let pruned: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT last_seq, hash FROM prunes ORDER BY last_seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(read("reading the last prune record"))?;
+    let checkpoint: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT seq, ts FROM checkpoints ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(read("reading the last checkpoint"))?;
+    let corrupt = |column: &'static str, seq: u64| StoreError::Corrupt {
+        path: path.clone(),
+        seq,
+        column,
+        value: "not a 32-byte hash".into(),
+    };
+    let pruned_through = pruned.as_ref().map_or(0, |(seq, _)| seq_of(*seq));
+    let (next_seq, last_hash) = match (last, pruned) {
+        (Some((seq, hash)), _) => {
+            let seq = seq_of(seq);
+            (
+                seq + 1,
+                AuditEntryHash::from_slice(&hash).ok_or_else(|| corrupt("hash", seq))?,
+            )
+        }
+        (None, Some((seq, hash))) => {
+            let seq = seq_of(seq);
+            (
+                seq + 1,
+                AuditEntryHash::from_slice(&hash).ok_or_else(|| corrupt("prune hash", seq))?,
+            )
+        }
+        (None, None) => (1, AuditEntryHash::genesis()),
+    };
+    let (last_checkpoint, last_checkpoint_at) = match checkpoint {
+        Some((seq, ts)) => (seq_of(seq), Timestamp::from_unix_micros(ts).unwrap_or(now)),
+        None => (0, now),
+    };
+    // A prune record signs the chain at its cut, so it counts as a checkpoint.
+    let last_checkpoint = last_checkpoint.max(pruned_through);
+    Ok(StoredHead {
+        next_seq,
+        last_hash,
+        first_seq: first.map_or(next_seq, seq_of),
+        last_checkpoint,
+        last_checkpoint_at,
+    })
+}
+
 /// The writer thread's state: the head of the chain and the capacity bookkeeping.
 struct Writer {
     conn: Connection,
@@ -637,72 +723,10 @@ impl Writer {
         clock: Arc<dyn Clock>,
         signer: Arc<dyn CheckpointSigner>,
     ) -> Result<Writer, StoreError> {
-        let read = |context| sqlite_error(&path, context);
-        let last: Option<(i64, Vec<u8>)> = conn
-            .query_row(
-                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(read("reading the last event"))?;
-        let first: Option<i64> = conn
-            .query_row(
-                "SELECT seq FROM events ORDER BY seq ASC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(read("reading the first event"))?;
-        let pruned: Option<(i64, Vec<u8>)> = conn
-            .query_row(
-                "SELECT last_seq, hash FROM prunes ORDER BY last_seq DESC LIMIT 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(read("reading the last prune record"))?;
-        let checkpoint: Option<(i64, i64)> = conn
-            .query_row(
-                "SELECT seq, ts FROM checkpoints ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(read("reading the last checkpoint"))?;
-        let corrupt = |column: &'static str, seq: u64| StoreError::Corrupt {
-            path: path.clone(),
-            seq,
-            column,
-            value: "not a 32-byte hash".into(),
-        };
-        let pruned_through = pruned.as_ref().map_or(0, |(seq, _)| seq_of(*seq));
-        let (next_seq, last_hash) = match (last, pruned) {
-            (Some((seq, hash)), _) => {
-                let seq = seq_of(seq);
-                (
-                    seq + 1,
-                    AuditEntryHash::from_slice(&hash).ok_or_else(|| corrupt("hash", seq))?,
-                )
-            }
-            (None, Some((seq, hash))) => {
-                let seq = seq_of(seq);
-                (
-                    seq + 1,
-                    AuditEntryHash::from_slice(&hash).ok_or_else(|| corrupt("prune hash", seq))?,
-                )
-            }
-            (None, None) => (1, AuditEntryHash::genesis()),
-        };
         let now = clock.now().at;
-        let (last_checkpoint, last_checkpoint_at) = match checkpoint {
-            Some((seq, ts)) => (seq_of(seq), Timestamp::from_unix_micros(ts).unwrap_or(now)),
-            None => (0, now),
-        };
-        // A prune record signs the chain at its cut, so it counts as a checkpoint.
-        let last_checkpoint = last_checkpoint.max(pruned_through);
+        let stored = read_head(&conn, &path, now)?;
         let previous_clean = match db::meta(&conn, &path, "clean_shutdown")? {
-            None if next_seq == 1 => None,
+            None if stored.next_seq == 1 => None,
             value => Some(value.as_deref() == Some("1")),
         };
         db::set_meta(&conn, &path, "clean_shutdown", "0")?;
@@ -713,11 +737,11 @@ impl Writer {
             clock,
             signer,
             head: Head {
-                next_seq,
-                last_hash,
-                first_seq: first.map_or(next_seq, seq_of),
-                last_checkpoint,
-                last_checkpoint_at,
+                next_seq: stored.next_seq,
+                last_hash: stored.last_hash,
+                first_seq: stored.first_seq,
+                last_checkpoint: stored.last_checkpoint,
+                last_checkpoint_at: stored.last_checkpoint_at,
                 warned: false,
                 refusing: false,
             },
@@ -864,7 +888,18 @@ impl Writer {
         let saved = self.head;
         let begin = self.conn.execute_batch("BEGIN IMMEDIATE");
         begin.map_err(sqlite_error(&self.path, "beginning a transaction"))?;
-        let result = body(self).and_then(|()| {
+        // Another process may have appended since our last transaction: continue its chain.
+        let refreshed = read_head(&self.conn, &self.path, self.clock.now().at).map(|stored| {
+            self.head.next_seq = stored.next_seq;
+            self.head.last_hash = stored.last_hash;
+            self.head.first_seq = stored.first_seq;
+            // Only another process's newer checkpoint moves the interval timer.
+            if stored.last_checkpoint > self.head.last_checkpoint {
+                self.head.last_checkpoint = stored.last_checkpoint;
+                self.head.last_checkpoint_at = stored.last_checkpoint_at;
+            }
+        });
+        let result = refreshed.and_then(|()| body(self)).and_then(|()| {
             self.conn
                 .execute_batch("COMMIT")
                 .map_err(sqlite_error(&self.path, "committing"))

@@ -27,6 +27,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the secure Modbus/TCP gateway (Modbus/TCP Security, DPI, IDS, audit) in the
+    /// foreground; with no configuration it starts on the embedded default.
+    Up(cmd::up::Args),
+    /// Island mode: stop (on) or resume (off) all traffic across the conduit.
+    Island(cmd::up::IslandArgs),
     /// Browse the IEC 62443-4-2 requirement catalog (CRs, REs, NDR/EDR/HDR/SAR, CCSCs).
     Catalog(cmd::catalog::Args),
     /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
@@ -77,6 +82,8 @@ pub(crate) enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Up(args) => cmd::up::run(&args),
+        Command::Island(args) => cmd::up::island(&args),
         Command::Catalog(args) => cmd::catalog::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
@@ -90,7 +97,7 @@ fn main() -> ExitCode {
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             if error.chain().any(<dyn std::error::Error>::is::<BadInput>) {
                 ExitCode::from(2)
             } else {
@@ -98,4 +105,18 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: libraries often repeat their
+/// source in their own message, and printing both would say it twice.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -9,6 +9,10 @@
 //!   and reports. Only this crate touches its bytes; callers get signatures and the public key.
 //! - [`write_atomic`]: write to a temporary file, fsync, rename, fsync the directory, so a crash
 //!   leaves either the old file or the new one, never half of one.
+//! - [`pki`]: the component's local CA, its server certificate, client certificates carrying
+//!   the Modbus/TCP Security role extension, and the CRL (CR 1.8, CR 1.9).
+//! - [`tls`]: the one cryptographic provider (ring) restricted to Modbus/TCP Security v36's
+//!   suites, and TLS configurations with mandatory client authentication (CR 3.1, CR 4.3).
 //!
 //! # Security model
 //! Secret bytes are zeroized when dropped (ed25519-dalek's `ZeroizeOnDrop`, `zeroize` for
@@ -20,6 +24,8 @@
 mod data_dir;
 mod device_key;
 mod fs;
+pub mod pki;
+pub mod tls;
 
 pub use data_dir::{DataDir, Opened};
 pub use device_key::{DeviceKey, DevicePublicKey};

@@ -107,3 +107,29 @@ fn four_writers_every_acknowledged_event_present_exactly_once() {
         );
     }
 }
+
+/// A CLI command appends while the gateway's store is open: two writers on one trail (two
+/// connections, as two processes have) must continue each other's chain, not fork it.
+#[test]
+fn two_stores_on_one_trail_keep_one_chain() {
+    let fixture = Fixture::new();
+    let gateway = fixture.open(Fixture::config());
+    let cli = fixture.open(Fixture::config());
+    let mut seqs = Vec::new();
+    for n in 0..50 {
+        let store = if n % 3 == 0 { &cli } else { &gateway };
+        seqs.push(store.append(event(n % 3, n)).unwrap().seq());
+    }
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        seqs.len(),
+        "every append got its own sequence number"
+    );
+    cli.close().unwrap();
+    gateway.close().unwrap();
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report}");
+}

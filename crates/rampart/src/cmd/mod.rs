@@ -5,3 +5,4 @@ pub(crate) mod catalog;
 pub(crate) mod identity;
 pub(crate) mod inspect;
 pub(crate) mod policy;
+pub(crate) mod up;

@@ -4,4 +4,5 @@ mod audit_and_users;
 mod catalog;
 mod catalog_oscal_trestle;
 mod policy_and_inspect;
+mod up;
 mod util;

@@ -47,14 +47,26 @@ fn first_start_creates_the_documented_layout() {
         let cert = root.join("clients").join(format!("{role}.crt"));
         let key = root.join("clients").join(format!("{role}.key"));
         assert_eq!(mode(&key), 0o600, "{role}.key");
-        assert!(fs::read_to_string(&cert).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
-        assert!(fs::read_to_string(&key).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert!(
+            fs::read_to_string(&cert)
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        assert!(
+            fs::read_to_string(&key)
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
         assert_eq!(roles(&cert), [role]);
     }
     for key in ["ca.key", "server.key"] {
         assert_eq!(mode(&root.join(key)), 0o600, "{key}");
     }
-    assert!(fs::read_to_string(root.join("ca.crl")).unwrap().contains("BEGIN X509 CRL"));
+    assert!(
+        fs::read_to_string(root.join("ca.crl"))
+            .unwrap()
+            .contains("BEGIN X509 CRL")
+    );
     assert_eq!(report.created.len(), 2 + 1 + 2 + 2 * DEMO_ROLES.len());
     assert!(pki.revoked_serials().unwrap().is_empty());
 }
@@ -67,7 +79,10 @@ fn second_start_keeps_everything() {
     let (_, report) = Pki::open_or_init(&data).unwrap();
     assert!(report.is_empty(), "{report:?}");
     assert_eq!(fs::read(pki.ca_cert_path()).unwrap(), ca);
-    assert_eq!(fs::read(pki.client_cert_path("viewer").unwrap()).unwrap(), viewer);
+    assert_eq!(
+        fs::read(pki.client_cert_path("viewer").unwrap()).unwrap(),
+        viewer
+    );
 }
 
 #[test]
@@ -109,12 +124,18 @@ fn names_that_could_leave_the_directory_are_refused() {
     let (_temp, _data, pki, _) = init();
     for name in ["", "../x", "a/b", ".hidden", "x y", &"a".repeat(65)] {
         let err = pki.issue_client(&ClientSpec::new(name)).unwrap_err();
-        assert!(matches!(err, PkiError::BadName { kind: "client", .. }), "{name:?}: {err}");
+        assert!(
+            matches!(err, PkiError::BadName { kind: "client", .. }),
+            "{name:?}: {err}"
+        );
     }
     let err = pki
         .issue_client(&ClientSpec::new("ok").role("no role"))
         .unwrap_err();
-    assert!(matches!(err, PkiError::BadName { kind: "role", .. }), "{err}");
+    assert!(
+        matches!(err, PkiError::BadName { kind: "role", .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -130,7 +151,9 @@ fn validity_must_not_end_before_it_starts() {
 #[test]
 fn revocation_lists_the_serial_and_raises_the_crl_number() {
     let (_temp, _data, pki, _) = init();
-    let issued = pki.issue_client(&ClientSpec::new("lost").role("operator")).unwrap();
+    let issued = pki
+        .issue_client(&ClientSpec::new("lost").role("operator"))
+        .unwrap();
     let first = pki.revoke_file(&issued.cert_path).unwrap();
     assert_eq!(first.serial_hex, issued.serial_hex);
     assert!(!first.already_revoked);
@@ -139,7 +162,9 @@ fn revocation_lists_the_serial_and_raises_the_crl_number() {
     let again = pki.revoke_file(&issued.cert_path).unwrap();
     assert!(again.already_revoked);
     assert_eq!(again.crl_number, 2);
-    let viewer = pki.revoke_file(&pki.client_cert_path("viewer").unwrap()).unwrap();
+    let viewer = pki
+        .revoke_file(&pki.client_cert_path("viewer").unwrap())
+        .unwrap();
     assert_eq!(viewer.crl_number, 3);
     assert_eq!(
         pki.revoked_serials().unwrap(),

@@ -1,8 +1,8 @@
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use rustls::{ClientConnection, ServerConnection};
 use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, ServerConnection};
 
 use super::*;
 use crate::DataDir;
@@ -115,7 +115,9 @@ fn a_client_without_a_certificate_is_refused() {
 #[test]
 fn revoked_expired_and_foreign_certificates_are_refused() {
     let (_temp, pki) = init();
-    let lost = pki.issue_client(&ClientSpec::new("lost").role("viewer")).unwrap();
+    let lost = pki
+        .issue_client(&ClientSpec::new("lost").role("viewer"))
+        .unwrap();
     pki.revoke_file(&lost.cert_path).unwrap();
     let err = handshake(server(&pki), client(&pki, "lost")).unwrap_err();
     assert!(format!("{err:?}").contains("Revoked"), "{err:?}");
@@ -147,8 +149,14 @@ fn revoked_expired_and_foreign_certificates_are_refused() {
 fn a_key_file_others_can_read_is_refused() {
     use std::os::unix::fs::PermissionsExt as _;
     let (_temp, pki) = init();
-    std::fs::set_permissions(pki.server_key_path(), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        pki.server_key_path(),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let err = server_config(&ServerSources::from_pki(&pki)).unwrap_err();
-    assert!(matches!(err, TlsError::Vault(VaultError::Permissions { .. })), "{err}");
+    assert!(
+        matches!(err, TlsError::Vault(VaultError::Permissions { .. })),
+        "{err}"
+    );
 }

@@ -1,0 +1,925 @@
+//! The gateway configuration: a TOML file, validated on load with errors that name the file,
+//! line, column and key. Every key is optional; [`DEFAULT_CONFIG`] shows them all with their
+//! defaults, and [`GatewayConfig::default`] is the same configuration.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The largest configuration file read, in bytes.
+pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
+
+/// The default configuration, every key with its default value: what `rampart up` runs
+/// without `--config`. A good starting point for a configuration file.
+pub const DEFAULT_CONFIG: &str = r#"# Rampart gateway configuration. Every key is optional; the values shown are the defaults.
+
+# The Modbus/TCP Security listener: TLS 1.2/1.3, mutual X.509 authentication, the role
+# from the client certificate. IANA assigns port 802; 8020 runs without privileges.
+[secure]
+listen = "127.0.0.1:8020"
+# Source addresses allowed to connect (NDR 1.13): CIDR prefixes or single addresses.
+allow = ["127.0.0.0/8", "::1/128"]
+handshake_timeout_ms = 5000
+# TLS material; by default the local PKI in DATA/pki (created on first start).
+# cert = "DATA/pki/server.crt"
+# key = "DATA/pki/server.key"
+# trust_anchors = ["DATA/pki/ca.crt"]
+# crls = ["DATA/pki/ca.crl"]
+
+# Plain Modbus/TCP, without TLS or authentication: off by default (CR 7.7, least
+# functionality). When enabled, every client of this listener gets `role`.
+[plain]
+enabled = false
+listen = "127.0.0.1:5020"
+# role = "viewer"
+allow = ["127.0.0.0/8", "::1/128"]
+
+# The conduit policy; by default DATA/policy.toml, written from the embedded default policy
+# on first start.
+[policy]
+# file = "policy.toml"
+
+# The PLC behind the gateway: "simulator" (the built-in simulated PLC, on an ephemeral
+# loopback port) or "HOST:PORT" of a real Modbus/TCP device.
+[upstream]
+address = "simulator"
+# Connections to the PLC shared by all clients (real PLCs accept few).
+connections = 2
+# Requests outstanding at once on one upstream connection; 1 suits every PLC.
+pipeline = 1
+connect_timeout_ms = 3000
+response_timeout_ms = 2000
+backoff_min_ms = 100
+backoff_max_ms = 5000
+
+# Resource availability (CR 7.1, CR 7.2). The request rate per client and the largest
+# PDU are in the policy's [limits].
+[limits]
+max_connections = 256
+max_connections_per_ip = 32
+max_in_flight_per_connection = 16
+idle_timeout_s = 300
+
+[audit]
+# Record every allowed write (a control system event); denials are always recorded.
+allowed_writes = true
+
+# The management plane (HTTPS API and web UI), on its own address (CR 5.1). Reserved: the
+# data plane does not serve it.
+[management]
+listen = "127.0.0.1:8443"
+allow = ["127.0.0.0/8", "::1/128"]
+"#;
+
+/// A configuration that cannot be used, with the place in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}:{column}: {key}: {message}")]
+pub struct ConfigError {
+    /// The file, or `<config>` for text without a file.
+    pub origin: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The key, as `section.key`.
+    pub key: String,
+    /// What is wrong, with the value and the limit.
+    pub message: String,
+}
+
+/// The gateway configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// The Modbus/TCP Security listener.
+    pub secure: SecureListener,
+    /// The plain Modbus/TCP listener (off by default).
+    pub plain: PlainListener,
+    /// Where the conduit policy comes from.
+    pub policy: PolicySource,
+    /// The PLC behind the gateway.
+    pub upstream: Upstream,
+    /// Connection and request limits.
+    pub limits: ResourceLimits,
+    /// What is audited beyond the required events.
+    pub audit: AuditOptions,
+    /// The management plane's address, reserved here so that the two planes never share one.
+    pub management: Management,
+}
+
+/// The Modbus/TCP Security listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecureListener {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Source addresses allowed to connect.
+    pub allow: AllowList,
+    /// How long a client may take to complete the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// The server certificate chain; `None`: `DATA/pki/server.crt`.
+    pub cert: Option<PathBuf>,
+    /// The server key; `None`: `DATA/pki/server.key`.
+    pub key: Option<PathBuf>,
+    /// Trust anchors for client certificates; empty: `DATA/pki/ca.crt`.
+    pub trust_anchors: Vec<PathBuf>,
+    /// CRLs; empty: `DATA/pki/ca.crl`.
+    pub crls: Vec<PathBuf>,
+}
+
+/// The plain Modbus/TCP listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainListener {
+    /// Whether it listens at all.
+    pub enabled: bool,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The role every client of this listener gets; required when enabled.
+    pub role: Option<String>,
+    /// Source addresses allowed to connect.
+    pub allow: AllowList,
+}
+
+/// Where the conduit policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// `DATA/policy.toml`, written from the embedded default policy if missing.
+    DataDir,
+    /// A policy file.
+    File(PathBuf),
+}
+
+/// The PLC behind the gateway and how the gateway talks to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Which device.
+    pub target: UpstreamTarget,
+    /// Connections to it, shared by all clients (1-64).
+    pub connections: usize,
+    /// Requests outstanding at once per connection (1-64).
+    pub pipeline: usize,
+    /// Timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// How long a response may take; then the client gets exception 0x0B and the upstream
+    /// connection is closed.
+    pub response_timeout: Duration,
+    /// First delay before reconnecting.
+    pub backoff_min: Duration,
+    /// Longest delay before reconnecting.
+    pub backoff_max: Duration,
+}
+
+/// The upstream device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamTarget {
+    /// The built-in simulated PLC, started in-process on an ephemeral loopback port.
+    Simulator,
+    /// A Modbus/TCP device at `HOST:PORT`.
+    Remote(String),
+}
+
+impl fmt::Display for UpstreamTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamTarget::Simulator => f.write_str("simulator"),
+            UpstreamTarget::Remote(address) => f.write_str(address),
+        }
+    }
+}
+
+impl FromStr for UpstreamTarget {
+    type Err = String;
+
+    /// `simulator`, or `HOST:PORT` with a port of 1-65535.
+    fn from_str(text: &str) -> Result<UpstreamTarget, String> {
+        if text == "simulator" {
+            return Ok(UpstreamTarget::Simulator);
+        }
+        let Some((host, port)) = text.rsplit_once(':') else {
+            return Err(format!(
+                "'{text}' is neither \"simulator\" nor HOST:PORT (e.g. \"192.0.2.10:502\")"
+            ));
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(format!("'{text}': the host is empty or holds spaces"));
+        }
+        match port.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("'{text}': the port must be 1-65535")),
+            Ok(_) => Ok(UpstreamTarget::Remote(text.to_owned())),
+        }
+    }
+}
+
+/// Limits that keep the gateway available under load and attack (CR 7.1, CR 7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Client connections at once, all listeners together.
+    pub max_connections: usize,
+    /// Client connections at once from one source address.
+    pub max_connections_per_ip: usize,
+    /// Requests one connection may have outstanding upstream; further requests wait in the
+    /// client's TCP stream.
+    pub max_in_flight_per_connection: usize,
+    /// A connection idle this long is closed.
+    pub idle_timeout: Duration,
+}
+
+/// What is audited beyond the required events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// Record every allowed write request (before it is forwarded).
+    pub allowed_writes: bool,
+}
+
+/// The management plane's address (served by another component).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Management {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Source addresses allowed to connect.
+    pub allow: AllowList,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> GatewayConfig {
+        let loopback = AllowList::loopback();
+        GatewayConfig {
+            secure: SecureListener {
+                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8020)),
+                allow: loopback.clone(),
+                handshake_timeout: Duration::from_secs(5),
+                cert: None,
+                key: None,
+                trust_anchors: Vec::new(),
+                crls: Vec::new(),
+            },
+            plain: PlainListener {
+                enabled: false,
+                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 5020)),
+                role: None,
+                allow: loopback.clone(),
+            },
+            policy: PolicySource::DataDir,
+            upstream: Upstream {
+                target: UpstreamTarget::Simulator,
+                connections: 2,
+                pipeline: 1,
+                connect_timeout: Duration::from_secs(3),
+                response_timeout: Duration::from_secs(2),
+                backoff_min: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(5),
+            },
+            limits: ResourceLimits {
+                max_connections: 256,
+                max_connections_per_ip: 32,
+                max_in_flight_per_connection: 16,
+                idle_timeout: Duration::from_mins(5),
+            },
+            audit: AuditOptions {
+                allowed_writes: true,
+            },
+            management: Management {
+                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
+                allow: loopback,
+            },
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Reads and validates a configuration file. Relative paths in it are relative to the
+    /// file's directory.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, line, column and key: unreadable or oversized files,
+    /// TOML syntax, unknown keys, values out of range, and inconsistent settings.
+    pub fn from_file(path: &Path) -> Result<GatewayConfig, ConfigError> {
+        let origin = path.display().to_string();
+        let whole_file = |message: String| ConfigError {
+            origin: origin.clone(),
+            line: 1,
+            column: 1,
+            key: "(file)".into(),
+            message,
+        };
+        let size = std::fs::metadata(path)
+            .map_err(|e| whole_file(format!("cannot read: {e}")))?
+            .len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(whole_file(format!(
+                "{size} bytes; the limit is {MAX_CONFIG_BYTES}"
+            )));
+        }
+        let text =
+            std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        GatewayConfig::parse(&text, &origin, base)
+    }
+
+    /// Parses and validates configuration text; `origin` names it in errors and relative
+    /// paths are resolved against `base`.
+    ///
+    /// # Errors
+    /// As [`GatewayConfig::from_file`].
+    pub fn parse(text: &str, origin: &str, base: &Path) -> Result<GatewayConfig, ConfigError> {
+        let at = |span: Range<usize>, key: &str, message: String| {
+            let (line, column) = line_column(text, span.start);
+            ConfigError {
+                origin: origin.to_owned(),
+                line,
+                column,
+                key: key.to_owned(),
+                message,
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let key = key_at(text, span.start);
+            at(span, &key, e.message().trim_end().replace('\n', "; "))
+        })?;
+        let defaults = GatewayConfig::default();
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let secure = raw.secure.unwrap_or_default();
+        let plain = raw.plain.unwrap_or_default();
+        let upstream = raw.upstream.unwrap_or_default();
+        let limits = raw.limits.unwrap_or_default();
+        let management = raw.management.unwrap_or_default();
+        let config = GatewayConfig {
+            secure: SecureListener {
+                listen: secure
+                    .listen
+                    .as_ref()
+                    .map_or(defaults.secure.listen, |s| s.get_ref().0),
+                allow: secure.allow.unwrap_or(defaults.secure.allow),
+                handshake_timeout: secure
+                    .handshake_timeout_ms
+                    .map_or(defaults.secure.handshake_timeout, |m| m.0),
+                cert: secure.cert.map(resolve),
+                key: secure.key.map(resolve),
+                trust_anchors: secure
+                    .trust_anchors
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(resolve)
+                    .collect(),
+                crls: secure
+                    .crls
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(resolve)
+                    .collect(),
+            },
+            plain: PlainListener {
+                enabled: plain.enabled.as_ref().is_some_and(|e| *e.get_ref()),
+                listen: plain
+                    .listen
+                    .as_ref()
+                    .map_or(defaults.plain.listen, |s| s.get_ref().0),
+                role: plain.role.as_ref().map(|r| r.get_ref().0.clone()),
+                allow: plain.allow.unwrap_or(defaults.plain.allow),
+            },
+            policy: raw
+                .policy
+                .and_then(|p| p.file)
+                .map_or(PolicySource::DataDir, |f| PolicySource::File(resolve(f))),
+            upstream: Upstream {
+                target: upstream.address.map_or(defaults.upstream.target, |a| a.0),
+                connections: upstream
+                    .connections
+                    .map_or(defaults.upstream.connections, |c| c.0),
+                pipeline: upstream
+                    .pipeline
+                    .map_or(defaults.upstream.pipeline, |c| c.0),
+                connect_timeout: upstream
+                    .connect_timeout_ms
+                    .map_or(defaults.upstream.connect_timeout, |m| m.0),
+                response_timeout: upstream
+                    .response_timeout_ms
+                    .map_or(defaults.upstream.response_timeout, |m| m.0),
+                backoff_min: upstream
+                    .backoff_min_ms
+                    .as_ref()
+                    .map_or(defaults.upstream.backoff_min, |m| m.get_ref().0),
+                backoff_max: upstream
+                    .backoff_max_ms
+                    .as_ref()
+                    .map_or(defaults.upstream.backoff_max, |m| m.get_ref().0),
+            },
+            limits: ResourceLimits {
+                max_connections: limits
+                    .max_connections
+                    .map_or(defaults.limits.max_connections, |c| c.0),
+                max_connections_per_ip: limits
+                    .max_connections_per_ip
+                    .map_or(defaults.limits.max_connections_per_ip, |c| c.0),
+                max_in_flight_per_connection: limits
+                    .max_in_flight_per_connection
+                    .map_or(defaults.limits.max_in_flight_per_connection, |c| c.0),
+                idle_timeout: limits
+                    .idle_timeout_s
+                    .map_or(defaults.limits.idle_timeout, |s| s.0),
+            },
+            audit: AuditOptions {
+                allowed_writes: raw
+                    .audit
+                    .and_then(|a| a.allowed_writes)
+                    .unwrap_or(defaults.audit.allowed_writes),
+            },
+            management: Management {
+                listen: management
+                    .listen
+                    .as_ref()
+                    .map_or(defaults.management.listen, |s| s.get_ref().0),
+                allow: management.allow.unwrap_or(defaults.management.allow),
+            },
+        };
+        // Cross-key checks, reported at the key that completes the conflict.
+        if let Err(problem) = config.validate() {
+            let (span, key) = match problem.key {
+                "plain.role" => (
+                    plain
+                        .role
+                        .as_ref()
+                        .map(Spanned::span)
+                        .or_else(|| plain.enabled.as_ref().map(Spanned::span)),
+                    "plain.role",
+                ),
+                "plain.listen" => (plain.listen.as_ref().map(Spanned::span), "plain.listen"),
+                "management.listen" => (
+                    management.listen.as_ref().map(Spanned::span),
+                    "management.listen",
+                ),
+                "upstream.backoff_max_ms" => (
+                    upstream.backoff_max_ms.as_ref().map(Spanned::span),
+                    "upstream.backoff_max_ms",
+                ),
+                other => (None, other),
+            };
+            return Err(at(span.unwrap_or(0..0), key, problem.message));
+        }
+        Ok(config)
+    }
+
+    /// Checks the settings that depend on each other (the single values are valid by type):
+    /// the plain listener needs a role; no two listeners (management included) share an
+    /// address; the backoff range is ordered; counts are within their limits.
+    ///
+    /// # Errors
+    /// A [`ConfigProblem`] naming the key.
+    pub fn validate(&self) -> Result<(), ConfigProblem> {
+        let problem = |key: &'static str, message: String| Err(ConfigProblem { key, message });
+        if self.plain.enabled {
+            match &self.plain.role {
+                None => {
+                    return problem(
+                        "plain.role",
+                        "the plain listener is enabled but has no role; set plain.role to the \
+                         least privileged role its clients need"
+                            .into(),
+                    );
+                }
+                Some(role) if role.is_empty() => {
+                    return problem("plain.role", "the role is empty".into());
+                }
+                Some(_) => {}
+            }
+            if overlaps(self.plain.listen, self.secure.listen) {
+                return problem(
+                    "plain.listen",
+                    format!(
+                        "{} conflicts with the secure listener's {}",
+                        self.plain.listen, self.secure.listen
+                    ),
+                );
+            }
+        }
+        for (name, data) in [
+            ("secure", Some(self.secure.listen)),
+            ("plain", self.plain.enabled.then_some(self.plain.listen)),
+        ] {
+            if let Some(data) = data
+                && overlaps(self.management.listen, data)
+            {
+                return problem(
+                    "management.listen",
+                    format!(
+                        "{} conflicts with the {name} data-plane listener {data}; the \
+                         management and data planes need separate addresses (CR 5.1)",
+                        self.management.listen
+                    ),
+                );
+            }
+        }
+        if self.upstream.backoff_max < self.upstream.backoff_min {
+            return problem(
+                "upstream.backoff_max_ms",
+                format!(
+                    "{} ms is less than backoff_min_ms ({} ms)",
+                    self.upstream.backoff_max.as_millis(),
+                    self.upstream.backoff_min.as_millis()
+                ),
+            );
+        }
+        for (key, value, max) in [
+            ("upstream.connections", self.upstream.connections, 64),
+            ("upstream.pipeline", self.upstream.pipeline, 64),
+            (
+                "limits.max_connections",
+                self.limits.max_connections,
+                100_000,
+            ),
+            (
+                "limits.max_connections_per_ip",
+                self.limits.max_connections_per_ip,
+                100_000,
+            ),
+            (
+                "limits.max_in_flight_per_connection",
+                self.limits.max_in_flight_per_connection,
+                1024,
+            ),
+        ] {
+            if value == 0 || value > max {
+                return problem(key, format!("{value} is not in 1..={max}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings that are valid but probably not meant, for start-up output.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let listeners = [
+            ("secure", true, self.secure.listen, &self.secure.allow),
+            (
+                "plain",
+                self.plain.enabled,
+                self.plain.listen,
+                &self.plain.allow,
+            ),
+        ];
+        for (name, enabled, listen, allow) in listeners {
+            if enabled && !listen.ip().is_loopback() && allow.is_loopback_only() {
+                out.push(format!(
+                    "the {name} listener is on {listen} but its allow-list admits only \
+                     loopback sources; set {name}.allow"
+                ));
+            }
+        }
+        if self.plain.enabled {
+            out.push(format!(
+                "the plain Modbus/TCP listener is enabled on {}: its clients are not \
+                 authenticated and all get role '{}'",
+                self.plain.listen,
+                self.plain.role.as_deref().unwrap_or_default()
+            ));
+        }
+        out
+    }
+}
+
+/// A cross-key problem found by [`GatewayConfig::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigProblem {
+    /// The key, as `section.key`.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Whether two listen addresses would collide: same port and the same or an unspecified
+/// address.
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.port() != 0
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+/// A source-address allow-list (NDR 1.13): CIDR prefixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList(Vec<Prefix>);
+
+impl AllowList {
+    /// Loopback only: `127.0.0.0/8` and `::1/128`.
+    pub fn loopback() -> AllowList {
+        AllowList(vec![
+            Prefix {
+                addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)),
+                len: 8,
+            },
+            Prefix {
+                addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                len: 128,
+            },
+        ])
+    }
+
+    /// Every address; for a listener on a trusted network only.
+    pub fn any() -> AllowList {
+        AllowList(vec![
+            Prefix {
+                addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                len: 0,
+            },
+            Prefix {
+                addr: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                len: 0,
+            },
+        ])
+    }
+
+    /// Parses prefixes such as `192.0.2.0/24`, `2001:db8::/32` or a single address.
+    ///
+    /// # Errors
+    /// The first entry that is not a prefix, with the reason.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList, String> {
+        entries
+            .iter()
+            .map(|e| e.as_ref().parse())
+            .collect::<Result<Vec<Prefix>, String>>()
+            .map(AllowList)
+    }
+
+    /// Whether `addr` may connect (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn allows(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.0.iter().any(|p| p.contains(addr))
+    }
+
+    /// Whether every prefix is a loopback prefix.
+    pub fn is_loopback_only(&self) -> bool {
+        self.0.iter().all(|p| p.addr.is_loopback() && p.len >= 8)
+    }
+}
+
+impl fmt::Display for AllowList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(nobody)");
+        }
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}/{}", p.addr, p.len)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for AllowList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AllowList, D::Error> {
+        let entries = Vec::<String>::deserialize(deserializer)?;
+        AllowList::parse(&entries).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An address prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Prefix {
+    addr: IpAddr,
+    len: u8,
+}
+
+impl Prefix {
+    fn contains(self, addr: IpAddr) -> bool {
+        match (self.addr, addr) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Prefix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Prefix, String> {
+        let (addr, len) = match text.split_once('/') {
+            Some((addr, len)) => (addr, Some(len)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("'{text}' is not an IP address or CIDR prefix"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match len {
+            None => max,
+            Some(len) => match len.parse::<u8>() {
+                Ok(len) if len <= max => len,
+                _ => return Err(format!("'{text}': the prefix length must be 0-{max}")),
+            },
+        };
+        Ok(Prefix { addr, len })
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The `section.key` at `offset`: the key of the line, prefixed by the last table header
+/// above it.
+fn key_at(text: &str, offset: usize) -> String {
+    let before = text.get(..offset.min(text.len())).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(line_start..)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_default();
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.contains('='))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match (section, key) {
+        (Some(section), Some(key)) if !line.trim_start().starts_with('[') => {
+            format!("{section}.{key}")
+        }
+        (_, Some(key)) => key,
+        (Some(section), None) => section,
+        (None, None) => "(top level)".into(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    secure: Option<RawSecure>,
+    plain: Option<RawPlain>,
+    policy: Option<RawPolicy>,
+    upstream: Option<RawUpstream>,
+    limits: Option<RawLimits>,
+    audit: Option<RawAudit>,
+    management: Option<RawManagement>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSecure {
+    listen: Option<Spanned<Listen>>,
+    allow: Option<AllowList>,
+    handshake_timeout_ms: Option<Millis>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    trust_anchors: Option<Vec<PathBuf>>,
+    crls: Option<Vec<PathBuf>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPlain {
+    enabled: Option<Spanned<bool>>,
+    listen: Option<Spanned<Listen>>,
+    role: Option<Spanned<RoleText>>,
+    allow: Option<AllowList>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    address: Option<Target>,
+    connections: Option<Count<64>>,
+    pipeline: Option<Count<64>>,
+    connect_timeout_ms: Option<Millis>,
+    response_timeout_ms: Option<Millis>,
+    backoff_min_ms: Option<Spanned<Millis>>,
+    backoff_max_ms: Option<Spanned<Millis>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_connections: Option<Count<100_000>>,
+    max_connections_per_ip: Option<Count<100_000>>,
+    max_in_flight_per_connection: Option<Count<1024>>,
+    idle_timeout_s: Option<Seconds>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    allowed_writes: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawManagement {
+    listen: Option<Spanned<Listen>>,
+    allow: Option<AllowList>,
+}
+
+/// A socket address to listen on.
+struct Listen(SocketAddr);
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Listen, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(Listen).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "'{text}' is not an IP address and port (e.g. \"127.0.0.1:8020\" or \"[::1]:8020\")"
+            ))
+        })
+    }
+}
+
+/// The upstream target.
+struct Target(UpstreamTarget);
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Target, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(Target).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A role name: non-empty, at most 64 bytes.
+struct RoleText(String);
+
+impl<'de> Deserialize<'de> for RoleText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RoleText, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.is_empty() || text.len() > 64 {
+            return Err(serde::de::Error::custom(format!(
+                "role '{text}' must be 1-64 bytes"
+            )));
+        }
+        Ok(RoleText(text))
+    }
+}
+
+/// A count in `1..=MAX`.
+struct Count<const MAX: usize>(usize);
+
+impl<'de, const MAX: usize> Deserialize<'de> for Count<MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Count<MAX>, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        match usize::try_from(value) {
+            Ok(v) if (1..=MAX).contains(&v) => Ok(Count(v)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{value} is not in 1..={MAX}"
+            ))),
+        }
+    }
+}
+
+/// Milliseconds in `1..=3_600_000`.
+struct Millis(Duration);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Millis, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        match u64::try_from(value) {
+            Ok(v) if (1..=3_600_000).contains(&v) => Ok(Millis(Duration::from_millis(v))),
+            _ => Err(serde::de::Error::custom(format!(
+                "{value} ms is not in 1..=3600000 (one hour)"
+            ))),
+        }
+    }
+}
+
+/// Seconds in `1..=86_400`.
+struct Seconds(Duration);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        match u64::try_from(value) {
+            Ok(v) if (1..=86_400).contains(&v) => Ok(Seconds(Duration::from_secs(v))),
+            _ => Err(serde::de::Error::custom(format!(
+                "{value} s is not in 1..=86400 (one day)"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

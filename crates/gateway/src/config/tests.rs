@@ -1,0 +1,150 @@
+use super::*;
+
+fn parse(text: &str) -> Result<GatewayConfig, ConfigError> {
+    GatewayConfig::parse(text, "gateway.toml", Path::new("/etc/rampart"))
+}
+
+/// Checks that `text` fails at `line` on `key` with a message containing `needle`.
+fn check_error(text: &str, line: usize, key: &str, needle: &str) {
+    let err = parse(text).unwrap_err();
+    assert_eq!((err.line, err.key.as_str()), (line, key), "{err}");
+    assert!(err.message.contains(needle), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("gateway.toml:{line}:")),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_documented_default_is_the_default() {
+    assert_eq!(parse(DEFAULT_CONFIG).unwrap(), GatewayConfig::default());
+    assert_eq!(parse("").unwrap(), GatewayConfig::default());
+}
+
+#[test]
+fn values_are_read_and_paths_resolved_against_the_file() {
+    let config = parse(
+        r#"
+[secure]
+listen = "0.0.0.0:802"
+allow = ["192.0.2.0/24", "2001:db8::1"]
+cert = "tls/server.crt"
+
+[plain]
+enabled = true
+listen = "127.0.0.1:1502"
+role = "viewer"
+
+[policy]
+file = "policy.toml"
+
+[upstream]
+address = "plc.example:502"
+connections = 4
+pipeline = 8
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.secure.listen, "0.0.0.0:802".parse().unwrap());
+    assert_eq!(
+        config.secure.cert,
+        Some(PathBuf::from("/etc/rampart/tls/server.crt"))
+    );
+    assert_eq!(config.plain.role.as_deref(), Some("viewer"));
+    assert_eq!(
+        config.policy,
+        PolicySource::File(PathBuf::from("/etc/rampart/policy.toml"))
+    );
+    assert_eq!(
+        config.upstream.target,
+        UpstreamTarget::Remote("plc.example:502".into())
+    );
+    assert_eq!(
+        (config.upstream.connections, config.upstream.pipeline),
+        (4, 8)
+    );
+    assert!(config.secure.allow.allows("192.0.2.77".parse().unwrap()));
+    assert!(config.secure.allow.allows("2001:db8::1".parse().unwrap()));
+    assert!(!config.secure.allow.allows("192.0.3.1".parse().unwrap()));
+    assert!(!config.secure.allow.allows("127.0.0.1".parse().unwrap()));
+    assert!(config.warnings().iter().any(|w| w.contains("plain")));
+}
+
+#[test]
+fn errors_name_the_line_and_the_key() {
+    check_error(
+        "[secure]\nlisten = \"localhost\"\n",
+        2,
+        "secure.listen",
+        "IP address and port",
+    );
+    check_error(
+        "[secure]\n\nallow = [\"10.0.0.0/33\"]\n",
+        3,
+        "secure.allow",
+        "prefix length",
+    );
+    check_error(
+        "[upstream]\nconnections = 0\n",
+        2,
+        "upstream.connections",
+        "1..=64",
+    );
+    check_error(
+        "[upstream]\naddress = \"plc\"\n",
+        2,
+        "upstream.address",
+        "HOST:PORT",
+    );
+    check_error(
+        "[limits]\nidle_timeout_s = -1\n",
+        2,
+        "limits.idle_timeout_s",
+        "86400",
+    );
+    check_error(
+        "[secure]\nlisen = \"127.0.0.1:1\"\n",
+        2,
+        "secure.lisen",
+        "unknown field",
+    );
+    check_error("[plain]\nenabled = true\n", 2, "plain.role", "no role");
+    check_error(
+        "[management]\nlisten = \"127.0.0.1:8020\"\n",
+        2,
+        "management.listen",
+        "CR 5.1",
+    );
+    check_error(
+        "[upstream]\nbackoff_min_ms = 500\nbackoff_max_ms = 100\n",
+        3,
+        "upstream.backoff_max_ms",
+        "less than",
+    );
+}
+
+#[test]
+fn unspecified_addresses_conflict_with_every_address_of_their_port() {
+    let mut config = GatewayConfig::default();
+    config.management.listen = "0.0.0.0:8020".parse().unwrap();
+    let problem = config.validate().unwrap_err();
+    assert_eq!(problem.key, "management.listen");
+}
+
+#[test]
+fn allow_lists_match_prefixes_and_mapped_addresses() {
+    let list = AllowList::parse(&["10.1.0.0/16", "::1"]).unwrap();
+    assert!(list.allows("10.1.200.3".parse().unwrap()));
+    assert!(list.allows("::ffff:10.1.0.1".parse().unwrap()));
+    assert!(!list.allows("10.2.0.1".parse().unwrap()));
+    assert!(list.allows("::1".parse().unwrap()));
+    assert!(AllowList::any().allows("203.0.113.9".parse().unwrap()));
+    assert!(
+        !AllowList::parse::<&str>(&[])
+            .unwrap()
+            .allows("127.0.0.1".parse().unwrap())
+    );
+    assert!(AllowList::loopback().is_loopback_only());
+    assert_eq!(AllowList::loopback().to_string(), "127.0.0.0/8, ::1/128");
+}

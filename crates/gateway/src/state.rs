@@ -1,0 +1,534 @@
+//! The state every task of a running gateway shares: policy, traffic switch, audit, IDS,
+//! counters and per-client limits.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use rampart_audit::{Category, Outcome, Severity};
+use rampart_conduit::{Alert, CompiledPolicy, Ids, Limits, Observation};
+use serde_json::json;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ServerConfig;
+
+use crate::audit::{AuditSink, GatewayEvent, Who};
+use crate::config::GatewayConfig;
+use crate::upstream::Pool;
+
+/// How long a required event may take to become durable before the trail counts as failed.
+const AUDIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many recent IDS alerts the status keeps.
+const RECENT_ALERTS: usize = 64;
+
+/// The policy in force.
+#[derive(Debug)]
+pub(crate) struct ActivePolicy {
+    pub(crate) compiled: CompiledPolicy,
+    /// Where it came from (file path or the caller's label).
+    pub(crate) origin: String,
+    pub(crate) sha256: String,
+}
+
+/// Why traffic is stopped, if it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TrafficState {
+    pub(crate) island: bool,
+    pub(crate) halted: Option<String>,
+}
+
+impl TrafficState {
+    fn open(&self) -> bool {
+        !self.island && self.halted.is_none()
+    }
+}
+
+/// Counters, for status and metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) connections_accepted: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) handshakes_failed: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) allowed: AtomicU64,
+    pub(crate) denied: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) upstream_failures: AtomicU64,
+    pub(crate) alerts: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: GatewayConfig,
+    pub(crate) data_root: PathBuf,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    policy: RwLock<Arc<ActivePolicy>>,
+    policy_generation: AtomicU64,
+    tls: RwLock<Arc<ServerConfig>>,
+    traffic: Mutex<TrafficState>,
+    open: AtomicBool,
+    open_tx: watch::Sender<bool>,
+    ids: Mutex<Ids>,
+    alerts: Mutex<VecDeque<Alert>>,
+    pub(crate) stats: Stats,
+    pub(crate) clients: Clients,
+    pub(crate) connections: Arc<Semaphore>,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) started: Instant,
+    noisy: Mutex<NoisyGate>,
+    pub(crate) stop: watch::Receiver<bool>,
+    /// Serialises island changes between the API and the island-file watcher.
+    pub(crate) island_lock: tokio::sync::Mutex<()>,
+}
+
+pub(crate) struct SharedParts {
+    pub(crate) config: GatewayConfig,
+    pub(crate) data_root: PathBuf,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) policy: ActivePolicy,
+    pub(crate) tls: Arc<ServerConfig>,
+    pub(crate) island: bool,
+    pub(crate) ids: Ids,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(parts: SharedParts) -> Arc<Shared> {
+        let traffic = TrafficState {
+            island: parts.island,
+            halted: None,
+        };
+        let open = traffic.open();
+        let (open_tx, _) = watch::channel(open);
+        let max_connections = parts.config.limits.max_connections;
+        Arc::new(Shared {
+            config: parts.config,
+            data_root: parts.data_root,
+            audit: parts.audit,
+            policy: RwLock::new(Arc::new(parts.policy)),
+            policy_generation: AtomicU64::new(1),
+            tls: RwLock::new(parts.tls),
+            traffic: Mutex::new(traffic),
+            open: AtomicBool::new(open),
+            open_tx,
+            ids: Mutex::new(parts.ids),
+            alerts: Mutex::new(VecDeque::new()),
+            stats: Stats::default(),
+            clients: Clients::default(),
+            connections: Arc::new(Semaphore::new(max_connections)),
+            pool: parts.pool,
+            started: Instant::now(),
+            noisy: Mutex::new(NoisyGate::default()),
+            stop: parts.stop,
+            island_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Runs `task` on the runtime; if it panics, all traffic stops with the reason (fail
+    /// close on an internal error, NDR 5.2 RE 3).
+    pub(crate) fn supervise<F>(self: &Arc<Self>, what: &'static str, task: F) -> JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let inner = tokio::spawn(task);
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(error) = inner.await
+                && error.is_panic()
+            {
+                tracing::error!(
+                    what,
+                    "internal error: a task panicked; stopping all traffic"
+                );
+                shared.halt(format!(
+                    "fail close: internal error in the {what} (a task panicked)"
+                ));
+            }
+        })
+    }
+
+    /// Records `event`; on failure stops all traffic (fail close) and returns `false`.
+    pub(crate) async fn record(&self, event: GatewayEvent) -> bool {
+        let action = event.action;
+        let result = match event.build() {
+            Ok(event) => {
+                match tokio::time::timeout(AUDIT_TIMEOUT, self.audit.record(event)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(crate::audit::AuditFailure {
+                        action: action.to_owned(),
+                        reason: format!("no acknowledgement within {} s", AUDIT_TIMEOUT.as_secs()),
+                    }),
+                }
+            }
+            Err(failure) => Err(failure),
+        };
+        match result {
+            Ok(()) => true,
+            Err(failure) => {
+                tracing::error!(action, error = %failure, "audit failure: stopping all traffic");
+                self.halt(format!("fail close: {failure}"));
+                false
+            }
+        }
+    }
+
+    /// Records an event about connection attempts, which an attacker can cause at will: at
+    /// most 20 a second (bursts of 50) are recorded; the next recorded one says how many were
+    /// left out.
+    pub(crate) async fn record_noisy(&self, event: GatewayEvent) -> bool {
+        let suppressed = {
+            let mut gate = self.noisy.lock().unwrap_or_else(PoisonError::into_inner);
+            gate.admit(Instant::now())
+        };
+        match suppressed {
+            None => true,
+            Some(0) => self.record(event).await,
+            Some(n) => {
+                let mut event = event;
+                if let Some(map) = event.details.as_object_mut() {
+                    map.insert("suppressed_before".into(), json!(n));
+                }
+                self.record(event).await
+            }
+        }
+    }
+
+    /// Stops all traffic until [`Shared::resume`]; the first reason is kept.
+    pub(crate) fn halt(&self, reason: String) {
+        {
+            let mut traffic = self.traffic.lock().unwrap_or_else(PoisonError::into_inner);
+            if traffic.halted.is_none() {
+                traffic.halted = Some(reason);
+            }
+            self.publish(&traffic);
+        }
+        self.pool.drain("traffic stopped (fail close)");
+    }
+
+    pub(crate) fn set_island(&self, on: bool) -> bool {
+        let changed = {
+            let mut traffic = self.traffic.lock().unwrap_or_else(PoisonError::into_inner);
+            let changed = traffic.island != on;
+            traffic.island = on;
+            self.publish(&traffic);
+            changed
+        };
+        if on {
+            self.pool.drain("island mode");
+        }
+        changed
+    }
+
+    /// Clears a halt; returns the reason it had.
+    pub(crate) fn resume(&self) -> Option<String> {
+        let mut traffic = self.traffic.lock().unwrap_or_else(PoisonError::into_inner);
+        let reason = traffic.halted.take();
+        self.publish(&traffic);
+        reason
+    }
+
+    fn publish(&self, traffic: &TrafficState) {
+        let open = traffic.open();
+        self.open.store(open, Ordering::SeqCst);
+        self.open_tx.send_replace(open);
+    }
+
+    pub(crate) fn traffic(&self) -> TrafficState {
+        self.traffic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether traffic may cross the conduit now.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Changes to [`Shared::is_open`].
+    pub(crate) fn open_watch(&self) -> watch::Receiver<bool> {
+        self.open_tx.subscribe()
+    }
+
+    pub(crate) fn policy(&self) -> Arc<ActivePolicy> {
+        Arc::clone(&self.policy.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub(crate) fn policy_generation(&self) -> u64 {
+        self.policy_generation.load(Ordering::Acquire)
+    }
+
+    /// Puts `policy` in force; returns the one it replaces.
+    pub(crate) fn replace_policy(&self, policy: ActivePolicy) -> Arc<ActivePolicy> {
+        let old = {
+            let mut slot = self.policy.write().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *slot, Arc::new(policy))
+        };
+        self.policy_generation.fetch_add(1, Ordering::AcqRel);
+        old
+    }
+
+    pub(crate) fn tls(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.tls.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub(crate) fn replace_tls(&self, config: Arc<ServerConfig>) {
+        *self.tls.write().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// Shows `observation` of `client` to the IDS; returns the alerts it raised.
+    pub(crate) fn observe(&self, client: &str, observation: Observation<'_, '_>) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let time_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .observe(time_us, client, observation, &mut alerts);
+        if !alerts.is_empty() {
+            let mut recent = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            for alert in &alerts {
+                if recent.len() == RECENT_ALERTS {
+                    recent.pop_front();
+                }
+                recent.push_back(alert.clone());
+            }
+        }
+        alerts
+    }
+
+    /// Records IDS alerts in the audit trail.
+    pub(crate) async fn record_alerts(&self, alerts: Vec<Alert>, who: &Who, source: &str) -> bool {
+        for alert in alerts {
+            Stats::add(&self.stats.alerts);
+            tracing::warn!(
+                detector = %alert.detector,
+                severity = %alert.severity,
+                technique = alert.technique.id,
+                "{}",
+                alert.explanation
+            );
+            let severity = match alert.severity {
+                rampart_conduit::Severity::Low => Severity::Notice,
+                rampart_conduit::Severity::Medium => Severity::Warning,
+                rampart_conduit::Severity::High => Severity::Critical,
+            };
+            let event = GatewayEvent::new(Category::Reconnaissance, "ids.alert", who.clone())
+                .source(source)
+                .outcome(Outcome::Failure)
+                .severity(severity)
+                .target(alert.detector)
+                .details(json!({
+                    "detector": alert.detector,
+                    "severity": alert.severity,
+                    "technique": alert.technique,
+                    "explanation": alert.explanation,
+                }));
+            if !self.record(event).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub(crate) fn recent_alerts(&self) -> Vec<Alert> {
+        self.alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The rate limiter of [`Shared::record_noisy`].
+#[derive(Debug)]
+struct NoisyGate {
+    bucket: TokenBucket,
+    suppressed: u64,
+}
+
+impl Default for NoisyGate {
+    fn default() -> NoisyGate {
+        NoisyGate {
+            bucket: TokenBucket::new(),
+            suppressed: 0,
+        }
+    }
+}
+
+impl NoisyGate {
+    /// `Some(events suppressed before this one)` if this one may be recorded.
+    fn admit(&mut self, now: Instant) -> Option<u64> {
+        if self.bucket.take(now, 20, 50).is_ok() {
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved.
+#[derive(Debug)]
+pub(crate) struct TokenBucket {
+    tokens: Option<f64>,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    pub(crate) fn new() -> TokenBucket {
+        TokenBucket {
+            tokens: None,
+            last: None,
+        }
+    }
+
+    /// Takes one token, or says how long until one is there.
+    pub(crate) fn take(&mut self, now: Instant, rate: u32, burst: u32) -> Result<(), Duration> {
+        let rate = f64::from(rate.max(1));
+        let burst = f64::from(burst.max(1));
+        let elapsed = self.last.map_or(0.0, |last| {
+            now.saturating_duration_since(last).as_secs_f64()
+        });
+        let tokens = self
+            .tokens
+            .map_or(burst, |t| (t + elapsed * rate).min(burst));
+        self.last = Some(now);
+        if tokens >= 1.0 {
+            self.tokens = Some(tokens - 1.0);
+            Ok(())
+        } else {
+            self.tokens = Some(tokens);
+            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
+        }
+    }
+}
+
+/// Per-client state: connections per source address, and one token bucket per client
+/// identity (certificate fingerprint, or address for the plain listener), shared by that
+/// client's connections.
+#[derive(Clone, Default)]
+pub(crate) struct Clients {
+    inner: Arc<Mutex<ClientsInner>>,
+}
+
+#[derive(Default)]
+struct ClientsInner {
+    per_ip: HashMap<IpAddr, usize>,
+    identities: HashMap<String, Identity>,
+    next_id: u64,
+}
+
+struct Identity {
+    id: u64,
+    connections: usize,
+    bucket: Arc<Mutex<TokenBucket>>,
+}
+
+impl Clients {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClientsInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a connection from `ip` unless `max` are open already.
+    pub(crate) fn admit_ip(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut inner = self.lock();
+        let count = inner.per_ip.entry(ip).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            clients: self.clone(),
+            ip,
+        })
+    }
+
+    /// Joins the client `key`; its state lives while one of its connections does.
+    pub(crate) fn join(&self, key: String) -> ClientHandle {
+        let mut inner = self.lock();
+        let next = inner.next_id;
+        let identity = inner
+            .identities
+            .entry(key.clone())
+            .or_insert_with(|| Identity {
+                id: next,
+                connections: 0,
+                bucket: Arc::new(Mutex::new(TokenBucket::new())),
+            });
+        identity.connections += 1;
+        let handle = ClientHandle {
+            clients: self.clone(),
+            key,
+            id: identity.id,
+            bucket: Arc::clone(&identity.bucket),
+        };
+        if handle.id == next {
+            inner.next_id += 1;
+        }
+        handle
+    }
+}
+
+/// One counted connection from an address; uncounted on drop.
+pub(crate) struct IpSlot {
+    clients: Clients,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut inner = self.clients.lock();
+        if let Some(count) = inner.per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                inner.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection's membership in its client.
+pub(crate) struct ClientHandle {
+    clients: Clients,
+    key: String,
+    pub(crate) id: u64,
+    bucket: Arc<Mutex<TokenBucket>>,
+}
+
+impl ClientHandle {
+    /// Takes a request token under the policy's limits.
+    pub(crate) fn take_token(&self, limits: &Limits) -> Result<(), Duration> {
+        self.bucket
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(Instant::now(), limits.requests_per_second, limits.burst)
+    }
+}
+
+impl Drop for ClientHandle {
+    fn drop(&mut self) {
+        let mut inner = self.clients.lock();
+        if let Some(identity) = inner.identities.get_mut(&self.key) {
+            identity.connections -= 1;
+            if identity.connections == 0 {
+                inner.identities.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

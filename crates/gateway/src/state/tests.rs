@@ -1,0 +1,75 @@
+use super::*;
+
+#[test]
+fn a_bucket_allows_the_burst_then_the_rate() {
+    let start = Instant::now();
+    let mut bucket = TokenBucket::new();
+    for _ in 0..5 {
+        bucket.take(start, 10, 5).unwrap();
+    }
+    let wait = bucket.take(start, 10, 5).unwrap_err();
+    assert!((wait.as_secs_f64() - 0.1).abs() < 1e-6, "{wait:?}");
+    bucket
+        .take(start + Duration::from_millis(100), 10, 5)
+        .unwrap();
+    assert!(
+        bucket
+            .take(start + Duration::from_millis(100), 10, 5)
+            .is_err()
+    );
+    // A long pause refills to the burst, not beyond.
+    let later = start + Duration::from_mins(1);
+    for _ in 0..5 {
+        bucket.take(later, 10, 5).unwrap();
+    }
+    assert!(bucket.take(later, 10, 5).is_err());
+}
+
+#[test]
+fn the_noisy_gate_counts_what_it_leaves_out() {
+    let now = Instant::now();
+    let mut gate = NoisyGate::default();
+    for _ in 0..50 {
+        assert_eq!(gate.admit(now), Some(0));
+    }
+    assert_eq!(gate.admit(now), None);
+    assert_eq!(gate.admit(now), None);
+    assert_eq!(gate.admit(now + Duration::from_millis(50)), Some(2));
+}
+
+#[test]
+fn connections_per_address_are_counted_and_released() {
+    let clients = Clients::default();
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    let a = clients.admit_ip(ip, 2).unwrap();
+    let _b = clients.admit_ip(ip, 2).unwrap();
+    assert!(clients.admit_ip(ip, 2).is_none());
+    assert!(clients.admit_ip("192.0.2.2".parse().unwrap(), 2).is_some());
+    drop(a);
+    assert!(clients.admit_ip(ip, 2).is_some());
+}
+
+#[test]
+fn connections_of_one_client_share_its_bucket_and_id() {
+    let clients = Clients::default();
+    let limits = Limits {
+        max_pdu_bytes: 253,
+        requests_per_second: 1,
+        burst: 2,
+        on_deny: rampart_conduit::DenyAction::Exception,
+    };
+    let one = clients.join("cert:aa".into());
+    let two = clients.join("cert:aa".into());
+    let other = clients.join("cert:bb".into());
+    assert_eq!(one.id, two.id);
+    assert_ne!(one.id, other.id);
+    one.take_token(&limits).unwrap();
+    two.take_token(&limits).unwrap();
+    assert!(one.take_token(&limits).is_err(), "the burst is shared");
+    other.take_token(&limits).unwrap();
+    drop(one);
+    drop(two);
+    let again = clients.join("cert:aa".into());
+    again.take_token(&limits).unwrap();
+    assert_ne!(again.id, other.id);
+}

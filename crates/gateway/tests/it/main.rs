@@ -1,0 +1,14 @@
+//! Integration tests of the gateway on loopback, one module per threat or requirement.
+
+mod audit_trail;
+mod client_authentication;
+mod fail_close;
+mod island_mode;
+mod plain_listener;
+mod policy_reload;
+mod pymodbus_interop;
+mod resource_exhaustion;
+mod role_based_access;
+mod untrusted_network;
+mod upstream_integrity;
+mod util;

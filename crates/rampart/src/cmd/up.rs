@@ -1,0 +1,210 @@
+//! `rampart up`: run the secure Modbus/TCP gateway in the foreground; `rampart island`:
+//! stop or resume all traffic across the conduit (NDR 5.2 RE 2).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rampart_audit::{Actor, Category, ClockWatch, NewEvent, Outcome, Severity, SystemClock};
+use rampart_gateway::config::UpstreamTarget;
+use rampart_gateway::{AuditSink, Gateway, GatewayConfig, PolicyUpdate};
+use rampart_identity::AccountName;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::component::Component;
+use crate::{BadInput, Outcome as Exit};
+
+/// The administrator created on first start.
+const INITIAL_ADMIN: &str = "admin";
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Gateway configuration (TOML); default: the embedded default (see docs/gateway.md).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory: keys, PKI, policy, audit trail, accounts. Created on first start.
+    #[arg(long, value_name = "DIR", default_value = "rampart-data")]
+    data: PathBuf,
+    /// A real Modbus/TCP device to protect instead of the built-in simulated PLC.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_upstream)]
+    upstream: Option<UpstreamTarget>,
+}
+
+fn parse_upstream(text: &str) -> Result<UpstreamTarget, String> {
+    text.parse()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Switch {
+    /// Stop all traffic across the conduit at once.
+    On,
+    /// Let traffic through again (as the policy allows).
+    Off,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct IslandArgs {
+    /// On or off.
+    #[arg(value_enum)]
+    switch: Switch,
+    /// The data directory of the gateway.
+    #[arg(long, value_name = "DIR", default_value = "rampart-data")]
+    data: PathBuf,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
+    let mut config = match &args.config {
+        Some(path) => GatewayConfig::from_file(path).map_err(|e| BadInput(e.to_string()))?,
+        None => GatewayConfig::default(),
+    };
+    if let Some(upstream) = &args.upstream {
+        config.upstream.target = upstream.clone();
+    }
+    config.validate().map_err(|e| BadInput(e.to_string()))?;
+    let component = Component::open(&args.data)?;
+    let initial_password = {
+        let identity = component.identity()?;
+        let admin = AccountName::parse(INITIAL_ADMIN).map_err(|e| anyhow::anyhow!("{e}"))?;
+        identity
+            .bootstrap_admin(&admin)
+            .context("creating the initial administrator")?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rampart-gateway")
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(serve(config, &component, initial_password));
+    component.close()?;
+    result
+}
+
+async fn serve(
+    config: GatewayConfig,
+    component: &Component,
+    initial_password: Option<rampart_identity::InitialPassword>,
+) -> anyhow::Result<Exit> {
+    // Handlers first: a signal that arrives once the gateway says it is ready must stop it
+    // cleanly, not kill it.
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let sink: Arc<dyn AuditSink> = Arc::clone(&component.audit) as Arc<dyn AuditSink>;
+    let gateway = Gateway::start_with_audit(config, &component.data, sink)
+        .await
+        .map_err(|e| match e {
+            rampart_gateway::GatewayError::Config(_)
+            | rampart_gateway::GatewayError::ConfigProblem(_)
+            | rampart_gateway::GatewayError::Policy(_) => {
+                anyhow::Error::new(BadInput(e.to_string()))
+            }
+            other => anyhow::Error::new(other).context("starting the gateway"),
+        })?;
+    say(&gateway.start_summary());
+    if let Some(password) = initial_password {
+        say(&format!(
+            "\n  Initial administrator: {INITIAL_ADMIN}\n  One-time password:     {}\n  It is shown only now and must be changed at first login.\n",
+            password.expose_secret()
+        ));
+    }
+    say("\nCtrl-C or SIGTERM stops the gateway; SIGHUP reloads the policy.\n");
+
+    let clock = SystemClock::new();
+    clock.set_sync(crate::component::clock_sync());
+    let mut watch = ClockWatch::new(&clock);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let reason = loop {
+        tokio::select! {
+            _ = interrupt.recv() => break "SIGINT",
+            _ = terminate.recv() => break "SIGTERM",
+            _ = hangup.recv() => {
+                match gateway.reload_policy(PolicyUpdate::Configured).await {
+                    Ok(change) => say(&format!("policy reloaded: {} -> {}\n", change.old_sha256, change.new_sha256)),
+                    Err(e) => eprintln!("policy reload refused, the old policy stays in force: {e}"),
+                }
+            }
+            _ = tick.tick() => {
+                // CR 2.11: a stepped system clock is an auditable change of the time source.
+                if let Some(jump) = watch.check(&clock, Duration::from_secs(2)) {
+                    record_clock_step(component, jump).await;
+                }
+                clock.set_sync(crate::component::clock_sync());
+            }
+        }
+    };
+    say(&format!("{reason}: shutting down\n"));
+    gateway
+        .shutdown()
+        .await
+        .context("shutting the gateway down")?;
+    Ok(Exit::Ok)
+}
+
+async fn record_clock_step(component: &Component, jump: rampart_audit::ClockJump) {
+    let event = Actor::process("rampart-gateway").and_then(|actor| {
+        NewEvent::builder(Category::ConfigurationChange, "clock-stepped", actor)
+            .target("system clock")
+            .outcome(Outcome::Success)
+            .severity(Severity::Warning)
+            .details(serde_json::json!({
+                "expected": jump.expected.to_string(),
+                "actual": jump.actual.to_string(),
+                "step_us": jump.step_micros(),
+            }))
+            .build()
+    });
+    let recorded = match event {
+        Ok(event) => {
+            let audit = Arc::clone(&component.audit);
+            match tokio::task::spawn_blocking(move || audit.append(event)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = recorded {
+        eprintln!("could not record the clock step: {e}");
+    }
+}
+
+pub(crate) fn island(args: &IslandArgs) -> anyhow::Result<Exit> {
+    let component = Component::open(&args.data)?;
+    let on = args.switch == Switch::On;
+    rampart_gateway::persist_island(&component.data, on).map_err(|e| anyhow::anyhow!("{e}"))?;
+    component.record(
+        NewEvent::builder(
+            Category::ConfigurationChange,
+            if on { "island-on" } else { "island-off" },
+            component.actor()?,
+        )
+        .interface("cli")
+        .target("conduit")
+        .outcome(Outcome::Success)
+        .severity(Severity::Warning)
+        .build()?,
+    )?;
+    component.close()?;
+    say(&format!(
+        "island mode {}: {}\n",
+        if on { "on" } else { "off" },
+        if on {
+            "all traffic across the conduit stops (a running gateway within a second); it stays on across restarts"
+        } else {
+            "traffic flows again as the policy allows"
+        }
+    ));
+    Ok(Exit::Ok)
+}
+
+/// Writes to stdout, ignoring a closed pipe: the gateway must keep running (and stop cleanly)
+/// whether or not anyone still reads its console.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

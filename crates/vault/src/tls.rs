@@ -1,0 +1,241 @@
+//! The TLS policy of Modbus/TCP Security (CR 4.3 use of cryptography, CR 1.2 and CR 1.8
+//! mutual authentication with X.509 certificates).
+//!
+//! This module is the one place the workspace chooses a TLS crypto backend: [`provider`] is
+//! *ring*, restricted to what the Modbus/TCP Security Protocol Specification v36 (2021) allows:
+//!
+//! - TLS 1.3 with `TLS13_AES_256_GCM_SHA384` and `TLS13_AES_128_GCM_SHA256`;
+//! - TLS 1.2 with ECDHE and AES-GCM only: `TLS_ECDHE_ECDSA_WITH_AES_{256,128}_GCM_SHA{384,256}`
+//!   and `TLS_ECDHE_RSA_WITH_AES_{256,128}_GCM_SHA{384,256}`;
+//! - key exchange groups X25519, P-256 and P-384.
+//!
+//! The RSA key exchange and CBC suites that v21 (2018) mandated are not offered (rustls does
+//! not implement them, rightly); neither is ChaCha20-Poly1305, which v36 does not list. TLS
+//! 1.1 and older are never negotiated.
+//!
+//! [`server_config`] builds the listener's configuration with mandatory client
+//! authentication: the client chain must lead to one of the configured trust anchors, be
+//! within its validity period, and not be revoked by the configured CRLs. A client that sends
+//! no certificate, an expired or revoked one, or one from another CA fails the handshake with
+//! a fatal alert. [`client_config`] is the matching client side, for tests, probes and the
+//! benchmark load generator.
+//!
+//! # Security
+//! Private keys are read only here and in [`crate::pki`]: key files must be mode 0600 or
+//! stricter, and their bytes go straight into rustls.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::crypto::ring as backend;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
+
+use crate::VaultError;
+use crate::pki::Pki;
+
+/// The protocol versions offered: TLS 1.3, then TLS 1.2. Never older.
+pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// Errors of building a TLS configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A key file failed the permission check or could not be read.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// A certificate, key or CRL file cannot be used.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// rustls refused the configuration (for example a key that does not match the
+    /// certificate, or a CRL it cannot parse).
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+/// The crypto provider of every Rampart TLS endpoint: *ring*, restricted to the Modbus/TCP
+/// Security v36 cipher suites and to the X25519, P-256 and P-384 groups.
+pub fn provider() -> CryptoProvider {
+    use backend::cipher_suite as cs;
+    use backend::kx_group as kx;
+    CryptoProvider {
+        cipher_suites: vec![
+            cs::TLS13_AES_256_GCM_SHA384,
+            cs::TLS13_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        ],
+        kx_groups: vec![kx::X25519, kx::SECP256R1, kx::SECP384R1],
+        ..backend::default_provider()
+    }
+}
+
+/// A one-line description of the TLS policy, for start-up output and the crypto inventory.
+pub fn describe() -> String {
+    let provider = provider();
+    let suites: Vec<String> = provider
+        .cipher_suites
+        .iter()
+        .map(|s| format!("{:?}", s.suite()))
+        .collect();
+    let groups: Vec<String> = provider
+        .kx_groups
+        .iter()
+        .map(|g| format!("{:?}", g.name()))
+        .collect();
+    format!(
+        "TLS 1.3 and 1.2; suites {}; groups {}",
+        suites.join(", "),
+        groups.join(", ")
+    )
+}
+
+/// Where the listener's TLS material comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSources {
+    /// The server certificate chain, PEM (leaf first).
+    pub cert_chain: PathBuf,
+    /// The server private key, PKCS#8 (or SEC1/PKCS#1) PEM, mode 0600.
+    pub key: PathBuf,
+    /// Trust anchors for client certificates, PEM (each file may hold several).
+    pub trust_anchors: Vec<PathBuf>,
+    /// CRLs, PEM. With none, revocation is not checked.
+    pub crls: Vec<PathBuf>,
+}
+
+impl ServerSources {
+    /// The local PKI's server certificate, key, CA and CRL.
+    pub fn from_pki(pki: &Pki) -> ServerSources {
+        ServerSources {
+            cert_chain: pki.server_cert_path(),
+            key: pki.server_key_path(),
+            trust_anchors: vec![pki.ca_cert_path()],
+            crls: vec![pki.crl_path()],
+        }
+    }
+}
+
+/// The listener's TLS configuration: TLS 1.2/1.3 with [`provider`], the server certificate,
+/// and mandatory client authentication against the trust anchors and CRLs of `sources`.
+///
+/// # Errors
+/// [`TlsError`] for unreadable or unusable files, a key readable by others, no trust anchor,
+/// or a key that does not match the certificate.
+///
+/// # Security
+/// Unauthenticated clients are never allowed; revocation is checked for the whole chain and
+/// an unknown revocation status (a CRL that does not cover the chain) fails the handshake.
+pub fn server_config(sources: &ServerSources) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(provider());
+    let mut roots = RootCertStore::empty();
+    for path in &sources.trust_anchors {
+        for cert in read_certs(path)? {
+            roots.add(cert).map_err(|e| TlsError::File {
+                path: path.clone(),
+                reason: format!("not a usable trust anchor: {e}"),
+            })?;
+        }
+    }
+    let mut crls = Vec::new();
+    for path in &sources.crls {
+        for crl in
+            CertificateRevocationListDer::pem_file_iter(path).map_err(|e| file_error(path, &e))?
+        {
+            crls.push(crl.map_err(|e| file_error(path, &e))?);
+        }
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .with_crls(crls)
+        .build()
+        .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?;
+    let chain = read_certs(&sources.cert_chain)?;
+    let key = read_key(&sources.key)?;
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(PROTOCOL_VERSIONS)
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
+    Ok(Arc::new(config))
+}
+
+/// A client configuration that trusts the CA certificates in `ca` and, when `identity` is
+/// `(certificate chain, key)`, authenticates with that certificate.
+///
+/// # Errors
+/// As [`server_config`].
+pub fn client_config(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_with_versions(ca, identity, PROTOCOL_VERSIONS)
+}
+
+/// Like [`client_config`], offering only `versions` (for tests of each version).
+///
+/// # Errors
+/// As [`server_config`].
+pub fn client_config_with_versions(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    versions: &[&'static SupportedProtocolVersion],
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certs(ca)? {
+        roots.add(cert).map_err(|e| TlsError::File {
+            path: ca.to_owned(),
+            reason: format!("not a usable trust anchor: {e}"),
+        })?;
+    }
+    let builder = ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(versions)
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots);
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
+            .map_err(|e| TlsError::Config(format!("client certificate and key: {e}")))?,
+    };
+    Ok(Arc::new(config))
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_error(path, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(path, &e))?;
+    if certs.is_empty() {
+        return Err(TlsError::File {
+            path: path.to_owned(),
+            reason: "holds no PEM certificate".into(),
+        });
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    crate::data_dir::require_private(path, 0o600)?;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(path, &e))
+}
+
+fn file_error(path: &Path, error: &rustls::pki_types::pem::Error) -> TlsError {
+    TlsError::File {
+        path: path.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
