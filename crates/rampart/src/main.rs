@@ -39,7 +39,7 @@ enum Command {
     Policy(cmd::policy::Command),
     /// Inspect Modbus/TCP captures: decode every PDU, apply a policy, raise IDS alerts.
     Inspect(cmd::inspect::Args),
-    /// The tamper-evident audit trail: verify, query, tail, export, append.
+    /// The tamper-evident audit trail: verify, query, tail, export, append, forward.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
     /// Local administration of user accounts (create, disable, passwords, MFA reset).

@@ -105,6 +105,9 @@ pub(crate) enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Forward the trail to a SIEM: RFC 5424 syslog over TLS (RFC 5425), resuming from a
+    /// persistent cursor; re-sent events are marked.
+    Forward(super::forward::Args),
     /// Record an operator event (maintenance note, script step) with the OS user as actor.
     Append {
         /// The data directory.
@@ -160,6 +163,7 @@ fn parse_details(text: &str) -> Result<serde_json::Value, String> {
 pub(crate) fn run(command: &Command) -> anyhow::Result<Exit> {
     match command {
         Command::Verify { data, key } => verify(data, key.as_deref()),
+        Command::Forward(args) => super::forward::run(args),
         Command::Query {
             data,
             filters,

@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod forward;
 pub(crate) mod identity;
 pub(crate) mod inspect;
 pub(crate) mod policy;

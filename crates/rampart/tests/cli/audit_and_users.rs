@@ -381,3 +381,57 @@ fn refused_passwords_and_unknown_roles_exit_2_with_the_reason() {
     let perm = rampart(&["role", "grant", "viewer", "frobnicate", "--data", data]);
     assert_eq!(perm.status.code(), Some(2));
 }
+
+#[test]
+fn forwarding_bad_input_exits_2_and_an_unreachable_collector_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data_s = data.to_str().unwrap();
+    ok(&[
+        "audit",
+        "append",
+        "--data",
+        data_s,
+        "--category",
+        "control_system",
+        "--action",
+        "x",
+    ]);
+    let ca = data.join("keys/device.pub");
+    let ca_s = ca.to_str().unwrap();
+    for args in [
+        vec![
+            "audit", "forward", "--data", data_s, "--to", "no-port", "--ca", ca_s,
+        ],
+        vec![
+            "audit",
+            "forward",
+            "--data",
+            data_s,
+            "--to",
+            "127.0.0.1:6514",
+            "--ca",
+            "/nonexistent/ca.pem",
+        ],
+        vec![
+            "audit",
+            "forward",
+            "--data",
+            data_s,
+            "--to",
+            "127.0.0.1:6514",
+            "--ca",
+            ca_s,
+            "--facility",
+            "kitchen",
+        ],
+    ] {
+        let output = rampart(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
