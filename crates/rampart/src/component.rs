@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use rampart_audit::{
-    Actor, AuditStore, Category, CheckpointSigner, ClockSync, NewEvent, Outcome, StoreConfig,
-    SystemClock,
+    Actor, AuditStore, Capacity, Category, CheckpointSigner, ClockSync, NewEvent, OnFull, Outcome,
+    StoreConfig, SystemClock,
 };
 use rampart_identity::{AuditRecord, AuditRecorder, AuditUnavailable, Identity};
 use rampart_vault::{DataDir, DeviceKey, Opened};
@@ -16,6 +16,8 @@ use crate::BadInput;
 
 /// Where the audit trail lives inside the data directory.
 pub(crate) const AUDIT_DIR: &str = "audit";
+/// The audit trail's settings inside the data directory (optional).
+pub(crate) const AUDIT_CONFIG: &str = "audit.toml";
 /// The identity store's file inside the data directory.
 pub(crate) const IDENTITY_DB: &str = "identity.db";
 
@@ -43,9 +45,10 @@ impl Component {
             .map_err(|e| BadInput(format!("--data: {e}")))?;
         let clock = SystemClock::new();
         clock.set_sync(clock_sync());
+        let config = audit_config(&data.file(AUDIT_CONFIG))?;
         let audit = AuditStore::open(
             &audit_dir,
-            StoreConfig::default(),
+            config,
             Arc::new(clock),
             Arc::new(DeviceSigner(key)),
         )
@@ -104,6 +107,72 @@ impl Component {
     pub(crate) fn close(self) -> anyhow::Result<()> {
         self.audit.close().context("closing the audit trail")
     }
+}
+
+/// `DATA/audit.toml`: the audit trail's capacity (CR 2.9, CR 2.10) and checkpoint cadence.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditSettings {
+    /// Events kept at most.
+    max_events: Option<u64>,
+    /// Percentage of `max_events` at which a warning event and alarm are raised.
+    warn_at_percent: Option<u8>,
+    /// `overwrite-oldest` or `stop`.
+    on_full: Option<String>,
+    /// A signed checkpoint every this many events.
+    checkpoint_every: Option<u64>,
+    /// … and at least every this many seconds.
+    checkpoint_interval_s: Option<u64>,
+}
+
+/// The store configuration from `path`, or the defaults when it does not exist.
+///
+/// # Errors
+/// [`BadInput`] naming the file, line and key for anything it cannot use.
+fn audit_config(path: &Path) -> anyhow::Result<StoreConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreConfig::default()),
+        Err(e) => return Err(BadInput(format!("{}: {e}", path.display())).into()),
+    };
+    let bad = |what: String| BadInput(format!("{}: {what}", path.display()));
+    let settings: AuditSettings = toml::from_str(&text).map_err(|e| {
+        let at = e.span().map_or(0, |span| span.start.min(text.len()));
+        let line = text[..at].matches('\n').count() + 1;
+        bad(format!("line {line}: {}", e.message().trim()))
+    })?;
+    let mut capacity = match settings.max_events {
+        Some(n) => Capacity::new(n).map_err(|e| bad(format!("max_events: {e}")))?,
+        None => Capacity::default(),
+    };
+    if let Some(percent) = settings.warn_at_percent {
+        capacity = capacity
+            .warn_at_percent(percent)
+            .map_err(|e| bad(format!("warn_at_percent: {e}")))?;
+    }
+    match settings.on_full.as_deref() {
+        None => {}
+        Some("overwrite-oldest") => capacity = capacity.on_full(OnFull::OverwriteOldest),
+        Some("stop") => capacity = capacity.on_full(OnFull::Stop),
+        Some(other) => {
+            return Err(bad(format!(
+                "on_full: '{other}' is not 'overwrite-oldest' or 'stop'"
+            ))
+            .into());
+        }
+    }
+    let mut config = StoreConfig::default().capacity(capacity);
+    if let Some(n) = settings.checkpoint_every {
+        config = config
+            .checkpoint_every(n)
+            .map_err(|e| bad(format!("checkpoint_every: {e}")))?;
+    }
+    if let Some(s) = settings.checkpoint_interval_s {
+        config = config
+            .checkpoint_interval(std::time::Duration::from_secs(s))
+            .map_err(|e| bad(format!("checkpoint_interval_s: {e}")))?;
+    }
+    Ok(config)
 }
 
 /// The device key signs audit checkpoints.

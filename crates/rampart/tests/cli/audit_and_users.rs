@@ -435,3 +435,58 @@ fn forwarding_bad_input_exits_2_and_an_unreachable_collector_exits_1() {
         );
     }
 }
+
+/// CR 2.9/2.10: the capacity and the response to a full trail are configured in
+/// DATA/audit.toml; overwrite-oldest prunes with a signed record and verify still holds.
+#[test]
+fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data_s = data.to_str().unwrap();
+    ok(&["audit", "tail", "--data", data_s]);
+    std::fs::write(
+        data.join("audit.toml"),
+        "max_events = 20\nwarn_at_percent = 50\non_full = \"overwrite-oldest\"\n",
+    )
+    .unwrap();
+    for i in 0..12 {
+        ok(&[
+            "audit",
+            "append",
+            "--data",
+            data_s,
+            "--category",
+            "control_system",
+            "--action",
+            &format!("step-{i}"),
+        ]);
+    }
+    let events = ok(&["audit", "query", "--data", data_s, "--format", "jsonl"]);
+    assert!(events.contains("audit.capacity.threshold"), "{events}");
+    assert!(events.contains("audit.pruned"), "{events}");
+    // The capacity holds (the open/close events of this query may sit on top of it), and the
+    // oldest events are the ones that went.
+    assert!(events.lines().count() <= 25, "{events}");
+    assert!(!events.contains("\"step-0\""), "{events}");
+    let report = ok(&["audit", "verify", "--data", data_s]);
+    assert!(
+        report.contains("pruned under the capacity policy"),
+        "{report}"
+    );
+
+    std::fs::write(data.join("audit.toml"), "on_full = \"explode\"\n").unwrap();
+    let output = rampart(&["audit", "tail", "--data", data_s]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("audit.toml: on_full: 'explode'"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(data.join("audit.toml"), "\ncolour = 1\n").unwrap();
+    let output = rampart(&["audit", "tail", "--data", data_s]);
+    assert!(
+        stderr(&output).contains("audit.toml: line 2: unknown field `colour`"),
+        "{}",
+        stderr(&output)
+    );
+}
