@@ -300,47 +300,38 @@ impl Ids {
                         state.gateway_exceptions += 1;
                     }
                 }
-                if state.exceptions >= config.exception_storm
-                    && state.first_in_window(Detector::ExceptionStorm)
-                {
-                    raise(
+                let secs = config.window_us / 1_000_000;
+                for (count, limit, detector, technique, what) in [
+                    (
+                        state.exceptions,
+                        config.exception_storm,
                         Detector::ExceptionStorm,
-                        Severity::Medium,
                         T0888,
-                        format!(
-                            "{} exception responses within {} s",
-                            state.exceptions,
-                            config.window_us / 1_000_000
-                        ),
-                    );
-                }
-                if state.address_exceptions >= config.scan_address_exceptions
-                    && state.first_in_window(Detector::AddressScan)
-                {
-                    raise(
+                        "exception responses",
+                    ),
+                    (
+                        state.address_exceptions,
+                        config.scan_address_exceptions,
                         Detector::AddressScan,
-                        Severity::Medium,
                         T0861,
-                        format!(
-                            "{} illegal-data-address exceptions within {} s: probing for valid addresses",
-                            state.address_exceptions,
-                            config.window_us / 1_000_000
-                        ),
-                    );
-                }
-                if state.gateway_exceptions >= config.scan_address_exceptions
-                    && state.first_in_window(Detector::UnitScan)
-                {
-                    raise(
+                        "illegal-data-address exceptions: probing for valid addresses",
+                    ),
+                    (
+                        state.gateway_exceptions,
+                        config.scan_address_exceptions,
                         Detector::UnitScan,
-                        Severity::Medium,
                         T0846,
-                        format!(
-                            "{} gateway-path exceptions within {} s: probing for unit ids",
-                            state.gateway_exceptions,
-                            config.window_us / 1_000_000
-                        ),
-                    );
+                        "gateway-path exceptions: probing for unit ids",
+                    ),
+                ] {
+                    if count >= limit && state.first_in_window(detector) {
+                        raise(
+                            detector,
+                            Severity::Medium,
+                            technique,
+                            format!("{count} {what} within {secs} s"),
+                        );
+                    }
                 }
             }
             Observation::Request { request, decision } => {
@@ -414,32 +405,31 @@ impl Ids {
                         }
                     }
                 }
-                if state.writes >= config.write_burst && state.first_in_window(Detector::WriteBurst)
-                {
-                    raise(
+                let secs = config.window_us / 1_000_000;
+                for (count, limit, detector, technique, what) in [
+                    (
+                        state.writes,
+                        config.write_burst,
                         Detector::WriteBurst,
-                        Severity::High,
                         T0806,
-                        format!(
-                            "{} writes within {} s",
-                            state.writes,
-                            config.window_us / 1_000_000
-                        ),
-                    );
-                }
-                if state.requests >= config.flood_requests
-                    && state.first_in_window(Detector::RequestFlood)
-                {
-                    raise(
+                        "writes",
+                    ),
+                    (
+                        state.requests,
+                        config.flood_requests,
                         Detector::RequestFlood,
-                        Severity::High,
                         T0814,
-                        format!(
-                            "{} requests within {} s",
-                            state.requests,
-                            config.window_us / 1_000_000
-                        ),
-                    );
+                        "requests",
+                    ),
+                ] {
+                    if count >= limit && state.first_in_window(detector) {
+                        raise(
+                            detector,
+                            Severity::High,
+                            technique,
+                            format!("{count} {what} within {secs} s"),
+                        );
+                    }
                 }
                 // Baseline of function codes.
                 if config.baseline_requests > 0 {
