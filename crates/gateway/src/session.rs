@@ -112,6 +112,22 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
     let idle = shared.config.limits.idle_timeout;
     let mut open = shared.open_watch();
     let mut stop = shared.stop.clone();
+    // Ends when the gateway stops or traffic across the conduit stops. Made once, not on
+    // every turn of the loop, so that a request does not register and unregister watchers.
+    let halted = async move {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                changed = open.changed() => {
+                    if changed.is_err() || !*open.borrow_and_update() {
+                        tracing::info!("traffic stopped; closing the connection");
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::pin!(halted);
     let mut deframer = Deframer::new();
     let mut input = vec![0u8; 4096];
     let (mut pos, mut end) = (0usize, 0usize);
@@ -119,6 +135,10 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
     let mut throttled: Option<tokio::time::Instant> = None;
     let mut throttle_reported = false;
     let mut last_activity = tokio::time::Instant::now();
+    // The idle timer is armed once and moved on only when it fires early, instead of being
+    // set and cancelled for every request.
+    let idle_timer = tokio::time::sleep_until(last_activity + idle);
+    tokio::pin!(idle_timer);
     loop {
         // Work through buffered input as far as the limits allow.
         while session.outstanding < cap && throttled.is_none() && shared.is_open() {
@@ -179,16 +199,9 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
         }
         let can_read =
             pos == end && pending.is_none() && session.outstanding < cap && throttled.is_none();
-        let idle_at = last_activity + idle;
         tokio::select! {
             biased;
-            _ = stop.changed() => return,
-            changed = open.changed() => {
-                if changed.is_err() || !*open.borrow_and_update() {
-                    tracing::info!("traffic stopped; closing the connection");
-                    return;
-                }
-            }
+            () = &mut halted => return,
             Some(done) = completions.recv() => {
                 last_activity = tokio::time::Instant::now();
                 // Answer everything that is ready, then write once.
@@ -202,7 +215,7 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
                     next = completions.try_recv().ok();
                 }
             }
-            () = tokio::time::sleep_until(throttled.unwrap_or(idle_at)), if throttled.is_some() => {
+            () = tokio::time::sleep_until(throttled.unwrap_or(last_activity)), if throttled.is_some() => {
                 throttled = None;
             }
             read = session.stream.read(&mut input), if can_read => {
@@ -224,9 +237,13 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
                     }
                 }
             }
-            () = tokio::time::sleep_until(idle_at), if session.outstanding == 0 => {
-                tracing::info!(idle_s = idle.as_secs(), "idle timeout; closing the connection");
-                return;
+            () = &mut idle_timer, if session.outstanding == 0 => {
+                let idle_at = last_activity + idle;
+                if tokio::time::Instant::now() >= idle_at {
+                    tracing::info!(idle_s = idle.as_secs(), "idle timeout; closing the connection");
+                    return;
+                }
+                idle_timer.as_mut().reset(idle_at);
             }
         }
     }
@@ -279,11 +296,13 @@ impl<S: Transport> Session<'_, S> {
                 decision: Some(&decision),
             },
         );
-        let source = self.peer.addr.to_string();
-        if !shared.record_alerts(alerts, &self.peer.who, &source).await {
-            return Flow::Close;
+        if !alerts.is_empty() {
+            let source = self.peer.addr.to_string();
+            if !shared.record_alerts(alerts, &self.peer.who, &source).await {
+                return Flow::Close;
+            }
         }
-        let role_name = policy.compiled.role_label(role).to_string();
+        let role_name = || policy.compiled.role_label(role).to_string();
         match decision {
             Decision::Deny(denial) => {
                 Stats::add(&shared.stats.denied);
@@ -300,7 +319,7 @@ impl<S: Transport> Session<'_, S> {
                     .details(json!({
                         "unit": request.unit_id(),
                         "function": request.function_code().value(),
-                        "role": role_name,
+                        "role": role_name(),
                         "reason": reason,
                         "policy_sha256": policy.sha256,
                         "action": match limits.on_deny {
@@ -332,7 +351,7 @@ impl<S: Transport> Session<'_, S> {
                         .details(json!({
                             "unit": request.unit_id(),
                             "function": request.function_code().value(),
-                            "role": role_name,
+                            "role": role_name(),
                             "rule_line": rule_line,
                             "policy_sha256": policy.sha256,
                         }));
@@ -345,7 +364,7 @@ impl<S: Transport> Session<'_, S> {
                 }
                 shared.pool.submit(Job {
                     client: self.client_id,
-                    request: frame.clone(),
+                    request: frame,
                     reply: self.reply.clone(),
                     queued: Instant::now(),
                 });
@@ -427,9 +446,11 @@ impl<S: Transport> Session<'_, S> {
                 {
                     let alerts =
                         shared.observe(&self.peer.ids_name, Observation::Response(&decoded));
-                    let source = self.peer.addr.to_string();
-                    if !shared.record_alerts(alerts, &self.peer.who, &source).await {
-                        return false;
+                    if !alerts.is_empty() {
+                        let source = self.peer.addr.to_string();
+                        if !shared.record_alerts(alerts, &self.peer.who, &source).await {
+                            return false;
+                        }
                     }
                 }
                 self.out.extend_from_slice(response.as_bytes());

@@ -17,7 +17,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -208,6 +208,12 @@ pub(crate) struct Pool {
     settings: Upstream,
     scheduler: Mutex<Scheduler>,
     work: Notify,
+    /// A connection has been woken for queued work and has not taken it yet: further
+    /// submissions need not wake another one, so the requests of many clients go out
+    /// together in one write (fewer system calls here and in the PLC).
+    waking: AtomicBool,
+    /// Requests sent and not yet answered, all connections together.
+    in_flight: AtomicUsize,
     connected: AtomicUsize,
     forwarded: AtomicU64,
     connects: AtomicU64,
@@ -223,6 +229,8 @@ impl Pool {
             settings,
             scheduler: Mutex::new(Scheduler::default()),
             work: Notify::new(),
+            waking: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
             connected: AtomicUsize::new(0),
             forwarded: AtomicU64::new(0),
             connects: AtomicU64::new(0),
@@ -233,7 +241,14 @@ impl Pool {
     /// Queues a job.
     pub(crate) fn submit(&self, job: Job) {
         self.lock().push(job);
-        self.work.notify_one();
+        self.wake();
+    }
+
+    /// Wakes one connection for queued work, unless one is already on its way.
+    fn wake(&self) {
+        if !self.waking.swap(true, Ordering::AcqRel) {
+            self.work.notify_one();
+        }
     }
 
     /// Fails every queued job.
@@ -288,6 +303,10 @@ impl Pool {
 
     fn pop(&self) -> Option<Job> {
         self.lock().pop()
+    }
+
+    fn queued(&self) -> usize {
+        self.lock().len
     }
 
     fn set_error(&self, error: String) {
@@ -407,6 +426,33 @@ struct Outstanding {
     sent: Instant,
 }
 
+/// One connection's share of [`Pool::in_flight`]; withdrawn when the connection ends.
+struct InFlight<'a> {
+    pool: &'a Pool,
+    counted: usize,
+}
+
+impl InFlight<'_> {
+    fn set(&mut self, now: usize) {
+        if now > self.counted {
+            self.pool
+                .in_flight
+                .fetch_add(now - self.counted, Ordering::Relaxed);
+        } else if now < self.counted {
+            self.pool
+                .in_flight
+                .fetch_sub(self.counted - now, Ordering::Relaxed);
+        }
+        self.counted = now;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
 /// Serves jobs over one connection until it fails (`Err`), traffic stops or the gateway
 /// stops (`Ok`).
 async fn run_connection(
@@ -423,6 +469,7 @@ async fn run_connection(
     let mut deframer = Deframer::new();
     let mut input = vec![0u8; 8192];
     let mut output = Vec::with_capacity(pipeline * MAX_ADU_LEN);
+    let mut in_flight = InFlight { pool, counted: 0 };
     let fail_all = |outstanding: &mut Vec<Outstanding>, failure: &UpstreamFailure| {
         for o in outstanding.drain(..) {
             complete(o.job, Err(failure.clone()));
@@ -445,6 +492,10 @@ async fn run_connection(
                 sent: Instant::now(),
             });
         }
+        if outstanding.len() == pipeline && pool.queued() > 0 {
+            // This connection is full: another one takes the rest.
+            pool.wake();
+        }
         if !output.is_empty() {
             if let Err(e) = writer.write_all(&output).await {
                 let why = format!("write failed: {e}");
@@ -453,6 +504,7 @@ async fn run_connection(
             }
             output.clear();
         }
+        in_flight.set(outstanding.len());
         let deadline = outstanding
             .iter()
             .map(|o| o.sent)
@@ -519,7 +571,18 @@ async fn run_connection(
                     }
                 }
             }
-            () = pool.work.notified(), if outstanding.len() < pipeline => {}
+            () = pool.work.notified(), if outstanding.len() < pipeline => {
+                if pool.in_flight.load(Ordering::Relaxed) > 0 {
+                    // Under load (answers are awaited anyway), let the other client tasks
+                    // that are ready run first, so that one write carries all the requests
+                    // they queue: fewer system calls here and in the PLC. A lone request
+                    // goes out at once.
+                    tokio::task::yield_now().await;
+                }
+                // From here on a submission wakes a connection again; the jobs queued so
+                // far are taken at the top of the loop.
+                pool.waking.store(false, Ordering::Release);
+            }
             () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                 fail_all(&mut outstanding, &UpstreamFailure::Timeout);
                 return Err(format!("no response within {} ms; connection closed", timeout.as_millis()));
