@@ -27,11 +27,12 @@ use crate::event::{Actor, Category, NewEvent, Severity};
 use crate::query::AuditReader;
 
 /// What the store does when it holds its maximum number of events (CR 2.9, CR 2.10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum OnFull {
     /// Delete the oldest events and record a signed prune record stating the deleted range and
     /// the chain hash at the cut, plus an `audit.pruned` event. Recording never stops.
+    #[default]
     OverwriteOldest,
     /// Refuse appends that are not essential with [`StoreError::Full`], and raise an alarm
     /// (an `audit.capacity.full` event from the reserve, and the alarm callback). Nothing old is
@@ -318,6 +319,10 @@ pub struct StoreStatus {
     pub threshold_reached: bool,
     /// Whether the store is full under [`OnFull::Stop`] and refusing routine events.
     pub refusing: bool,
+    /// What the store does when full.
+    pub on_full: OnFull,
+    /// A signed checkpoint every this many events.
+    pub checkpoint_every: u64,
 }
 
 /// An append on its way: wait for it with [`Pending::wait`] or `.await` it.
@@ -761,6 +766,8 @@ impl Writer {
             last_seq: (self.stored() > 0).then_some(last),
             stored: self.stored(),
             max_events: self.config.capacity.max_events,
+            on_full: self.config.capacity.on_full,
+            checkpoint_every: self.config.checkpoint_every,
             last_checkpoint: (self.last_checkpoint > 0).then_some(self.last_checkpoint),
             threshold_reached: self.warned,
             refusing: self.refusing,

@@ -137,6 +137,15 @@ impl Policy {
     /// [`PolicyError`] with the file, line and column, for unreadable files, TOML syntax,
     /// unknown keys, and values out of range.
     pub fn from_file(path: &Path) -> Result<Policy, PolicyError> {
+        Policy::read_file(path).map(|(policy, _)| policy)
+    }
+
+    /// Like [`Policy::from_file`], also returning the text that was validated, so that
+    /// what is shown and hashed is exactly what is in force.
+    ///
+    /// # Errors
+    /// As [`Policy::from_file`].
+    pub fn read_file(path: &Path) -> Result<(Policy, String), PolicyError> {
         let origin = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| PolicyError {
             origin: origin.clone(),
@@ -161,7 +170,7 @@ impl Policy {
             column: 1,
             message: format!("the policy is not UTF-8 text: {e}"),
         })?;
-        Policy::parse(&text, &origin)
+        Policy::parse(&text, &origin).map(|policy| (policy, text))
     }
 
     /// Parses and validates policy text; `origin` names it in errors.

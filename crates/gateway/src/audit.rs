@@ -130,6 +130,55 @@ impl CheckpointSigner for DeviceSigner {
     }
 }
 
+/// Identity decisions go to the audit trail; if it cannot record, identity fails closed
+/// (CR 2.8, CR 2.10). Used by every process that opens the identity store next to a trail.
+pub struct IdentityAuditBridge(pub Arc<AuditStore>);
+
+impl rampart_identity::AuditRecorder for IdentityAuditBridge {
+    fn record(
+        &self,
+        record: rampart_identity::AuditRecord,
+    ) -> Result<(), rampart_identity::AuditUnavailable> {
+        let unavailable = |e: &dyn std::fmt::Display| rampart_identity::AuditUnavailable {
+            reason: e.to_string(),
+        };
+        let actor = match record.actor.kind {
+            rampart_identity::ActorKind::User => Actor::user(&record.actor.name),
+            rampart_identity::ActorKind::Certificate => Actor::certificate(&record.actor.name),
+            rampart_identity::ActorKind::Process => Actor::process(&record.actor.name),
+            _ => Actor::user("anonymous"),
+        }
+        .map_err(|e| unavailable(&e))?;
+        let category = match record.category {
+            rampart_identity::AuditCategory::ConfigurationChange => Category::ConfigurationChange,
+            rampart_identity::AuditCategory::RequestError => Category::RequestError,
+            _ => Category::AccessControl,
+        };
+        let outcome = match record.outcome {
+            rampart_identity::AuditOutcome::Success => Outcome::Success,
+            rampart_identity::AuditOutcome::Failure => Outcome::Failure,
+            _ => Outcome::Denied,
+        };
+        let mut builder = NewEvent::builder(category, record.action, actor)
+            .outcome(outcome)
+            .details(record.details);
+        if let Some(source) = record.source {
+            builder = builder.source_address(source);
+        }
+        if let Some(interface) = record.interface {
+            builder = builder.interface(interface);
+        }
+        if let Some(target) = record.target {
+            builder = builder.target(target);
+        }
+        let event = builder.build().map_err(|e| unavailable(&e))?;
+        self.0
+            .append(event)
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
+
 /// The interface names used in events.
 pub(crate) const SECURE_INTERFACE: &str = "modbus-tls";
 pub(crate) const PLAIN_INTERFACE: &str = "modbus-plain";

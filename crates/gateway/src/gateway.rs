@@ -242,11 +242,12 @@ impl Gateway {
         config.validate()?;
         let (pki, pki_report) = Pki::open_or_init(data)?;
         let (policy_path, policy_created) = policy_file(&config, data)?;
-        let policy = Policy::from_file(&policy_path)?;
+        let (policy, text) = Policy::read_file(&policy_path)?;
         let active = ActivePolicy {
             sha256: policy.sha256_hex(),
             origin: policy_path.display().to_string(),
             compiled: CompiledPolicy::compile(policy),
+            text: text.into(),
         };
         let watched = TlsFiles::before_loading(tls_sources(&config, &pki));
         let tls_config = tls::server_config(&watched.sources)?;
@@ -422,6 +423,15 @@ fn tls_sources(config: &GatewayConfig, pki: &Pki) -> ServerSources {
         sources.crls.clone_from(&config.secure.crls);
     }
     sources
+}
+
+/// The file the configured policy is read from: the configured file, or `policy.toml` in the
+/// data directory `data_root` (which the gateway creates from the default on first start).
+pub fn configured_policy_path(config: &GatewayConfig, data_root: &std::path::Path) -> PathBuf {
+    match &config.policy {
+        crate::config::PolicySource::File(path) => path.clone(),
+        crate::config::PolicySource::DataDir => data_root.join(POLICY_FILE),
+    }
 }
 
 /// Whether island mode is persisted as on in `data` (NDR 5.2 RE 2). A file that says
@@ -618,6 +628,34 @@ impl RunningGateway {
         self.simulator.as_ref().map(SimulatedPlc::local_addr)
     }
 
+    /// The configuration the gateway runs with (for the management plane's configuration
+    /// report, CR 7.6 RE 1).
+    pub fn config(&self) -> &GatewayConfig {
+        &self.shared.config
+    }
+
+    /// The per-client request rate of the policy in force (requests per second).
+    pub fn requests_per_second(&self) -> u32 {
+        self.shared
+            .policy()
+            .compiled
+            .policy()
+            .limits
+            .requests_per_second
+    }
+
+    /// The policy in force, as text, and where it came from.
+    pub fn policy_text(&self) -> (String, String) {
+        let policy = self.shared.policy();
+        (policy.text.to_string(), policy.origin.clone())
+    }
+
+    /// The file the configured policy is read from (`DATA/policy.toml` or the configured
+    /// file): where an applied policy is written so that it survives a restart.
+    pub fn policy_path(&self) -> PathBuf {
+        configured_policy_path(&self.shared.config, &self.shared.data_root)
+    }
+
     /// The local PKI (to issue or revoke client certificates).
     pub fn pki(&self) -> &Pki {
         &self.pki
@@ -688,17 +726,17 @@ impl RunningGateway {
         let loaded = match &update {
             PolicyUpdate::Configured => {
                 let (path, _) = policy_file(&shared.config, &DataDir::open(&shared.data_root)?)?;
-                Policy::from_file(&path).map(|p| (p, path.display().to_string()))
+                Policy::read_file(&path).map(|(p, t)| (p, path.display().to_string(), t))
             }
             PolicyUpdate::File(path) => {
-                Policy::from_file(path).map(|p| (p, path.display().to_string()))
+                Policy::read_file(path).map(|(p, t)| (p, path.display().to_string(), t))
             }
             PolicyUpdate::Text { text, origin } => {
-                Policy::parse(text, origin).map(|p| (p, origin.clone()))
+                Policy::parse(text, origin).map(|p| (p, origin.clone(), text.clone()))
             }
         };
         let old = shared.policy();
-        let (policy, origin) = match loaded {
+        let (policy, origin, text) = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
                 tracing::warn!(%error, "policy reload failed; the old policy stays in force");
@@ -739,6 +777,7 @@ impl RunningGateway {
             compiled: CompiledPolicy::compile(policy),
             origin: origin.clone(),
             sha256: new_sha256.clone(),
+            text: text.into(),
         });
         tracing::info!(old = %replaced.sha256, new = %new_sha256, %origin, "policy reloaded");
         Ok(PolicyChange {
@@ -866,11 +905,6 @@ impl RunningGateway {
         let _ = writeln!(
             out,
             "  demo client certs    {pki}/clients/{{operator,engineer,viewer}}.{{crt,key}}"
-        );
-        let _ = writeln!(
-            out,
-            "  management plane     {} (reserved; allow {})",
-            config.management.listen, config.management.allow
         );
         let traffic = match &status.traffic {
             Traffic::Open => "open".to_owned(),

@@ -56,11 +56,11 @@ pub mod sim;
 mod state;
 mod upstream;
 
-pub use audit::{AuditFailure, AuditSink, DeviceSigner, MemoryAuditSink};
+pub use audit::{AuditFailure, AuditSink, DeviceSigner, IdentityAuditBridge, MemoryAuditSink};
 pub use config::{ConfigError, GatewayConfig};
 pub use gateway::{
     Counters, Gateway, GatewayError, PolicyChange, PolicyInfo, PolicyUpdate, RunningGateway,
-    Status, Traffic, island_persisted, persist_island,
+    Status, Traffic, configured_policy_path, island_persisted, persist_island,
 };
 pub use server::ServerHandle;
 pub use upstream::UpstreamStatus;

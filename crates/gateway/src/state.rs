@@ -33,6 +33,8 @@ pub(crate) struct ActivePolicy {
     /// Where it came from (file path or the caller's label).
     pub(crate) origin: String,
     pub(crate) sha256: String,
+    /// The policy text in force (shown and diffed by the management plane).
+    pub(crate) text: Arc<str>,
 }
 
 /// Why traffic is stopped, if it is.

@@ -61,6 +61,24 @@ impl Identity {
         Ok(out)
     }
 
+    /// The names of the roles whose members must use MFA, for the configuration report
+    /// (CR 7.6 RE 1), which its caller's own permission already gates.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn roles_requiring_mfa(&self) -> Result<Vec<String>, IdentityError> {
+        let conn = self.db();
+        let mut stmt = conn
+            .prepare("SELECT name FROM roles WHERE mfa_required ORDER BY name")
+            .db()?;
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .db()?
+            .collect::<Result<_, _>>()
+            .db()?;
+        Ok(names)
+    }
+
     /// One role. Needs [`Permission::RoleView`].
     ///
     /// # Errors

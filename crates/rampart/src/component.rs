@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use rampart_audit::{
-    Actor, AuditStore, Capacity, Category, CheckpointSigner, ClockSync, NewEvent, OnFull, Outcome,
-    StoreConfig, SystemClock,
+    Actor, AuditStore, Capacity, Category, ClockSync, NewEvent, OnFull, Outcome, StoreConfig,
+    SystemClock,
 };
-use rampart_identity::{AuditRecord, AuditRecorder, AuditUnavailable, Identity};
-use rampart_vault::{DataDir, DeviceKey, Opened};
+use rampart_gateway::{DeviceSigner, IdentityAuditBridge};
+use rampart_identity::Identity;
+use rampart_vault::{DataDir, Opened};
 
 use crate::BadInput;
 
@@ -93,7 +94,7 @@ impl Component {
 
     /// The identity store, recording into this component's audit trail.
     pub(crate) fn identity(&self) -> anyhow::Result<Identity> {
-        let recorder = Arc::new(AuditBridge(Arc::clone(&self.audit)));
+        let recorder = Arc::new(IdentityAuditBridge(Arc::clone(&self.audit)));
         Identity::builder(self.data.file(IDENTITY_DB), recorder)
             .open()
             .context("opening the identity store")
@@ -173,64 +174,6 @@ fn audit_config(path: &Path) -> anyhow::Result<StoreConfig> {
             .map_err(|e| bad(format!("checkpoint_interval_s: {e}")))?;
     }
     Ok(config)
-}
-
-/// The device key signs audit checkpoints.
-struct DeviceSigner(DeviceKey);
-
-impl CheckpointSigner for DeviceSigner {
-    fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message)
-    }
-
-    fn public_key(&self) -> [u8; 32] {
-        self.0.public_key().to_bytes()
-    }
-}
-
-/// Identity decisions go to the audit trail; if it cannot record, identity fails closed.
-struct AuditBridge(Arc<AuditStore>);
-
-impl AuditRecorder for AuditBridge {
-    fn record(&self, record: AuditRecord) -> Result<(), AuditUnavailable> {
-        let unavailable = |e: &dyn std::fmt::Display| AuditUnavailable {
-            reason: e.to_string(),
-        };
-        let actor = match record.actor.kind {
-            rampart_identity::ActorKind::User => Actor::user(&record.actor.name),
-            rampart_identity::ActorKind::Certificate => Actor::certificate(&record.actor.name),
-            rampart_identity::ActorKind::Process => Actor::process(&record.actor.name),
-            _ => Actor::user("anonymous"),
-        }
-        .map_err(|e| unavailable(&e))?;
-        let category = match record.category {
-            rampart_identity::AuditCategory::ConfigurationChange => Category::ConfigurationChange,
-            rampart_identity::AuditCategory::RequestError => Category::RequestError,
-            _ => Category::AccessControl,
-        };
-        let outcome = match record.outcome {
-            rampart_identity::AuditOutcome::Success => Outcome::Success,
-            rampart_identity::AuditOutcome::Failure => Outcome::Failure,
-            _ => Outcome::Denied,
-        };
-        let mut builder = NewEvent::builder(category, record.action, actor)
-            .outcome(outcome)
-            .details(record.details);
-        if let Some(source) = record.source {
-            builder = builder.source_address(source);
-        }
-        if let Some(interface) = record.interface {
-            builder = builder.interface(interface);
-        }
-        if let Some(target) = record.target {
-            builder = builder.target(target);
-        }
-        let event = builder.build().map_err(|e| unavailable(&e))?;
-        self.0
-            .append(event)
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
-    }
 }
 
 /// The OS user running the command, for the audit trail (CR 2.8: who did it).

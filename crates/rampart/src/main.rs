@@ -34,6 +34,9 @@ enum Command {
     Island(cmd::up::IslandArgs),
     /// Browse the IEC 62443-4-2 requirement catalog (CRs, REs, NDR/EDR/HDR/SAR, CCSCs).
     Catalog(cmd::catalog::Args),
+    /// Assess a component profile: SL-C per FR, the gap to SL-T, reports (table, HTML, JSON,
+    /// OSCAL, SARIF, JUnit); `assess diff` compares two JSON reports.
+    Assess(cmd::assess::Args),
     /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -42,6 +45,9 @@ enum Command {
     /// The tamper-evident audit trail: verify, query, tail, export, append, forward.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Every security-relevant setting and the self-tests, machine-readable (CR 7.6 RE 1);
+    /// the running gateway serves the same at GET /api/v1/config-report.
+    ConfigReport(cmd::config_report::Args),
     /// Local administration of user accounts (create, disable, passwords, MFA reset).
     User {
         #[command(flatten)]
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
         Command::Up(args) => cmd::up::run(&args),
         Command::Island(args) => cmd::up::island(&args),
         Command::Catalog(args) => cmd::catalog::run(&args),
+        Command::ConfigReport(args) => cmd::config_report::run(&args),
+        Command::Assess(args) => cmd::assess::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Audit(command) => cmd::audit::run(&command),

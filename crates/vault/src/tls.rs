@@ -170,6 +170,25 @@ pub fn server_config(sources: &ServerSources) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(config))
 }
 
+/// The management plane's TLS configuration (HTTPS): TLS 1.2/1.3 with [`provider`], the
+/// server certificate of `cert_chain`/`key`, no client certificate (people log in with
+/// passwords and TOTP, programs with API tokens), ALPN `http/1.1` only.
+///
+/// # Errors
+/// As [`server_config`].
+pub fn web_server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let chain = read_certs(cert_chain)?;
+    let key = read_key(key)?;
+    let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(PROTOCOL_VERSIONS)
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// A client configuration that trusts the CA certificates in `ca` and, when `identity` is
 /// `(certificate chain, key)`, authenticates with that certificate.
 ///

@@ -1,7 +1,9 @@
 //! One module per subcommand: argument types and the glue to the library crates.
 
+pub(crate) mod assess;
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod config_report;
 pub(crate) mod forward;
 pub(crate) mod identity;
 pub(crate) mod inspect;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rampart_audit::{Actor, Category, ClockWatch, NewEvent, Outcome, Severity, SystemClock};
 use rampart_gateway::config::UpstreamTarget;
-use rampart_gateway::{AuditSink, Gateway, GatewayConfig, PolicyUpdate};
+use rampart_gateway::{AuditSink, Gateway, GatewayConfig, PolicyUpdate, RunningGateway};
 use rampart_identity::AccountName;
+use rampart_mgmt::{ManagementConfig, Services};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::component::Component;
@@ -92,6 +93,7 @@ async fn serve(
         signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let sink: Arc<dyn AuditSink> = Arc::clone(&component.audit) as Arc<dyn AuditSink>;
+    let management = ManagementConfig::from_gateway(&config);
     let gateway = Gateway::start_with_audit(config, &component.data, sink)
         .await
         .map_err(|e| match e {
@@ -102,7 +104,30 @@ async fn serve(
             }
             other => anyhow::Error::new(other).context("starting the gateway"),
         })?;
+    let gateway = Arc::new(gateway);
+    let identity = Arc::new(component.identity()?);
+    let mgmt = rampart_mgmt::start(
+        management,
+        Services {
+            identity,
+            audit: Arc::clone(&component.audit),
+            gateway: Arc::clone(&gateway),
+            data: component.data.clone(),
+        },
+    )
+    .await;
+    let mgmt = match mgmt {
+        Ok(mgmt) => mgmt,
+        Err(e) => {
+            stop_gateway(gateway).await?;
+            return Err(anyhow::Error::new(e).context("starting the management plane"));
+        }
+    };
     say(&gateway.start_summary());
+    say(&format!(
+        "  management (HTTPS)   https://{}/api/v1/ (API; banner and login first)\n",
+        mgmt.local_addr()
+    ));
     if let Some(password) = initial_password {
         say(&format!(
             "\n  Initial administrator: {INITIAL_ADMIN}\n  One-time password:     {}\n  It is shown only now and must be changed at first login.\n",
@@ -135,11 +160,20 @@ async fn serve(
         }
     };
     say(&format!("{reason}: shutting down\n"));
-    gateway
-        .shutdown()
-        .await
-        .context("shutting the gateway down")?;
+    mgmt.shutdown().await;
+    stop_gateway(gateway).await?;
     Ok(Exit::Ok)
+}
+
+/// Stops the gateway cleanly once nothing else holds it (the management plane is stopped).
+async fn stop_gateway(gateway: Arc<RunningGateway>) -> anyhow::Result<()> {
+    match Arc::try_unwrap(gateway) {
+        Ok(gateway) => gateway
+            .shutdown()
+            .await
+            .context("shutting the gateway down"),
+        Err(_) => anyhow::bail!("the gateway is still in use; it stops when the process ends"),
+    }
 }
 
 async fn record_clock_step(component: &Component, jump: rampart_audit::ClockJump) {

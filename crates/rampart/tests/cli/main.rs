@@ -1,5 +1,6 @@
 //! End-to-end tests of the `rampart` command line: what a user types and what they get back.
 
+mod assess;
 mod audit_and_users;
 mod catalog;
 mod catalog_oscal_trestle;

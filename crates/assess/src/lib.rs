@@ -1,0 +1,43 @@
+//! Assessment of a component against IEC 62443-4-2: profiles, evidence, the SL-C vector,
+//! the gap to a target and the reports.
+//!
+//! - [`Profile`]: what a component claims per requirement (TOML, validated against the
+//!   catalog with file, line and column in every error).
+//! - [`Waivers`]: time-limited, justified acceptance of gaps.
+//! - [`live`]: requirements decided from a running gateway's configuration report, by checks
+//!   kept as data (`data/live-checks.toml`).
+//! - [`assess`]: the SL-C rule (module [`engine`] documents it), giving an [`Assessment`].
+//! - [`report`]: terminal and Markdown text, self-contained HTML, the versioned JSON report,
+//!   OSCAL 1.2.1 (component definition, assessment results, POA&M), SARIF 2.1.0, `JUnit` XML,
+//!   and the comparison of two JSON reports.
+//!
+//! # Determinism
+//! Every output is a function of its inputs and of the time passed in [`Options::now`]:
+//! lists are sorted in the standard's order and OSCAL UUIDs are name-based (v5).
+//!
+//! # Security model
+//! Inputs are files a person wrote or a component served: each is size-capped and parsed
+//! into validated types; bad input is an [`InputError`], never a panic. The crate does no
+//! network I/O; the caller fetches a config report and hands in the text.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod engine;
+mod error;
+mod level;
+pub mod live;
+mod profile;
+pub mod report;
+mod waiver;
+
+pub use engine::{
+    Assessment, Gap, Options, REPORT_VERSION, RequirementResult, WaiverInfo, assess, contradictions,
+};
+pub use error::InputError;
+pub use level::{SlVector, SlVectorError};
+pub use profile::{Claim, Component, Evidence, Location, PROFILE_FORMAT, Profile, Status};
+pub use waiver::{WAIVER_FORMAT, Waiver, Waivers};
+
+#[cfg(test)]
+mod tests;

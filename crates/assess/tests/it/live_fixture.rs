@@ -1,0 +1,169 @@
+//! The live checks against a realistic config report of a gateway on its default
+//! configuration, and Rampart's own profile against what they find.
+
+use rampart_assess::live::{Effect, Outcome};
+use rampart_assess::{Options, Status, assess, contradictions};
+use rampart_catalog::{Catalog, Fr};
+
+use crate::util::{fixture_live, now, profile};
+
+fn outcome(check: &str) -> Outcome {
+    fixture_live()
+        .findings
+        .iter()
+        .find(|f| f.check == check)
+        .unwrap_or_else(|| panic!("no check {check}"))
+        .outcome
+}
+
+#[test]
+fn the_default_configuration_is_decided_setting_by_setting() {
+    // MFA is not required for everyone by default: the MFA RE is not met.
+    assert_eq!(outcome("mfa-for-all"), Outcome::Fail);
+    assert_eq!(outcome("password-history"), Outcome::Fail);
+    assert_eq!(outcome("dual-approval"), Outcome::Fail);
+    for check in [
+        "device-authentication",
+        "cipher-suites",
+        "default-deny",
+        "fail-close",
+        "audit-chain",
+        "settings-report",
+        "plain-listener",
+        "lockout",
+    ] {
+        assert_eq!(outcome(check), Outcome::Pass, "{check}");
+    }
+    // No check reads a setting the gateway does not report.
+    let unknown: Vec<String> = fixture_live()
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Unknown)
+        .map(|f| f.check.clone())
+        .collect();
+    assert!(unknown.is_empty(), "{unknown:?}");
+}
+
+#[test]
+fn a_plain_listener_is_noted_under_least_functionality() {
+    let path = crate::util::repo_file("crates/assess/tests/fixtures/config-report.json");
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        r#""id": "modbus_plain.enabled", "value": false"#,
+        r#""id": "modbus_plain.enabled", "value": true"#,
+    );
+    let report = rampart_assess::live::ConfigReport::parse(&text, "r").unwrap();
+    let live = rampart_assess::live::LiveChecks::builtin().evaluate(&report, "r");
+    let finding = live
+        .findings
+        .iter()
+        .find(|f| f.check == "plain-listener")
+        .unwrap();
+    assert_eq!(
+        (finding.outcome, finding.effect),
+        (Outcome::Fail, Effect::Note)
+    );
+    let a = assess(
+        Catalog::builtin(),
+        &profile("profiles/rampart-gateway.toml"),
+        &Options {
+            sl_t: None,
+            waivers: None,
+            live: Some(&live),
+            now: now(),
+        },
+    );
+    let cr77 = a
+        .requirements
+        .iter()
+        .find(|r| r.id.to_string() == "CR 7.7")
+        .unwrap();
+    assert_eq!(
+        cr77.status,
+        Status::Met,
+        "a note does not change the status"
+    );
+    assert!(
+        cr77.live
+            .iter()
+            .any(|f| f.check == "plain-listener" && f.outcome == Outcome::Fail)
+    );
+}
+
+#[test]
+fn rampart_profile_claims_agree_with_the_live_checks() {
+    let profile = profile("profiles/rampart-gateway.toml");
+    let live = fixture_live();
+    let contradicted: Vec<String> = contradictions(&profile, &live)
+        .iter()
+        .map(|f| format!("{} ({}: {})", f.requirement, f.check, f.message))
+        .collect();
+    assert!(
+        contradicted.is_empty(),
+        "the profile claims met where the gateway says otherwise: {contradicted:#?}"
+    );
+    // And the live evidence changes no SL-C: the profile is already honest about it.
+    let without = assess(
+        Catalog::builtin(),
+        &profile,
+        &Options {
+            sl_t: None,
+            waivers: None,
+            live: None,
+            now: now(),
+        },
+    );
+    let with = assess(
+        Catalog::builtin(),
+        &profile,
+        &Options {
+            sl_t: None,
+            waivers: None,
+            live: Some(&live),
+            now: now(),
+        },
+    );
+    assert_eq!(without.sl_c, with.sl_c);
+    assert_eq!(
+        with.live.as_ref().unwrap().component.component_type.code(),
+        "NDR"
+    );
+}
+
+#[test]
+fn a_contradicted_claim_is_found_and_becomes_not_met() {
+    let text = std::fs::read_to_string(crate::util::repo_file("profiles/rampart-gateway.toml"))
+        .unwrap()
+        .replace(
+            "[requirement.\"CR 1.1 RE 2\"]\nstatus = \"partial\"",
+            "[requirement.\"CR 1.1 RE 2\"]\nstatus = \"met\"",
+        );
+    let profile = rampart_assess::Profile::parse(&text, "p.toml", Catalog::builtin()).unwrap();
+    let live = fixture_live();
+    let contradicted = contradictions(&profile, &live);
+    assert_eq!(contradicted.len(), 1);
+    assert_eq!(contradicted[0].requirement.to_string(), "CR 1.1 RE 2");
+    let a = assess(
+        Catalog::builtin(),
+        &profile,
+        &Options {
+            sl_t: Some("3".parse().unwrap()),
+            waivers: None,
+            live: Some(&live),
+            now: now(),
+        },
+    );
+    let gap = a
+        .gaps
+        .iter()
+        .find(|g| g.id.to_string() == "CR 1.1 RE 2")
+        .unwrap();
+    assert_eq!(
+        (gap.fr, gap.level, gap.status),
+        (Fr::Iac, 3, Status::NotMet)
+    );
+    assert!(
+        gap.reason.contains("identity.mfa.required_for_all = false"),
+        "{}",
+        gap.reason
+    );
+}

@@ -1,0 +1,270 @@
+//! Banner, login, logout, the caller's own password and TOTP enrolment.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_identity::{AuthenticatedPrincipal, Password};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::with_identity;
+use crate::error::ApiResult;
+use crate::extract::Json;
+use crate::routes::{Caller, SESSION_COOKIE};
+use crate::state::{AppState, Peer};
+
+/// The system use notification.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Banner {
+    /// The text shown before login.
+    pub text: String,
+}
+
+/// Credentials.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The current TOTP code, for accounts enrolled in MFA.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+/// A successful login. The session id is only in the `__Host-rampart-session` cookie
+/// (`Secure; HttpOnly; SameSite=Strict`), never in a body.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LoginAnswer {
+    /// The account.
+    pub account: String,
+    /// Send this in the `X-CSRF-Token` header of every state-changing request.
+    pub csrf_token: String,
+    /// The password must be changed before anything else is allowed (CR 1.5).
+    pub must_change_password: bool,
+    /// TOTP must be set up before anything else is allowed (CR 1.1 RE 2).
+    pub mfa_enrolment_required: bool,
+    /// When the session ends at the latest (RFC 3339).
+    pub expires_at: String,
+    /// Inactivity after which the session locks, in seconds (CR 2.5).
+    pub idle_timeout_s: i64,
+}
+
+/// The caller.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Whoami {
+    /// Account or certificate name.
+    pub name: String,
+    /// How the caller authenticated (`password`, `password-and-totp`, `api-token`, …).
+    pub method: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Permissions the roles grant.
+    pub permissions: Vec<String>,
+    /// The password must be changed first.
+    pub must_change_password: bool,
+    /// TOTP must be set up first.
+    pub mfa_enrolment_required: bool,
+    /// The CSRF token of this session (absent for API tokens, which need none).
+    pub csrf_token: Option<String>,
+}
+
+/// A password change by the account itself.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current: String,
+    /// The new password.
+    pub new: String,
+}
+
+/// A started TOTP enrolment. The secret is shown once; the web UI renders the URI as a QR
+/// code.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TotpEnrolmentAnswer {
+    /// `otpauth://totp/…` for authenticator apps.
+    pub otpauth_uri: String,
+    /// The secret, base32, for manual entry.
+    pub secret_base32: String,
+}
+
+/// A TOTP code.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// Six digits from the authenticator.
+    pub code: String,
+}
+
+fn caller_of(caller: &Caller) -> &AuthenticatedPrincipal {
+    &caller.principal
+}
+
+/// `GET /api/v1/banner`.
+pub(crate) async fn banner(State(state): State<Arc<AppState>>) -> ApiResult<Json<Banner>> {
+    let text = with_identity(&state, |identity| Ok(identity.banner()?)).await?;
+    Ok(Json(Banner { text }))
+}
+
+/// `PUT /api/v1/banner`.
+pub(crate) async fn set_banner(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Json(banner): Json<Banner>,
+) -> ApiResult<StatusCode> {
+    with_identity(&state, move |identity| {
+        Ok(identity.set_banner(&caller.principal, &banner.text)?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn session_cookie(value: &str, max_age_s: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_s}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// `POST /api/v1/auth/login`.
+pub(crate) async fn login(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Response> {
+    let origin = AppState::origin(peer);
+    let (principal, session) = with_identity(&state, move |identity| {
+        let password = Password::new(request.password);
+        let principal = identity.authenticate(
+            &request.username,
+            &password,
+            request.totp.as_deref(),
+            &origin,
+        )?;
+        let session = identity.create_session(&principal)?;
+        Ok((principal, session))
+    })
+    .await?;
+    let token = session.token.expose_secret().to_owned();
+    let lifetime = session
+        .info
+        .expires_at
+        .duration_since(jiff::Timestamp::now())
+        .as_secs()
+        .max(0);
+    let idle = state
+        .services
+        .identity
+        .config()
+        .sessions
+        .idle_timeout
+        .as_secs();
+    let answer = LoginAnswer {
+        account: principal.name().to_owned(),
+        csrf_token: state.csrf_token(&token),
+        must_change_password: principal.password_change_required(),
+        mfa_enrolment_required: principal.mfa_enrolment_required(),
+        expires_at: session.info.expires_at.to_string(),
+        idle_timeout_s: idle,
+    };
+    let mut response = Json(answer).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&token, lifetime));
+    Ok(response)
+}
+
+/// `POST /api/v1/auth/logout`.
+pub(crate) async fn logout(
+    State(state): State<Arc<AppState>>,
+    Extension(peer): Extension<Peer>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Response> {
+    if let Some(session) = caller.session.clone() {
+        let origin = AppState::origin(peer);
+        with_identity(&state, move |identity| {
+            Ok(identity.logout(session.as_str(), &origin)?)
+        })
+        .await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie("", 0));
+    Ok(response)
+}
+
+/// `GET /api/v1/auth/whoami`.
+pub(crate) async fn whoami(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+) -> Json<Whoami> {
+    let p = caller_of(&caller);
+    Json(Whoami {
+        name: p.name().to_owned(),
+        method: serde_json::to_value(p.method())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        roles: p.roles().iter().map(|r| r.as_str().to_owned()).collect(),
+        permissions: p
+            .permissions()
+            .iter()
+            .map(|perm| perm.as_str().to_owned())
+            .collect(),
+        must_change_password: p.password_change_required(),
+        mfa_enrolment_required: p.mfa_enrolment_required(),
+        csrf_token: caller
+            .session
+            .as_ref()
+            .map(|s| state.csrf_token(s.as_str())),
+    })
+}
+
+/// `POST /api/v1/auth/password`.
+pub(crate) async fn change_password(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Json(change): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    with_identity(&state, move |identity| {
+        let current = Password::new(change.current);
+        let new = Password::new(change.new);
+        Ok(identity.change_password(&caller.principal, &current, &new)?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/auth/totp/enrol`.
+pub(crate) async fn totp_enrol(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<TotpEnrolmentAnswer>> {
+    let enrolment = with_identity(&state, move |identity| {
+        Ok(identity.begin_totp_enrolment(&caller.principal)?)
+    })
+    .await?;
+    Ok(Json(TotpEnrolmentAnswer {
+        otpauth_uri: enrolment.expose_uri().to_owned(),
+        secret_base32: enrolment.expose_secret_base32().to_owned(),
+    }))
+}
+
+/// `POST /api/v1/auth/totp/confirm`.
+pub(crate) async fn totp_confirm(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Json(code): Json<TotpCode>,
+) -> ApiResult<StatusCode> {
+    with_identity(&state, move |identity| {
+        Ok(identity.confirm_totp_enrolment(&caller.principal, code.code.trim())?)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

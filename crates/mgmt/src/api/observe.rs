@@ -1,0 +1,609 @@
+//! Status, statistics, alerts, island mode, the audit trail, the configuration report, the
+//! SBOM and Prometheus metrics.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Extension, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use rampart_audit::{AuditEvent, AuditReader, Category, Outcome, Query as AuditQuery, Severity};
+use rampart_gateway::Traffic;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{event, record};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::Caller;
+use crate::state::{AppState, Peer};
+
+/// Health.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+/// `GET /api/v1/health`: says nothing an anonymous caller should not know.
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The gateway's state.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct StatusView {
+    /// `open`, `island` or `halted`.
+    pub traffic: String,
+    /// Why traffic is halted (fail close), if it is.
+    pub halted_reason: Option<String>,
+    /// Island mode is on.
+    pub island: bool,
+    /// The Modbus/TCP Security listener.
+    pub secure_listen: String,
+    /// The plain listener, if on.
+    pub plain_listen: Option<String>,
+    /// The management plane.
+    pub management_listen: String,
+    /// SHA-256 of the policy in force.
+    pub policy_sha256: String,
+    /// The upstream device.
+    pub upstream: UpstreamView,
+    /// Client connections open now.
+    pub connections: usize,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Counters since start.
+    pub counters: TrafficView,
+}
+
+/// The upstream pool.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct UpstreamView {
+    /// The device.
+    pub target: String,
+    /// Connections configured.
+    pub configured: usize,
+    /// Connections up.
+    pub connected: usize,
+    /// Requests waiting.
+    pub queued: usize,
+    /// The last connection error, if any.
+    pub last_error: Option<String>,
+}
+
+/// Traffic counters since start.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TrafficView {
+    /// Client connections admitted.
+    pub connections_accepted: u64,
+    /// Client connections refused (allow-list, limits, role).
+    pub connections_refused: u64,
+    /// Failed TLS handshakes.
+    pub handshakes_failed: u64,
+    /// Requests framed.
+    pub requests: u64,
+    /// Requests allowed.
+    pub allowed: u64,
+    /// Requests denied by the policy.
+    pub denied: u64,
+    /// Malformed requests.
+    pub malformed: u64,
+    /// Times a client was slowed by its rate limit.
+    pub throttled: u64,
+    /// Allowed requests without a valid answer from the device.
+    pub upstream_failures: u64,
+    /// Requests forwarded upstream.
+    pub forwarded: u64,
+    /// IDS alerts.
+    pub alerts: u64,
+}
+
+/// An IDS alert.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AlertView {
+    /// When (µs since the Unix epoch).
+    pub time_us: u64,
+    /// The client.
+    pub client: String,
+    /// The detector.
+    pub detector: String,
+    /// Severity.
+    pub severity: String,
+    /// MITRE ATT&CK for ICS technique id.
+    pub technique_id: String,
+    /// Technique name.
+    pub technique: String,
+    /// What was seen.
+    pub explanation: String,
+}
+
+/// Island mode on or off.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IslandSwitch {
+    /// True stops all traffic across the conduit.
+    pub on: bool,
+}
+
+fn status_view(state: &AppState) -> StatusView {
+    let status = state.services.gateway.status();
+    let (traffic, halted_reason, island) = match status.traffic {
+        Traffic::Open => ("open", None, false),
+        Traffic::Island => ("island", None, true),
+        Traffic::Halted { reason, island } => ("halted", Some(reason), island),
+    };
+    let c = status.counters;
+    StatusView {
+        traffic: traffic.to_owned(),
+        halted_reason,
+        island,
+        secure_listen: status.secure_addr.to_string(),
+        plain_listen: status.plain_addr.map(|a| a.to_string()),
+        management_listen: state.config.listen.to_string(),
+        policy_sha256: status.policy.sha256,
+        upstream: UpstreamView {
+            target: status.upstream.target.clone(),
+            configured: status.upstream.configured,
+            connected: status.upstream.connected,
+            queued: status.upstream.queued,
+            last_error: status.upstream.last_error.clone(),
+        },
+        connections: status.connections,
+        uptime_s: status.uptime.as_secs(),
+        counters: TrafficView {
+            connections_accepted: c.connections_accepted,
+            connections_refused: c.connections_refused,
+            handshakes_failed: c.handshakes_failed,
+            requests: c.requests,
+            allowed: c.allowed,
+            denied: c.denied,
+            malformed: c.malformed,
+            throttled: c.throttled,
+            upstream_failures: c.upstream_failures,
+            forwarded: status.upstream.forwarded,
+            alerts: c.alerts,
+        },
+    }
+}
+
+/// `GET /api/v1/status`.
+pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Json<StatusView> {
+    Json(status_view(&state))
+}
+
+/// `GET /api/v1/stats/traffic`.
+pub(crate) async fn traffic(State(state): State<Arc<AppState>>) -> Json<TrafficView> {
+    Json(status_view(&state).counters)
+}
+
+fn text_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `GET /api/v1/alerts`.
+pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Json<Vec<AlertView>> {
+    let status = state.services.gateway.status();
+    Json(
+        status
+            .recent_alerts
+            .iter()
+            .rev()
+            .map(|a| AlertView {
+                time_us: a.time_us,
+                client: a.client.clone(),
+                detector: a.detector.to_string(),
+                severity: text_of(&a.severity),
+                technique_id: a.technique.id.to_owned(),
+                technique: a.technique.name.to_owned(),
+                explanation: a.explanation.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// `PUT /api/v1/island`.
+pub(crate) async fn set_island(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Json(switch): Json<IslandSwitch>,
+) -> ApiResult<Json<StatusView>> {
+    state
+        .services
+        .gateway
+        .set_island(switch.on, caller.principal.name())
+        .await
+        .map_err(|e| ApiError::unavailable(format!("island mode not changed: {e}")))?;
+    Ok(Json(status_view(&state)))
+}
+
+/// Filters of the audit query.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFilter {
+    /// Events at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Events before this time (RFC 3339).
+    pub until: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only this actor name.
+    pub actor: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<String>,
+    /// At least this severity.
+    pub severity: Option<String>,
+    /// Events after this sequence number (paging).
+    pub after_seq: Option<u64>,
+    /// At most this many events (default 100, at most 1000; export: 100,000).
+    pub limit: Option<usize>,
+}
+
+/// A page of audit events.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AuditPage {
+    /// The events, oldest first, as stored (CR 2.8 fields, hash).
+    pub events: Vec<serde_json::Value>,
+    /// Pass as `after_seq` for the next page; absent on the last.
+    pub next_after_seq: Option<u64>,
+}
+
+fn to_audit_query(filter: &AuditFilter, default_limit: usize, max: usize) -> ApiResult<AuditQuery> {
+    let mut query = AuditQuery::new().limit(filter.limit.unwrap_or(default_limit).min(max));
+    if let Some(since) = &filter.since {
+        query = query.since(
+            since
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("since: {e}")))?,
+        );
+    }
+    if let Some(until) = &filter.until {
+        query = query.until(
+            until
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("until: {e}")))?,
+        );
+    }
+    if let Some(c) = &filter.category {
+        query = query.category(
+            c.parse::<Category>()
+                .map_err(|e| ApiError::invalid(format!("category: {e}")))?,
+        );
+    }
+    if let Some(a) = &filter.actor {
+        query = query.actor(a.clone());
+    }
+    if let Some(o) = &filter.outcome {
+        query = query.outcome(
+            o.parse::<Outcome>()
+                .map_err(|e| ApiError::invalid(format!("outcome: {e}")))?,
+        );
+    }
+    if let Some(s) = &filter.severity {
+        query = query.min_severity(
+            s.parse::<Severity>()
+                .map_err(|e| ApiError::invalid(format!("severity: {e}")))?,
+        );
+    }
+    if let Some(seq) = filter.after_seq {
+        query = query.after_seq(seq);
+    }
+    Ok(query)
+}
+
+async fn read_events(state: &AppState, query: AuditQuery) -> ApiResult<Vec<AuditEvent>> {
+    let dir = state.services.audit.dir().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let reader = AuditReader::open(&dir).map_err(|e| ApiError::internal(&e))?;
+        reader.query(&query).map_err(|e| ApiError::internal(&e))
+    })
+    .await?
+}
+
+/// `GET /api/v1/audit`.
+pub(crate) async fn audit_query(
+    State(state): State<Arc<AppState>>,
+    Query(filter): Query<AuditFilter>,
+) -> ApiResult<Json<AuditPage>> {
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    let events = read_events(&state, audit_query_of(&filter, limit)?).await?;
+    let next_after_seq = (events.len() == limit)
+        .then(|| events.last().map(AuditEvent::seq))
+        .flatten();
+    let events = events
+        .iter()
+        .map(|e| serde_json::to_value(e).map_err(|e| ApiError::internal(&e)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(AuditPage {
+        events,
+        next_after_seq,
+    }))
+}
+
+fn audit_query_of(filter: &AuditFilter, limit: usize) -> ApiResult<AuditQuery> {
+    to_audit_query(filter, limit, limit)
+}
+
+/// `GET /api/v1/audit/export`.
+pub(crate) async fn audit_export(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Extension(peer): Extension<Peer>,
+    Query(filter): Query<AuditFilter>,
+) -> ApiResult<Response> {
+    let events = read_events(&state, to_audit_query(&filter, 100_000, 100_000)?).await?;
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::AuditLog,
+        "audit-exported",
+    )
+    .outcome(Outcome::Success)
+    .details(serde_json::json!({ "events": events.len() }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
+    record(&state, built).await?;
+    let mut body = String::new();
+    for e in &events {
+        body.push_str(&serde_json::to_string(e).map_err(|e| ApiError::internal(&e))?);
+        body.push('\n');
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"rampart-audit.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The result of verifying the audit trail.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyView {
+    /// Whether the chain and every checkpoint verify.
+    pub intact: bool,
+    /// One sentence saying what was verified or where it breaks.
+    pub statement: String,
+    /// Events checked.
+    pub events_checked: u64,
+    /// Signed checkpoints verified.
+    pub checkpoints_verified: u64,
+    /// The first sequence number with a problem.
+    pub first_bad_seq: Option<u64>,
+    /// Events after the last signed checkpoint.
+    pub unsigned_events: u64,
+}
+
+/// `POST /api/v1/audit/verify`.
+pub(crate) async fn audit_verify(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<VerifyView>> {
+    let dir = state.services.audit.dir().to_owned();
+    let data = state.services.data.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let public = data
+            .device_key()
+            .map_err(|e| ApiError::internal(&e))?
+            .public_key();
+        let key = rampart_audit::VerifyingKey::from_bytes(&public.to_bytes())
+            .map_err(|e| ApiError::internal(&e))?;
+        rampart_audit::verify(&dir, &key).map_err(|e| ApiError::internal(&e))
+    })
+    .await??;
+    Ok(Json(VerifyView {
+        intact: report.is_intact(),
+        statement: report.statement(),
+        events_checked: report.events_checked(),
+        checkpoints_verified: report.checkpoints_verified(),
+        first_bad_seq: report.first_bad_seq(),
+        unsigned_events: report.unsigned_events(),
+    }))
+}
+
+/// `GET /api/v1/config-report`.
+pub(crate) async fn config_report(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<crate::report::ConfigReport>> {
+    let state2 = Arc::clone(&state);
+    let report = tokio::task::spawn_blocking(move || crate::report::build(&state2)).await?;
+    Ok(Json(report))
+}
+
+/// `GET /api/v1/sbom`.
+pub(crate) async fn sbom() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.cyclonedx+json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"rampart.cdx.json\"",
+            ),
+        ],
+        crate::SBOM_JSON,
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let view = status_view(&state);
+    let audit = state.services.audit.status();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    let c = &view.counters;
+    metric(
+        "rampart_connections_accepted_total",
+        "counter",
+        "Client connections admitted.",
+        c.connections_accepted,
+    );
+    metric(
+        "rampart_connections_refused_total",
+        "counter",
+        "Client connections refused.",
+        c.connections_refused,
+    );
+    metric(
+        "rampart_handshakes_failed_total",
+        "counter",
+        "Failed TLS handshakes on the data plane.",
+        c.handshakes_failed,
+    );
+    metric(
+        "rampart_requests_total",
+        "counter",
+        "Modbus requests framed.",
+        c.requests,
+    );
+    metric(
+        "rampart_requests_allowed_total",
+        "counter",
+        "Requests the policy allowed.",
+        c.allowed,
+    );
+    metric(
+        "rampart_requests_denied_total",
+        "counter",
+        "Requests the policy denied.",
+        c.denied,
+    );
+    metric(
+        "rampart_requests_malformed_total",
+        "counter",
+        "Requests that were not valid Modbus.",
+        c.malformed,
+    );
+    metric(
+        "rampart_requests_throttled_total",
+        "counter",
+        "Times a client was slowed by its rate limit.",
+        c.throttled,
+    );
+    metric(
+        "rampart_upstream_failures_total",
+        "counter",
+        "Allowed requests without a valid answer.",
+        c.upstream_failures,
+    );
+    metric(
+        "rampart_upstream_forwarded_total",
+        "counter",
+        "Requests forwarded upstream.",
+        c.forwarded,
+    );
+    metric(
+        "rampart_ids_alerts_total",
+        "counter",
+        "IDS alerts raised.",
+        c.alerts,
+    );
+    metric(
+        "rampart_connections_open",
+        "gauge",
+        "Client connections open now.",
+        view.connections as u64,
+    );
+    metric(
+        "rampart_upstream_connected",
+        "gauge",
+        "Upstream connections up.",
+        view.upstream.connected as u64,
+    );
+    metric(
+        "rampart_traffic_open",
+        "gauge",
+        "1 when traffic crosses the conduit.",
+        u64::from(view.traffic == "open"),
+    );
+    metric(
+        "rampart_island_mode",
+        "gauge",
+        "1 when island mode is on.",
+        u64::from(view.island),
+    );
+    metric(
+        "rampart_audit_events_stored",
+        "gauge",
+        "Events in the audit trail.",
+        audit.stored,
+    );
+    metric(
+        "rampart_audit_capacity_events",
+        "gauge",
+        "Audit trail capacity.",
+        audit.max_events,
+    );
+    metric(
+        "rampart_audit_refusing",
+        "gauge",
+        "1 when the audit trail refuses events.",
+        u64::from(audit.refusing),
+    );
+    let h = &state.counters;
+    metric(
+        "rampart_mgmt_requests_total",
+        "counter",
+        "Management requests.",
+        h.requests.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_mgmt_unauthenticated_total",
+        "counter",
+        "Management requests without valid credentials.",
+        h.unauthenticated.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_mgmt_forbidden_total",
+        "counter",
+        "Management requests refused by authorisation or CSRF.",
+        h.forbidden.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_mgmt_rate_limited_total",
+        "counter",
+        "Management requests refused by the rate limit.",
+        h.rate_limited.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_mgmt_connections_refused_total",
+        "counter",
+        "Management connections refused.",
+        h.connections_refused.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_mgmt_handshakes_failed_total",
+        "counter",
+        "Failed TLS handshakes on the management plane.",
+        h.handshakes_failed.load(Ordering::Relaxed),
+    );
+    metric(
+        "rampart_uptime_seconds",
+        "gauge",
+        "Seconds since the gateway started.",
+        view.uptime_s,
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}

@@ -1,0 +1,326 @@
+//! The conduit policy: view, validate, stage, diff and apply. Applying validates again,
+//! writes the policy file atomically (so it survives a restart) and reloads the gateway
+//! without dropping connections; the gateway records the change with old and new hashes.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use rampart_audit::{Category, Outcome, Severity};
+use rampart_conduit::{Level, Policy, lint};
+use rampart_gateway::PolicyUpdate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::{event, record};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::routes::Caller;
+use crate::state::{AppState, Peer};
+
+/// Where the staged policy is kept, inside the data directory.
+const STAGED_FILE: &str = "mgmt/staged-policy.json";
+
+/// The policy in force.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyView {
+    /// The TOML text.
+    pub text: String,
+    /// SHA-256 of the text, hex.
+    pub sha256: String,
+    /// Where it was loaded from.
+    pub origin: String,
+    /// Its roles.
+    pub roles: Vec<String>,
+}
+
+/// Policy text.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyText {
+    /// The TOML text.
+    pub text: String,
+}
+
+/// A validation problem or lint finding, at a place in the text.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (1 for lint findings, which concern a whole rule).
+    pub column: usize,
+    /// `error`, `warning` or `note`.
+    pub level: String,
+    /// A stable code for lint findings; `invalid` for errors.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The result of validating policy text.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Validation {
+    /// Whether the text is a valid policy.
+    pub valid: bool,
+    /// SHA-256 of the text, hex.
+    pub sha256: String,
+    /// The error (at most one: validation stops at the first) and lint findings.
+    pub problems: Vec<Problem>,
+}
+
+/// The staged policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StagedView {
+    /// The TOML text.
+    pub text: String,
+    /// SHA-256 of the text, hex.
+    pub sha256: String,
+    /// Who staged it.
+    pub staged_by: String,
+    /// When (RFC 3339).
+    pub staged_at: String,
+}
+
+/// A diff.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Diff {
+    /// SHA-256 of the policy in force.
+    pub active_sha256: String,
+    /// SHA-256 of the staged policy.
+    pub staged_sha256: String,
+    /// Unified diff, in force → staged.
+    pub unified: String,
+}
+
+/// What to apply.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    /// SHA-256 of the staged policy the caller reviewed; applying fails if the staged
+    /// policy has changed since.
+    pub sha256: String,
+}
+
+/// An applied policy.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Applied {
+    /// SHA-256 of the policy replaced.
+    pub old_sha256: String,
+    /// SHA-256 of the policy now in force.
+    pub new_sha256: String,
+    /// Where it was written.
+    pub path: String,
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+pub(crate) fn validate_text(text: &str) -> Validation {
+    let sha256 = sha256_hex(text);
+    match Policy::parse(text, "<policy>") {
+        Ok(policy) => Validation {
+            valid: true,
+            sha256,
+            problems: lint(&policy)
+                .into_iter()
+                .map(|f| Problem {
+                    line: f.line,
+                    column: 1,
+                    level: match f.level {
+                        Level::Warning => "warning",
+                        Level::Note => "note",
+                    }
+                    .to_owned(),
+                    code: f.code.to_owned(),
+                    message: f.message,
+                })
+                .collect(),
+        },
+        Err(e) => Validation {
+            valid: false,
+            sha256,
+            problems: vec![Problem {
+                line: e.line,
+                column: e.column,
+                level: "error".to_owned(),
+                code: "invalid".to_owned(),
+                message: e.message,
+            }],
+        },
+    }
+}
+
+/// `GET /api/v1/policy`.
+pub(crate) async fn show(State(state): State<Arc<AppState>>) -> Json<PolicyView> {
+    let gateway = &state.services.gateway;
+    let (text, origin) = gateway.policy_text();
+    let status = gateway.status();
+    Json(PolicyView {
+        sha256: status.policy.sha256,
+        roles: status.policy.roles,
+        text,
+        origin,
+    })
+}
+
+/// `POST /api/v1/policy/validate`.
+pub(crate) async fn validate(Json(body): Json<PolicyText>) -> Json<Validation> {
+    Json(validate_text(&body.text))
+}
+
+pub(crate) fn read_staged(state: &AppState) -> ApiResult<Option<StagedView>> {
+    let path = state.services.data.file(STAGED_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ApiError::internal(&format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ApiError::internal(&format!("{}: {e}", path.display()))),
+    }
+}
+
+/// `GET /api/v1/policy/staged`.
+pub(crate) async fn staged(State(state): State<Arc<AppState>>) -> ApiResult<Json<StagedView>> {
+    read_staged(&state)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no policy is staged"))
+}
+
+/// `PUT /api/v1/policy/staged`.
+pub(crate) async fn stage(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Extension(peer): Extension<Peer>,
+    Json(body): Json<PolicyText>,
+) -> ApiResult<Json<StagedView>> {
+    let validation = validate_text(&body.text);
+    if !validation.valid {
+        let p = &validation.problems[0];
+        return Err(ApiError::invalid(format!(
+            "line {}, column {}: {}",
+            p.line, p.column, p.message
+        )));
+    }
+    let staged = StagedView {
+        text: body.text,
+        sha256: validation.sha256,
+        staged_by: caller.principal.name().to_owned(),
+        staged_at: jiff::Timestamp::now().to_string(),
+    };
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::ConfigurationChange,
+        "policy.stage",
+    )
+    .target("conduit policy")
+    .outcome(Outcome::Success)
+    .details(serde_json::json!({ "staged_sha256": staged.sha256 }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
+    record(&state, built).await?;
+    state
+        .services
+        .data
+        .dir("mgmt")
+        .map_err(|e| ApiError::internal(&e))?;
+    let json = serde_json::to_vec_pretty(&staged).map_err(|e| ApiError::internal(&e))?;
+    rampart_vault::write_atomic(&state.services.data.file(STAGED_FILE), &json, 0o600)
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(staged))
+}
+
+/// `DELETE /api/v1/policy/staged`.
+pub(crate) async fn discard(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Extension(peer): Extension<Peer>,
+) -> ApiResult<StatusCode> {
+    let Some(staged) = read_staged(&state)? else {
+        return Err(ApiError::not_found("no policy is staged"));
+    };
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::ConfigurationChange,
+        "policy.discard",
+    )
+    .target("conduit policy")
+    .outcome(Outcome::Success)
+    .details(serde_json::json!({ "staged_sha256": staged.sha256 }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
+    record(&state, built).await?;
+    std::fs::remove_file(state.services.data.file(STAGED_FILE))
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/policy/diff`.
+pub(crate) async fn diff(State(state): State<Arc<AppState>>) -> ApiResult<Json<Diff>> {
+    let staged = read_staged(&state)?.ok_or_else(|| ApiError::not_found("no policy is staged"))?;
+    let (active, _) = state.services.gateway.policy_text();
+    let unified = similar::TextDiff::from_lines(&active, &staged.text)
+        .unified_diff()
+        .context_radius(3)
+        .header("in force", "staged")
+        .to_string();
+    Ok(Json(Diff {
+        active_sha256: sha256_hex(&active),
+        staged_sha256: staged.sha256,
+        unified,
+    }))
+}
+
+/// `POST /api/v1/policy/apply`.
+pub(crate) async fn apply(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Extension(peer): Extension<Peer>,
+    Json(request): Json<ApplyRequest>,
+) -> ApiResult<Json<Applied>> {
+    let staged = read_staged(&state)?.ok_or_else(|| ApiError::not_found("no policy is staged"))?;
+    if staged.sha256 != request.sha256 {
+        return Err(ApiError::conflict(format!(
+            "the staged policy is {}, not {}: review it again",
+            staged.sha256, request.sha256
+        )));
+    }
+    let gateway = &state.services.gateway;
+    let path = gateway.policy_path();
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::ConfigurationChange,
+        "policy.apply",
+    )
+    .target(path.display().to_string())
+    .outcome(Outcome::Success)
+    .severity(Severity::Notice)
+    .details(serde_json::json!({
+        "new_sha256": staged.sha256,
+        "old_sha256": gateway.status().policy.sha256,
+        "staged_by": staged.staged_by,
+    }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
+    record(&state, built).await?;
+    // Put it in force first: if the gateway refuses it, nothing was written.
+    let change = gateway
+        .reload_policy(PolicyUpdate::Text {
+            text: staged.text.clone(),
+            origin: path.display().to_string(),
+        })
+        .await
+        .map_err(|e| ApiError::conflict(format!("the gateway refused the policy: {e}")))?;
+    rampart_vault::write_atomic(&path, staged.text.as_bytes(), 0o600)
+        .map_err(|e| ApiError::internal(&e))?;
+    let _ = std::fs::remove_file(state.services.data.file(STAGED_FILE));
+    Ok(Json(Applied {
+        old_sha256: change.old_sha256,
+        new_sha256: change.new_sha256,
+        path: path.display().to_string(),
+    }))
+}

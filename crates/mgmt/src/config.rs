@@ -1,0 +1,70 @@
+//! Settings of the management plane, with safe defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rampart_gateway::GatewayConfig;
+use rampart_gateway::config::AllowList;
+
+/// Where and how the management plane listens.
+#[derive(Debug, Clone)]
+pub struct ManagementConfig {
+    /// The HTTPS address (default 127.0.0.1:8443), separate from the data plane (CR 5.1).
+    pub listen: SocketAddr,
+    /// Source addresses allowed to connect (NDR 1.13); others are closed before TLS.
+    pub allow: AllowList,
+    /// Server certificate chain (PEM); default: the data directory's `pki/server.crt`.
+    pub cert: Option<PathBuf>,
+    /// Server key (PEM, 0600); default: `pki/server.key`.
+    pub key: Option<PathBuf>,
+    /// Connections open at once, all sources together.
+    pub max_connections: usize,
+    /// Connections open at once from one source address.
+    pub max_connections_per_ip: usize,
+    /// Time allowed for the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Time allowed to receive a request's headers (also bounds idle keep-alive).
+    pub header_timeout: Duration,
+    /// Time allowed for one request, body and handler included.
+    pub request_timeout: Duration,
+    /// Largest request body accepted on ordinary routes.
+    pub max_body_bytes: usize,
+    /// Largest request body accepted for a backup upload (restore, verify).
+    pub max_upload_bytes: usize,
+    /// Requests per second one source address may make on average (token bucket).
+    pub requests_per_second: f64,
+    /// … and in a burst.
+    pub burst: f64,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> ManagementConfig {
+        ManagementConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            allow: AllowList::loopback(),
+            cert: None,
+            key: None,
+            max_connections: 64,
+            max_connections_per_ip: 16,
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_mins(2),
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 256 * 1024 * 1024,
+            requests_per_second: 20.0,
+            burst: 100.0,
+        }
+    }
+}
+
+impl ManagementConfig {
+    /// The defaults, with the address and allow-list of the gateway's `[management]` section.
+    pub fn from_gateway(config: &GatewayConfig) -> ManagementConfig {
+        ManagementConfig {
+            listen: config.management.listen,
+            allow: config.management.allow.clone(),
+            ..ManagementConfig::default()
+        }
+    }
+}

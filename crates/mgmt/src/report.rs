@@ -1,0 +1,586 @@
+//! The configuration report (CR 7.6 RE 1): every security-relevant setting of the running
+//! component with the requirements it bears on, and the results of the self-tests (CR 3.3),
+//! machine-readable. The schema is stable: settings are a list of `{id, value, description,
+//! requirements}` with documented ids (docs/config-report.md); ids are only ever added, and
+//! `schema_version` changes if one changes meaning. `rampart assess --live` decides
+//! requirements from it.
+
+use rampart_audit::OnFull;
+use rampart_gateway::config::UpstreamTarget;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// The report's schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The configuration report.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigReport {
+    /// Version of this document's schema.
+    pub schema_version: u32,
+    /// When it was made (RFC 3339).
+    pub generated_at: String,
+    /// What component it describes.
+    pub component: ComponentId,
+    /// The settings.
+    pub settings: Vec<Setting>,
+    /// Results of the security self-tests.
+    pub self_tests: Vec<SelfTest>,
+}
+
+/// The component.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ComponentId {
+    /// Vendor.
+    pub vendor: String,
+    /// Product.
+    pub product: String,
+    /// Version.
+    pub version: String,
+    /// IEC 62443-4-2 component type: `NDR` (network device).
+    #[serde(rename = "type")]
+    pub component_type: String,
+}
+
+/// One setting.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Setting {
+    /// Stable id, e.g. `identity.mfa.required_for_all`.
+    pub id: String,
+    /// The value in force (bool, number, string, list or null).
+    pub value: Value,
+    /// What it is.
+    pub description: String,
+    /// IEC 62443-4-2 requirements it bears on, e.g. `CR 1.1 RE 2`.
+    pub requirements: Vec<String>,
+}
+
+/// One self-test.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SelfTest {
+    /// Stable id, e.g. `audit.chain_intact`.
+    pub id: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was checked and found.
+    pub detail: String,
+}
+
+struct Settings(Vec<Setting>);
+
+impl Settings {
+    fn add(&mut self, id: &str, value: Value, description: &str, requirements: &[&str]) {
+        self.0.push(Setting {
+            id: id.to_owned(),
+            value,
+            description: description.to_owned(),
+            requirements: requirements.iter().map(|r| (*r).to_owned()).collect(),
+        });
+    }
+}
+
+fn secs(d: jiff::SignedDuration) -> i64 {
+    d.as_secs()
+}
+
+/// The suites the TLS provider offers, by IANA name.
+fn cipher_suites() -> Vec<String> {
+    rampart_vault::tls::provider()
+        .cipher_suites
+        .iter()
+        .map(|s| format!("{:?}", s.suite()))
+        .collect()
+}
+
+/// What the report is made from: the running gateway's state, or — for `rampart
+/// config-report` on a stopped component — the configuration and data directory alone.
+pub struct ReportInputs<'a> {
+    /// The gateway configuration.
+    pub gateway: &'a rampart_gateway::GatewayConfig,
+    /// The management plane's configuration.
+    pub management: &'a crate::ManagementConfig,
+    /// SHA-256 of the policy in force (or configured), hex; empty if it does not load.
+    pub policy_sha256: String,
+    /// Where the policy comes from.
+    pub policy_origin: String,
+    /// The policy's per-client request rate.
+    pub requests_per_second: u32,
+    /// Island mode is on.
+    pub island: bool,
+    /// Why traffic is halted (fail close), if it is.
+    pub halted: Option<String>,
+    /// The upstream pool, when the gateway runs.
+    pub upstream: Option<rampart_gateway::UpstreamStatus>,
+    /// The identity service.
+    pub identity: &'a rampart_identity::Identity,
+    /// The audit trail.
+    pub audit: &'a rampart_audit::AuditStore,
+    /// The data directory.
+    pub data: &'a rampart_vault::DataDir,
+}
+
+/// Builds the report from the running component. Blocking (reads the audit trail for the
+/// chain self-test).
+pub(crate) fn build(state: &AppState) -> ConfigReport {
+    let services = &state.services;
+    let status = services.gateway.status();
+    let (island, halted) = match status.traffic {
+        rampart_gateway::Traffic::Open => (false, None),
+        rampart_gateway::Traffic::Island => (true, None),
+        rampart_gateway::Traffic::Halted { reason, island } => (island, Some(reason)),
+    };
+    build_from(&ReportInputs {
+        gateway: services.gateway.config(),
+        management: &state.config,
+        policy_sha256: status.policy.sha256,
+        policy_origin: status.policy.origin,
+        requests_per_second: services.gateway.requests_per_second(),
+        island,
+        halted,
+        upstream: Some(status.upstream),
+        identity: &services.identity,
+        audit: &services.audit,
+        data: &services.data,
+    })
+}
+
+/// Builds the report from `inputs`. Blocking (verifies the audit trail for the chain
+/// self-test).
+pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
+    let gateway = inputs.gateway;
+    let identity = inputs.identity.config();
+    let audit = inputs.audit.status();
+    let mut s = Settings(Vec::new());
+    let suites = cipher_suites();
+
+    s.add(
+        "modbus_security.enabled",
+        json!(true),
+        "The Modbus/TCP Security (TLS) listener is on",
+        &["CR 4.1", "CR 3.1"],
+    );
+    s.add(
+        "modbus_security.listen",
+        json!(gateway.secure.listen.to_string()),
+        "Address of the Modbus/TCP Security listener",
+        &["CR 5.1"],
+    );
+    s.add(
+        "modbus_security.tls_min_version",
+        json!("1.2"),
+        "Oldest TLS version accepted",
+        &["CR 3.1", "CR 4.3"],
+    );
+    s.add(
+        "modbus_security.cipher_suites",
+        json!(suites),
+        "TLS cipher suites offered (Modbus/TCP Security v36: ECDHE with AES-GCM; TLS 1.3)",
+        &["CR 4.3", "CR 3.1"],
+    );
+    s.add(
+        "modbus_security.client_certificate",
+        json!("required"),
+        "Client certificates are mandatory (mutual authentication)",
+        &["CR 1.2", "CR 1.9"],
+    );
+    s.add(
+        "modbus_security.crl_checked",
+        json!(true),
+        "Client certificate chains are checked against the CRL",
+        &["CR 1.9"],
+    );
+    s.add(
+        "modbus_security.allow_list",
+        json!(allow_list(&gateway.secure.allow)),
+        "Source addresses allowed to connect (empty: any)",
+        &["NDR 1.13"],
+    );
+    s.add(
+        "modbus_plain.enabled",
+        json!(gateway.plain.enabled),
+        "The plain (unencrypted) Modbus/TCP listener is on",
+        &["CR 7.7", "CR 3.1"],
+    );
+    s.add(
+        "modbus_plain.listen",
+        if gateway.plain.enabled {
+            json!(gateway.plain.listen.to_string())
+        } else {
+            Value::Null
+        },
+        "Address of the plain listener, when on",
+        &["CR 7.7"],
+    );
+    s.add(
+        "modbus_plain.role",
+        if gateway.plain.enabled {
+            json!(gateway.plain.role)
+        } else {
+            Value::Null
+        },
+        "The role every plain-listener client gets",
+        &["CR 7.7", "CR 2.1"],
+    );
+    s.add(
+        "management.listen",
+        json!(inputs.management.listen.to_string()),
+        "Address of the HTTPS management plane",
+        &["CR 5.1"],
+    );
+    s.add(
+        "management.tls_min_version",
+        json!("1.2"),
+        "Oldest TLS version the management plane accepts",
+        &["CR 4.1", "CR 4.3"],
+    );
+    s.add(
+        "management.allow_list",
+        json!(allow_list(&inputs.management.allow)),
+        "Source addresses allowed to reach the management plane (empty: any)",
+        &["NDR 1.13"],
+    );
+    s.add(
+        "management.hsts",
+        json!(true),
+        "HTTP Strict Transport Security is sent",
+        &["CR 4.1"],
+    );
+    s.add(
+        "conduit.default_action",
+        json!("deny"),
+        "What the conduit policy does with a request no rule allows",
+        &["NDR 5.2", "CR 2.1"],
+    );
+    s.add(
+        "conduit.policy_sha256",
+        json!(inputs.policy_sha256),
+        "SHA-256 of the conduit policy in force",
+        &["CR 3.4", "NDR 5.2"],
+    );
+    s.add(
+        "conduit.island_mode",
+        json!(inputs.island),
+        "Island mode: no traffic across the conduit",
+        &["NDR 5.2 RE 2"],
+    );
+    s.add(
+        "conduit.fail_closed",
+        json!(true),
+        "Traffic stops when the policy cannot be evaluated or the audit trail cannot record",
+        &["NDR 5.2 RE 3", "CR 3.6"],
+    );
+    s.add(
+        "conduit.upstream",
+        json!(match &gateway.upstream.target {
+            UpstreamTarget::Simulator => "simulator".to_owned(),
+            other @ UpstreamTarget::Remote(_) => other.to_string(),
+        }),
+        "The protected device",
+        &[],
+    );
+    s.add(
+        "limits.max_connections",
+        json!(gateway.limits.max_connections),
+        "Client connections at once",
+        &["CR 7.1", "CR 7.2"],
+    );
+    s.add(
+        "limits.max_connections_per_ip",
+        json!(gateway.limits.max_connections_per_ip),
+        "Client connections at once from one address",
+        &["CR 7.1"],
+    );
+    s.add(
+        "limits.requests_per_second",
+        json!(inputs.requests_per_second),
+        "Requests per second one client may make (token bucket, from the policy)",
+        &["CR 7.1"],
+    );
+    s.add(
+        "limits.idle_timeout_s",
+        json!(gateway.limits.idle_timeout.as_secs()),
+        "Idle client connections are closed after this many seconds",
+        &["CR 7.1", "CR 2.6"],
+    );
+    s.add(
+        "limits.handshake_timeout_s",
+        json!(gateway.secure.handshake_timeout.as_secs()),
+        "TLS handshakes must finish within this many seconds",
+        &["CR 7.1"],
+    );
+    s.add(
+        "identity.password.min_length",
+        json!(identity.password.min_length),
+        "Minimum password length when the password is the only factor",
+        &["CR 1.7"],
+    );
+    s.add(
+        "identity.password.history",
+        json!(identity.password.history),
+        "Previous passwords that may not be reused",
+        &["CR 1.7 RE 1"],
+    );
+    s.add(
+        "identity.lockout.max_failures",
+        json!(identity.lockout.max_failures),
+        "Failed logins within the window that lock an account",
+        &["CR 1.11"],
+    );
+    s.add(
+        "identity.lockout.lock_for_s",
+        identity
+            .lockout
+            .lock_for
+            .map_or(Value::Null, |d| json!(secs(d))),
+        "How long a lock lasts (null: until an administrator unlocks)",
+        &["CR 1.11"],
+    );
+    s.add(
+        "identity.mfa.required_for_all",
+        json!(identity.mfa.required_for_all),
+        "TOTP required for every human account",
+        &["CR 1.1 RE 2", "CR 1.1 RE 3"],
+    );
+    s.add(
+        "identity.mfa.required_roles",
+        json!(inputs.identity.roles_requiring_mfa().unwrap_or_default()),
+        "Roles whose members must use TOTP",
+        &["CR 1.1 RE 2"],
+    );
+    s.add(
+        "identity.sessions.idle_timeout_s",
+        json!(secs(identity.sessions.idle_timeout)),
+        "Management sessions lock after this much inactivity",
+        &["CR 2.5"],
+    );
+    s.add(
+        "identity.sessions.lifetime_s",
+        json!(secs(identity.sessions.lifetime)),
+        "Management sessions end after this long at the latest",
+        &["CR 2.6"],
+    );
+    s.add(
+        "identity.sessions.max_per_account",
+        json!(identity.sessions.max_per_account),
+        "Concurrent sessions per account",
+        &["CR 2.7"],
+    );
+    s.add(
+        "identity.tokens.max_lifetime_s",
+        json!(secs(identity.tokens.max_lifetime)),
+        "Longest API token lifetime",
+        &["CR 1.14", "CR 1.5"],
+    );
+    s.add(
+        "identity.approvals.required_for",
+        json!(
+            identity
+                .approvals
+                .required_for
+                .iter()
+                .map(rampart_identity::Permission::as_str)
+                .collect::<Vec<_>>()
+        ),
+        "Permissions that need a second administrator's approval (empty: off)",
+        &["CR 2.1 RE 4"],
+    );
+    s.add(
+        "identity.banner_configured",
+        json!(inputs.identity.banner().is_ok_and(|b| !b.trim().is_empty())),
+        "A system use notification is shown before login",
+        &["CR 1.12"],
+    );
+    s.add(
+        "audit.capacity_events",
+        json!(audit.max_events),
+        "Events the audit trail holds at most",
+        &["CR 2.9"],
+    );
+    s.add(
+        "audit.on_full",
+        json!(match audit.on_full {
+            OnFull::Stop => "stop",
+            _ => "overwrite-oldest",
+        }),
+        "What the audit trail does when full",
+        &["CR 2.10"],
+    );
+    s.add(
+        "audit.signed_checkpoints",
+        json!(true),
+        "Audit checkpoints are signed with the device key (Ed25519)",
+        &["CR 3.9", "CR 2.8"],
+    );
+    s.add(
+        "audit.checkpoint_every_events",
+        json!(audit.checkpoint_every),
+        "A signed checkpoint at least every this many events",
+        &["CR 3.9"],
+    );
+    s.add(
+        "audit.forwarding_enabled",
+        json!(inputs.data.file("forward").exists()),
+        "The audit trail has been forwarded to a SIEM (rampart audit forward)",
+        &["CR 6.1", "CR 2.8"],
+    );
+    s.add(
+        "time.clock_synchronized",
+        json!(clock_synchronized()),
+        "The system clock is synchronised (NTP)",
+        &["CR 2.11 RE 1"],
+    );
+    s.add(
+        "backup.encrypted",
+        json!(true),
+        "Backups are encrypted (AEAD, passphrase-derived key) and signed",
+        &["CR 7.3 RE 1", "CR 4.1"],
+    );
+    s.add(
+        "sbom.available",
+        json!(true),
+        "A CycloneDX SBOM of this build is served at /api/v1/sbom",
+        &["CR 7.8"],
+    );
+
+    ConfigReport {
+        schema_version: SCHEMA_VERSION,
+        generated_at: jiff::Timestamp::now().to_string(),
+        component: ComponentId {
+            vendor: "Rampart developers".to_owned(),
+            product: "Rampart gateway".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            component_type: "NDR".to_owned(),
+        },
+        settings: s.0,
+        self_tests: self_tests(inputs),
+    }
+}
+
+fn allow_list(list: &rampart_gateway::config::AllowList) -> Vec<String> {
+    let text = list.to_string();
+    if text.is_empty() || text == "any" {
+        Vec::new()
+    } else {
+        text.split(',').map(|s| s.trim().to_owned()).collect()
+    }
+}
+
+fn clock_synchronized() -> bool {
+    std::path::Path::new("/run/systemd/timesync/synchronized").exists()
+        || std::process::Command::new("timedatectl")
+            .args(["show", "--property=NTPSynchronized", "--value"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "yes")
+}
+
+fn self_tests(inputs: &ReportInputs<'_>) -> Vec<SelfTest> {
+    let mut tests = Vec::new();
+    let mut add = |id: &str, passed: bool, detail: String| {
+        tests.push(SelfTest {
+            id: id.to_owned(),
+            passed,
+            detail,
+        });
+    };
+    match inputs.data.device_key() {
+        Ok(key) => {
+            let public = key.public_key();
+            add(
+                "device_key.present",
+                true,
+                format!("device key {}", public.to_hex()),
+            );
+            match rampart_audit::VerifyingKey::from_bytes(&public.to_bytes()) {
+                Ok(verifying) => match rampart_audit::verify(inputs.audit.dir(), &verifying) {
+                    Ok(report) => add("audit.chain_intact", report.is_intact(), report.statement()),
+                    Err(e) => add("audit.chain_intact", false, e.to_string()),
+                },
+                Err(e) => add("audit.chain_intact", false, e.to_string()),
+            }
+        }
+        Err(e) => {
+            add("device_key.present", false, e.to_string());
+            add(
+                "audit.chain_intact",
+                false,
+                "no device key to verify with".to_owned(),
+            );
+        }
+    }
+    let cert = inputs
+        .management
+        .cert
+        .clone()
+        .unwrap_or_else(|| inputs.data.file("pki").join("server.crt"));
+    add_cert_test(&mut add, &cert);
+    add(
+        "policy.loaded",
+        !inputs.policy_sha256.is_empty() && inputs.halted.is_none(),
+        format!(
+            "policy {} from {}{}",
+            inputs.policy_sha256,
+            inputs.policy_origin,
+            inputs
+                .halted
+                .as_ref()
+                .map(|r| format!("; traffic halted (fail close): {r}"))
+                .unwrap_or_default()
+        ),
+    );
+    match &inputs.upstream {
+        Some(upstream) => add(
+            "upstream.reachable",
+            upstream.connected > 0,
+            format!(
+                "{} of {} upstream connections to {} up{}",
+                upstream.connected,
+                upstream.configured,
+                upstream.target,
+                upstream
+                    .last_error
+                    .as_ref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        None => add(
+            "upstream.reachable",
+            false,
+            "the gateway is not running: upstream not checked".to_owned(),
+        ),
+    }
+    tests
+}
+
+fn add_cert_test(add: &mut impl FnMut(&str, bool, String), path: &std::path::Path) {
+    let id = "pki.server_certificate_valid";
+    let pem = match std::fs::read(path) {
+        Ok(pem) => pem,
+        Err(e) => return add(id, false, format!("{}: {e}", path.display())),
+    };
+    let parsed = x509_parser::pem::parse_x509_pem(&pem)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, pem)| {
+            pem.parse_x509()
+                .map(|cert| {
+                    let validity = cert.validity();
+                    (
+                        validity.is_valid(),
+                        validity.not_after.to_datetime().unix_timestamp(),
+                    )
+                })
+                .map_err(|e| e.to_string())
+        });
+    match parsed {
+        Ok((valid, not_after)) => {
+            let when = jiff::Timestamp::from_second(not_after)
+                .map_or_else(|_| not_after.to_string(), |t| t.to_string());
+            add(id, valid, format!("{} valid until {when}", path.display()));
+        }
+        Err(e) => add(id, false, format!("{}: {e}", path.display())),
+    }
+}

@@ -1,0 +1,178 @@
+//! What every handler can reach: the component's services and the plane's own state.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use hmac::{Hmac, Mac as _};
+use rampart_audit::AuditStore;
+use rampart_gateway::RunningGateway;
+use rampart_identity::{Identity, Origin};
+use rampart_vault::DataDir;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::config::ManagementConfig;
+
+/// The component services the management plane operates on.
+#[derive(Clone)]
+pub struct Services {
+    /// Accounts, roles, sessions, tokens, authorisation.
+    pub identity: Arc<Identity>,
+    /// The audit trail (the same store the gateway and identity record into).
+    pub audit: Arc<AuditStore>,
+    /// The running data plane.
+    pub gateway: Arc<RunningGateway>,
+    /// The data directory.
+    pub data: DataDir,
+}
+
+/// The peer of a connection, attached to each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
+/// Shared state of the management plane.
+pub(crate) struct AppState {
+    pub(crate) services: Services,
+    pub(crate) config: ManagementConfig,
+    /// Key of the CSRF tokens (HMAC of the session id); new at every start, so tokens are
+    /// fetched again with `GET /api/v1/auth/whoami` after a restart.
+    csrf_key: Zeroizing<[u8; 32]>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) counters: HttpCounters,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        services: Services,
+        config: ManagementConfig,
+    ) -> Result<AppState, getrandom::Error> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(key.as_mut())?;
+        let limiter = RateLimiter::new(config.requests_per_second, config.burst);
+        Ok(AppState {
+            services,
+            config,
+            csrf_key: key,
+            limiter,
+            counters: HttpCounters::default(),
+        })
+    }
+
+    /// The CSRF token bound to a session id: HMAC-SHA-256, hex.
+    pub(crate) fn csrf_token(&self, session: &str) -> String {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(self.csrf_key.as_ref())
+            .expect("HMAC accepts any key length");
+        mac.update(session.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `presented` is the CSRF token of `session`, compared in constant time.
+    pub(crate) fn csrf_valid(&self, session: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let expected = self.csrf_token(session);
+        expected.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+
+    pub(crate) fn origin(peer: Peer) -> Origin {
+        Origin::new("https-api").with_address(peer.0.ip())
+    }
+}
+
+/// Counters of the plane itself, for `/metrics`.
+#[derive(Default)]
+pub(crate) struct HttpCounters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) unauthenticated: AtomicU64,
+    pub(crate) forbidden: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) handshakes_failed: AtomicU64,
+}
+
+impl HttpCounters {
+    pub(crate) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Token buckets per source address (CR 7.1). The table is bounded: when it is full, the
+/// buckets that are full again (idle sources) are dropped, and if none is, new sources
+/// share one overflow bucket, so a flood of spoofed addresses cannot grow memory.
+pub(crate) struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+const MAX_TRACKED_SOURCES: usize = 4096;
+
+impl RateLimiter {
+    fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter {
+            rate,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `source`; false when its bucket is empty.
+    pub(crate) fn allow(&self, source: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= MAX_TRACKED_SOURCES && !buckets.contains_key(&source) {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        }
+        let key = if buckets.len() >= MAX_TRACKED_SOURCES && !buckets.contains_key(&source) {
+            IpAddr::from([0u8; 16])
+        } else {
+            source
+        };
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * self.rate)
+            .min(self.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_gets_its_burst_then_is_refused() {
+        let limiter = RateLimiter::new(0.001, 5.0);
+        let a = IpAddr::from([127, 0, 0, 1]);
+        let b = IpAddr::from([127, 0, 0, 2]);
+        assert_eq!((0..10).filter(|_| limiter.allow(a)).count(), 5);
+        assert!(limiter.allow(b), "another source has its own bucket");
+    }
+
+    #[test]
+    fn the_table_of_sources_stays_bounded() {
+        let limiter = RateLimiter::new(0.001, 2.0);
+        for i in 0..(u32::try_from(MAX_TRACKED_SOURCES).unwrap() + 100) {
+            limiter.allow(IpAddr::from(i.to_be_bytes()));
+        }
+        let len = limiter.buckets.lock().unwrap().len();
+        assert!(len <= MAX_TRACKED_SOURCES + 1, "{len}");
+    }
+}

@@ -1,0 +1,306 @@
+//! A gateway with its management plane on loopback, in a temporary data directory, and a
+//! small HTTPS client that keeps a session cookie and CSRF token like a browser script would.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use rampart_audit::{AuditStore, StoreConfig, SystemClock};
+use rampart_gateway::{
+    AuditSink, DeviceSigner, Gateway, GatewayConfig, IdentityAuditBridge, RunningGateway,
+};
+use rampart_identity::{AccountName, HashParams, Identity, IdentityConfig};
+use rampart_mgmt::{ManagementConfig, RunningManagement, Services};
+use rampart_vault::DataDir;
+use serde_json::Value;
+use tokio_rustls::TlsConnector;
+
+pub(crate) struct Harness {
+    _dir: tempfile::TempDir,
+    pub(crate) data: DataDir,
+    pub(crate) addr: SocketAddr,
+    pub(crate) ca: PathBuf,
+    pub(crate) identity: Arc<Identity>,
+    _audit: Arc<AuditStore>,
+    pub(crate) gateway: Arc<RunningGateway>,
+    pub(crate) mgmt: Option<RunningManagement>,
+    pub(crate) admin_password: String,
+}
+
+pub(crate) struct Options {
+    pub(crate) identity: IdentityConfig,
+    pub(crate) management: ManagementConfig,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        let identity = IdentityConfig {
+            hashing: HashParams::danger_insecure_fast(),
+            ..IdentityConfig::default()
+        };
+        let mut management = ManagementConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..ManagementConfig::default()
+        };
+        // Tests make many requests quickly; the rate-limit test sets its own.
+        management.requests_per_second = 10_000.0;
+        management.burst = 10_000.0;
+        Options {
+            identity,
+            management,
+        }
+    }
+}
+
+impl Harness {
+    pub(crate) async fn start() -> Harness {
+        Harness::start_with(Options::default()).await
+    }
+
+    pub(crate) async fn start_with(options: Options) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _) = DataDir::open_or_init(&dir.path().join("data")).unwrap();
+        let audit = Arc::new(
+            AuditStore::open(
+                &data.dir("audit").unwrap(),
+                StoreConfig::default(),
+                Arc::new(SystemClock::new()),
+                Arc::new(DeviceSigner(data.device_key().unwrap())),
+            )
+            .unwrap(),
+        );
+        let identity = Arc::new(
+            Identity::builder(
+                data.file("identity.db"),
+                Arc::new(IdentityAuditBridge(Arc::clone(&audit))),
+            )
+            .config(options.identity)
+            .open()
+            .unwrap(),
+        );
+        let admin_password = identity
+            .bootstrap_admin(&AccountName::parse("admin").unwrap())
+            .unwrap()
+            .unwrap()
+            .expose_secret()
+            .to_owned();
+        let mut config = GatewayConfig::default();
+        config.secure.listen = "127.0.0.1:0".parse().unwrap();
+        config.management.listen = "127.0.0.1:0".parse().unwrap();
+        let gateway = Arc::new(
+            Gateway::start_with_audit(config, &data, Arc::clone(&audit) as Arc<dyn AuditSink>)
+                .await
+                .unwrap(),
+        );
+        let mgmt = rampart_mgmt::start(
+            options.management,
+            Services {
+                identity: Arc::clone(&identity),
+                audit: Arc::clone(&audit),
+                gateway: Arc::clone(&gateway),
+                data: data.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        let ca = data.file("pki").join("ca.crt");
+        Harness {
+            addr: mgmt.local_addr(),
+            _dir: dir,
+            data,
+            ca,
+            identity,
+            _audit: audit,
+            gateway,
+            mgmt: Some(mgmt),
+            admin_password,
+        }
+    }
+
+    pub(crate) fn client(&self) -> Client {
+        Client::new(self.addr, &self.ca)
+    }
+
+    /// A client logged in as `admin` whose initial password was changed to `new`.
+    pub(crate) async fn admin(&self) -> Client {
+        let mut client = self.client();
+        let r = client.login("admin", &self.admin_password, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let r = client
+            .post(
+                "/api/v1/auth/password",
+                serde_json::json!({ "current": self.admin_password, "new": ADMIN_PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        client
+    }
+
+    /// Creates a user with `role` and a password that need not be changed, and returns a
+    /// client logged in as that user.
+    pub(crate) async fn user(&self, admin: &Client, name: &str, role: &str) -> Client {
+        let r = admin
+            .post(
+                "/api/v1/users",
+                serde_json::json!({
+                    "name": name, "roles": [role], "password": USER_PASSWORD,
+                    "must_change_password": false
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let mut client = self.client();
+        let r = client.login(name, USER_PASSWORD, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        client
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(mgmt) = self.mgmt.take() {
+            mgmt.shutdown().await;
+        }
+    }
+}
+
+pub(crate) const ADMIN_PASSWORD: &str = "correct horse battery staple 42";
+pub(crate) const USER_PASSWORD: &str = "another long passphrase for tests";
+
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: hyper::HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Client {
+    addr: SocketAddr,
+    connector: TlsConnector,
+    pub(crate) cookie: Option<String>,
+    pub(crate) csrf: Option<String>,
+    pub(crate) bearer: Option<String>,
+    pub(crate) approval: Option<i64>,
+}
+
+impl Client {
+    pub(crate) fn new(addr: SocketAddr, ca: &std::path::Path) -> Client {
+        let config = rampart_vault::tls::client_config(ca, None).unwrap();
+        Client {
+            addr,
+            connector: TlsConnector::from(config),
+            cookie: None,
+            csrf: None,
+            bearer: None,
+            approval: None,
+        }
+    }
+
+    pub(crate) async fn login(&mut self, user: &str, password: &str, totp: Option<&str>) -> Answer {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({ "username": user, "password": password, "totp": totp }),
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            let cookie = r
+                .headers
+                .get(hyper::header::SET_COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned);
+            self.cookie = cookie;
+            self.csrf = r.json()["csrf_token"].as_str().map(str::to_owned);
+        }
+        r
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    pub(crate) async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.raw(method, path, bytes, "application/json").await
+    }
+
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Answer {
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = self.connector.connect(name, tcp).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "localhost");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(hyper::header::COOKIE, cookie);
+        }
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(token) = &self.bearer {
+            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(id) = self.approval {
+            request = request.header("x-rampart-approval", id.to_string());
+        }
+        let has_body = body.is_some();
+        if has_body {
+            request = request.header(hyper::header::CONTENT_TYPE, content_type);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .unwrap();
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            sender.send_request(request),
+        )
+        .await
+        .expect("answer within 30 s")
+        .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the management plane against a running gateway on loopback.
+
+mod harness;
+
+mod auth_flow;
+mod documents;
+mod policy_flow;
+mod routes_by_role;
+mod sslyze;
+mod transport;
