@@ -62,6 +62,13 @@ enum Command {
         #[command(subcommand)]
         command: cmd::identity::RoleCommand,
     },
+    /// API tokens for programs (CR 1.14): create (shown once), list, revoke.
+    Token {
+        #[command(flatten)]
+        data: cmd::identity::Data,
+        #[command(subcommand)]
+        command: cmd::identity::TokenCommand,
+    },
     /// Open management sessions: list and terminate.
     Session {
         #[command(flatten)]
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
         Command::User { data, command } => cmd::identity::user(&data, &command),
         Command::Role { data, command } => cmd::identity::role(&data, &command),
         Command::Session { data, command } => cmd::identity::session(&data, &command),
+        Command::Token { data, command } => cmd::identity::token(&data, &command),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -176,10 +176,7 @@ impl From<SessionInfo> for SessionView {
         SessionView {
             handle: s.handle,
             account: s.account,
-            method: serde_json::to_value(s.method)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            method: super::enum_text(&s.method),
             created_at: s.created_at.to_string(),
             last_seen_at: s.last_seen_at.to_string(),
             idle_expires_at: s.idle_expires_at.to_string(),
@@ -277,10 +274,7 @@ impl From<ApprovalRequest> for ApprovalView {
             permission: a.permission.as_str().to_owned(),
             target: a.target,
             reason: a.reason,
-            state: serde_json::to_value(a.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            state: super::enum_text(&a.state),
             requested_at: a.requested_at.to_string(),
             expires_at: a.expires_at.to_string(),
         }

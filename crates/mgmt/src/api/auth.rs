@@ -207,10 +207,7 @@ pub(crate) async fn whoami(
     let p = caller_of(&caller);
     Json(Whoami {
         name: p.name().to_owned(),
-        method: serde_json::to_value(p.method())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        method: super::enum_text(&p.method()),
         roles: p.roles().iter().map(|r| r.as_str().to_owned()).collect(),
         permissions: p
             .permissions()

@@ -27,6 +27,15 @@ where
     tokio::task::spawn_blocking(move || f(&identity)).await?
 }
 
+/// The serde name of a unit enum value (e.g. `password-and-totp`), as API text.
+pub(crate) fn enum_text<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// The audit actor for a principal.
 pub(crate) fn actor_of(principal: &AuthenticatedPrincipal) -> Actor {
     let name = principal.name();

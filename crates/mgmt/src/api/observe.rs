@@ -180,14 +180,6 @@ pub(crate) async fn traffic(State(state): State<Arc<AppState>>) -> Json<TrafficV
     Json(status_view(&state).counters)
 }
 
-fn text_of<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
 /// `GET /api/v1/alerts`.
 pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Json<Vec<AlertView>> {
     let status = state.services.gateway.status();
@@ -200,7 +192,7 @@ pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Json<Vec<Alert
                 time_us: a.time_us,
                 client: a.client.clone(),
                 detector: a.detector.to_string(),
-                severity: text_of(&a.severity),
+                severity: super::enum_text(&a.severity),
                 technique_id: a.technique.id.to_owned(),
                 technique: a.technique.name.to_owned(),
                 explanation: a.explanation.clone(),
@@ -437,167 +429,173 @@ pub(crate) async fn sbom() -> Response {
 
 /// `GET /metrics`: Prometheus text exposition.
 pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    const COUNTER: &str = "counter";
+    const GAUGE: &str = "gauge";
     let view = status_view(&state);
     let audit = state.services.audit.status();
+    let c = &view.counters;
+    let h = &state.counters;
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let metrics: [(&str, &str, &str, u64); 25] = [
+        (
+            "rampart_connections_accepted_total",
+            COUNTER,
+            "Client connections admitted.",
+            c.connections_accepted,
+        ),
+        (
+            "rampart_connections_refused_total",
+            COUNTER,
+            "Client connections refused.",
+            c.connections_refused,
+        ),
+        (
+            "rampart_handshakes_failed_total",
+            COUNTER,
+            "Failed TLS handshakes on the data plane.",
+            c.handshakes_failed,
+        ),
+        (
+            "rampart_requests_total",
+            COUNTER,
+            "Modbus requests framed.",
+            c.requests,
+        ),
+        (
+            "rampart_requests_allowed_total",
+            COUNTER,
+            "Requests the policy allowed.",
+            c.allowed,
+        ),
+        (
+            "rampart_requests_denied_total",
+            COUNTER,
+            "Requests the policy denied.",
+            c.denied,
+        ),
+        (
+            "rampart_requests_malformed_total",
+            COUNTER,
+            "Requests that were not valid Modbus.",
+            c.malformed,
+        ),
+        (
+            "rampart_requests_throttled_total",
+            COUNTER,
+            "Times a client was slowed by its rate limit.",
+            c.throttled,
+        ),
+        (
+            "rampart_upstream_failures_total",
+            COUNTER,
+            "Allowed requests without a valid answer.",
+            c.upstream_failures,
+        ),
+        (
+            "rampart_upstream_forwarded_total",
+            COUNTER,
+            "Requests forwarded upstream.",
+            c.forwarded,
+        ),
+        (
+            "rampart_ids_alerts_total",
+            COUNTER,
+            "IDS alerts raised.",
+            c.alerts,
+        ),
+        (
+            "rampart_connections_open",
+            GAUGE,
+            "Client connections open now.",
+            as_u64(view.connections),
+        ),
+        (
+            "rampart_upstream_connected",
+            GAUGE,
+            "Upstream connections up.",
+            as_u64(view.upstream.connected),
+        ),
+        (
+            "rampart_traffic_open",
+            GAUGE,
+            "1 when traffic crosses the conduit.",
+            u64::from(view.traffic == "open"),
+        ),
+        (
+            "rampart_island_mode",
+            GAUGE,
+            "1 when island mode is on.",
+            u64::from(view.island),
+        ),
+        (
+            "rampart_audit_events_stored",
+            GAUGE,
+            "Events in the audit trail.",
+            audit.stored,
+        ),
+        (
+            "rampart_audit_capacity_events",
+            GAUGE,
+            "Audit trail capacity.",
+            audit.max_events,
+        ),
+        (
+            "rampart_audit_refusing",
+            GAUGE,
+            "1 when the audit trail refuses events.",
+            u64::from(audit.refusing),
+        ),
+        (
+            "rampart_mgmt_requests_total",
+            COUNTER,
+            "Management requests.",
+            load(&h.requests),
+        ),
+        (
+            "rampart_mgmt_unauthenticated_total",
+            COUNTER,
+            "Management requests without valid credentials.",
+            load(&h.unauthenticated),
+        ),
+        (
+            "rampart_mgmt_forbidden_total",
+            COUNTER,
+            "Management requests refused by authorisation or CSRF.",
+            load(&h.forbidden),
+        ),
+        (
+            "rampart_mgmt_rate_limited_total",
+            COUNTER,
+            "Management requests refused by the rate limit.",
+            load(&h.rate_limited),
+        ),
+        (
+            "rampart_mgmt_connections_refused_total",
+            COUNTER,
+            "Management connections refused.",
+            load(&h.connections_refused),
+        ),
+        (
+            "rampart_mgmt_handshakes_failed_total",
+            COUNTER,
+            "Failed TLS handshakes on the management plane.",
+            load(&h.handshakes_failed),
+        ),
+        (
+            "rampart_uptime_seconds",
+            GAUGE,
+            "Seconds since the gateway started.",
+            view.uptime_s,
+        ),
+    ];
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+    for (name, kind, help, value) in metrics {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
-    };
-    let c = &view.counters;
-    metric(
-        "rampart_connections_accepted_total",
-        "counter",
-        "Client connections admitted.",
-        c.connections_accepted,
-    );
-    metric(
-        "rampart_connections_refused_total",
-        "counter",
-        "Client connections refused.",
-        c.connections_refused,
-    );
-    metric(
-        "rampart_handshakes_failed_total",
-        "counter",
-        "Failed TLS handshakes on the data plane.",
-        c.handshakes_failed,
-    );
-    metric(
-        "rampart_requests_total",
-        "counter",
-        "Modbus requests framed.",
-        c.requests,
-    );
-    metric(
-        "rampart_requests_allowed_total",
-        "counter",
-        "Requests the policy allowed.",
-        c.allowed,
-    );
-    metric(
-        "rampart_requests_denied_total",
-        "counter",
-        "Requests the policy denied.",
-        c.denied,
-    );
-    metric(
-        "rampart_requests_malformed_total",
-        "counter",
-        "Requests that were not valid Modbus.",
-        c.malformed,
-    );
-    metric(
-        "rampart_requests_throttled_total",
-        "counter",
-        "Times a client was slowed by its rate limit.",
-        c.throttled,
-    );
-    metric(
-        "rampart_upstream_failures_total",
-        "counter",
-        "Allowed requests without a valid answer.",
-        c.upstream_failures,
-    );
-    metric(
-        "rampart_upstream_forwarded_total",
-        "counter",
-        "Requests forwarded upstream.",
-        c.forwarded,
-    );
-    metric(
-        "rampart_ids_alerts_total",
-        "counter",
-        "IDS alerts raised.",
-        c.alerts,
-    );
-    metric(
-        "rampart_connections_open",
-        "gauge",
-        "Client connections open now.",
-        view.connections as u64,
-    );
-    metric(
-        "rampart_upstream_connected",
-        "gauge",
-        "Upstream connections up.",
-        view.upstream.connected as u64,
-    );
-    metric(
-        "rampart_traffic_open",
-        "gauge",
-        "1 when traffic crosses the conduit.",
-        u64::from(view.traffic == "open"),
-    );
-    metric(
-        "rampart_island_mode",
-        "gauge",
-        "1 when island mode is on.",
-        u64::from(view.island),
-    );
-    metric(
-        "rampart_audit_events_stored",
-        "gauge",
-        "Events in the audit trail.",
-        audit.stored,
-    );
-    metric(
-        "rampart_audit_capacity_events",
-        "gauge",
-        "Audit trail capacity.",
-        audit.max_events,
-    );
-    metric(
-        "rampart_audit_refusing",
-        "gauge",
-        "1 when the audit trail refuses events.",
-        u64::from(audit.refusing),
-    );
-    let h = &state.counters;
-    metric(
-        "rampart_mgmt_requests_total",
-        "counter",
-        "Management requests.",
-        h.requests.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_mgmt_unauthenticated_total",
-        "counter",
-        "Management requests without valid credentials.",
-        h.unauthenticated.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_mgmt_forbidden_total",
-        "counter",
-        "Management requests refused by authorisation or CSRF.",
-        h.forbidden.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_mgmt_rate_limited_total",
-        "counter",
-        "Management requests refused by the rate limit.",
-        h.rate_limited.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_mgmt_connections_refused_total",
-        "counter",
-        "Management connections refused.",
-        h.connections_refused.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_mgmt_handshakes_failed_total",
-        "counter",
-        "Failed TLS handshakes on the management plane.",
-        h.handshakes_failed.load(Ordering::Relaxed),
-    );
-    metric(
-        "rampart_uptime_seconds",
-        "gauge",
-        "Seconds since the gateway started.",
-        view.uptime_s,
-    );
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -209,18 +209,7 @@ pub(crate) async fn stage(
         staged_by: caller.principal.name().to_owned(),
         staged_at: jiff::Timestamp::now().to_string(),
     };
-    let built = event(
-        &caller.principal,
-        Some(peer),
-        Category::ConfigurationChange,
-        "policy.stage",
-    )
-    .target("conduit policy")
-    .outcome(Outcome::Success)
-    .details(serde_json::json!({ "staged_sha256": staged.sha256 }))
-    .build()
-    .map_err(|e| ApiError::internal(&e))?;
-    record(&state, built).await?;
+    record_staging(&state, &caller, peer, "policy.stage", &staged.sha256).await?;
     state
         .services
         .data
@@ -232,6 +221,28 @@ pub(crate) async fn stage(
     Ok(Json(staged))
 }
 
+/// Records a change of the staging area before it is made (fail closed).
+async fn record_staging(
+    state: &AppState,
+    caller: &Caller,
+    peer: Peer,
+    action: &str,
+    sha256: &str,
+) -> ApiResult<()> {
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::ConfigurationChange,
+        action,
+    )
+    .target("conduit policy")
+    .outcome(Outcome::Success)
+    .details(serde_json::json!({ "staged_sha256": sha256 }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
+    record(state, built).await
+}
+
 /// `DELETE /api/v1/policy/staged`.
 pub(crate) async fn discard(
     State(state): State<Arc<AppState>>,
@@ -241,18 +252,7 @@ pub(crate) async fn discard(
     let Some(staged) = read_staged(&state)? else {
         return Err(ApiError::not_found("no policy is staged"));
     };
-    let built = event(
-        &caller.principal,
-        Some(peer),
-        Category::ConfigurationChange,
-        "policy.discard",
-    )
-    .target("conduit policy")
-    .outcome(Outcome::Success)
-    .details(serde_json::json!({ "staged_sha256": staged.sha256 }))
-    .build()
-    .map_err(|e| ApiError::internal(&e))?;
-    record(&state, built).await?;
+    record_staging(&state, &caller, peer, "policy.discard", &staged.sha256).await?;
     std::fs::remove_file(state.services.data.file(STAGED_FILE))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod assess_live;
 mod auth_flow;
 mod documents;
 mod policy_flow;

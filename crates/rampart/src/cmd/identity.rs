@@ -149,6 +149,40 @@ pub(crate) enum SessionCommand {
     },
 }
 
+#[derive(clap::Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create an API token for a program (CR 1.14): one role, expiring. The token is printed
+    /// once, alone on standard output; it is stored only as a hash.
+    Create {
+        /// The account the token acts for; it must hold the role.
+        #[arg(long)]
+        account: String,
+        /// The one role the token carries.
+        #[arg(long)]
+        role: String,
+        /// What the token is for (shown in lists and the audit trail).
+        #[arg(long)]
+        label: String,
+        /// Lifetime in days (at most the configured maximum).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// List API tokens (never their secrets).
+    List {
+        /// Only this account's tokens.
+        #[arg(long)]
+        user: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Revoke an API token by its id.
+    Revoke {
+        /// The token id from `token list`.
+        id: i64,
+    },
+}
+
 /// Opens the component and the console principal (the local OS user).
 fn open(data: &Data) -> anyhow::Result<(Component, Identity, AuthenticatedPrincipal)> {
     let component = Component::open(&data.data)?;
@@ -442,6 +476,67 @@ pub(crate) fn session(data: &Data, command: &SessionCommand) -> anyhow::Result<O
                 .terminate_session(&console, *handle)
                 .map_err(input)?;
             format!("terminated session {handle}\n")
+        }
+    };
+    output::print(&text).context("writing to stdout")?;
+    component.close()?;
+    Ok(Outcome::Ok)
+}
+
+pub(crate) fn token(data: &Data, command: &TokenCommand) -> anyhow::Result<Outcome> {
+    let (component, identity, console) = open(data)?;
+    let text = match command {
+        TokenCommand::Create {
+            account: owner,
+            role,
+            label,
+            days,
+        } => {
+            if *days == 0 {
+                return Err(BadInput("--days must be at least 1".into()).into());
+            }
+            let created = identity
+                .create_token(
+                    &console,
+                    &account(owner)?,
+                    &role_name(role)?,
+                    label,
+                    jiff::SignedDuration::from_hours(i64::from(*days) * 24),
+                )
+                .map_err(input)?;
+            eprintln!(
+                "API token {} for {} (role {}), expires {}; shown only now:",
+                created.info.id, created.info.account, created.info.role, created.info.expires_at
+            );
+            format!("{}\n", created.token.expose_secret())
+        }
+        TokenCommand::List { user, format } => {
+            let user = user.as_deref().map(account).transpose()?;
+            let tokens = identity
+                .list_tokens(&console, user.as_ref())
+                .map_err(input)?;
+            match format {
+                Format::Json => json(&tokens)?,
+                Format::Table => {
+                    let mut table =
+                        Table::new(["ID", "ACCOUNT", "ROLE", "LABEL", "EXPIRES", "REVOKED"]);
+                    for t in &tokens {
+                        table.row(vec![
+                            t.id.to_string(),
+                            t.account.clone(),
+                            t.role.clone(),
+                            t.label.clone(),
+                            t.expires_at.to_string(),
+                            t.revoked_at.map_or_else(|| "-".into(), |r| r.to_string()),
+                        ]);
+                    }
+                    table.render(Style::new(output::colour_stdout()))
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            identity.revoke_token(&console, *id).map_err(input)?;
+            format!("revoked API token {id}\n")
         }
     };
     output::print(&text).context("writing to stdout")?;

@@ -4,6 +4,7 @@ mod assess;
 mod audit_and_users;
 mod catalog;
 mod catalog_oscal_trestle;
+mod live_assess;
 mod policy_and_inspect;
 mod up;
 mod util;
