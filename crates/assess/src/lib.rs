@@ -39,5 +39,48 @@ pub use level::{SlVector, SlVectorError};
 pub use profile::{Claim, Component, Evidence, Location, PROFILE_FORMAT, Profile, Status};
 pub use waiver::{WAIVER_FORMAT, Waiver, Waivers};
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use rampart_catalog::Catalog;
+
+    use crate::live::{ConfigReport, LiveChecks};
+    use crate::report::html::html;
+    use crate::report::json;
+    use crate::report::junit::junit;
+    use crate::report::sarif::sarif_text;
+    use crate::{Options, Profile, Waivers, assess};
+
+    /// Reads `data` as every input `rampart assess` takes — a profile, a waiver file, a
+    /// configuration report, live checks and a JSON report for `diff` — and, when it is a
+    /// profile, assesses it (with the same text as waivers and live report where those
+    /// parse) and renders every report. Never panics.
+    pub fn inputs(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let catalog = Catalog::builtin();
+        let waivers = Waivers::parse(text, "fuzz", catalog).ok();
+        let live = ConfigReport::parse(text, "fuzz")
+            .ok()
+            .map(|report| LiveChecks::builtin().evaluate(&report, "fuzz"));
+        let _ = LiveChecks::parse(text, "fuzz", catalog);
+        let _ = crate::report::diff::parse_report(text, "fuzz");
+        if let Ok(profile) = Profile::parse(text, "fuzz", catalog) {
+            let a = assess(
+                catalog,
+                &profile,
+                &Options {
+                    sl_t: None,
+                    waivers: waivers.as_ref(),
+                    live: live.as_ref(),
+                    now: jiff::Timestamp::UNIX_EPOCH,
+                },
+            );
+            let _ = (json(&a), html(&a), junit(&a), sarif_text(&a));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -154,12 +154,33 @@ pub struct Status {
     pub upstream: UpstreamStatus,
     /// Client connections open now.
     pub connections: usize,
+    /// Each open client connection: who, with which role, and its traffic.
+    pub clients: Vec<ClientConnection>,
     /// Counters since start.
     pub counters: Counters,
     /// The most recent IDS alerts, oldest first.
     pub recent_alerts: Vec<Alert>,
     /// Time since start.
     pub uptime: Duration,
+}
+
+/// One open client connection, as [`Status::clients`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConnection {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The certificate subject (Modbus/TCP Security) or the address (plain listener).
+    pub client: String,
+    /// The role the policy applies (`None`: the NULL role).
+    pub role: Option<String>,
+    /// `modbus-tls` or `modbus-plain`.
+    pub interface: &'static str,
+    /// When the connection was admitted.
+    pub connected_at: std::time::SystemTime,
+    /// Requests on this connection.
+    pub requests: u64,
+    /// Of them, denied by the policy.
+    pub denied: u64,
 }
 
 /// A policy change made by [`RunningGateway::reload_policy`].
@@ -695,6 +716,20 @@ impl RunningGateway {
             upstream: shared.pool.status(),
             connections: shared.config.limits.max_connections
                 - shared.connections.available_permits(),
+            clients: shared
+                .open_connections
+                .snapshot()
+                .iter()
+                .map(|c| ClientConnection {
+                    peer: c.peer,
+                    client: c.client.clone(),
+                    role: c.role.clone(),
+                    interface: c.interface,
+                    connected_at: c.connected_at,
+                    requests: load(&c.requests),
+                    denied: load(&c.denied),
+                })
+                .collect(),
             counters: Counters {
                 connections_accepted: load(&stats.connections_accepted),
                 connections_refused: load(&stats.connections_refused),

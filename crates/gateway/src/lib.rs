@@ -59,8 +59,8 @@ mod upstream;
 pub use audit::{AuditFailure, AuditSink, DeviceSigner, IdentityAuditBridge, MemoryAuditSink};
 pub use config::{ConfigError, GatewayConfig};
 pub use gateway::{
-    Counters, Gateway, GatewayError, PolicyChange, PolicyInfo, PolicyUpdate, RunningGateway,
-    Status, Traffic, configured_policy_path, island_persisted, persist_island,
+    ClientConnection, Counters, Gateway, GatewayError, PolicyChange, PolicyInfo, PolicyUpdate,
+    RunningGateway, Status, Traffic, configured_policy_path, island_persisted, persist_island,
 };
 pub use server::ServerHandle;
 pub use upstream::UpstreamStatus;

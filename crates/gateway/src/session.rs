@@ -91,11 +91,27 @@ struct Session<'a, S> {
     outstanding: usize,
     reply: mpsc::UnboundedSender<Completion>,
     client_id: u64,
+    /// This connection's entry in the status.
+    seen: Arc<crate::state::OpenConnection>,
 }
 
 /// Serves `stream` until the client leaves, breaks the protocol, idles out, or traffic stops.
 pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer) {
     let client = shared.clients.join(peer.client_key.clone());
+    let registered = shared
+        .open_connections
+        .register(crate::state::OpenConnection {
+            peer: peer.addr,
+            client: match &peer.who {
+                Who::Certificate(subject) => subject.clone(),
+                Who::Address(address) | Who::Gateway(address) => address.clone(),
+            },
+            role: peer.role.clone(),
+            interface: peer.interface,
+            connected_at: std::time::SystemTime::now(),
+            requests: std::sync::atomic::AtomicU64::new(0),
+            denied: std::sync::atomic::AtomicU64::new(0),
+        });
     let (reply, mut completions) = mpsc::unbounded_channel();
     let roles = RoleCache::new(&shared, peer.role.as_deref());
     let mut session = Session {
@@ -107,6 +123,7 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
         outstanding: 0,
         reply,
         client_id: client.id,
+        seen: Arc::clone(&registered.entry),
     };
     let cap = shared.config.limits.max_in_flight_per_connection;
     let idle = shared.config.limits.idle_timeout;
@@ -273,6 +290,7 @@ impl<S: Transport> Session<'_, S> {
     async fn request(&mut self, frame: Frame) -> Flow {
         let shared = self.shared;
         Stats::add(&shared.stats.requests);
+        Stats::add(&self.seen.requests);
         let policy = Arc::clone(&self.roles.policy);
         let role = self.roles.role;
         let limits = policy.compiled.policy().limits;
@@ -306,6 +324,7 @@ impl<S: Transport> Session<'_, S> {
         match decision {
             Decision::Deny(denial) => {
                 Stats::add(&shared.stats.denied);
+                Stats::add(&self.seen.denied);
                 let reason = denial.to_string();
                 tracing::debug!(unit = request.unit_id(), function = request.function_code().value(), %reason, "request denied");
                 let event = self

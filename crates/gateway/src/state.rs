@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     alerts: Mutex<VecDeque<Alert>>,
     pub(crate) stats: Stats,
     pub(crate) clients: Clients,
+    /// The connections open now, for the status (who, which role, how much traffic).
+    pub(crate) open_connections: OpenConnections,
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) started: Instant,
@@ -129,6 +131,7 @@ impl Shared {
             alerts: Mutex::new(VecDeque::new()),
             stats: Stats::default(),
             clients: Clients::default(),
+            open_connections: OpenConnections::default(),
             connections: Arc::new(Semaphore::new(max_connections)),
             pool: parts.pool,
             started: Instant::now(),
@@ -534,3 +537,66 @@ impl Drop for ClientHandle {
 
 #[cfg(test)]
 mod tests;
+
+/// One open client connection, as the status shows it.
+#[derive(Debug)]
+pub(crate) struct OpenConnection {
+    pub(crate) peer: std::net::SocketAddr,
+    /// Certificate subject, or the address for the plain listener.
+    pub(crate) client: String,
+    pub(crate) role: Option<String>,
+    pub(crate) interface: &'static str,
+    pub(crate) connected_at: std::time::SystemTime,
+    pub(crate) requests: std::sync::atomic::AtomicU64,
+    pub(crate) denied: std::sync::atomic::AtomicU64,
+}
+
+/// The registry of open connections. A connection registers once and counts its requests in
+/// its own atomics, so the hot path takes no lock.
+#[derive(Debug, Default)]
+pub(crate) struct OpenConnections {
+    next: std::sync::atomic::AtomicU64,
+    open: Mutex<std::collections::BTreeMap<u64, Arc<OpenConnection>>>,
+}
+
+/// Removes its connection from the registry when dropped.
+pub(crate) struct Registered<'a> {
+    registry: &'a OpenConnections,
+    id: u64,
+    pub(crate) entry: Arc<OpenConnection>,
+}
+
+impl OpenConnections {
+    pub(crate) fn register(&self, entry: OpenConnection) -> Registered<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(entry);
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, Arc::clone(&entry));
+        Registered {
+            registry: self,
+            id,
+            entry,
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Arc<OpenConnection>> {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.registry
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}

@@ -24,6 +24,7 @@ mod report;
 mod routes;
 mod server;
 mod state;
+mod ui;
 
 use std::sync::Arc;
 
@@ -53,6 +54,6 @@ pub async fn start(
     let state = Arc::new(
         state::AppState::new(services, config).map_err(|e| StartError::Random(e.to_string()))?,
     );
-    let router = routes::router(Arc::clone(&state), Vec::new());
+    let router = routes::router(Arc::clone(&state), ui::routes());
     server::start(state, router).await
 }

@@ -132,9 +132,13 @@ pub(crate) fn build(state: &AppState) -> ConfigReport {
         rampart_gateway::Traffic::Island => (true, None),
         rampart_gateway::Traffic::Halted { reason, island } => (island, Some(reason)),
     };
+    let management = crate::ManagementConfig {
+        listen: state.bound.get().copied().unwrap_or(state.config.listen),
+        ..state.config.clone()
+    };
     build_from(&ReportInputs {
         gateway: services.gateway.config(),
-        management: &state.config,
+        management: &management,
         policy_sha256: status.policy.sha256,
         policy_origin: status.policy.origin,
         requests_per_second: services.gateway.requests_per_second(),

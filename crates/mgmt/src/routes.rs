@@ -62,6 +62,11 @@ pub(crate) struct Route {
     /// Answers 201 Created rather than 200.
     pub(crate) created: bool,
     pub(crate) handler: fn() -> MethodRouter<Arc<AppState>>,
+    /// A web UI page (`crate::ui`): the guard answers its refusals in HTML (anonymous callers
+    /// are sent to the login page) and, for a form post, takes the CSRF token from the form
+    /// field `csrf` when no `X-CSRF-Token` header is sent. Pages are added through `extra`, so
+    /// they stay out of the `OpenAPI` document.
+    pub(crate) page: bool,
 }
 
 /// Method, path and access of every route, for tests and documentation.
@@ -99,9 +104,14 @@ pub(crate) fn table() -> Vec<Route> {
         upload: false,
         created: false,
         handler,
+        page: false,
     };
     let created = |mut route: Route| {
         route.created = true;
+        route
+    };
+    let upload = |mut route: Route| {
+        route.upload = true;
         route
     };
     let with_body = |mut route: Route, body: fn(&mut SchemaGenerator) -> Schema| {
@@ -600,6 +610,57 @@ pub(crate) fn table() -> Vec<Route> {
             ),
             schema::<api::auth::Banner>,
         ),
+        // ----- backup and restore (CR 7.3, 7.4) --------------------------------------------
+        with_body(
+            r(
+                Method::POST,
+                "/api/v1/backups",
+                P(Perm::BackupCreate),
+                "backup",
+                "Creates an encrypted, signed backup of the data directory and answers with the file.",
+                Media("application/octet-stream"),
+                || post(api::backups::create),
+            ),
+            schema::<api::backups::NewBackup>,
+        ),
+        upload(r(
+            Method::POST,
+            "/api/v1/backups/verify",
+            P(Perm::BackupCreate),
+            "backup",
+            "Checks an uploaded backup (body: the file): its signature by this device, and with \
+           X-Rampart-Passphrase its decrypted contents. Writes nothing.",
+            J(schema::<api::backups::BackupCheck>),
+            || post(api::backups::verify),
+        )),
+        upload(r(
+            Method::POST,
+            "/api/v1/backups/restore",
+            P(Perm::BackupRestore),
+            "backup",
+            "Verifies an uploaded backup completely (X-Rampart-Passphrase; X-Rampart-Confirm: \
+           restore) and stages it; the next start of the gateway puts it in place.",
+            J(schema::<api::backups::StagedRestoreView>),
+            || post(api::backups::restore),
+        )),
+        r(
+            Method::GET,
+            "/api/v1/backups/restore",
+            P(Perm::BackupRestore),
+            "backup",
+            "The staged restore, if any.",
+            J(schema::<api::backups::StagedRestoreView>),
+            || get(api::backups::staged),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/backups/restore",
+            P(Perm::BackupRestore),
+            "backup",
+            "Discards the staged restore.",
+            Empty,
+            || delete(api::backups::discard),
+        ),
         r(
             Method::GET,
             "/api/v1/sbom",
@@ -626,17 +687,21 @@ pub(crate) fn table() -> Vec<Route> {
 pub(crate) fn router(state: Arc<AppState>, extra: Vec<Route>) -> Router {
     let mut router: Router<Arc<AppState>> = Router::new();
     for route in table().into_iter().chain(extra) {
-        let access = route.access;
         let limit = if route.upload {
             state.config.max_upload_bytes
         } else {
             state.config.max_body_bytes
         };
+        let rule = Rule {
+            access: route.access,
+            page: route.page,
+            limit,
+        };
         let method_router = (route.handler)()
             .route_layer(middleware::from_fn_with_state(
                 Arc::clone(&state),
                 move |state: State<Arc<AppState>>, request: Request, next: Next| {
-                    guard(state, access, request, next)
+                    guard(state, rule, request, next)
                 },
             ))
             .route_layer(DefaultBodyLimit::max(limit));
@@ -692,18 +757,43 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
+/// What the guard enforces for one route.
+#[derive(Clone, Copy)]
+struct Rule {
+    access: Access,
+    /// A web UI page (see [`Route::page`]).
+    page: bool,
+    /// The body limit, for reading a page form's CSRF field.
+    limit: usize,
+}
+
 /// Authenticates the caller (API token or session cookie), checks CSRF for state-changing
 /// requests made with a session, redeems a dual approval if one is named, and authorises the
 /// route's permission — all before the handler runs.
 async fn guard(
     State(state): State<Arc<AppState>>,
-    access: Access,
+    rule: Rule,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let Rule {
+        access,
+        page,
+        limit,
+    } = rule;
     if access == Access::Public {
         return next.run(request).await;
     }
+    // Pages answer refusals in HTML: the login page for anonymous callers (saying so when a
+    // session cookie came but no longer opens a session), an HTML 403 otherwise.
+    let cookie_sent = session_cookie(request.headers()).is_some();
+    let refuse = |e: ApiError| -> Response {
+        if page {
+            crate::ui::refusal(&e, cookie_sent)
+        } else {
+            e.into_response()
+        }
+    };
     let Some(peer) = request.extensions().get::<Peer>().copied() else {
         return ApiError::internal(&"request without a peer address").into_response();
     };
@@ -718,7 +808,9 @@ async fn guard(
     let approval = headers
         .get(APPROVAL_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+        // A page form names the approval in its action's query (`?approval=<id>`).
+        .or_else(|| crate::ui::approval_in_query(request.uri()).filter(|_| page));
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -742,13 +834,25 @@ async fn guard(
             if e.status == axum::http::StatusCode::UNAUTHORIZED {
                 HttpCounters::add(&state.counters.unauthenticated);
             }
-            return e.into_response();
+            return refuse(e);
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return refuse(ApiError::from(e)),
     };
     // A session came with the cookie (the bearer token wins when both are sent).
     let via_session = principal.session().is_some();
     if via_session && unsafe_method {
+        // A page form carries the token in its `csrf` field; the body is read (within the
+        // route's limit) and put back for the handler.
+        let mut csrf = csrf;
+        if page && csrf.is_none() {
+            match crate::ui::csrf_in_form(request, limit).await {
+                Ok((back, field)) => {
+                    request = back;
+                    csrf = field;
+                }
+                Err(e) => return refuse(e),
+            }
+        }
         let ok = match (&session, &csrf) {
             (Some(session), Some(csrf)) => state.csrf_valid(session.as_str(), csrf),
             _ => false,
@@ -757,28 +861,28 @@ async fn guard(
             HttpCounters::add(&state.counters.forbidden);
             crate::api::record_denial(&state, &principal, peer, "csrf-check", request.uri().path())
                 .await;
-            return ApiError::new(
+            return refuse(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "csrf",
                 "missing or wrong X-CSRF-Token header (GET /api/v1/auth/whoami returns it)",
-            )
-            .into_response();
+            ));
         }
     }
     let principal = match approval {
         None => principal,
         Some(id) => {
             let Ok(id) = id.trim().parse::<i64>() else {
-                return ApiError::invalid("X-Rampart-Approval must be an approval id (integer)")
-                    .into_response();
+                return refuse(ApiError::invalid(
+                    "X-Rampart-Approval must be an approval id (integer)",
+                ));
             };
             let identity = Arc::clone(&state.services.identity);
             match tokio::task::spawn_blocking(move || identity.redeem_approval(&principal, id))
                 .await
             {
                 Ok(Ok(p)) => p,
-                Ok(Err(e)) => return ApiError::from(e).into_response(),
-                Err(e) => return ApiError::from(e).into_response(),
+                Ok(Err(e)) => return refuse(ApiError::from(e)),
+                Err(e) => return refuse(ApiError::from(e)),
             }
         }
     };
@@ -789,9 +893,9 @@ async fn guard(
             Ok(Ok(())) => {}
             Ok(Err(denied)) => {
                 HttpCounters::add(&state.counters.forbidden);
-                return deny_reason(denied.reason).into_response();
+                return refuse(deny_reason(denied.reason));
             }
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return refuse(ApiError::from(e)),
         }
     }
     request.extensions_mut().insert(Caller {

@@ -124,6 +124,7 @@ pub(crate) async fn start(
         addr: state.config.listen,
         source,
     })?;
+    let _ = state.bound.set(addr);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(
         listener,

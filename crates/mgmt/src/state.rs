@@ -42,6 +42,8 @@ pub(crate) struct AppState {
     csrf_key: Zeroizing<[u8; 32]>,
     pub(crate) limiter: RateLimiter,
     pub(crate) counters: HttpCounters,
+    /// The address actually bound (the configured one may have port 0).
+    pub(crate) bound: std::sync::OnceLock<SocketAddr>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             csrf_key: key,
             limiter,
             counters: HttpCounters::default(),
+            bound: std::sync::OnceLock::new(),
         })
     }
 

@@ -48,6 +48,9 @@ enum Command {
     /// Every security-relevant setting and the self-tests, machine-readable (CR 7.6 RE 1);
     /// the running gateway serves the same at GET /api/v1/config-report.
     ConfigReport(cmd::config_report::Args),
+    /// Encrypted, signed backups of the data directory: create, verify, restore.
+    #[command(subcommand)]
+    Backup(cmd::backup::Command),
     /// Local administration of user accounts (create, disable, passwords, MFA reset).
     User {
         #[command(flatten)]
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Audit(command) => cmd::audit::run(&command),
+        Command::Backup(command) => cmd::backup::run(&command),
         Command::User { data, command } => cmd::identity::user(&data, &command),
         Command::Role { data, command } => cmd::identity::role(&data, &command),
         Command::Session { data, command } => cmd::identity::session(&data, &command),

@@ -181,3 +181,44 @@ async fn the_start_summary_says_what_listens_where() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_lists_each_connected_client_with_its_role_and_traffic() {
+    let gw = TestGateway::start().await;
+    let mut viewer = gw.client("viewer").await.unwrap();
+    let mut operator = gw.client("operator").await.unwrap();
+    viewer.read_holding(0, 2).await.unwrap().unwrap();
+    assert_eq!(
+        viewer.write_register(HR_LEVEL_SETPOINT, 990).await.unwrap(),
+        Err(ExceptionCode::ILLEGAL_FUNCTION)
+    );
+    operator.read_holding(0, 2).await.unwrap().unwrap();
+    let clients = gw.gateway.status().clients;
+    assert_eq!(clients.len(), 2, "{clients:?}");
+    let by_role = |role: &str| {
+        clients
+            .iter()
+            .find(|c| c.role.as_deref() == Some(role))
+            .unwrap_or_else(|| panic!("no {role} in {clients:?}"))
+    };
+    assert_eq!(
+        (by_role("viewer").requests, by_role("viewer").denied),
+        (2, 1)
+    );
+    assert_eq!(
+        (by_role("operator").requests, by_role("operator").denied),
+        (1, 0)
+    );
+    assert_eq!(by_role("viewer").interface, "modbus-tls");
+    assert!(by_role("viewer").client.contains("viewer"), "{clients:?}");
+    drop(viewer);
+    // The entry goes when the connection closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while gw.gateway.status().clients.len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed connection stays listed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -137,8 +137,21 @@ pub(crate) async fn login(
     Extension(peer): Extension<Peer>,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Response> {
+    let (answer, cookie) = open_session(&state, peer, request).await?;
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Authenticates and opens a session: the answer and the `Set-Cookie` value carrying the
+/// session id. Shared by the API's login and the web UI's login form.
+pub(crate) async fn open_session(
+    state: &AppState,
+    peer: Peer,
+    request: LoginRequest,
+) -> ApiResult<(LoginAnswer, HeaderValue)> {
     let origin = AppState::origin(peer);
-    let (principal, session) = with_identity(&state, move |identity| {
+    let (principal, session) = with_identity(state, move |identity| {
         let password = Password::new(request.password);
         let principal = identity.authenticate(
             &request.username,
@@ -172,11 +185,7 @@ pub(crate) async fn login(
         expires_at: session.info.expires_at.to_string(),
         idle_timeout_s: idle,
     };
-    let mut response = Json(answer).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&token, lifetime));
-    Ok(response)
+    Ok((answer, session_cookie(&token, lifetime)))
 }
 
 /// `POST /api/v1/auth/logout`.

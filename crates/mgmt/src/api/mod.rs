@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backups;
 pub mod observe;
 pub mod policy;
 

@@ -54,10 +54,31 @@ pub struct StatusView {
     pub upstream: UpstreamView,
     /// Client connections open now.
     pub connections: usize,
+    /// Each open client connection.
+    pub clients: Vec<ClientView>,
     /// Seconds since start.
     pub uptime_s: u64,
     /// Counters since start.
     pub counters: TrafficView,
+}
+
+/// One open client connection.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ClientView {
+    /// The client's address.
+    pub peer: String,
+    /// Certificate subject, or the address on the plain listener.
+    pub client: String,
+    /// The role the policy applies; null: the NULL role.
+    pub role: Option<String>,
+    /// `modbus-tls` or `modbus-plain`.
+    pub interface: String,
+    /// When it connected (RFC 3339).
+    pub connected_at: String,
+    /// Requests on this connection.
+    pub requests: u64,
+    /// Of them, denied.
+    pub denied: u64,
 }
 
 /// The upstream pool.
@@ -143,7 +164,12 @@ fn status_view(state: &AppState) -> StatusView {
         island,
         secure_listen: status.secure_addr.to_string(),
         plain_listen: status.plain_addr.map(|a| a.to_string()),
-        management_listen: state.config.listen.to_string(),
+        management_listen: state
+            .bound
+            .get()
+            .copied()
+            .unwrap_or(state.config.listen)
+            .to_string(),
         policy_sha256: status.policy.sha256,
         upstream: UpstreamView {
             target: status.upstream.target.clone(),
@@ -153,6 +179,21 @@ fn status_view(state: &AppState) -> StatusView {
             last_error: status.upstream.last_error.clone(),
         },
         connections: status.connections,
+        clients: status
+            .clients
+            .iter()
+            .map(|c| ClientView {
+                peer: c.peer.to_string(),
+                client: c.client.clone(),
+                role: c.role.clone(),
+                interface: c.interface.to_owned(),
+                connected_at: jiff::Timestamp::try_from(c.connected_at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                requests: c.requests,
+                denied: c.denied,
+            })
+            .collect(),
         uptime_s: status.uptime.as_secs(),
         counters: TrafficView {
             connections_accepted: c.connections_accepted,

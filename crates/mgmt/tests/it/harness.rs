@@ -20,12 +20,12 @@ use serde_json::Value;
 use tokio_rustls::TlsConnector;
 
 pub(crate) struct Harness {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub(crate) data: DataDir,
     pub(crate) addr: SocketAddr,
     pub(crate) ca: PathBuf,
     pub(crate) identity: Arc<Identity>,
-    _audit: Arc<AuditStore>,
+    audit: Arc<AuditStore>,
     pub(crate) gateway: Arc<RunningGateway>,
     pub(crate) mgmt: Option<RunningManagement>,
     pub(crate) admin_password: String,
@@ -110,11 +110,11 @@ impl Harness {
         let ca = data.file("pki").join("ca.crt");
         Harness {
             addr: mgmt.local_addr(),
-            _dir: dir,
+            dir,
             data,
             ca,
             identity,
-            _audit: audit,
+            audit,
             gateway,
             mgmt: Some(mgmt),
             admin_password,
@@ -157,6 +157,31 @@ impl Harness {
         let r = client.login(name, USER_PASSWORD, None).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         client
+    }
+
+    /// Stops everything as `rampart up` does at SIGTERM (management plane, gateway, audit
+    /// trail closed with a final checkpoint) and hands back the directory, for tests of what
+    /// the next start finds.
+    pub(crate) async fn shut_down(mut self) -> (tempfile::TempDir, std::path::PathBuf) {
+        if let Some(mgmt) = self.mgmt.take() {
+            mgmt.shutdown().await;
+        }
+        let root = self.data.root().to_owned();
+        let Harness {
+            dir,
+            gateway,
+            identity,
+            audit,
+            ..
+        } = self;
+        drop(identity);
+        let Ok(gateway) = Arc::try_unwrap(gateway) else {
+            panic!("the gateway is still shared")
+        };
+        gateway.shutdown().await.unwrap();
+        audit.close().unwrap();
+        drop(audit);
+        (dir, root)
     }
 
     pub(crate) async fn stop(mut self) {
@@ -257,6 +282,17 @@ impl Client {
         body: Option<Vec<u8>>,
         content_type: &str,
     ) -> Answer {
+        self.raw_with(method, path, body, content_type, &[]).await
+    }
+
+    pub(crate) async fn raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+        extra: &[(&str, String)],
+    ) -> Answer {
         let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let tls = self.connector.connect(name, tcp).await.unwrap();
@@ -279,6 +315,9 @@ impl Client {
         }
         if let Some(id) = self.approval {
             request = request.header("x-rampart-approval", id.to_string());
+        }
+        for (name, value) in extra {
+            request = request.header(*name, value);
         }
         let has_body = body.is_some();
         if has_body {

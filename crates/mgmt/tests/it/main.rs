@@ -4,8 +4,12 @@ mod harness;
 
 mod assess_live;
 mod auth_flow;
+mod backups;
 mod documents;
 mod policy_flow;
 mod routes_by_role;
 mod sslyze;
+mod status;
 mod transport;
+mod ui;
+mod ui_browser;

@@ -2,6 +2,7 @@
 
 pub(crate) mod assess;
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod catalog;
 pub(crate) mod config_report;
 pub(crate) mod forward;

@@ -63,7 +63,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         config.upstream.target = upstream.clone();
     }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
+    // A restore staged through the management plane (CR 7.4) takes effect now, before
+    // anything opens the data directory.
+    let applied = rampart_backup::staged::apply_staged(&args.data)
+        .context("putting the staged restore in place")?;
     let component = Component::open(&args.data)?;
+    if let Some(applied) = &applied {
+        record_restore(&component, applied)?;
+        say(&format!(
+            "Restored the backup of {} (sha256 {}), staged by {}; the replaced data directory is kept at {}\n\n",
+            applied.staged.created,
+            applied.staged.sha256,
+            applied.staged.requested_by,
+            applied.replaced.display()
+        ));
+    }
     let initial_password = {
         let identity = component.identity()?;
         let admin = AccountName::parse(INITIAL_ADMIN).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -174,6 +188,37 @@ async fn stop_gateway(gateway: Arc<RunningGateway>) -> anyhow::Result<()> {
             .context("shutting the gateway down"),
         Err(_) => anyhow::bail!("the gateway is still in use; it stops when the process ends"),
     }
+}
+
+/// The restored trail continues: the restore is its next event.
+fn record_restore(
+    component: &Component,
+    applied: &rampart_backup::staged::AppliedRestore,
+) -> anyhow::Result<()> {
+    component
+        .record(
+            NewEvent::builder(
+                Category::BackupRestore,
+                "backup.restore",
+                component.actor()?,
+            )
+            .interface("cli")
+            .target(component.data.root().display().to_string())
+            .outcome(Outcome::Success)
+            .severity(Severity::Warning)
+            .details(serde_json::json!({
+                "sha256": applied.staged.sha256,
+                "created": applied.staged.created,
+                "device_key": applied.staged.device_key,
+                "requested_by": applied.staged.requested_by,
+                "requested_at": applied.staged.requested_at,
+                "replaced": applied.replaced.display().to_string(),
+                "last_event_in_backup": applied.staged.last_event_in_backup,
+            }))
+            .build()?,
+        )
+        .map(|_| ())
+        .context("the staged restore is in place, but recording backup.restore failed")
 }
 
 async fn record_clock_step(component: &Component, jump: rampart_audit::ClockJump) {

@@ -2,6 +2,7 @@
 
 mod assess;
 mod audit_and_users;
+mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
 mod live_assess;
