@@ -356,6 +356,8 @@ pub(crate) fn ok_notice(key: Option<&str>) -> Option<Notice> {
         "discarded" => "The staged policy was discarded.",
         "requested" => "Approval requested. A second administrator must approve it.",
         "terminated" => "The session was terminated.",
+        "island-on" => "Island mode is on: no traffic crosses the conduit, also after a restart.",
+        "island-off" => "Island mode is off: traffic crosses the conduit as the policy allows.",
         "restore" => {
             "The backup was verified and the restore is staged: it replaces all data at \
              the next start of the gateway. Discard it here to cancel."

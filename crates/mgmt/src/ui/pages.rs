@@ -34,6 +34,20 @@ pub(super) fn routes(page: PageFn<'_>) -> Vec<Route> {
             || get(dashboard),
         ),
         page(
+            Method::POST,
+            "/island/on",
+            P(Perm::IslandMode),
+            "Island mode on: stops all traffic across the conduit.",
+            || post(island_on),
+        ),
+        page(
+            Method::POST,
+            "/island/off",
+            P(Perm::IslandMode),
+            "Island mode off: traffic flows again as the policy allows.",
+            || post(island_off),
+        ),
+        page(
             Method::GET,
             "/alerts",
             P(Perm::MetricsRead),
@@ -281,6 +295,15 @@ async fn dashboard(
         section aria-labelledby="traffic-h" data-poll="/api/v1/status" data-idle-s=(idle_s) {
             h2 id="traffic-h" { "Traffic" }
             p.state data-field="traffic" data-state=(status.traffic) { (status.traffic) }
+            @if ctx.can(Permission::IslandMode) {
+                @if status.island {
+                    (action_button(&ctx, "/island/off", "Resume traffic (island mode off)",
+                        Some("Let traffic cross the conduit again, as the policy allows?")))
+                } @else {
+                    (action_button(&ctx, "/island/on", "Island mode: stop all traffic",
+                        Some("Stop all traffic across the conduit now? It stays stopped across restarts until resumed.")))
+                }
+            }
             @if let Some(reason) = &status.halted_reason {
                 div.notice.error role="alert" { p { "Halted: " (reason) } }
             }
@@ -697,6 +720,30 @@ async fn sessions(
         StatusCode::OK,
         layout(Some(&ctx), "Sessions", "/sessions", &ok_notices(&uri), body),
     )
+}
+
+async fn island_on(state: State<Arc<AppState>>, caller: Extension<Caller>) -> Response {
+    island(state, caller, true).await
+}
+
+async fn island_off(state: State<Arc<AppState>>, caller: Extension<Caller>) -> Response {
+    island(state, caller, false).await
+}
+
+async fn island(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    on: bool,
+) -> Response {
+    let switch = crate::extract::Json(api::observe::IslandSwitch { on });
+    match api::observe::set_island(State(state), Extension(caller), switch).await {
+        Ok(_) => redirect(if on {
+            "/dashboard?ok=island-on"
+        } else {
+            "/dashboard?ok=island-off"
+        }),
+        Err(e) => super::error_page(&e),
+    }
 }
 
 async fn terminate(

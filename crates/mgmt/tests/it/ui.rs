@@ -469,3 +469,42 @@ async fn a_policy_is_applied_from_the_pages_with_a_second_administrators_approva
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_switches_island_mode_from_the_dashboard_and_a_viewer_cannot() {
+    let h = Harness::start().await;
+    let admin = h.admin().await;
+    let mut operator = h.user(&admin, "ops", "operator").await;
+    operator.csrf = None;
+    let page = operator.get("/dashboard").await.text();
+    assert!(page.contains("action=\"/island/on\""), "{page}");
+    let csrf = csrf_of(&page);
+    let r = form(&operator, "/island/on", &format!("csrf={csrf}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(location(&r), "/dashboard?ok=island-on");
+    assert!(matches!(
+        h.gateway.status().traffic,
+        rampart_gateway::Traffic::Island
+    ));
+    let page = operator.get("/dashboard").await.text();
+    assert!(page.contains("action=\"/island/off\""));
+    let r = form(&operator, "/island/off", &format!("csrf={csrf}")).await;
+    assert_eq!(location(&r), "/dashboard?ok=island-off");
+    assert!(matches!(
+        h.gateway.status().traffic,
+        rampart_gateway::Traffic::Open
+    ));
+
+    let mut viewer = h.user(&admin, "watcher", "viewer").await;
+    viewer.csrf = None;
+    let page = viewer.get("/dashboard").await.text();
+    assert!(!page.contains("/island/"), "no island button for a viewer");
+    // The header's logout form carries the viewer's CSRF token.
+    let r = form(&viewer, "/island/on", &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(matches!(
+        h.gateway.status().traffic,
+        rampart_gateway::Traffic::Open
+    ));
+    h.stop().await;
+}

@@ -139,7 +139,7 @@ async fn serve(
     };
     say(&gateway.start_summary());
     say(&format!(
-        "  management (HTTPS)   https://{}/api/v1/ (API; banner and login first)\n",
+        "  management (HTTPS)   https://{}/  (web UI; the API under /api/v1/)\n",
         mgmt.local_addr()
     ));
     if let Some(password) = initial_password {

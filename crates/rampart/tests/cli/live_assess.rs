@@ -39,7 +39,7 @@ fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, String) {
         let Some(Ok(line)) = lines.next() else { break };
         if let Some(rest) = line.trim().strip_prefix("management (HTTPS)") {
             let url = rest.split_whitespace().next().unwrap();
-            management = Some(url.trim_end_matches("/api/v1/").to_owned());
+            management = Some(url.trim_end_matches('/').to_owned());
         }
         if line.contains("SIGHUP reloads the policy") {
             break;
