@@ -182,6 +182,8 @@ pub fn restore(
             });
         }
     };
+    // Held until the swap is done: a gateway cannot start on the directory meanwhile.
+    let _lock = lock_target(target)?;
     refuse_in_use(target)?;
     let signed = check_origin(&mut input, trusted)?;
     input
@@ -238,6 +240,21 @@ pub fn restore(
         entries: manifest.entries.len(),
         audit_events,
     })
+}
+
+/// The data directory's lock ([`DataDir::try_lock`]), when the target is one.
+fn lock_target(target: &Path) -> Result<Option<rampart_vault::DataDirLock>, BackupError> {
+    if !target.join("LAYOUT").is_file() {
+        return Ok(None);
+    }
+    match DataDir::open(target)?.try_lock() {
+        Ok(lock) => Ok(Some(lock)),
+        Err(rampart_vault::VaultError::InUse { .. }) => Err(BackupError::InUse {
+            path: target.to_owned(),
+            store: "the data directory lock (a running gateway)".to_owned(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn refuse_in_use(target: &Path) -> Result<(), BackupError> {

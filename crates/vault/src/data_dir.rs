@@ -78,6 +78,18 @@ impl DataDir {
         Ok((dir, opened))
     }
 
+    /// Takes the data directory for this process alone, for as long as the returned lock
+    /// lives: the gateway holds it while it runs, a restore while it replaces the directory.
+    /// Commands that only read or append (audit, user, token) do not take it; their stores
+    /// coordinate through `SQLite`. The lock is an advisory `flock` on the directory itself,
+    /// released by the kernel when the process ends, so a crash never leaves it stale.
+    ///
+    /// # Errors
+    /// [`VaultError::InUse`] when another process holds it; I/O errors.
+    pub fn try_lock(&self) -> Result<DataDirLock, VaultError> {
+        lock_dir(&self.root)
+    }
+
     /// Opens an existing data directory without creating anything.
     ///
     /// # Errors
@@ -203,6 +215,19 @@ mod tests {
     }
 
     #[test]
+    fn one_process_at_a_time_holds_the_lock() {
+        let parent = tempfile::tempdir().unwrap();
+        let (dir, _) = DataDir::open_or_init(&parent.path().join("data")).unwrap();
+        let held = dir.try_lock().unwrap();
+        // A second open file description conflicts, as another process's would.
+        let again = DataDir::open(dir.root()).unwrap().try_lock().unwrap_err();
+        assert!(matches!(again, VaultError::InUse { .. }), "{again}");
+        assert!(again.to_string().contains("in use"), "{again}");
+        drop(held);
+        dir.try_lock().expect("free again once dropped");
+    }
+
+    #[test]
     fn a_fresh_directory_is_initialised_once() {
         let parent = tempfile::tempdir().unwrap();
         let path = parent.path().join("data");
@@ -274,5 +299,24 @@ mod tests {
         let (dir, opened) = DataDir::open_or_init(&path).unwrap();
         assert_eq!(opened, Opened::Existing);
         dir.device_key().unwrap();
+    }
+}
+
+/// Exclusive use of a data directory ([`DataDir::try_lock`]); released when dropped.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock of the data directory at `root` (see [`DataDir::try_lock`]).
+pub(crate) fn lock_dir(root: &Path) -> Result<DataDirLock, VaultError> {
+    // The directory itself is locked, so that taking the lock changes nothing in it.
+    let file = fs::File::open(root).map_err(VaultError::io(root))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(VaultError::InUse {
+            path: root.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(VaultError::io(root)(e)),
     }
 }

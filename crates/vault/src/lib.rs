@@ -27,7 +27,7 @@ mod fs;
 pub mod pki;
 pub mod tls;
 
-pub use data_dir::{DataDir, Opened};
+pub use data_dir::{DataDir, DataDirLock, Opened};
 pub use device_key::{DeviceKey, DevicePublicKey};
 pub use fs::{write_atomic, write_new_atomic};
 
@@ -77,6 +77,15 @@ pub enum VaultError {
     /// The operating system's random source failed.
     #[error("the operating system's random source failed: {0}")]
     Random(String),
+    /// Another process (a running `rampart up`, or a restore) holds the data directory.
+    #[error(
+        "{path} is in use by another Rampart process (a running gateway or a restore); \
+         stop it first"
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+    },
 }
 
 impl VaultError {

@@ -317,3 +317,33 @@ async fn the_configuration_report_has_every_documented_setting_and_self_test() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_self_test_is_reused_only_while_the_trail_has_not_grown() {
+    let h = Harness::start().await;
+    let admin = h.admin().await;
+    let detail = |report: &Value| {
+        report["self_tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "audit.chain_intact")
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Reading the report records nothing, so the second read reuses the first verification.
+    let first = detail(&admin.get("/api/v1/config-report").await.json());
+    let second = detail(&admin.get("/api/v1/config-report").await.json());
+    assert!(!first.contains("s ago"), "{first}");
+    assert!(second.contains("s ago"), "{second}");
+    // An event appended: verified again.
+    let r = admin
+        .put("/api/v1/island", serde_json::json!({ "on": false }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let third = detail(&admin.get("/api/v1/config-report").await.json());
+    assert!(!third.contains("s ago"), "{third}");
+    h.stop().await;
+}

@@ -68,6 +68,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     let applied = rampart_backup::staged::apply_staged(&args.data)
         .context("putting the staged restore in place")?;
     let component = Component::open(&args.data)?;
+    // One gateway per data directory; a restore cannot swap it away underneath.
+    let _lock = component
+        .data
+        .try_lock()
+        .map_err(|e| BadInput(format!("--data: {e}")))?;
     if let Some(applied) = &applied {
         record_restore(&component, applied)?;
         say(&format!(

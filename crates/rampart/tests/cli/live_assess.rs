@@ -1,64 +1,14 @@
 //! `rampart assess --live` against a gateway started by `rampart up`, with an API token from
 //! `rampart token create`: the whole operator path, over the real HTTPS management plane.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::util::{ok, rampart, stderr, stdout};
-
-const CONFIG: &str = "[secure]\nlisten = \"127.0.0.1:0\"\n[management]\nlisten = \"127.0.0.1:0\"\n";
-
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `rampart up` and returns it with the management address it printed.
-fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args([
-            "up",
-            "--data",
-            data.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut management = None;
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.trim().strip_prefix("management (HTTPS)") {
-            let url = rest.split_whitespace().next().unwrap();
-            management = Some(url.trim_end_matches('/').to_owned());
-        }
-        if line.contains("SIGHUP reloads the policy") {
-            break;
-        }
-    }
-    // Keep draining stdout so the gateway never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (
-        Up(child),
-        management.expect("rampart up printed its management address"),
-    )
-}
+use crate::util::{ok, rampart, stderr, stdout, up};
 
 #[test]
 fn assess_live_reads_the_settings_of_a_running_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("gateway.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
     let (_up, url) = up(&data, &config);
     let data_arg = data.to_str().unwrap();
     let token = ok(&[

@@ -192,3 +192,64 @@ fn bad_gateway_input_exits_2() {
         );
     }
 }
+
+#[test]
+fn a_second_gateway_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
+    let (_first, _) = crate::util::up(&data, &config);
+    let second = rampart(&[
+        "up",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(stderr(&second).contains("in use"), "{}", stderr(&second));
+    // A restore is refused as well while the gateway runs.
+    let backup = dir.path().join("b.rbk");
+    let mut create = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["backup", "create"])
+        .arg(&backup)
+        .args(["--data", data.to_str().unwrap(), "--passphrase-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = create.stdin.take().unwrap();
+        stdin.write_all(b"a passphrase for the test\n").unwrap();
+    }
+    assert!(create.wait().unwrap().success());
+    let mut restore = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["backup", "restore"])
+        .arg(&backup)
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "--passphrase-stdin",
+            "--yes",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = restore.stdin.take().unwrap();
+        stdin.write_all(b"a passphrase for the test\n").unwrap();
+    }
+    let out = restore.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,4 +1,8 @@
-use std::process::{Command, Output};
+//! Running the `rampart` binary from tests.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs `rampart` with `args`, without a terminal (so without colour).
 pub(crate) fn rampart(args: &[&str]) -> Output {
@@ -34,4 +38,53 @@ pub(crate) fn have(program: &str) -> bool {
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// A gateway configuration that listens on free ports, so tests do not collide.
+pub(crate) const FREE_PORTS: &str =
+    "[secure]\nlisten = \"127.0.0.1:0\"\n[management]\nlisten = \"127.0.0.1:0\"\n";
+
+/// A running `rampart up`, killed when dropped.
+pub(crate) struct Up(pub(crate) Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `rampart up` and returns it with the management address it printed.
+pub(crate) fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "up",
+            "--data",
+            data.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut management = None;
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(rest) = line.trim().strip_prefix("management (HTTPS)") {
+            let url = rest.split_whitespace().next().unwrap();
+            management = Some(url.trim_end_matches('/').to_owned());
+        }
+        if line.contains("SIGHUP reloads the policy") {
+            break;
+        }
+    }
+    // Keep draining stdout so the gateway never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    (
+        Up(child),
+        management.expect("rampart up printed its management address"),
+    )
 }
