@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use crate::util::{have, stderr, stdout};
+use crate::util::{have, stderr, stdout, trestle};
 
 /// A fixed time for reports (2026-11-28T07:00:00Z), so outputs compare byte for byte.
 const EPOCH: &str = "1795849200";
@@ -345,19 +345,7 @@ fn trestle_validates_the_oscal_documents() {
     let workspace = tempfile::tempdir().unwrap();
     // trestle refuses to import a file from inside its own workspace.
     let exports = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let output = Command::new("trestle")
-            .args(args)
-            .current_dir(workspace.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "trestle {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
+    let run = |args: &[&str]| trestle(workspace.path(), args);
     run(&["init"]);
     for (profile, name) in [
         ("profiles/rampart-gateway.toml", "rampart"),

@@ -1,8 +1,6 @@
 //! The OSCAL catalog is accepted by a real OSCAL consumer, compliance-trestle.
 
-use std::process::Command;
-
-use crate::util::{have, ok};
+use crate::util::{have, ok, trestle};
 
 #[test]
 #[ignore = "needs compliance-trestle: run scripts/test"]
@@ -14,19 +12,7 @@ fn trestle_imports_and_validates_the_oscal_catalog() {
     let workspace = tempfile::tempdir().unwrap();
     // trestle refuses to import a file from inside its own workspace.
     let exports = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let output = Command::new("trestle")
-            .args(args)
-            .current_dir(workspace.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "trestle {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
+    let run = |args: &[&str]| trestle(workspace.path(), args);
     run(&["init"]);
     for (name, args) in [
         ("iec62443-4-2", vec!["catalog", "--format", "oscal"]),

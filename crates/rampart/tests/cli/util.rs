@@ -88,3 +88,18 @@ pub(crate) fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, Strin
         management.expect("rampart up printed its management address"),
     )
 }
+
+/// Runs compliance-trestle with `args` in `workspace` and asserts that it succeeded.
+pub(crate) fn trestle(workspace: &std::path::Path, args: &[&str]) {
+    let output = Command::new("trestle")
+        .args(args)
+        .current_dir(workspace)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "trestle {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
