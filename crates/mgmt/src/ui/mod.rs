@@ -280,6 +280,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/users", "Users", Some(Permission::UserView)),
     ("/sessions", "Sessions", Some(Permission::SessionView)),
     ("/approvals", "Approvals", None),
+    ("/tokens", "API tokens", None),
     ("/backups", "Backups", Some(Permission::BackupCreate)),
     ("/about", "About", Some(Permission::ConfigView)),
 ];
@@ -356,6 +357,7 @@ pub(crate) fn ok_notice(key: Option<&str>) -> Option<Notice> {
         "discarded" => "The staged policy was discarded.",
         "requested" => "Approval requested. A second administrator must approve it.",
         "terminated" => "The session was terminated.",
+        "revoked" => "The API token was revoked; programs using it are refused from now on.",
         "island-on" => "Island mode is on: no traffic crosses the conduit, also after a restart.",
         "island-off" => "Island mode is off: traffic crosses the conduit as the policy allows.",
         "restore" => {

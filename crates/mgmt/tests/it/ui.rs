@@ -21,6 +21,7 @@ const PAGES: &[(&str, Option<Permission>)] = &[
     ("/users", Some(Permission::UserView)),
     ("/sessions", Some(Permission::SessionView)),
     ("/approvals", None),
+    ("/tokens", None),
     ("/backups", Some(Permission::BackupCreate)),
     ("/about", Some(Permission::ConfigView)),
     ("/account", None),
@@ -506,5 +507,57 @@ async fn an_operator_switches_island_mode_from_the_dashboard_and_a_viewer_cannot
         h.gateway.status().traffic,
         rampart_gateway::Traffic::Open
     ));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_token_is_created_shown_once_and_revoked_from_the_tokens_page() {
+    let h = Harness::start().await;
+    let mut admin = h.admin().await;
+    admin.csrf = None;
+    let page = admin.get("/tokens").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_of(&page.text());
+    let r = form(
+        &admin,
+        "/tokens",
+        &format!("csrf={csrf}&account=admin&role=admin&label=grafana&days=7"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let html = r.text();
+    let at = html.find("rpt_").expect("the new token on the page");
+    let token: String = html[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let mut program = h.client();
+    program.bearer = Some(token.clone());
+    assert_eq!(
+        program.get("/metrics").await.status,
+        StatusCode::OK,
+        "{token}"
+    );
+    // Shown once: the list never shows it again.
+    let list = admin.get("/tokens").await.text();
+    assert!(!list.contains(&token));
+    assert!(list.contains("grafana"));
+    let id = list
+        .split("/tokens/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let r = form(
+        &admin,
+        &format!("/tokens/{id}/revoke"),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(location(&r), "/tokens?ok=revoked");
+    assert_eq!(
+        program.get("/metrics").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     h.stop().await;
 }
