@@ -174,7 +174,15 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator) -> Value 
         }
         Answer::Media(media) => {
             let media = media.split(';').next().unwrap_or(media).trim();
-            json!({ "description": "Success.", "content": { media: { "schema": { "type": "string" } } } })
+            // A JSON document of its own format (OpenAPI, CycloneDX), bytes, or text.
+            let schema = if media == "application/json" || media.ends_with("+json") {
+                json!({ "type": "object" })
+            } else if media == "application/octet-stream" {
+                json!({ "type": "string", "contentMediaType": media })
+            } else {
+                json!({ "type": "string" })
+            };
+            json!({ "description": "Success.", "content": { media: { "schema": schema } } })
         }
         Answer::Empty => json!({ "description": "Done; no content." }),
     };

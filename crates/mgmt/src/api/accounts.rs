@@ -233,6 +233,7 @@ pub struct NewTokenRequest {
     /// What it is for.
     pub label: String,
     /// Lifetime in days (at most the configured maximum).
+    #[schemars(range(min = 1))]
     pub lifetime_days: u32,
 }
 

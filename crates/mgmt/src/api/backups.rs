@@ -35,6 +35,7 @@ pub const CONFIRM_HEADER: &str = "x-rampart-confirm";
 pub struct NewBackup {
     /// The passphrase the backup key is derived from (argon2id); at least 12 characters.
     /// Keep it off the device: without it the backup cannot be restored.
+    #[schemars(length(min = 12))]
     pub passphrase: String,
 }
 
