@@ -319,5 +319,25 @@ impl Clock for ManualClock {
     }
 }
 
+/// Whether the system clock is synchronised (CR 2.11 RE 1), as systemd-timesyncd or
+/// `timedatectl` report it; unknown where neither answers.
+pub fn system_clock_sync() -> ClockSync {
+    if std::path::Path::new("/run/systemd/timesync/synchronized").exists() {
+        return ClockSync::Synchronized;
+    }
+    match std::process::Command::new("timedatectl")
+        .args(["show", "--property=NTPSynchronized", "--value"])
+        .stderr(std::process::Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => match String::from_utf8_lossy(&out.stdout).trim() {
+            "yes" => ClockSync::Synchronized,
+            "no" => ClockSync::Unsynchronized,
+            _ => ClockSync::Unknown,
+        },
+        _ => ClockSync::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests;

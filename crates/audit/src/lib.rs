@@ -128,7 +128,7 @@ pub use chain::AuditEntryHash;
 pub use checkpoint::{Checkpoint, CheckpointSigner};
 pub use clock::{
     Clock, ClockJump, ClockReading, ClockSync, ClockWatch, ManualClock, SystemClock, TimeSource,
-    Timestamp,
+    Timestamp, system_clock_sync,
 };
 pub use db::{FILE_NAME, store_path};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};

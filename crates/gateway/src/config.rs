@@ -656,6 +656,19 @@ impl AllowList {
     pub fn is_loopback_only(&self) -> bool {
         self.0.iter().all(|p| p.addr.is_loopback() && p.len >= 8)
     }
+
+    /// The prefixes, as `ADDR/LEN` text; empty: no source is allowed.
+    pub fn prefixes(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|p| format!("{}/{}", p.addr, p.len))
+            .collect()
+    }
+
+    /// Whether every source address is allowed (a `/0` prefix).
+    pub fn admits_any(&self) -> bool {
+        self.0.iter().any(|p| p.len == 0)
+    }
 }
 
 impl fmt::Display for AllowList {

@@ -198,9 +198,15 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     );
     s.add(
         "modbus_security.allow_list",
-        json!(allow_list(&gateway.secure.allow)),
-        "Source addresses allowed to connect (empty: any)",
+        json!(gateway.secure.allow.prefixes()),
+        "Source addresses allowed to connect (empty: none)",
         &["NDR 1.13"],
+    );
+    s.add(
+        "modbus_security.allow_any_source",
+        json!(gateway.secure.allow.admits_any()),
+        "The allow-list admits every source address (a /0 prefix)",
+        &["NDR 1.13", "CR 5.1"],
     );
     s.add(
         "modbus_plain.enabled",
@@ -242,8 +248,14 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     );
     s.add(
         "management.allow_list",
-        json!(allow_list(&inputs.management.allow)),
-        "Source addresses allowed to reach the management plane (empty: any)",
+        json!(inputs.management.allow.prefixes()),
+        "Source addresses allowed to reach the management plane (empty: none)",
+        &["NDR 1.13"],
+    );
+    s.add(
+        "management.allow_any_source",
+        json!(inputs.management.allow.admits_any()),
+        "The management allow-list admits every source address (a /0 prefix)",
         &["NDR 1.13"],
     );
     s.add(
@@ -432,7 +444,7 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     );
     s.add(
         "time.clock_synchronized",
-        json!(clock_synchronized()),
+        json!(rampart_audit::system_clock_sync() == rampart_audit::ClockSync::Synchronized),
         "The system clock is synchronised (NTP)",
         &["CR 2.11 RE 1"],
     );
@@ -461,24 +473,6 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         settings: s.0,
         self_tests: self_tests(inputs),
     }
-}
-
-fn allow_list(list: &rampart_gateway::config::AllowList) -> Vec<String> {
-    let text = list.to_string();
-    if text.is_empty() || text == "any" {
-        Vec::new()
-    } else {
-        text.split(',').map(|s| s.trim().to_owned()).collect()
-    }
-}
-
-fn clock_synchronized() -> bool {
-    std::path::Path::new("/run/systemd/timesync/synchronized").exists()
-        || std::process::Command::new("timedatectl")
-            .args(["show", "--property=NTPSynchronized", "--value"])
-            .stderr(std::process::Stdio::null())
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "yes")
 }
 
 /// How long a verification of the audit trail is reused while the trail has not grown.

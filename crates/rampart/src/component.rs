@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use rampart_audit::{
-    Actor, AuditStore, Capacity, Category, ClockSync, NewEvent, OnFull, Outcome, StoreConfig,
-    SystemClock,
+    Actor, AuditStore, Capacity, Category, NewEvent, OnFull, Outcome, StoreConfig, SystemClock,
 };
 use rampart_gateway::{DeviceSigner, IdentityAuditBridge};
 use rampart_identity::Identity;
@@ -45,7 +44,7 @@ impl Component {
             .dir(AUDIT_DIR)
             .map_err(|e| BadInput(format!("--data: {e}")))?;
         let clock = SystemClock::new();
-        clock.set_sync(clock_sync());
+        clock.set_sync(rampart_audit::system_clock_sync());
         let config = audit_config(&data.file(AUDIT_CONFIG))?;
         let audit = AuditStore::open(
             &audit_dir,
@@ -200,24 +199,4 @@ pub(crate) fn os_user() -> String {
             })
         })
         .unwrap_or_else(|| format!("uid:{uid}"))
-}
-
-/// Whether the system clock is synchronised (CR 2.11 RE 1), as systemd-timesyncd or
-/// `timedatectl` report it; unknown where neither answers.
-pub(crate) fn clock_sync() -> ClockSync {
-    if Path::new("/run/systemd/timesync/synchronized").exists() {
-        return ClockSync::Synchronized;
-    }
-    match std::process::Command::new("timedatectl")
-        .args(["show", "--property=NTPSynchronized", "--value"])
-        .stderr(std::process::Stdio::null())
-        .output()
-    {
-        Ok(out) if out.status.success() => match String::from_utf8_lossy(&out.stdout).trim() {
-            "yes" => ClockSync::Synchronized,
-            "no" => ClockSync::Unsynchronized,
-            _ => ClockSync::Unknown,
-        },
-        _ => ClockSync::Unknown,
-    }
 }

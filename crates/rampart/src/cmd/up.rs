@@ -63,16 +63,35 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         config.upstream.target = upstream.clone();
     }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
+    // One gateway per data directory, and a restore cannot swap it away underneath. The lock
+    // is taken before a staged restore is put in place, so that a second `up` started next
+    // to a running gateway is refused instead of moving its directory.
+    let lock_existing = || -> anyhow::Result<Option<rampart_vault::DataDirLock>> {
+        if !args.data.join("LAYOUT").is_file() {
+            return Ok(None);
+        }
+        let data = rampart_vault::DataDir::open(&args.data)
+            .map_err(|e| BadInput(format!("--data: {e}")))?;
+        Ok(Some(
+            data.try_lock()
+                .map_err(|e| BadInput(format!("--data: {e}")))?,
+        ))
+    };
+    let before = lock_existing()?;
     // A restore staged through the management plane (CR 7.4) takes effect now, before
     // anything opens the data directory.
     let applied = rampart_backup::staged::apply_staged(&args.data)
         .context("putting the staged restore in place")?;
     let component = Component::open(&args.data)?;
-    // One gateway per data directory; a restore cannot swap it away underneath.
-    let _lock = component
-        .data
-        .try_lock()
-        .map_err(|e| BadInput(format!("--data: {e}")))?;
+    // The directory the lock was taken on is still the one in place unless a restore moved
+    // it; otherwise (or for a new directory) take the lock of the one in place now.
+    let _lock = match before {
+        Some(lock) if applied.is_none() => lock,
+        _ => component
+            .data
+            .try_lock()
+            .map_err(|e| BadInput(format!("--data: {e}")))?,
+    };
     if let Some(applied) = &applied {
         record_restore(&component, applied)?;
         say(&format!(
@@ -156,7 +175,7 @@ async fn serve(
     say("\nCtrl-C or SIGTERM stops the gateway; SIGHUP reloads the policy.\n");
 
     let clock = SystemClock::new();
-    clock.set_sync(crate::component::clock_sync());
+    clock.set_sync(rampart_audit::system_clock_sync());
     let mut watch = ClockWatch::new(&clock);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let reason = loop {
@@ -174,7 +193,7 @@ async fn serve(
                 if let Some(jump) = watch.check(&clock, Duration::from_secs(2)) {
                     record_clock_step(component, jump).await;
                 }
-                clock.set_sync(crate::component::clock_sync());
+                clock.set_sync(rampart_audit::system_clock_sync());
             }
         }
     };

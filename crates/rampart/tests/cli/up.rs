@@ -200,6 +200,15 @@ fn a_second_gateway_on_the_same_data_directory_is_refused() {
     let config = dir.path().join("gateway.toml");
     std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
     let (_first, _) = crate::util::up(&data, &config);
+    // Even with a restore staged, the second start moves nothing: it is refused first.
+    let staged = dir.path().join("data.restore-staged");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("LAYOUT"), "rampart-data 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("data.restore-staged.json"),
+        r#"{"sha256":"00","created":"2026-11-28T00:00:00Z","device_key":"00","requested_by":"test","requested_at":"2026-11-28T00:00:00Z","last_event_in_backup":null}"#,
+    )
+    .unwrap();
     let second = rampart(&[
         "up",
         "--data",
@@ -209,6 +218,16 @@ fn a_second_gateway_on_the_same_data_directory_is_refused() {
     ]);
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     assert!(stderr(&second).contains("in use"), "{}", stderr(&second));
+    assert!(
+        staged.join("LAYOUT").is_file(),
+        "the staged restore was not applied"
+    );
+    assert!(
+        data.join("keys/device.key").is_file(),
+        "the running gateway's directory stays"
+    );
+    std::fs::remove_dir_all(&staged).unwrap();
+    std::fs::remove_file(dir.path().join("data.restore-staged.json")).unwrap();
     // A restore is refused as well while the gateway runs.
     let backup = dir.path().join("b.rbk");
     let mut create = Command::new(env!("CARGO_BIN_EXE_rampart"))
