@@ -704,7 +704,12 @@ pub(crate) fn router(state: Arc<AppState>, extra: Vec<Route>) -> Router {
                     guard(state, rule, request, next)
                 },
             ))
-            .route_layer(DefaultBodyLimit::max(limit));
+            .route_layer(DefaultBodyLimit::max(limit))
+            // Outermost: a body declared larger than the limit is refused before anything
+            // (authentication included) waits for it.
+            .route_layer(middleware::from_fn(move |request: Request, next: Next| {
+                refuse_declared_oversize(limit, request, next)
+            }));
         router = router.route(route.path, method_router);
     }
     router
@@ -728,6 +733,25 @@ async fn method_not_allowed() -> ApiError {
         "method-not-allowed",
         "this route does not take that method; see /api/v1/openapi.json",
     )
+}
+
+/// Answers 413 at once when `Content-Length` exceeds the route's body limit (the body
+/// extractors enforce the limit for bodies without a declared length).
+async fn refuse_declared_oversize(limit: usize, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid",
+            format!("the request body is larger than the {limit} bytes this route accepts"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The caller, as resolved by the guard.

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
@@ -14,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
+use crate::error::ApiError;
 use crate::state::{AppState, HttpCounters, Peer};
 
 /// Why the management plane could not start.
@@ -220,9 +222,23 @@ async fn serve_connection(
                 return;
             }
         };
-    let service = router.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+    // Every request, body and handler included, within the request timeout: a client that
+    // trickles its body cannot hold a connection (and its slot) forever.
+    let timeout = state.config.request_timeout;
+    let service = tower::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(Peer(peer));
-        request
+        let router = router.clone();
+        async move {
+            match tokio::time::timeout(timeout, router.oneshot(request)).await {
+                Ok(answer) => answer,
+                Err(_) => Ok(ApiError::new(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    format!("the request took longer than {} s", timeout.as_secs()),
+                )
+                .into_response()),
+            }
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

@@ -114,23 +114,6 @@ async fn errors_share_one_envelope() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_bodies_are_refused() {
-    let h = Harness::start().await;
-    let admin = h.admin().await;
-    let big = vec![b' '; 2 * 1024 * 1024];
-    let r = admin
-        .raw(
-            Method::POST,
-            "/api/v1/policy/validate",
-            Some(big),
-            "application/json",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
-    h.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_source_is_rate_limited() {
     let mut options = Options::default();
     options.management.requests_per_second = 1.0;
@@ -162,5 +145,57 @@ async fn a_source_outside_the_allow_list_is_closed_before_tls() {
         .connect(name, tcp)
         .await;
     assert!(tls.is_err(), "the handshake must fail");
+    h.stop().await;
+}
+
+/// Sends the headers of an authenticated POST declaring `length` body bytes, then `sent`
+/// bytes of it, and returns the answer as far as it came within 15 s.
+async fn partial_post(h: &Harness, length: usize, sent: usize) -> String {
+    let admin = h.admin().await;
+    let config = rampart_vault::tls::client_config(&h.ca, None).unwrap();
+    let tcp = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/policy/validate HTTP/1.1\r\nHost: localhost\r\nCookie: {}\r\n\
+         X-CSRF-Token: {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+        admin.cookie.as_deref().unwrap(),
+        admin.csrf.as_deref().unwrap(),
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(&vec![b' '; sent]).await.unwrap();
+    let mut answer = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !String::from_utf8_lossy(&answer).contains("\"message\"") {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, tls.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_declared_too_large_is_refused_before_it_is_read() {
+    let h = Harness::start().await;
+    let answer = partial_post(&h, 2 * 1024 * 1024, 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_completes_times_out() {
+    let mut options = Options::default();
+    options.management.request_timeout = std::time::Duration::from_secs(1);
+    let h = Harness::start_with(options).await;
+    let started = std::time::Instant::now();
+    let answer = partial_post(&h, 100, 10).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
     h.stop().await;
 }
