@@ -39,9 +39,10 @@ pub use routes::{APPROVAL_HEADER, Access, CSRF_HEADER, SESSION_COOKIE, route_lis
 pub use server::{RunningManagement, StartError};
 pub use state::Services;
 
-/// The `CycloneDX` 1.6 SBOM of this build (CR 7.8), made by the build script from the resolved
-/// dependency graph of the `rampart` binary.
-pub const SBOM_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rampart.cdx.json"));
+/// The `CycloneDX` 1.6 SBOM of this build (CR 7.8): the packages the `rampart` binary links,
+/// made from the resolved dependency graph by `sbom/generate.rs`, committed, proven exact by
+/// the SBOM test, and checked against the `Cargo.lock` being built by the build script.
+pub const SBOM_JSON: &str = include_str!("../sbom/rampart.cdx.json");
 
 /// Starts the management plane.
 ///

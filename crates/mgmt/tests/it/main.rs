@@ -8,6 +8,7 @@ mod backups;
 mod documents;
 mod policy_flow;
 mod routes_by_role;
+mod sbom;
 mod schemathesis;
 mod sslyze;
 mod status;
