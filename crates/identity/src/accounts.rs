@@ -322,6 +322,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         if Self::is_last_admin(&tx, row.id, now)? {
             return Err(IdentityError::LastAdmin {
                 action: "disable",
@@ -357,6 +358,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         tx.execute("UPDATE accounts SET enabled = 1 WHERE id = ?1", [row.id])
             .db()?;
         self.record_for(
@@ -390,6 +392,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserRemove, &row, None)?;
         if Self::is_last_admin(&tx, row.id, now)? {
             return Err(IdentityError::LastAdmin {
                 action: "remove",
@@ -428,6 +431,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         if expires_at.is_some() && Self::is_last_admin(&tx, row.id, now)? {
             return Err(IdentityError::LastAdmin {
                 action: "set an expiry on",
@@ -474,6 +478,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         tx.execute(
             "UPDATE accounts SET locked = 0, locked_until = NULL, failed_count = 0,
                                  failure_window_start = NULL WHERE id = ?1",
@@ -553,6 +558,7 @@ impl Identity {
     ) -> Result<(), IdentityError> {
         self.require(actor, Permission::UserManage, Some(name.as_str()))?;
         let (row, mfa, history) = self.password_context(name)?;
+        self.require_over_account(&self.db(), actor, Permission::UserManage, &row, None)?;
         check_strength(
             &self.config.password,
             self.blocklist.as_ref(),
@@ -685,6 +691,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, name)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         if !row.human {
             return Err(IdentityError::NotHuman(name.to_string()));
         }

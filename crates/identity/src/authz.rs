@@ -378,7 +378,13 @@ impl Identity {
         target: Option<&str>,
         reason: &str,
     ) -> Result<ApprovalRequest, IdentityError> {
-        if !self.config.approvals.required_for.contains(permission) {
+        // An action on an account that holds more than the requester can be approved too
+        // (see `require_over_account`), whatever the configuration says.
+        let on_stronger_account = match target {
+            Some(t) => self.outranks(&self.db(), t, requester)?.is_some(),
+            None => false,
+        };
+        if !self.config.approvals.required_for.contains(permission) && !on_stronger_account {
             return Err(IdentityError::Invalid(format!(
                 "permission '{permission}' does not require approval"
             )));
@@ -504,6 +510,19 @@ impl Identity {
             });
         }
         self.require_holds(approver, request.permission, request.target.as_deref())?;
+        // Approving an action on an account needs every permission that account holds: two
+        // parties who both lack a right cannot hand it to each other.
+        if approve
+            && let Some(target) = request.target.as_deref()
+            && self.outranks(&tx, target, approver)?.is_some()
+        {
+            self.deny(
+                approver,
+                request.permission,
+                Some(target),
+                DenyReason::TargetOutranksActor,
+            )?;
+        }
         let state = if approve {
             ApprovalState::Approved
         } else {

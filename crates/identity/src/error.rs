@@ -119,6 +119,11 @@ pub enum DenyReason {
     ApprovalMismatch,
     /// The decision could not be recorded, so it is not taken (fail closed).
     AuditUnavailable,
+    /// The action is on another account that holds permissions the principal does not, and no
+    /// approval by someone who holds them is presented (CR 2.1).
+    TargetOutranksActor,
+    /// API tokens for another account are made only for process accounts (CR 1.14).
+    HumanAccountToken,
 }
 
 impl fmt::Display for DenyReason {
@@ -130,6 +135,13 @@ impl fmt::Display for DenyReason {
             Self::ApprovalRequired => "it needs approval by a second administrator",
             Self::ApprovalMismatch => "the approval presented does not cover it",
             Self::AuditUnavailable => "the audit trail is unavailable",
+            Self::TargetOutranksActor => {
+                "the account acted on holds permissions the actor does not; it needs approval \
+                 by someone who holds them"
+            }
+            Self::HumanAccountToken => {
+                "API tokens for another account are made only for process accounts"
+            }
         })
     }
 }

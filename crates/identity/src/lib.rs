@@ -51,6 +51,7 @@ mod error;
 mod login;
 mod mfa;
 mod names;
+mod outrank;
 mod password;
 mod permission;
 mod principal;

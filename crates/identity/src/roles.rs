@@ -371,6 +371,7 @@ impl Identity {
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, account)?;
+        self.require_over_account(&tx, actor, Permission::UserManage, &row, None)?;
         if role.as_str() == ADMIN_ROLE && Self::is_last_admin(&tx, row.id, now)? {
             return Err(IdentityError::LastAdmin {
                 action: "revoke the admin role from",

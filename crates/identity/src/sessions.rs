@@ -379,6 +379,9 @@ impl Identity {
         }
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
+        if let Some(row) = Self::load_account_by_id(&tx, account_id)? {
+            self.require_over_account(&tx, actor, Permission::SessionManage, &row, None)?;
+        }
         if tx
             .execute("DELETE FROM sessions WHERE id = ?1", [handle])
             .db()?

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::audit::{Actor, AuditCategory, AuditOutcome};
-use crate::error::{DbResult, IdentityError, StorageError, TokenError};
+use crate::error::{DbResult, DenyReason, IdentityError, StorageError, TokenError};
 use crate::names::{AccountName, RoleName};
 use crate::permission::Permission;
 use crate::principal::{AuthMethod, AuthenticatedPrincipal, Origin};
@@ -106,6 +106,21 @@ impl Identity {
             return Err(IdentityError::Invalid(format!(
                 "account '{owner}' does not hold role '{role}'"
             )));
+        }
+        if !own {
+            // A token for someone else is a credential for them: only for process accounts,
+            // and only with every permission it carries (CR 1.14, CR 2.1).
+            if row.human {
+                // `deny` always answers with the recorded denial.
+                self.deny(
+                    actor,
+                    Permission::TokenManage,
+                    Some(owner.as_str()),
+                    DenyReason::HumanAccountToken,
+                )?;
+            }
+            let carried = Self::role_permissions(&tx, role.as_str())?.unwrap_or_default();
+            self.require_over_account(&tx, actor, Permission::TokenManage, &row, Some(carried))?;
         }
         tx.execute(
             "INSERT INTO api_tokens (token_hash, account_id, role, label, created_at, expires_at)
@@ -255,6 +270,9 @@ impl Identity {
         let now = self.now();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
+        if let Some(row) = Self::load_account_by_id(&tx, account_id)? {
+            self.require_over_account(&tx, actor, Permission::TokenManage, &row, None)?;
+        }
         tx.execute(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now.as_second()],
