@@ -485,6 +485,11 @@ impl Identity {
             [row.id],
         )
         .db()?;
+        tx.execute(
+            "DELETE FROM account_source_lockouts WHERE account_id = ?1",
+            [row.id],
+        )
+        .db()?;
         self.record_for(
             actor,
             AuditCategory::AccessControl,

@@ -95,6 +95,9 @@ impl Identity {
         if row.is_locked(now) {
             return self.fail_known(&row, origin, now, "account-locked", false);
         }
+        if self.locked_for_source(row.id, origin, now)? {
+            return self.fail_known(&row, origin, now, "account-locked-for-source", false);
+        }
         if !row.enabled {
             return self.fail_known(&row, origin, now, "account-disabled", false);
         }
@@ -151,6 +154,11 @@ impl Identity {
             "UPDATE accounts SET failed_count = 0, failure_window_start = NULL, locked = 0,
                                  locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
             params![row.id, now.as_second()],
+        )
+        .db()?;
+        tx.execute(
+            "DELETE FROM account_source_lockouts WHERE account_id = ?1 AND source = ?2",
+            params![row.id, source_key(origin)],
         )
         .db()?;
         if let Some(hash) = &new_hash {
@@ -245,6 +253,13 @@ impl Identity {
             .checked_sub(policy.window)
             .map_or(i64::MIN, Timestamp::as_second);
         let locked_until = policy.lock_for.and_then(|d| now.checked_add(d).ok());
+        let last_admin = {
+            let conn = self.db();
+            would_leave_no_administrator(&conn, row.id, now)?
+        };
+        if last_admin {
+            return self.register_source_failure(row, origin, now, reason, locked_until);
+        }
         // One atomic update per step, so that concurrent failures (verification runs outside
         // the store lock) are all counted and lock the account exactly once.
         let (count, lock) = {
@@ -302,6 +317,101 @@ impl Identity {
             )?;
         }
         Ok(())
+    }
+
+    /// As [`Identity::register_failure`], for an account whose lockout would leave no usable
+    /// administrator: the account is locked for this source only, so that an anonymous source
+    /// cannot lock out every administrator, while its guessing stops all the same (CR 1.11).
+    fn register_source_failure(
+        &self,
+        row: &AccountRow,
+        origin: &Origin,
+        now: Timestamp,
+        reason: &str,
+        locked_until: Option<Timestamp>,
+    ) -> Result<(), IdentityError> {
+        let policy = self.config.lockout;
+        let window_floor = now
+            .checked_sub(policy.window)
+            .map_or(i64::MIN, Timestamp::as_second);
+        let source = source_key(origin);
+        let (count, lock) = {
+            let conn = self.db();
+            let count: i64 = conn
+                .query_row(
+                    "INSERT INTO account_source_lockouts (account_id, source, failures, window_start)
+                     VALUES (?1, ?2, 1, ?4)
+                     ON CONFLICT (account_id, source) DO UPDATE SET
+                         failures = CASE WHEN window_start > ?3 THEN failures + 1 ELSE 1 END,
+                         window_start = CASE WHEN window_start > ?3 THEN window_start ELSE ?4 END
+                     RETURNING failures",
+                    params![row.id, source, window_floor, now.as_second()],
+                    |r| r.get(0),
+                )
+                .db()?;
+            let lock = count >= i64::from(policy.max_failures)
+                && conn
+                    .execute(
+                        "UPDATE account_source_lockouts SET locked_until = ?4
+                         WHERE account_id = ?1 AND source = ?2
+                           AND NOT (locked_until IS NOT NULL AND locked_until > ?3)",
+                        params![
+                            row.id,
+                            source,
+                            now.as_second(),
+                            // Locked until an administrator unlocks: for ever, as far as the
+                            // column goes.
+                            locked_until.map_or(i64::MAX, Timestamp::as_second)
+                        ],
+                    )
+                    .db()?
+                    == 1;
+            (count, lock)
+        };
+        self.record_as(
+            &Actor::anonymous(),
+            origin,
+            AuditCategory::AccessControl,
+            "login",
+            Some(&row.name),
+            AuditOutcome::Failure,
+            json!({ "reason": reason, "failures": count, "counted_for": "source" }),
+        )?;
+        if lock {
+            self.record_as(
+                &Actor::anonymous(),
+                origin,
+                AuditCategory::AccessControl,
+                "lockout",
+                Some(&row.name),
+                AuditOutcome::Success,
+                json!({
+                    "failures": count,
+                    "scope": "source",
+                    "why": "locking the account everywhere would leave no usable administrator",
+                    "window": format!("{:#}", policy.window),
+                    "locked_until": locked_until.map(|t| t.to_string()),
+                }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether the account is locked for the origin's source address.
+    fn locked_for_source(
+        &self,
+        account_id: i64,
+        origin: &Origin,
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        self.db()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM account_source_lockouts
+                 WHERE account_id = ?1 AND source = ?2 AND locked_until > ?3)",
+                params![account_id, source_key(origin), now.as_second()],
+                |r| r.get(0),
+            )
+            .db()
     }
 
     /// Counts a failure against the source address and blocks it at the threshold.
@@ -392,4 +502,29 @@ fn login_error(e: IdentityError) -> LoginError {
         IdentityError::Storage(s) => LoginError::Storage(s),
         other => LoginError::Storage(StorageError::new(other.to_string())),
     }
+}
+
+/// The key under which per-source lockouts are kept: the address, or "" when unknown.
+fn source_key(origin: &Origin) -> String {
+    origin.address.map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// Whether locking `account_id` would leave no usable administrator: it holds the admin role
+/// and no other enabled, unexpired, unlocked human account does.
+fn would_leave_no_administrator(
+    conn: &Connection,
+    account_id: i64,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM account_roles WHERE account_id = ?1 AND role = ?2)
+            AND NOT EXISTS (
+                SELECT 1 FROM account_roles ar JOIN accounts a ON a.id = ar.account_id
+                WHERE ar.role = ?2 AND a.id != ?1 AND a.enabled = 1 AND a.kind = 'human'
+                  AND (a.expires_at IS NULL OR a.expires_at > ?3)
+                  AND NOT (a.locked = 1 AND (a.locked_until IS NULL OR a.locked_until > ?3)))",
+        params![account_id, crate::permission::ADMIN_ROLE, now.as_second()],
+        |r| r.get(0),
+    )
+    .db()
 }

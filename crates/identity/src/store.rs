@@ -13,7 +13,7 @@ use crate::error::{DbResult, StorageError};
 use crate::permission::builtin_roles;
 
 /// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE reserved_names (
@@ -139,6 +139,19 @@ CREATE TABLE approvals (
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Lockouts of one account from one source, for an account whose lockout would leave no
+/// usable administrator (CR 1.11): an anonymous source cannot lock out every administrator.
+const SCHEMA_V2: &str = "
+CREATE TABLE account_source_lockouts (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    locked_until INTEGER,
+    PRIMARY KEY (account_id, source)
 ) WITHOUT ROWID;
 ";
 
@@ -278,7 +291,7 @@ mod tests {
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 1);
+        assert_eq!(v, 2);
         drop(conn);
         // Reopening does not seed again (which would violate the primary keys).
         let conn = open(&path, now).unwrap();

@@ -4,7 +4,7 @@
 use jiff::SignedDuration;
 use rampart_identity::{AuditOutcome, IdentityConfig, LoginError, Password};
 
-use crate::util::{GOOD, Harness, acct, config, from, web};
+use crate::util::{GOOD, GOOD2, Harness, acct, config, from, web};
 
 fn fail(h: &Harness, name: &str, origin: &rampart_identity::Origin) {
     let err =
@@ -145,4 +145,64 @@ fn cr_1_11_concurrent_failures_are_all_counted_and_lock_once() {
     assert_eq!(info.failed_logins, 8);
     assert!(info.locked);
     assert_eq!(h.audit.with_action("lockout").len(), 1);
+}
+
+#[test]
+fn cr_1_11_an_anonymous_source_cannot_lock_out_the_last_administrator() {
+    let h = Harness::new();
+    h.user("boss", &["admin"], GOOD);
+    let attacker = from("198.51.100.7");
+    // Five failures lock (under the source throttle's ten, so the lockout decides).
+    for _ in 0..5 {
+        assert!(
+            h.id.authenticate("boss", &Password::from("wrong guess 1234"), None, &attacker)
+                .is_err()
+        );
+    }
+    // Locked for the guessing source, even with the right password…
+    assert!(
+        h.id.authenticate("boss", &Password::from(GOOD), None, &attacker)
+            .is_err()
+    );
+    // …but not for the administrator at another source.
+    h.id.authenticate("boss", &Password::from(GOOD), None, &from("192.0.2.44"))
+        .unwrap();
+    let lockout = h
+        .records()
+        .into_iter()
+        .find(|r| r.action == "lockout")
+        .expect("the per-source lockout is audited");
+    assert_eq!(lockout.details["scope"], "source");
+    // The CLI/administrator unlock clears it.
+    h.id.unlock_account(&h.root, &acct("boss")).unwrap();
+    h.id.authenticate("boss", &Password::from(GOOD), None, &attacker)
+        .unwrap();
+}
+
+#[test]
+fn cr_1_11_an_administrator_with_a_colleague_is_locked_everywhere() {
+    let h = Harness::new();
+    h.user("boss", &["admin"], GOOD);
+    h.user("deputy", &["admin"], GOOD2);
+    let attacker = from("198.51.100.7");
+    for _ in 0..5 {
+        let _ =
+            h.id.authenticate("boss", &Password::from("wrong guess 1234"), None, &attacker);
+    }
+    assert!(
+        h.id.authenticate("boss", &Password::from(GOOD), None, &from("192.0.2.44"))
+            .is_err(),
+        "another usable administrator remains, so the account lock is global"
+    );
+    // Now deputy is the only usable administrator: it is locked per source only.
+    for _ in 0..5 {
+        let _ = h.id.authenticate(
+            "deputy",
+            &Password::from("wrong guess 1234"),
+            None,
+            &attacker,
+        );
+    }
+    h.id.authenticate("deputy", &Password::from(GOOD2), None, &from("192.0.2.44"))
+        .unwrap();
 }

@@ -23,7 +23,7 @@ fn store_files_are_private_and_in_wal_mode() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2); // v2: per-source lockouts of the last administrator.
 }
 
 #[test]

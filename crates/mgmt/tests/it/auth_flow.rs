@@ -179,8 +179,9 @@ async fn repeated_failures_lock_the_account() {
 async fn api_tokens_are_scoped_shown_once_and_revocable() {
     let h = Harness::start().await;
     let admin = h.admin().await;
-    let _ = h.user(&admin, "reader", "viewer").await;
-    let created = admin
+    // A token is made by its owner: for another account only for process accounts.
+    let reader = h.user(&admin, "reader", "viewer").await;
+    let created = reader
         .post("/api/v1/tokens", json!({ "account": "reader", "role": "viewer", "label": "grafana", "lifetime_days": 30 }))
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());

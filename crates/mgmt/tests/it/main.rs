@@ -7,6 +7,7 @@ mod auth_flow;
 mod backups;
 mod documents;
 mod policy_flow;
+mod privilege_escalation_via_another_account;
 mod routes_by_role;
 mod sbom;
 mod schemathesis;

@@ -115,7 +115,8 @@ async fn every_route_as_every_role_and_anonymous() {
         // One account per role, logged in with a session, and an API token for the same role.
         let name = format!("probe-{role}");
         let session = h.user(&admin, &name, role).await;
-        let created = admin
+        // Made by the owner: tokens for another account are only for process accounts.
+        let created = session
             .post(
                 "/api/v1/tokens",
                 json!({ "account": name, "role": role, "label": "probe", "lifetime_days": 1 }),
