@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use rampart_modbus::diagnostics;
+
 /// Every public function code of the Modbus application protocol, with its policy name.
 pub const PUBLIC_FUNCTIONS: [(u8, &str); 19] = [
     (1, "read-coils"),
@@ -26,6 +28,11 @@ pub const PUBLIC_FUNCTIONS: [(u8, &str); 19] = [
 ];
 
 /// Presets of function codes; vendor-specific and user-defined codes are in none of them.
+///
+/// FC 8 (diagnostics) in a preset stands for the sub-functions of [`PRESET_DIAGNOSTICS`]
+/// only: the ones that read counters or echo data. The sub-functions that restart the
+/// device's communications, silence it or change or clear its state are allowed only where a
+/// rule names them (`"8/1"`) or names FC 8 itself (`8`, `"diagnostics"`).
 pub const PRESETS: [(&str, &[u8]); 4] = [
     // Reads of the four data tables.
     ("read-only", &[1, 2, 3, 4]),
@@ -44,6 +51,35 @@ pub const PRESETS: [(&str, &[u8]); 4] = [
             1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 17, 20, 21, 22, 23, 24, 43,
         ],
     ),
+];
+
+/// The FC 8 sub-functions a preset allows: return query data (0), return diagnostic
+/// register (2) and the counters (11 to 18). Each reads or echoes and changes nothing.
+///
+/// Left out on purpose: restart communications option (1) and force listen only mode (4),
+/// the classic Modbus denial-of-service commands ([`DISRUPTIVE_DIAGNOSTICS`]); change ASCII
+/// input delimiter (3), which changes the serial configuration; clear counters and
+/// diagnostic register (10) and clear overrun counter and flag (20), which erase the evidence
+/// of an attack; and every reserved sub-function.
+pub const PRESET_DIAGNOSTICS: [u16; 10] = [
+    diagnostics::RETURN_QUERY_DATA,
+    diagnostics::RETURN_DIAGNOSTIC_REGISTER,
+    0x0B,
+    0x0C,
+    0x0D,
+    0x0E,
+    0x0F,
+    0x10,
+    0x11,
+    0x12,
+];
+
+/// FC 8 sub-functions that take a device off the bus: restart communications option (1) and
+/// force listen only mode (4). No preset holds them; `lint` warns about every rule that
+/// allows them.
+pub const DISRUPTIVE_DIAGNOSTICS: [u16; 2] = [
+    diagnostics::RESTART_COMMUNICATIONS,
+    diagnostics::FORCE_LISTEN_ONLY_MODE,
 ];
 
 /// The policy name of a public function code.
@@ -88,19 +124,33 @@ pub fn describe(code: u8) -> String {
     }
 }
 
+/// The keys a preset's codes stand for: each code with every sub-function, except FC 8,
+/// which stands for the sub-functions of [`PRESET_DIAGNOSTICS`] only.
+pub fn preset_keys(codes: &[u8]) -> Vec<FunctionKey> {
+    let mut keys = Vec::with_capacity(codes.len() + PRESET_DIAGNOSTICS.len());
+    for &code in codes {
+        if code == 8 {
+            keys.extend(PRESET_DIAGNOSTICS.iter().map(|&sub| FunctionKey {
+                code,
+                sub: Some(sub),
+            }));
+        } else {
+            keys.push(FunctionKey { code, sub: None });
+        }
+    }
+    keys
+}
+
 /// Parses one `functions` entry: a number (`6`), a name (`write-single-register`), a
 /// sub-function (`43/14`, `8/0`) or a preset (`read-only`, `read-write`, `programming`,
-/// `all`).
+/// `all`; see [`preset_keys`] for what FC 8 in a preset allows).
 ///
 /// # Errors
 /// A message naming the entry and what is valid.
 pub fn parse_entry(text: &str) -> Result<Vec<FunctionKey>, String> {
     let text = text.trim();
     if let Some((_, codes)) = PRESETS.iter().find(|(name, _)| *name == text) {
-        return Ok(codes
-            .iter()
-            .map(|&code| FunctionKey { code, sub: None })
-            .collect());
+        return Ok(preset_keys(codes));
     }
     if let Some((code, _)) = PUBLIC_FUNCTIONS.iter().find(|(_, name)| *name == text) {
         return Ok(vec![FunctionKey {
@@ -181,6 +231,41 @@ mod tests {
                 .iter()
                 .all(|k| is_public(k.code))
         );
+    }
+
+    #[test]
+    fn fc8_in_a_preset_holds_only_the_harmless_sub_functions() {
+        for (preset, _) in PRESETS {
+            let keys = parse_entry(preset).unwrap();
+            assert!(
+                keys.iter().all(|k| k.code != 8 || k.sub.is_some()),
+                "{preset}: FC 8 with every sub-function"
+            );
+            for sub in DISRUPTIVE_DIAGNOSTICS
+                .into_iter()
+                .chain([3, 10, 20, 19, 21])
+            {
+                assert!(
+                    !keys.contains(&FunctionKey {
+                        code: 8,
+                        sub: Some(sub)
+                    }),
+                    "{preset} holds 8/{sub}"
+                );
+            }
+        }
+        let all = parse_entry("all").unwrap();
+        let subs: Vec<u16> = all
+            .iter()
+            .filter(|k| k.code == 8)
+            .filter_map(|k| k.sub)
+            .collect();
+        assert_eq!(subs, PRESET_DIAGNOSTICS);
+        // Named explicitly, they are allowed.
+        let key = |code, sub| FunctionKey { code, sub };
+        assert_eq!(parse_entry("8/1").unwrap(), [key(8, Some(1))]);
+        assert_eq!(parse_entry("8/4").unwrap(), [key(8, Some(4))]);
+        assert_eq!(parse_entry("diagnostics").unwrap(), [key(8, None)]);
     }
 
     #[test]

@@ -7,14 +7,15 @@
 //!   that name the line and key.
 //! - [`CompiledPolicy`]: the policy compiled into lookup tables; [`CompiledPolicy::decide`]
 //!   gives [`Decision::Allow`] or [`Decision::Deny`] with a reason a person can read.
-//! - [`lint`]: shadowed, overlapping and unreachable rules, and roles that may write
-//!   everything.
+//! - [`lint`]: shadowed, overlapping and unreachable rules, roles that may write everything,
+//!   and rules that allow the disruptive FC 8 sub-functions.
 //!
 //! # Security model
 //! Deny by default: a role the policy does not name, the NULL role without rules, any unit,
 //! function or address no rule names, and every vendor-specific or user-defined function code
-//! (no preset includes one) are denied. The crate works on parsed frames from
-//! `rampart-modbus` and does no I/O.
+//! (no preset includes one) are denied, and so are the FC 8 sub-functions that restart the
+//! device's communications or silence it, unless a rule names them. The crate works on parsed
+//! frames from `rampart-modbus` and does no I/O.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -44,5 +45,6 @@ pub use sets::{AddressSet, UnitSet};
 
 /// The default policy of `rampart up` (`policies/default.toml`): unit 1; `viewer` reads
 /// everything; `operator` also writes holding registers 0-19 and coils 0-15; `engineer` uses
-/// every public function code; the NULL role nothing.
+/// every public function code (FC 8 only with the harmless diagnostics of a preset); the NULL
+/// role nothing.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.toml");

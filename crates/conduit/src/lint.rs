@@ -21,7 +21,8 @@ pub struct Finding {
     pub level: Level,
     /// The line of the rule or role concerned.
     pub line: usize,
-    /// A short stable code: `shadowed`, `overlapping`, `unreachable`, `write-everything`.
+    /// A short stable code: `shadowed`, `overlapping`, `unreachable`, `write-everything`,
+    /// `disruptive-diagnostics`.
     pub code: &'static str,
     /// What was found and what to do.
     pub message: String,
@@ -37,8 +38,8 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Lints a policy: shadowed, overlapping and unreachable rules, and roles that may write
-/// every address.
+/// Lints a policy: shadowed, overlapping and unreachable rules, roles that may write every
+/// address, and rules that allow the FC 8 sub-functions that take a device off the bus.
 pub fn lint(policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
     let scopes = policy
@@ -91,6 +92,7 @@ pub fn lint(policy: &Policy) -> Vec<Finding> {
                     ),
                 });
             }
+            disruptive_diagnostics(&scope, rule, &mut findings);
         }
     }
     findings.sort_by_key(|f| f.line);
@@ -160,6 +162,37 @@ fn unreachable_parts(scope: &str, rule: &Rule, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Warns when a rule allows FC 8 sub-function 1 (restart communications option) or 4 (force
+/// listen only mode), by naming FC 8 itself or the sub-function: no preset holds them.
+fn disruptive_diagnostics(scope: &str, rule: &Rule, findings: &mut Vec<Finding>) {
+    let allowed: Vec<String> = functions::DISRUPTIVE_DIAGNOSTICS
+        .iter()
+        .filter(|&&sub| {
+            rule.functions
+                .iter()
+                .any(|k| k.code == 8 && (k.sub.is_none() || k.sub == Some(sub)))
+        })
+        .map(|&sub| match sub {
+            1 => "8/1 (restart communications option)".to_owned(),
+            4 => "8/4 (force listen only mode)".to_owned(),
+            other => format!("8/{other}"),
+        })
+        .collect();
+    if allowed.is_empty() {
+        return;
+    }
+    findings.push(Finding {
+        level: Level::Warning,
+        line: rule.line,
+        code: "disruptive-diagnostics",
+        message: format!(
+            "{scope} may send diagnostics {} to units {}: they take the device off the bus (denial of service); allow them only where maintenance needs them, or list the harmless sub-functions (a preset holds only those)",
+            allowed.join(" and "),
+            rule.units
+        ),
+    });
+}
+
 /// Whether `rule` allows nothing `other` does not (a superset check on every dimension).
 fn allows_no_more(rule: &Rule, other: &Rule) -> bool {
     rule.units.is_subset(&other.units)
@@ -222,6 +255,44 @@ mod tests {
             f.iter().map(|f| f.code).collect::<Vec<_>>(),
             ["overlapping"]
         );
+    }
+
+    #[test]
+    fn rules_allowing_restart_or_listen_only_are_warned() {
+        for (functions, expected) in [
+            ("\"8/1\"", "8/1 (restart communications option) to units 1"),
+            ("[\"8/0\", \"8/4\"]", "8/4 (force listen only mode)"),
+            (
+                "\"diagnostics\"",
+                "8/1 (restart communications option) and 8/4 (force listen only mode)",
+            ),
+            ("8", "8/1 (restart communications option) and 8/4"),
+            ("[\"all\", \"8/4\"]", "8/4"),
+        ] {
+            let f = findings(&format!(
+                "[[role.rule]]\nunits = 1\nfunctions = {functions}\n"
+            ));
+            let warned: Vec<&Finding> = f
+                .iter()
+                .filter(|f| f.code == "disruptive-diagnostics")
+                .collect();
+            assert_eq!(warned.len(), 1, "{functions}: {f:#?}");
+            assert_eq!(warned[0].level, Level::Warning);
+            assert!(
+                warned[0].message.contains(expected),
+                "{functions}: {}",
+                warned[0]
+            );
+        }
+        for functions in ["\"all\"", "[\"8/0\", \"8/2\", \"8/11\"]", "[3]"] {
+            let f = findings(&format!(
+                "[[role.rule]]\nunits = 1\nfunctions = {functions}\nread = \"*\"\n"
+            ));
+            assert!(
+                f.iter().all(|f| f.code != "disruptive-diagnostics"),
+                "{functions}: {f:#?}"
+            );
+        }
     }
 
     #[test]

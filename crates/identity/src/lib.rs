@@ -81,7 +81,7 @@ pub use error::{
     PasswordRejected, SessionError, StorageError, TokenError, UnknownPermission,
 };
 pub use names::{AccountName, MAX_NAME_LEN, RoleName};
-pub use password::{Blocklist, MAX_BLOCKLIST_BYTES, Password};
+pub use password::{Blocklist, MAX_BLOCKLIST_BYTES, Password, check_passphrase_strength};
 pub use permission::{ADMIN_ROLE, Permission, PermissionSet, builtin_roles};
 pub use principal::{AuthMethod, AuthenticatedPrincipal, Origin};
 pub use roles::{MAX_DESCRIPTION_CHARS, RoleInfo};

@@ -143,6 +143,67 @@ pub(crate) fn check_strength(
     account: &AccountName,
     with_mfa: bool,
 ) -> Result<(), PasswordRejected> {
+    let minimum = if with_mfa {
+        policy.min_length_with_mfa
+    } else {
+        policy.min_length
+    };
+    check(
+        policy,
+        blocklist,
+        password,
+        &[account.as_str(), PRODUCT_NAME],
+        minimum,
+    )
+}
+
+/// Words a passphrase is checked against besides the dictionaries: what it protects.
+const PASSPHRASE_CONTEXT: [&str; 3] = [PRODUCT_NAME, "backup", "passphrase"];
+
+/// Checks a passphrase that protects something other than an account, such as a backup that
+/// holds every private key of the component, against the account password policy (CR 1.7,
+/// CR 7.3): the same checks as [`Identity`](crate::Identity) applies to a new account
+/// password — the minimum length for an account without MFA (the passphrase is the only
+/// factor), the maximum length, printable characters, the blocklist and the guessability
+/// estimate (with the product name and "backup" as guessable words).
+///
+/// # Errors
+/// [`PasswordRejected`] naming the rule the passphrase fails and, for a guessable one, what
+/// makes it weak.
+pub fn check_passphrase_strength(
+    policy: &PasswordPolicy,
+    blocklist: Option<&Blocklist>,
+    passphrase: &Password,
+) -> Result<(), PasswordRejected> {
+    check(
+        policy,
+        blocklist,
+        passphrase,
+        &PASSPHRASE_CONTEXT,
+        policy.min_length,
+    )
+}
+
+impl crate::Identity {
+    /// [`check_passphrase_strength`] with this store's password policy and blocklist: the
+    /// check its callers apply to a passphrase they accept, such as a new backup's.
+    ///
+    /// # Errors
+    /// As [`check_passphrase_strength`].
+    pub fn check_passphrase_strength(&self, passphrase: &Password) -> Result<(), PasswordRejected> {
+        check_passphrase_strength(&self.config.password, self.blocklist.as_ref(), passphrase)
+    }
+}
+
+/// The strength checks shared by account passwords and passphrases; `user_inputs` are words
+/// the guessability estimate treats as known to an attacker.
+fn check(
+    policy: &PasswordPolicy,
+    blocklist: Option<&Blocklist>,
+    password: &Password,
+    user_inputs: &[&str],
+    minimum: usize,
+) -> Result<(), PasswordRejected> {
     if password.exceeds_hard_limit() {
         return Err(PasswordRejected::TooLong {
             length: password.0.expose_secret().chars().count(),
@@ -151,11 +212,6 @@ pub(crate) fn check_strength(
     }
     let text = password.normalized();
     let length = text.chars().count();
-    let minimum = if with_mfa {
-        policy.min_length_with_mfa
-    } else {
-        policy.min_length
-    };
     if length < minimum {
         return Err(PasswordRejected::TooShort { length, minimum });
     }
@@ -171,7 +227,7 @@ pub(crate) fn check_strength(
     if blocklist.is_some_and(|b| b.contains(&text)) {
         return Err(PasswordRejected::Blocklisted);
     }
-    let entropy = zxcvbn::zxcvbn(&text, &[account.as_str(), PRODUCT_NAME]);
+    let entropy = zxcvbn::zxcvbn(&text, user_inputs);
     let score = u8::from(entropy.score());
     if score < policy.min_strength {
         let (warning, suggestions) = entropy.feedback().map_or((None, Vec::new()), |f| {
@@ -391,6 +447,43 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, PasswordRejected::Blocklisted);
+    }
+
+    #[test]
+    fn weak_passphrases_are_refused_by_the_account_policy() {
+        let policy = PasswordPolicy::default();
+        let list = Blocklist::from_lines(["our site backup passphrase"]);
+        let passphrase =
+            |text: &str| check_passphrase_strength(&policy, Some(&list), &Password::from(text));
+        // The minimum for an account without MFA, not the shorter one with it.
+        assert_eq!(
+            passphrase("aaaaaaaaaaaa"),
+            Err(PasswordRejected::TooShort {
+                length: 12,
+                minimum: 15
+            })
+        );
+        for guessable in [
+            "aaaaaaaaaaaaaaaaaaaa",
+            "passwordpassword",
+            "qwertyuiopasdfgh",
+            "password123456789",
+        ] {
+            let e = passphrase(guessable).unwrap_err();
+            assert!(
+                matches!(e, PasswordRejected::TooGuessable { .. }),
+                "{guessable}: {e}"
+            );
+        }
+        assert_eq!(
+            passphrase("Our Site Backup Passphrase"),
+            Err(PasswordRejected::Blocklisted)
+        );
+        assert_eq!(
+            passphrase("plinth marmot\ncobalt fjord"),
+            Err(PasswordRejected::ControlCharacter { code: 0x0a })
+        );
+        passphrase("plinth marmot cobalt fjord").unwrap();
     }
 
     #[test]

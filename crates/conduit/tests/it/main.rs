@@ -2,5 +2,6 @@
 
 mod default_policy;
 mod deny_by_default;
+mod diagnostics_denial_of_service;
 mod ids_detectors;
 mod util;

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_audit::{Category, Outcome, Severity};
 use rampart_backup::{BackupError, CreateOptions, Passphrase};
+use rampart_identity::{Password, PasswordRejected};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +34,11 @@ pub const CONFIRM_HEADER: &str = "x-rampart-confirm";
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBackup {
-    /// The passphrase the backup key is derived from (argon2id); at least 12 characters.
-    /// Keep it off the device: without it the backup cannot be restored.
+    /// The passphrase the backup key is derived from (argon2id): at least 12 characters, and
+    /// it must meet the account password policy (for an account without MFA: at least 15
+    /// characters and at most 128 by default, not on the blocklist, not easy to guess), because
+    /// the backup holds every private key of the device. Keep it off the device: without it
+    /// the backup cannot be restored.
     #[schemars(length(min = 12))]
     pub passphrase: String,
 }
@@ -101,6 +105,14 @@ fn passphrase_of(headers: &HeaderMap) -> ApiResult<Option<Passphrase>> {
         .map_err(|e| ApiError::invalid(e.to_string()))
 }
 
+/// Why a new backup's passphrase was refused, for the caller.
+pub(crate) fn weak_passphrase(reason: &PasswordRejected) -> String {
+    format!(
+        "the backup passphrase does not meet the password policy: {reason} (the backup holds \
+         every private key of the device; a phrase of several unrelated words works well)"
+    )
+}
+
 fn backup_error(e: BackupError) -> ApiError {
     if e.is_bad_backup() {
         ApiError::new(
@@ -134,7 +146,14 @@ pub(crate) async fn create(
     Extension(peer): Extension<Peer>,
     Json(request): Json<NewBackup>,
 ) -> ApiResult<Response> {
+    // The strength check of account passwords (CR 1.7): whoever holds the file can guess
+    // offline, and the backup holds every private key.
+    let strength = state
+        .services
+        .identity
+        .check_passphrase_strength(&Password::from(request.passphrase.as_str()));
     let passphrase = Passphrase::new(request.passphrase).map_err(backup_error)?;
+    strength.map_err(|e| ApiError::invalid(weak_passphrase(&e)))?;
     let data = state.services.data.clone();
     let made = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();

@@ -1270,6 +1270,14 @@ async fn backups_page(
     status: StatusCode,
 ) -> Response {
     let ctx = Ctx::of(state, caller);
+    // A new backup's passphrase meets the account password policy, and the backup's own floor.
+    let min = state
+        .services
+        .identity
+        .config()
+        .password
+        .min_length
+        .max(rampart_backup::Passphrase::MIN_CHARS);
     let restore = ctx.can(Permission::BackupRestore);
     let staged = if restore {
         api::backups::staged(State(Arc::clone(state)))
@@ -1285,10 +1293,10 @@ async fn backups_page(
             p { "An encrypted backup of the data directory (accounts, keys, policy, audit trail), signed by this device (CR 7.3). The browser downloads the file; keep the passphrase elsewhere — without it the backup cannot be restored." }
             form.card method="post" action="/backups" {
                 (ctx.csrf_field())
-                p { label for="b-pass" { "Passphrase " span.hint { "(at least 12 characters)" } }
-                    input id="b-pass" name="passphrase" type="password" autocomplete="new-password" minlength="12" required; }
+                p { label for="b-pass" { "Passphrase " span.hint { "(at least " (min) " characters and as hard to guess as an account password; several unrelated words work well)" } }
+                    input id="b-pass" name="passphrase" type="password" autocomplete="new-password" minlength=(min) required; }
                 p { label for="b-pass2" { "Passphrase again" }
-                    input id="b-pass2" name="confirm" type="password" autocomplete="new-password" minlength="12" required; }
+                    input id="b-pass2" name="confirm" type="password" autocomplete="new-password" minlength=(min) required; }
                 p { button type="submit" { "Create and download" } }
             }
         }

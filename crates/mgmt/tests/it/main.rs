@@ -16,3 +16,4 @@ mod status;
 mod transport;
 mod ui;
 mod ui_browser;
+mod weak_backup_passphrase;

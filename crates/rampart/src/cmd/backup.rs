@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use rampart_audit::{Category, NewEvent, Outcome};
 use rampart_backup::{BackupError, CreateOptions, Passphrase, RestoreOptions};
+use rampart_identity::Password;
 use rampart_vault::{DataDir, DevicePublicKey};
-use zeroize::Zeroize as _;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::component::Component;
 use crate::output;
@@ -21,8 +22,9 @@ use crate::{BadInput, Outcome as Exit};
 pub(crate) enum Command {
     /// Write an encrypted backup of the data directory, signed by the device key.
     ///
-    /// Consistent while the gateway runs. Asks for a passphrase twice (at least 12
-    /// characters) unless --passphrase-stdin. Prints the device key and the backup's SHA-256:
+    /// Consistent while the gateway runs. Asks for a passphrase twice unless
+    /// --passphrase-stdin; it must meet the account password policy (by default at least 15
+    /// characters, not easy to guess). Prints the device key and the backup's SHA-256:
     /// keep the device key off the device, a restore onto a wiped device needs it.
     Create {
         /// The backup file to write (mode 0600).
@@ -129,8 +131,24 @@ fn create(file: &Path, data: &Path, passphrase_stdin: bool, force: bool) -> anyh
     }
     // Back up an existing data directory only: never initialise one just to archive it.
     DataDir::open(data).map_err(|e| BadInput(format!("--data: {e}")))?;
-    let passphrase = read_passphrase(passphrase_stdin, true)?;
+    let text = read_passphrase_text(passphrase_stdin, true)?;
+    let passphrase = Passphrase::new(text.as_str()).map_err(|e| BadInput(e.to_string()))?;
     let component = Component::open(data)?;
+    // The backup holds every private key and can be guessed at offline: its passphrase meets
+    // the account password policy of this data directory (CR 1.7, CR 7.3).
+    let strength = component
+        .identity()?
+        .check_passphrase_strength(&Password::from(text.as_str()));
+    drop(text);
+    if let Err(reason) = strength {
+        component.close()?;
+        return Err(BadInput(format!(
+            "the backup passphrase does not meet the password policy: {reason} (the backup \
+             holds every private key of the device; a phrase of several unrelated words works \
+             well)"
+        ))
+        .into());
+    }
     let result = rampart_backup::create_file(
         &component.data,
         &passphrase,
@@ -404,6 +422,12 @@ fn open_backup(file: &Path) -> anyhow::Result<BufReader<File>> {
 /// Reads the passphrase: one line of stdin, or from the terminal without echo (twice when
 /// `new`, so a typo cannot lock the backup away).
 fn read_passphrase(from_stdin: bool, new: bool) -> anyhow::Result<Passphrase> {
+    let text = read_passphrase_text(from_stdin, new)?;
+    Passphrase::new(text.as_str()).map_err(|e| BadInput(e.to_string()).into())
+}
+
+/// The passphrase as typed, zeroized when dropped.
+fn read_passphrase_text(from_stdin: bool, new: bool) -> anyhow::Result<Zeroizing<String>> {
     let text = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -439,7 +463,7 @@ fn read_passphrase(from_stdin: bool, new: bool) -> anyhow::Result<Passphrase> {
         }
         first
     };
-    Passphrase::new(text).map_err(|e| BadInput(e.to_string()).into())
+    Ok(Zeroizing::new(text))
 }
 
 /// Asks on the controlling terminal (stdin may be carrying the passphrase); without a person

@@ -154,6 +154,76 @@ fn create_is_audited_without_the_passphrase_and_refuses_to_overwrite() {
     assert!(!std::path::Path::new(fresh).exists());
 }
 
+/// Threat: a backup, which holds every private key, protected by a passphrase an attacker
+/// holding the file guesses offline. The account password policy applies: exit 2 with the
+/// reason, no file, and nothing of the passphrase in the trail.
+#[test]
+fn a_guessable_backup_passphrase_is_refused_with_the_reason() {
+    let s = setup();
+    let file = s.dir.path().join("weak.rbk");
+    let file = file.to_str().unwrap();
+    let before = actions(&s.data)
+        .iter()
+        .filter(|e| e["action"] == "backup.create")
+        .count();
+    for (passphrase, reason) in [
+        (
+            "aaaaaaaaaaaa",
+            "too short: 12 characters, at least 15 required",
+        ),
+        ("aaaaaaaaaaaaaaaaaaaa", "too easy to guess"),
+        // On the common-password lists the strength estimate carries.
+        ("passwordpassword", "too easy to guess"),
+        ("qwertyuiopasdfgh", "too easy to guess"),
+    ] {
+        let out = with_stdin(
+            &[
+                "backup",
+                "create",
+                file,
+                "--data",
+                &s.data,
+                "--passphrase-stdin",
+            ],
+            &format!("{passphrase}\n"),
+        );
+        assert_eq!(code(&out), 2, "{passphrase}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("does not meet the password policy") && err.contains(reason),
+            "{passphrase}: {err}"
+        );
+        assert!(!err.contains(passphrase), "{passphrase}: echoed");
+        assert!(
+            !std::path::Path::new(file).exists(),
+            "{passphrase}: written"
+        );
+    }
+    let events = actions(&s.data);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["action"] == "backup.create")
+            .count(),
+        before,
+        "a refused passphrase creates nothing"
+    );
+    assert!(!serde_json::to_string(&events).unwrap().contains("qwerty"));
+    let strong = with_stdin(
+        &[
+            "backup",
+            "create",
+            file,
+            "--data",
+            &s.data,
+            "--passphrase-stdin",
+        ],
+        "plinth marmot cobalt fjord\n",
+    );
+    assert!(strong.status.success(), "{}", stderr(&strong));
+    assert!(std::path::Path::new(file).is_file());
+}
+
 #[test]
 fn verify_exit_codes_name_what_failed() {
     let s = setup();
