@@ -169,6 +169,55 @@ impl Identity {
         })
     }
 
+    /// Gives the principal's session a new id and invalidates the old one (CR 2.5, CR 3.8),
+    /// for every change of its authentication state (an initial or expired password changed,
+    /// MFA enrolled): an id seen before the change — fixed by an attacker, or read from a
+    /// shared machine — is worth nothing after it. The session keeps its handle, lifetime and
+    /// activity. Returns the new id, which the caller hands to the client at once, and when the
+    /// session ends.
+    ///
+    /// # Errors
+    /// [`SessionError::Invalid`] when the principal has no live session; audit and storage
+    /// errors (then the old id stays in force and the caller must not claim a rotation).
+    pub fn rotate_session(
+        &self,
+        principal: &AuthenticatedPrincipal,
+        reason: &str,
+    ) -> Result<(SessionToken, Timestamp), SessionError> {
+        let (Some(handle), Some(account_id), Some(account)) =
+            (principal.session, principal.account_id, &principal.account)
+        else {
+            return Err(SessionError::Invalid);
+        };
+        let raw = Self::random_bytes(ID_BYTES).map_err(|e| StorageError::new(e.to_string()))?;
+        let token = format!("{PREFIX}{}", hex(&raw));
+        let digest = Sha256::digest(raw.as_slice()).to_vec();
+        let mut conn = self.db();
+        let tx = conn.transaction().db()?;
+        let expires_at: Option<i64> = tx
+            .query_row(
+                "UPDATE sessions SET token_hash = ?3 WHERE id = ?1 AND account_id = ?2
+                 RETURNING expires_at",
+                params![handle, account_id, digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .db()?;
+        let Some(expires_at) = expires_at else {
+            return Err(SessionError::Invalid);
+        };
+        self.record_for(
+            principal,
+            AuditCategory::AccessControl,
+            "session-rotate",
+            Some(account.as_str()),
+            AuditOutcome::Success,
+            json!({ "session": handle, "reason": reason }),
+        )?;
+        tx.commit().db()?;
+        Ok((SessionToken::new(&token), ts(expires_at)?))
+    }
+
     /// Resolves a session id to a fresh principal and records the activity. Fails for an
     /// unknown or malformed id, a session idle longer than `sessions.idle_timeout` (session
     /// lock, CR 2.5) or older than `sessions.lifetime`, and an account that is disabled,

@@ -74,3 +74,23 @@ fn cr_3_8_sessions_are_only_for_password_logins() {
         Err(SessionError::Invalid)
     ));
 }
+
+#[test]
+fn cr_3_8_a_rotated_session_id_replaces_the_old_one() {
+    use crate::util::{GOOD, Harness};
+    let h = Harness::new();
+    h.user("alice", &["viewer"], GOOD);
+    let session = h.id.create_session(&h.login("alice", GOOD)).unwrap();
+    let old = session.token.expose_secret().to_owned();
+    let principal = h.id.validate_session(&old, &crate::util::web()).unwrap();
+    let (new, _) = h.id.rotate_session(&principal, "password-change").unwrap();
+    assert_ne!(new.expose_secret(), old);
+    assert!(h.id.validate_session(&old, &crate::util::web()).is_err());
+    let again =
+        h.id.validate_session(new.expose_secret(), &crate::util::web())
+            .unwrap();
+    assert_eq!(again.name(), "alice");
+    assert!(h.records().iter().any(|r| r.action == "session-rotate"));
+    // A principal without a session (an API token, the console) has nothing to rotate.
+    assert!(h.id.rotate_session(&h.root, "x").is_err());
+}

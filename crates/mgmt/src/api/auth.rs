@@ -232,19 +232,55 @@ pub(crate) async fn whoami(
     })
 }
 
-/// `POST /api/v1/auth/password`.
+/// The header that carries a rotated session's new CSRF token.
+pub(crate) const CSRF_ROTATED_HEADER: &str = "x-csrf-token";
+
+/// `POST /api/v1/auth/password`. A session caller's session gets a new id (answered with
+/// `Set-Cookie` and the new CSRF token in `X-CSRF-Token`).
 pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Json(change): Json<PasswordChange>,
-) -> ApiResult<StatusCode> {
-    with_identity(&state, move |identity| {
+) -> ApiResult<Response> {
+    let rotated = with_identity(&state, move |identity| {
         let current = Password::new(change.current);
         let new = Password::new(change.new);
-        Ok(identity.change_password(&caller.principal, &current, &new)?)
+        identity.change_password(&caller.principal, &current, &new)?;
+        rotate(identity, &caller, "password-change")
     })
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(no_content_rotated(&state, rotated))
+}
+
+/// Rotates the caller's session after a change of its authentication state (CR 2.5, CR 3.8):
+/// the old id is worthless from now on. Callers by API token have no session to rotate.
+fn rotate(
+    identity: &rampart_identity::Identity,
+    caller: &Caller,
+    reason: &str,
+) -> ApiResult<Option<(String, i64)>> {
+    if caller.session.is_none() {
+        return Ok(None);
+    }
+    let (token, expires_at) = identity.rotate_session(&caller.principal, reason)?;
+    let lifetime = expires_at
+        .duration_since(jiff::Timestamp::now())
+        .as_secs()
+        .max(0);
+    Ok(Some((token.expose_secret().to_owned(), lifetime)))
+}
+
+/// 204, with the rotated session's cookie and CSRF token when there is one.
+fn no_content_rotated(state: &AppState, rotated: Option<(String, i64)>) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some((token, lifetime)) = rotated {
+        let headers = response.headers_mut();
+        headers.insert(header::SET_COOKIE, session_cookie(&token, lifetime));
+        if let Ok(csrf) = HeaderValue::from_str(&state.csrf_token(&token)) {
+            headers.insert(CSRF_ROTATED_HEADER, csrf);
+        }
+    }
+    response
 }
 
 /// `POST /api/v1/auth/totp/enrol`.
@@ -267,10 +303,11 @@ pub(crate) async fn totp_confirm(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Json(code): Json<TotpCode>,
-) -> ApiResult<StatusCode> {
-    with_identity(&state, move |identity| {
-        Ok(identity.confirm_totp_enrolment(&caller.principal, code.code.trim())?)
+) -> ApiResult<Response> {
+    let rotated = with_identity(&state, move |identity| {
+        identity.confirm_totp_enrolment(&caller.principal, code.code.trim())?;
+        rotate(identity, &caller, "mfa-enrolment")
     })
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(no_content_rotated(&state, rotated))
 }

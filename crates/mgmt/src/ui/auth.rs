@@ -364,7 +364,7 @@ async fn change_password(
         .await
     {
         // The guard sends the caller on to TOTP enrolment if that is still due.
-        Ok(_) => redirect("/dashboard?ok=password"),
+        Ok(answer) => with_rotated_session(redirect("/dashboard?ok=password"), &answer),
         Err(e) => respond(
             e.status,
             password_form(&state, &ctx, forced, &[Notice::Error(e.message)]),
@@ -479,7 +479,7 @@ async fn totp_confirm(
     let ctx = Ctx::of(&state, &caller);
     let code = api::auth::TotpCode { code: form.code };
     match api::auth::totp_confirm(State(Arc::clone(&state)), Extension(caller), Json(code)).await {
-        Ok(_) => redirect("/dashboard?ok=totp"),
+        Ok(answer) => with_rotated_session(redirect("/dashboard?ok=totp"), &answer),
         Err(e) => {
             let body = html! {
                 form.card method="post" action="/totp" {
@@ -503,4 +503,13 @@ async fn totp_confirm(
             )
         }
     }
+}
+
+/// Carries the rotated session's cookie from the API's answer onto the page's answer.
+fn with_rotated_session(mut page: Response, api_answer: &Response) -> Response {
+    if let Some(cookie) = api_answer.headers().get(header::SET_COOKIE) {
+        page.headers_mut()
+            .insert(header::SET_COOKIE, cookie.clone());
+    }
+    page
 }

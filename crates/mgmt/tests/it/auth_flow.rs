@@ -51,6 +51,16 @@ async fn banner_then_login_then_forced_change_then_totp() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    // The session got a new id at the change of its authentication state: the old one is
+    // worth nothing (session fixation, CR 2.5 / CR 3.8).
+    let mut stale = h.client();
+    stale.cookie.clone_from(&client.cookie);
+    client.adopt_rotated_session(&r);
+    assert_ne!(stale.cookie, client.cookie, "the session id was rotated");
+    assert_eq!(
+        stale.get("/api/v1/auth/whoami").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(client.get("/api/v1/users").await.status, StatusCode::OK);
 
     // CR 1.1 RE 2: enrol TOTP; from then on the password alone is not enough.
@@ -68,6 +78,10 @@ async fn banner_then_login_then_forced_change_then_totp() {
         .post("/api/v1/auth/totp/confirm", json!({ "code": code }))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let before = client.cookie.clone();
+    client.adopt_rotated_session(&r);
+    assert_ne!(before, client.cookie, "rotated again at MFA enrolment");
+    assert_eq!(client.get("/api/v1/users").await.status, StatusCode::OK);
 
     let mut second = h.client();
     let r = second.login("admin", ADMIN_PASSWORD, None).await;

@@ -137,6 +137,7 @@ impl Harness {
             )
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        client.adopt_rotated_session(&r);
         client
     }
 
@@ -231,6 +232,26 @@ impl Client {
             csrf: None,
             bearer: None,
             approval: None,
+        }
+    }
+
+    /// Takes up a session the server rotated (a new id in `Set-Cookie`, its CSRF token in
+    /// `X-CSRF-Token`), as a browser does after a password change or MFA enrolment.
+    pub(crate) fn adopt_rotated_session(&mut self, answer: &Answer) {
+        if let Some(cookie) = answer
+            .headers
+            .get(hyper::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+        {
+            self.cookie = Some(cookie.to_owned());
+        }
+        if let Some(csrf) = answer
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.csrf = Some(csrf.to_owned());
         }
     }
 

@@ -148,6 +148,9 @@ async fn the_form_login_leads_through_the_forced_password_change() {
     );
     let r = form(&browser, "/password", &body).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let old_cookie = browser.cookie.clone();
+    browser.adopt_rotated_session(&r);
+    assert_ne!(old_cookie, browser.cookie, "the session id is rotated");
     let r = browser.get("/dashboard").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("SL-C"));

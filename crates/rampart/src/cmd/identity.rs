@@ -39,7 +39,9 @@ pub(crate) struct Data {
 
 #[derive(clap::Subcommand)]
 pub(crate) enum UserCommand {
-    /// Create a human user with an initial password, to be changed at first login.
+    /// Create a human user with an initial password, to be changed at first login; with
+    /// `--process`, a process account (no password; it authenticates by API token or
+    /// certificate, CR 1.2).
     Add {
         /// The account name (unique, never reused).
         name: String,
@@ -49,6 +51,10 @@ pub(crate) enum UserCommand {
         /// Read the password from the first line of stdin instead of prompting twice.
         #[arg(long)]
         password_stdin: bool,
+        /// Create a process account (for an integration): no password, no interactive login;
+        /// administrators may make API tokens for it.
+        #[arg(long, conflicts_with = "password_stdin")]
+        process: bool,
     },
     /// List the accounts.
     List {
@@ -249,7 +255,25 @@ pub(crate) fn user(data: &Data, command: &UserCommand) -> anyhow::Result<Outcome
         UserCommand::Add {
             name,
             role,
+            process: true,
+            ..
+        } => {
+            let new = NewAccount::new(account(name)?).role(role_name(role)?);
+            let info = identity
+                .create_process_account(&console, &new)
+                .map_err(input)?;
+            format!(
+                "created process account {} with role {}; it authenticates by API token \
+                 (rampart token create) or certificate\n",
+                info.name,
+                info.roles.join(", ")
+            )
+        }
+        UserCommand::Add {
+            name,
+            role,
             password_stdin,
+            process: false,
         } => {
             let new = NewAccount::new(account(name)?).role(role_name(role)?);
             let password = read_password(*password_stdin)?;

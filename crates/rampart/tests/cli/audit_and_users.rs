@@ -490,3 +490,79 @@ fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
         stderr(&output)
     );
 }
+
+#[test]
+fn api_tokens_for_another_account_are_for_process_accounts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let data = data.to_str().unwrap();
+    let output = with_stdin(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "operator",
+            "--password-stdin",
+            "--data",
+            data,
+        ],
+        "correct horse battery staple xyz\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let token_for = |account: &str| {
+        rampart(&[
+            "token",
+            "create",
+            "--data",
+            data,
+            "--account",
+            account,
+            "--role",
+            "operator",
+            "--label",
+            "scada",
+            "--days",
+            "1",
+        ])
+    };
+    // A token is a credential for its owner: none for a person made by someone else.
+    let refused = token_for("alice");
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("process accounts"),
+        "{}",
+        stderr(&refused)
+    );
+    ok(&[
+        "user",
+        "add",
+        "scada",
+        "--process",
+        "--role",
+        "operator",
+        "--data",
+        data,
+    ]);
+    let shown: serde_json::Value = serde_json::from_str(&ok(&[
+        "user", "show", "scada", "--data", data, "--format", "json",
+    ]))
+    .unwrap();
+    assert_eq!(shown["kind"], "process");
+    let made = token_for("scada");
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert!(stdout(&made).trim().starts_with("rpt_"));
+    // --process and a password do not go together.
+    let both = rampart(&[
+        "user",
+        "add",
+        "x",
+        "--process",
+        "--password-stdin",
+        "--role",
+        "viewer",
+        "--data",
+        data,
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -11,15 +11,26 @@ fn assess_live_reads_the_settings_of_a_running_gateway() {
     std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
     let (_up, url) = up(&data, &config);
     let data_arg = data.to_str().unwrap();
+    // Tokens for another account are for process accounts only: one for the assessment.
+    ok(&[
+        "user",
+        "add",
+        "--data",
+        data_arg,
+        "--process",
+        "assessor",
+        "--role",
+        "auditor",
+    ]);
     let token = ok(&[
         "token",
         "create",
         "--data",
         data_arg,
         "--account",
-        "admin",
+        "assessor",
         "--role",
-        "admin",
+        "auditor",
         "--label",
         "assess",
         "--days",
