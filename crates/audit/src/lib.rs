@@ -63,6 +63,14 @@
 //! the connection: callers hand it events over a channel; it appends everything queued in one
 //! transaction, commits with one fsync, and only then acknowledges each append.
 //!
+//! Several processes may write one trail at once (the gateway and a CLI command). Each open
+//! [`AuditStore`] holds an exclusive advisory lock on its own file in `dir/writers/` while it
+//! runs; the kernel drops the lock when the process ends, however it ends. So the next open
+//! tells a writer that crashed or was killed (its file is there, unlocked: `audit.opened`
+//! says `unclean`) from one that is still running (locked: `not applicable`, never
+//! `unclean`), and only the last writer to close marks the store closed cleanly. Readers
+//! ([`AuditReader`], [`verify`]) take no part in this and never write.
+//!
 //! # Tamper evidence
 //! Each event has a canonical byte encoding (typed, length-prefixed fields; documented in the
 //! `chain` module source and below), and `hash_n = SHA-256(hash_{n-1} || canonical(event_n))`
@@ -123,6 +131,7 @@ mod query;
 mod store;
 pub mod testing;
 mod verify;
+mod writers;
 
 pub use chain::AuditEntryHash;
 pub use checkpoint::{Checkpoint, CheckpointSigner};

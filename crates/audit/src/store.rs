@@ -25,6 +25,7 @@ use crate::db::{self, seq_of, sqlite_error};
 use crate::error::StoreError;
 use crate::event::{Actor, Category, NewEvent, Severity};
 use crate::query::AuditReader;
+use crate::writers::{self, Census, Registration};
 
 /// What the store does when it holds its maximum number of events (CR 2.9, CR 2.10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -452,7 +453,13 @@ impl AuditStore {
     /// `dir/audit.sqlite3`, mode 0600) and starts its writer thread.
     ///
     /// With lifecycle events on, the first event recorded is `audit.opened`, whose details say
-    /// whether the previous run closed cleanly.
+    /// whether the previous run closed cleanly: `previous_shutdown` is `none (new store)`,
+    /// `clean`, `unclean (crash or kill): …` (a writer ended without closing; with the count
+    /// in `writers_ended_uncleanly` when its registration was found), or `not applicable: …`
+    /// when another writer holds the trail open now (`running_writers`). Each open store holds
+    /// a lock file in `dir/writers/` for as long as it runs, which is how the next open tells
+    /// a crash from a live writer; only a writer that appends needs to open the store, readers
+    /// use [`AuditReader`] and [`crate::verify`], which never write.
     ///
     /// # Errors
     /// [`StoreError`] when the directory or file cannot be created or opened, or the file is
@@ -466,11 +473,20 @@ impl AuditStore {
         let conn = db::open_writer(dir, &signer.public_key())?;
         let path = db::store_path(dir);
         let lifecycle = config.lifecycle_events;
-        let writer = Writer::recover(conn, path, config, clock, signer)?;
+        // Count the writers registered before this one, then read the shutdown flag: a crashed
+        // writer's registration is found here, a live writer's is left alone.
+        let (registration, census) = writers::register(dir)?;
+        let writer = match Writer::recover(conn, path, config, clock, signer, census) {
+            Ok(writer) => writer.registered(registration),
+            Err(e) => {
+                let _ = registration.withdraw();
+                return Err(e);
+            }
+        };
         let status = Arc::new(Mutex::new(writer.status()));
         // Bounded: under overload, submitters wait for the writer instead of growing memory.
         let (commands, receiver) = crossbeam_channel::bounded(QUEUE_LIMIT);
-        let previous_clean = writer.previous_clean;
+        let previous = writer.previous;
         let last_seq_before = writer.next_seq - 1;
         let thread = {
             let status = Arc::clone(&status);
@@ -490,21 +506,25 @@ impl AuditStore {
             writer: Mutex::new(Some(thread)),
         };
         if lifecycle {
-            let shutdown = match previous_clean {
-                None => "none (new store)",
-                Some(true) => "clean",
-                Some(false) => {
-                    "unclean (crash or kill): events after the last checkpoint are unsigned"
+            let mut details = json!({
+                "previous_shutdown": previous.describe(),
+                "last_seq": last_seq_before,
+            });
+            match previous {
+                Previous::Unclean { writers } if writers > 0 => {
+                    details["writers_ended_uncleanly"] = json!(writers);
                 }
-            };
+                Previous::StillOpen { writers } => details["running_writers"] = json!(writers),
+                _ => {}
+            }
             let opened =
                 NewEvent::builder(Category::AuditLog, "audit.opened", Actor::audit_store())
-                    .severity(if previous_clean == Some(false) {
+                    .severity(if matches!(previous, Previous::Unclean { .. }) {
                         Severity::Warning
                     } else {
                         Severity::Notice
                     })
-                    .details(json!({ "previous_shutdown": shutdown, "last_seq": last_seq_before }))
+                    .details(details)
                     .essential()
                     .build()
                     .map_err(|e| StoreError::Config(e.to_string()))?;
@@ -689,6 +709,35 @@ fn read_head(conn: &Connection, path: &Path, now: Timestamp) -> Result<StoredHea
     })
 }
 
+/// How the trail was left before this store opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Previous {
+    /// A new store.
+    New,
+    /// The last writer closed it.
+    Clean,
+    /// A writer ended without closing: `writers` registrations found, or 0 when only the
+    /// stored flag says so (a store from before the registry, or restored from a backup).
+    Unclean { writers: usize },
+    /// Other writers hold it open now, so there is no previous shutdown to report.
+    StillOpen { writers: usize },
+}
+
+impl Previous {
+    fn describe(self) -> &'static str {
+        match self {
+            Previous::New => "none (new store)",
+            Previous::Clean => "clean",
+            Previous::Unclean { .. } => {
+                "unclean (crash or kill): events after the last checkpoint are unsigned"
+            }
+            Previous::StillOpen { .. } => {
+                "not applicable: the trail is held open by another running writer"
+            }
+        }
+    }
+}
+
 /// The writer thread's state: the head of the chain and the capacity bookkeeping.
 struct Writer {
     conn: Connection,
@@ -697,7 +746,9 @@ struct Writer {
     clock: Arc<dyn Clock>,
     signer: Arc<dyn CheckpointSigner>,
     head: Head,
-    previous_clean: Option<bool>,
+    previous: Previous,
+    /// This writer's entry in the registry, until it closes.
+    registration: Option<Registration>,
     encoder: Encoder,
 }
 
@@ -727,12 +778,25 @@ impl Writer {
         config: StoreConfig,
         clock: Arc<dyn Clock>,
         signer: Arc<dyn CheckpointSigner>,
+        census: Census,
     ) -> Result<Writer, StoreError> {
         let now = clock.now().at;
         let stored = read_head(&conn, &path, now)?;
-        let previous_clean = match db::meta(&conn, &path, "clean_shutdown")? {
-            None if stored.next_seq == 1 => None,
-            value => Some(value.as_deref() == Some("1")),
+        let flag = db::meta(&conn, &path, "clean_shutdown")?;
+        let previous = if census.ended_uncleanly > 0 {
+            Previous::Unclean {
+                writers: census.ended_uncleanly,
+            }
+        } else if census.live > 0 {
+            Previous::StillOpen {
+                writers: census.live,
+            }
+        } else {
+            match flag.as_deref() {
+                None if stored.next_seq == 1 => Previous::New,
+                Some("1") => Previous::Clean,
+                _ => Previous::Unclean { writers: 0 },
+            }
         };
         db::set_meta(&conn, &path, "clean_shutdown", "0")?;
         Ok(Writer {
@@ -750,9 +814,15 @@ impl Writer {
                 warned: false,
                 refusing: false,
             },
-            previous_clean,
+            previous,
+            registration: None,
             encoder: Encoder::with_capacity(1024),
         })
+    }
+
+    fn registered(mut self, registration: Registration) -> Writer {
+        self.registration = Some(registration);
+        self
     }
 
     fn stored(&self) -> u64 {
@@ -1191,7 +1261,18 @@ impl Writer {
         Ok(Some(seq))
     }
 
+    /// Records `audit.closed`, signs a final checkpoint and withdraws the registration; the
+    /// last writer to leave marks the store closed cleanly. On failure the registration stays,
+    /// so the next open reports the shutdown as unclean.
     fn shutdown(&mut self) -> Result<(), StoreError> {
+        match self.registration.take() {
+            Some(registration) => registration.close(|last| self.final_commit(last)),
+            // Already shut down.
+            None => Ok(()),
+        }
+    }
+
+    fn final_commit(&mut self, last: bool) -> Result<(), StoreError> {
         let lifecycle = self.config.lifecycle_events;
         self.transaction(|w| {
             if lifecycle {
@@ -1200,8 +1281,11 @@ impl Writer {
                     .and_then(|()| w.internal_event("audit.closed", Severity::Notice, json!({})));
             }
             w.checkpoint()?;
-            let path = w.path.clone();
-            db::set_meta(&w.conn, &path, "clean_shutdown", "1")
+            if last {
+                let path = w.path.clone();
+                db::set_meta(&w.conn, &path, "clean_shutdown", "1")?;
+            }
+            Ok(())
         })
     }
 }

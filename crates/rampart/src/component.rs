@@ -1,12 +1,14 @@
 //! The component's local state as the CLI opens it: the data directory, the audit trail signed
-//! with the device key, and the identity store that records into that trail.
+//! with the device key, and the identity store that records into that trail; or, for commands
+//! that only read, the audit trail alone ([`open_trail`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use rampart_audit::{
-    Actor, AuditStore, Capacity, Category, NewEvent, OnFull, Outcome, StoreConfig, SystemClock,
+    Actor, AuditReader, AuditStore, Capacity, Category, NewEvent, OnFull, Outcome, StoreConfig,
+    SystemClock,
 };
 use rampart_gateway::{DeviceSigner, IdentityAuditBridge};
 use rampart_identity::Identity;
@@ -107,6 +109,26 @@ impl Component {
     pub(crate) fn close(self) -> anyhow::Result<()> {
         self.audit.close().context("closing the audit trail")
     }
+}
+
+/// Opens the audit trail of the existing data directory at `path` for reading only: no
+/// writer, no `audit.opened`/`audit.closed` bookkeeping, no device key (CR 6.1). Read-only
+/// commands use this so that running them next to the gateway changes nothing in the trail.
+///
+/// # Errors
+/// [`BadInput`] when `path` is not a data directory or holds no audit trail yet.
+pub(crate) fn open_trail(path: &Path) -> anyhow::Result<AuditReader> {
+    let data = DataDir::open(path).map_err(|e| BadInput(format!("--data: {e}")))?;
+    let audit_dir = data.root().join(AUDIT_DIR);
+    if !rampart_audit::store_path(&audit_dir).is_file() {
+        return Err(BadInput(format!(
+            "--data: {} holds no audit trail yet",
+            path.display()
+        ))
+        .into());
+    }
+    AuditReader::open(&audit_dir)
+        .with_context(|| format!("opening the audit trail in {}", audit_dir.display()))
 }
 
 /// `DATA/audit.toml`: the audit trail's capacity (CR 2.9, CR 2.10) and checkpoint cadence.

@@ -13,7 +13,7 @@ use rampart_audit::{
     AuditReader, Severity, StoreConfig, StoreError, VerifyError, store_path, verify,
 };
 
-use crate::util::Fixture;
+use crate::util::{Fixture, OtherWriter};
 
 fn checkpoint_seqs(fixture: &Fixture) -> Vec<i64> {
     fixture
@@ -79,9 +79,8 @@ fn lifecycle_events_record_starts_stops_and_crashes() {
     let store = fixture.open(config.clone());
     fixture.append_samples(&store, 0, 2);
     store.close().unwrap();
-    let store = fixture.open(config.clone());
-    // A crash: no close, no final checkpoint.
-    std::mem::forget(store);
+    // A crash: another process opens the store and is killed (no close, no final checkpoint).
+    OtherWriter::start(fixture.path()).kill();
     let store = fixture.open(config);
     store.close().unwrap();
 

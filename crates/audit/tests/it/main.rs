@@ -14,6 +14,7 @@ mod concurrency;
 mod crash;
 mod deleted_event;
 mod forged_checkpoint;
+mod misreported_shutdown;
 mod query;
 mod reordered_event;
 mod tampered_event;

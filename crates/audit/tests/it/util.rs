@@ -1,5 +1,8 @@
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -243,4 +246,54 @@ pub(crate) fn expect_finding(
             .starts_with(&format!("TAMPERED: first bad seq {first}")),
         "{name}"
     );
+}
+
+/// Set for the child process of [`OtherWriter`]: the store directory it opens.
+pub(crate) const OTHER_WRITER_DIR: &str = "RAMPART_AUDIT_OTHER_WRITER_DIR";
+
+/// A writer in another process (this test binary, started again) that holds the store open
+/// until it is killed: a running gateway next to the test, or one that crashes.
+pub(crate) struct OtherWriter(Child);
+
+impl OtherWriter {
+    /// Starts the child and waits (at most a minute) until its store is open.
+    pub(crate) fn start(dir: &Path) -> OtherWriter {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "misreported_shutdown::child_holding_the_trail_open",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(OTHER_WRITER_DIR, dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (opened, is_open) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == "OPEN" {
+                    let _ = opened.send(());
+                }
+            }
+        });
+        is_open
+            .recv_timeout(Duration::from_mins(1))
+            .expect("the other writer opened the store");
+        OtherWriter(child)
+    }
+
+    /// SIGKILL: the writer ends without closing.
+    pub(crate) fn kill(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for OtherWriter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -10,7 +10,7 @@ use rampart_audit::{
 };
 use rampart_vault::DevicePublicKey;
 
-use crate::component::{AUDIT_DIR, Component};
+use crate::component::{AUDIT_DIR, Component, open_trail};
 use crate::output::{self, Style, Table};
 use crate::{BadInput, Outcome as Exit};
 
@@ -66,6 +66,8 @@ pub(crate) enum Command {
         key: Option<String>,
     },
     /// Query events by time, category, actor, outcome and severity.
+    ///
+    /// Reads only: adds nothing to the trail, even next to the running gateway.
     Query {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
@@ -79,7 +81,7 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// The last events.
+    /// The last events (reads only, like query).
     Tail {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
@@ -170,13 +172,9 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Exit> {
             limit,
             format,
         } => {
-            let component = Component::open(data)?;
-            let events = component
-                .audit
-                .reader()?
-                .query(&filters.query().limit(*limit))?;
+            // Reading writes nothing, not even the trail's open/close bookkeeping.
+            let events = open_trail(data)?.query(&filters.query().limit(*limit))?;
             print_events(&events, *format, None)?;
-            component.close()?;
             Ok(Exit::Ok)
         }
         Command::Tail {
@@ -184,10 +182,8 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Exit> {
             count,
             format,
         } => {
-            let component = Component::open(data)?;
-            let events = component.audit.reader()?.tail(*count)?;
+            let events = open_trail(data)?.tail(*count)?;
             print_events(&events, *format, None)?;
-            component.close()?;
             Ok(Exit::Ok)
         }
         Command::Export {

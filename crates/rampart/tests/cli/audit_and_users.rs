@@ -443,7 +443,20 @@ fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let data_s = data.to_str().unwrap();
-    ok(&["audit", "tail", "--data", data_s]);
+    // Reading never initialises a data directory; a first write does.
+    let output = rampart(&["audit", "tail", "--data", data_s]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!data.exists());
+    ok(&[
+        "audit",
+        "append",
+        "--data",
+        data_s,
+        "--category",
+        "control_system",
+        "--action",
+        "init",
+    ]);
     std::fs::write(
         data.join("audit.toml"),
         "max_events = 20\nwarn_at_percent = 50\non_full = \"overwrite-oldest\"\n",
@@ -464,8 +477,8 @@ fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
     let events = ok(&["audit", "query", "--data", data_s, "--format", "jsonl"]);
     assert!(events.contains("audit.capacity.threshold"), "{events}");
     assert!(events.contains("audit.pruned"), "{events}");
-    // The capacity holds (the open/close events of this query may sit on top of it), and the
-    // oldest events are the ones that went.
+    // The capacity holds (the open/close events of the last append may sit on top of it; the
+    // query itself adds none), and the oldest events are the ones that went.
     assert!(events.lines().count() <= 25, "{events}");
     assert!(!events.contains("\"step-0\""), "{events}");
     let report = ok(&["audit", "verify", "--data", data_s]);
@@ -474,8 +487,22 @@ fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
         "{report}"
     );
 
+    // A bad file is bad input for every command that writes to the trail (readers do not
+    // use it, so a broken audit.toml never keeps anyone from reading the trail).
+    let append = |data_s: &str| {
+        rampart(&[
+            "audit",
+            "append",
+            "--data",
+            data_s,
+            "--category",
+            "control_system",
+            "--action",
+            "x",
+        ])
+    };
     std::fs::write(data.join("audit.toml"), "on_full = \"explode\"\n").unwrap();
-    let output = rampart(&["audit", "tail", "--data", data_s]);
+    let output = append(data_s);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("audit.toml: on_full: 'explode'"),
@@ -483,12 +510,14 @@ fn audit_capacity_is_configurable_and_pruning_keeps_the_trail_verifiable() {
         stderr(&output)
     );
     std::fs::write(data.join("audit.toml"), "\ncolour = 1\n").unwrap();
-    let output = rampart(&["audit", "tail", "--data", data_s]);
+    let output = append(data_s);
     assert!(
         stderr(&output).contains("audit.toml: line 2: unknown field `colour`"),
         "{}",
         stderr(&output)
     );
+    let tail = ok(&["audit", "tail", "--data", data_s]);
+    assert!(tail.contains("events"), "reading still works: {tail}");
 }
 
 #[test]

@@ -275,7 +275,17 @@ fn verify_exit_codes_name_what_failed() {
     assert!(stderr(&out).contains("bad signature"), "{}", stderr(&out));
 
     let other = s.dir.path().join("other");
-    ok(&["audit", "tail", "--data", other.to_str().unwrap()]);
+    // Another device's data directory (a first write initialises it).
+    ok(&[
+        "audit",
+        "append",
+        "--data",
+        other.to_str().unwrap(),
+        "--category",
+        "control_system",
+        "--action",
+        "init",
+    ]);
     let out = rampart(&[
         "backup",
         "verify",

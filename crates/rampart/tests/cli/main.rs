@@ -2,6 +2,7 @@
 
 mod assess;
 mod audit_and_users;
+mod audit_next_to_a_live_gateway;
 mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
