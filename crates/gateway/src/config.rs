@@ -75,6 +75,14 @@ allowed_writes = true
 [management]
 listen = "127.0.0.1:8443"
 allow = ["127.0.0.0/8", "::1/128"]
+
+# One switch for the security defaults of accounts and approvals, by IEC 62443 security
+# level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
+# administrator can commission the gateway; 2 — MFA for every account holding an
+# administrative permission, and dual approval for policy apply, user removal, restore and
+# update install; 3 and 4 — MFA for every human account as well.
+[hardening]
+level = 1
 "#;
 
 /// A configuration that cannot be used, with the place in the file.
@@ -110,6 +118,8 @@ pub struct GatewayConfig {
     pub audit: AuditOptions,
     /// The management plane's address, reserved here so that the two planes never share one.
     pub management: Management,
+    /// The hardening level of accounts and approvals (`[hardening] level`).
+    pub hardening: rampart_identity::HardeningLevel,
 }
 
 /// The Modbus/TCP Security listener.
@@ -287,6 +297,7 @@ impl Default for GatewayConfig {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
                 allow: loopback,
             },
+            hardening: rampart_identity::HardeningLevel::SL1,
         }
     }
 }
@@ -437,6 +448,10 @@ impl GatewayConfig {
                     .map_or(defaults.management.listen, |s| s.get_ref().0),
                 allow: management.allow.unwrap_or(defaults.management.allow),
             },
+            hardening: raw
+                .hardening
+                .and_then(|h| h.level)
+                .map_or(defaults.hardening, |l| l.0),
         };
         // Cross-key checks, reported at the key that completes the conflict.
         if let Err(problem) = config.validate() {
@@ -787,6 +802,27 @@ struct RawConfig {
     limits: Option<RawLimits>,
     audit: Option<RawAudit>,
     management: Option<RawManagement>,
+    hardening: Option<RawHardening>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHardening {
+    level: Option<Level>,
+}
+
+/// A hardening level, 1 to 4.
+struct Level(rampart_identity::HardeningLevel);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Level, D::Error> {
+        let level = i64::deserialize(deserializer)?;
+        u8::try_from(level)
+            .map_err(|_| format!("hardening level {level} is not a security level (1 to 4)"))
+            .and_then(rampart_identity::HardeningLevel::new)
+            .map(Level)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Deserialize, Default)]

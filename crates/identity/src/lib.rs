@@ -73,8 +73,8 @@ pub use authz::{ApprovalRequest, ApprovalState, MAX_REASON_CHARS, OverrideInfo};
 pub use certificates::CertificateBinding;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    ApprovalPolicy, HashParams, IdentityConfig, LockoutPolicy, MfaPolicy, OverridePolicy,
-    PasswordPolicy, SessionLimitAction, SessionPolicy, SourceThrottle, TokenPolicy,
+    ApprovalPolicy, HardeningLevel, HashParams, IdentityConfig, LockoutPolicy, MfaPolicy,
+    OverridePolicy, PasswordPolicy, SessionLimitAction, SessionPolicy, SourceThrottle, TokenPolicy,
 };
 pub use error::{
     CertificateError, ConfigError, Denied, DenyReason, IdentityError, LoginError, NameError,

@@ -581,7 +581,12 @@ impl Identity {
 
     /// Whether MFA is required for an account holding `grants`.
     pub(crate) fn mfa_required(&self, grants: &Grants) -> bool {
-        self.config.mfa.required_for_all || grants.mfa_required
+        self.config.mfa.required_for_all
+            || grants.mfa_required
+            || grants
+                .permissions
+                .iter()
+                .any(|p| self.config.mfa.required_for_permissions.contains(p))
     }
 
     /// Builds the principal for an account that has just authenticated.

@@ -361,6 +361,26 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["CR 1.1 RE 2", "CR 1.1 RE 3"],
     );
     s.add(
+        "hardening.level",
+        json!(gateway.hardening.get()),
+        "Hardening level of accounts and approvals (1 to 4): from 2, MFA for administrative \
+         accounts and dual approval for policy apply, user removal, restore and update install",
+        &["CR 1.1 RE 2", "CR 2.1 RE 4"],
+    );
+    s.add(
+        "identity.mfa.required_for_permissions",
+        json!(
+            identity
+                .mfa
+                .required_for_permissions
+                .iter()
+                .map(rampart_identity::Permission::as_str)
+                .collect::<Vec<_>>()
+        ),
+        "TOTP required for every account holding one of these permissions",
+        &["CR 1.1 RE 2"],
+    );
+    s.add(
         "identity.mfa.required_roles",
         json!(inputs.identity.roles_requiring_mfa().unwrap_or_default()),
         "Roles whose members must use TOTP",

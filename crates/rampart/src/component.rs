@@ -93,10 +93,20 @@ impl Component {
             .seq())
     }
 
-    /// The identity store, recording into this component's audit trail.
+    /// The identity store, recording into this component's audit trail, with the default
+    /// (level 1) account settings: for local administration, where no login happens.
     pub(crate) fn identity(&self) -> anyhow::Result<Identity> {
+        self.identity_at(rampart_identity::HardeningLevel::default())
+    }
+
+    /// The identity store with the account settings of the configured hardening level.
+    pub(crate) fn identity_at(
+        &self,
+        level: rampart_identity::HardeningLevel,
+    ) -> anyhow::Result<Identity> {
         let recorder = Arc::new(IdentityAuditBridge(Arc::clone(&self.audit)));
         Identity::builder(self.data.file(IDENTITY_DB), recorder)
+            .config(level.apply(rampart_identity::IdentityConfig::default()))
             .open()
             .context("opening the identity store")
     }

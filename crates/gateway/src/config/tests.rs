@@ -148,3 +148,19 @@ fn allow_lists_match_prefixes_and_mapped_addresses() {
     assert!(AllowList::loopback().is_loopback_only());
     assert_eq!(AllowList::loopback().to_string(), "127.0.0.0/8, ::1/128");
 }
+
+#[test]
+fn the_hardening_level_is_one_switch_from_1_to_4() {
+    assert_eq!(GatewayConfig::default().hardening.get(), 1);
+    let config = parse("[hardening]\nlevel = 2\n").unwrap();
+    assert_eq!(config.hardening, rampart_identity::HardeningLevel::SL2);
+    check_error("[hardening]\nlevel = 5\n", 2, "hardening.level", "1 to 4");
+    check_error("[hardening]\nlevel = 0\n", 2, "hardening.level", "1 to 4");
+    check_error("[hardening]\nlevel = -1\n", 2, "hardening.level", "1 to 4");
+    check_error(
+        "[hardening]\nlevl = 2\n",
+        2,
+        "hardening.levl",
+        "unknown field",
+    );
+}

@@ -136,3 +136,32 @@ fn cr_2_1_re_4_rejection_and_expiry() {
         Err(IdentityError::Invalid(_))
     ));
 }
+
+#[test]
+fn hardening_level_2_requires_mfa_for_administrators_and_approval_for_the_critical_actions() {
+    use rampart_identity::{DenyReason, HardeningLevel, Permission};
+
+    use crate::util::{GOOD, GOOD2, Harness, config};
+    let h = Harness::with_config(HardeningLevel::SL2.apply(config()));
+    h.user("boss", &["admin"], GOOD);
+    h.user("eye", &["viewer"], GOOD2);
+    let boss = h.login("boss", GOOD);
+    assert!(
+        boss.mfa_enrolment_required(),
+        "administrators enrol MFA first"
+    );
+    assert!(!h.login("eye", GOOD2).mfa_enrolment_required());
+    // Level 1 (the default) asks for neither.
+    let plain = Harness::with_config(HardeningLevel::SL1.apply(config()));
+    plain.user("boss", &["admin"], GOOD);
+    let boss1 = plain.login("boss", GOOD);
+    assert!(!boss1.mfa_enrolment_required());
+    plain.id.authorize(&boss1, Permission::PolicyApply).unwrap();
+    // At level 2 the critical actions need a second administrator's approval.
+    let console = &h.root;
+    for p in HardeningLevel::DUAL_APPROVAL {
+        let denied = h.id.authorize(console, *p).unwrap_err();
+        assert_eq!(denied.reason, DenyReason::ApprovalRequired, "{p}");
+    }
+    assert!(HardeningLevel::new(5).is_err() && HardeningLevel::new(0).is_err());
+}

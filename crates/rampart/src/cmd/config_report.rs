@@ -47,7 +47,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         .into());
     }
     let component = Component::open(&args.data)?;
-    let identity = component.identity()?;
+    let identity = component.identity_at(config.hardening)?;
     let policy_path = rampart_gateway::configured_policy_path(&config, component.data.root());
     // The gateway writes the default policy at its first start; before that it is in force.
     let (policy, origin) = if policy_path.exists() {

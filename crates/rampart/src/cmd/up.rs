@@ -132,6 +132,7 @@ async fn serve(
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let sink: Arc<dyn AuditSink> = Arc::clone(&component.audit) as Arc<dyn AuditSink>;
     let management = ManagementConfig::from_gateway(&config);
+    let hardening = config.hardening;
     let gateway = Gateway::start_with_audit(config, &component.data, sink)
         .await
         .map_err(|e| match e {
@@ -143,7 +144,7 @@ async fn serve(
             other => anyhow::Error::new(other).context("starting the gateway"),
         })?;
     let gateway = Arc::new(gateway);
-    let identity = Arc::new(component.identity()?);
+    let identity = Arc::new(component.identity_at(hardening)?);
     let mgmt = rampart_mgmt::start(
         management,
         Services {

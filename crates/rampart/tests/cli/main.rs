@@ -6,6 +6,7 @@ mod audit_next_to_a_live_gateway;
 mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
+mod hardening_level;
 mod live_assess;
 mod policy_and_inspect;
 mod up;
