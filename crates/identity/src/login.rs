@@ -292,29 +292,42 @@ impl Identity {
                     == 1;
             (count, lock)
         };
-        self.record_as(
-            &Actor::anonymous(),
+        self.record_counted_failure(
+            row,
             origin,
-            AuditCategory::AccessControl,
-            "login",
-            Some(&row.name),
-            AuditOutcome::Failure,
             json!({ "reason": reason, "failures": count }),
-        )?;
-        if lock {
-            self.record_as(
-                &Actor::anonymous(),
-                origin,
-                AuditCategory::AccessControl,
-                "lockout",
-                Some(&row.name),
-                AuditOutcome::Success,
+            lock.then(|| {
                 json!({
                     "failures": count,
                     "window": format!("{:#}", policy.window),
                     "locked_until": locked_until.map(|t| t.to_string()),
-                }),
-            )?;
+                })
+            }),
+        )
+    }
+
+    /// Records a counted login failure and, when it locked the account, the lockout.
+    fn record_counted_failure(
+        &self,
+        row: &AccountRow,
+        origin: &Origin,
+        failure: serde_json::Value,
+        lockout: Option<serde_json::Value>,
+    ) -> Result<(), IdentityError> {
+        let record = |action: &str, outcome: AuditOutcome, details: serde_json::Value| {
+            self.record_as(
+                &Actor::anonymous(),
+                origin,
+                AuditCategory::AccessControl,
+                action,
+                Some(&row.name),
+                outcome,
+                details,
+            )
+        };
+        record("login", AuditOutcome::Failure, failure)?;
+        if let Some(details) = lockout {
+            record("lockout", AuditOutcome::Success, details)?;
         }
         Ok(())
     }
@@ -368,33 +381,20 @@ impl Identity {
                     == 1;
             (count, lock)
         };
-        self.record_as(
-            &Actor::anonymous(),
+        self.record_counted_failure(
+            row,
             origin,
-            AuditCategory::AccessControl,
-            "login",
-            Some(&row.name),
-            AuditOutcome::Failure,
             json!({ "reason": reason, "failures": count, "counted_for": "source" }),
-        )?;
-        if lock {
-            self.record_as(
-                &Actor::anonymous(),
-                origin,
-                AuditCategory::AccessControl,
-                "lockout",
-                Some(&row.name),
-                AuditOutcome::Success,
+            lock.then(|| {
                 json!({
                     "failures": count,
                     "scope": "source",
                     "why": "locking the account everywhere would leave no usable administrator",
                     "window": format!("{:#}", policy.window),
                     "locked_until": locked_until.map(|t| t.to_string()),
-                }),
-            )?;
-        }
-        Ok(())
+                })
+            }),
+        )
     }
 
     /// Whether the account is locked for the origin's source address.

@@ -7,6 +7,24 @@ use std::process::{Command, Stdio};
 use crate::util::{ok, rampart, stderr, stdout};
 
 /// Runs rampart with `input` on stdin.
+/// Adds the human account `name` with role operator and a password read from stdin.
+fn add_operator(data: &str, name: &str) {
+    let output = with_stdin(
+        &[
+            "user",
+            "add",
+            name,
+            "--role",
+            "operator",
+            "--password-stdin",
+            "--data",
+            data,
+        ],
+        "correct horse battery staple xyz\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
 fn with_stdin(args: &[&str], input: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(args)
@@ -268,20 +286,7 @@ fn users_are_managed_and_every_change_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let data = data.to_str().unwrap();
-    let output = with_stdin(
-        &[
-            "user",
-            "add",
-            "alice",
-            "--role",
-            "operator",
-            "--password-stdin",
-            "--data",
-            data,
-        ],
-        "correct horse battery staple xyz\n",
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
+    add_operator(data, "alice");
     let users: Vec<serde_json::Value> =
         serde_json::from_str(&ok(&["user", "list", "--data", data, "--format", "json"])).unwrap();
     assert_eq!(users.len(), 1);
@@ -525,20 +530,7 @@ fn api_tokens_for_another_account_are_for_process_accounts_only() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let data = data.to_str().unwrap();
-    let output = with_stdin(
-        &[
-            "user",
-            "add",
-            "alice",
-            "--role",
-            "operator",
-            "--password-stdin",
-            "--data",
-            data,
-        ],
-        "correct horse battery staple xyz\n",
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
+    add_operator(data, "alice");
     let token_for = |account: &str| {
         rampart(&[
             "token",
