@@ -25,7 +25,11 @@ pub const DEFAULT_CONFIG: &str = r#"# Rampart gateway configuration. Every key i
 listen = "127.0.0.1:8020"
 # Source addresses allowed to connect (NDR 1.13): CIDR prefixes or single addresses.
 allow = ["127.0.0.0/8", "::1/128"]
-handshake_timeout_ms = 5000
+# A client has this long to complete the TLS handshake after connecting. A mutual-TLS
+# handshake takes a few round trips and milliseconds of CPU; 3 s leaves room for a slow
+# embedded client and a lost packet, and bounds what a connection that never authenticates
+# costs (CR 7.1).
+handshake_timeout_ms = 3000
 # TLS material; by default the local PKI in DATA/pki (created on first start).
 # cert = "DATA/pki/server.crt"
 # key = "DATA/pki/server.key"
@@ -33,7 +37,9 @@ handshake_timeout_ms = 5000
 # crls = ["DATA/pki/ca.crl"]
 
 # Plain Modbus/TCP, without TLS or authentication: off by default (CR 7.7, least
-# functionality). When enabled, every client of this listener gets `role`.
+# functionality). When enabled, every client of this listener gets `role`. Its connections
+# never authenticate, so they count against limits.max_unauthenticated for as long as they
+# are open, never against the sessions reserved for authenticated clients.
 [plain]
 enabled = false
 listen = "127.0.0.1:5020"
@@ -61,14 +67,32 @@ backoff_max_ms = 5000
 # Resource availability (CR 7.1, CR 7.2). The request rate per client and the largest
 # PDU are in the policy's [limits].
 [limits]
+# Authenticated sessions at once, all listeners together; connections still in the TLS
+# handshake do not take these slots.
 max_connections = 256
+# Connections from one source address at once, authenticated or not.
 max_connections_per_ip = 32
+# Connections not authenticated yet (in the TLS handshake; every plain-listener connection),
+# a separate and smaller budget (default: max_connections / 4). When it is full, a newcomer
+# from a source holding fewer of these slots takes the slot of the oldest pending handshake
+# of the source holding the most, so a flood from a few sources cannot lock others out.
+max_unauthenticated = 64
+# ... from one source address.
+max_unauthenticated_per_ip = 8
 max_in_flight_per_connection = 16
+# A connection without traffic this long is closed.
 idle_timeout_s = 300
+# A Modbus frame, once its first byte is in, must be complete within this time; a client
+# that stalls mid-frame or sends it byte by byte is disconnected (audited).
+frame_timeout_ms = 5000
 
 [audit]
 # Record every allowed write (a control system event); denials are always recorded.
 allowed_writes = true
+# Refused connections and failed handshakes, which anyone can cause at will, are recorded
+# once per source address, reason and interval: the first at once, the others counted in
+# one summary event per interval.
+refusal_interval_s = 10
 
 # The management plane (HTTPS API and web UI), on its own address (CR 5.1). Reserved: the
 # data plane does not serve it.
@@ -129,7 +153,7 @@ pub struct SecureListener {
     pub listen: SocketAddr,
     /// Source addresses allowed to connect.
     pub allow: AllowList,
-    /// How long a client may take to complete the TLS handshake.
+    /// How long a client may take to complete the TLS handshake (default 3 s).
     pub handshake_timeout: Duration,
     /// The server certificate chain; `None`: `DATA/pki/server.crt`.
     pub cert: Option<PathBuf>,
@@ -228,15 +252,26 @@ impl FromStr for UpstreamTarget {
 /// Limits that keep the gateway available under load and attack (CR 7.1, CR 7.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceLimits {
-    /// Client connections at once, all listeners together.
+    /// Authenticated sessions at once, all listeners together (connections in the TLS
+    /// handshake are counted in [`ResourceLimits::max_unauthenticated`] instead).
     pub max_connections: usize,
-    /// Client connections at once from one source address.
+    /// Client connections at once from one source address, authenticated or not.
     pub max_connections_per_ip: usize,
+    /// Connections that have not authenticated at once: in the TLS handshake, or on the
+    /// plain listener (which never authenticates). Default: a quarter of
+    /// `max_connections`.
+    pub max_unauthenticated: usize,
+    /// … from one source address.
+    pub max_unauthenticated_per_ip: usize,
     /// Requests one connection may have outstanding upstream; further requests wait in the
     /// client's TCP stream.
     pub max_in_flight_per_connection: usize,
     /// A connection idle this long is closed.
     pub idle_timeout: Duration,
+    /// A started Modbus frame must be complete within this time, or the connection is
+    /// closed (a stalled or byte-by-byte frame would otherwise hold it until the idle
+    /// timeout, since every byte is activity).
+    pub frame_timeout: Duration,
 }
 
 /// What is audited beyond the required events.
@@ -244,6 +279,9 @@ pub struct ResourceLimits {
 pub struct AuditOptions {
     /// Record every allowed write request (before it is forwarded).
     pub allowed_writes: bool,
+    /// Refusals before authentication are recorded once per source, reason and this
+    /// interval, the repeats counted in one summary event (CR 2.8 without a flood of events).
+    pub refusal_interval: Duration,
 }
 
 /// The management plane's address (served by another component).
@@ -262,7 +300,7 @@ impl Default for GatewayConfig {
             secure: SecureListener {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8020)),
                 allow: loopback.clone(),
-                handshake_timeout: Duration::from_secs(5),
+                handshake_timeout: Duration::from_secs(3),
                 cert: None,
                 key: None,
                 trust_anchors: Vec::new(),
@@ -287,11 +325,15 @@ impl Default for GatewayConfig {
             limits: ResourceLimits {
                 max_connections: 256,
                 max_connections_per_ip: 32,
+                max_unauthenticated: 64,
+                max_unauthenticated_per_ip: 8,
                 max_in_flight_per_connection: 16,
                 idle_timeout: Duration::from_mins(5),
+                frame_timeout: Duration::from_secs(5),
             },
             audit: AuditOptions {
                 allowed_writes: true,
+                refusal_interval: Duration::from_secs(10),
             },
             management: Management {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
@@ -360,6 +402,10 @@ impl GatewayConfig {
         let upstream = raw.upstream.unwrap_or_default();
         let limits = raw.limits.unwrap_or_default();
         let management = raw.management.unwrap_or_default();
+        let audit = raw.audit.unwrap_or_default();
+        let max_connections = limits
+            .max_connections
+            .map_or(defaults.limits.max_connections, |c| c.0);
         let config = GatewayConfig {
             secure: SecureListener {
                 listen: secure
@@ -422,24 +468,33 @@ impl GatewayConfig {
                     .map_or(defaults.upstream.backoff_max, |m| m.get_ref().0),
             },
             limits: ResourceLimits {
-                max_connections: limits
-                    .max_connections
-                    .map_or(defaults.limits.max_connections, |c| c.0),
+                max_connections,
                 max_connections_per_ip: limits
                     .max_connections_per_ip
                     .map_or(defaults.limits.max_connections_per_ip, |c| c.0),
+                max_unauthenticated: limits
+                    .max_unauthenticated
+                    .map_or((max_connections / 4).max(1), |c| c.0),
+                max_unauthenticated_per_ip: limits
+                    .max_unauthenticated_per_ip
+                    .map_or(defaults.limits.max_unauthenticated_per_ip, |c| c.0),
                 max_in_flight_per_connection: limits
                     .max_in_flight_per_connection
                     .map_or(defaults.limits.max_in_flight_per_connection, |c| c.0),
                 idle_timeout: limits
                     .idle_timeout_s
                     .map_or(defaults.limits.idle_timeout, |s| s.0),
+                frame_timeout: limits
+                    .frame_timeout_ms
+                    .map_or(defaults.limits.frame_timeout, |m| m.0),
             },
             audit: AuditOptions {
-                allowed_writes: raw
-                    .audit
-                    .and_then(|a| a.allowed_writes)
+                allowed_writes: audit
+                    .allowed_writes
                     .unwrap_or(defaults.audit.allowed_writes),
+                refusal_interval: audit
+                    .refusal_interval_s
+                    .map_or(defaults.audit.refusal_interval, |s| s.0),
             },
             management: Management {
                 listen: management
@@ -551,6 +606,16 @@ impl GatewayConfig {
             (
                 "limits.max_connections_per_ip",
                 self.limits.max_connections_per_ip,
+                100_000,
+            ),
+            (
+                "limits.max_unauthenticated",
+                self.limits.max_unauthenticated,
+                100_000,
+            ),
+            (
+                "limits.max_unauthenticated_per_ip",
+                self.limits.max_unauthenticated_per_ip,
                 100_000,
             ),
             (
@@ -869,14 +934,18 @@ struct RawUpstream {
 struct RawLimits {
     max_connections: Option<Count<100_000>>,
     max_connections_per_ip: Option<Count<100_000>>,
+    max_unauthenticated: Option<Count<100_000>>,
+    max_unauthenticated_per_ip: Option<Count<100_000>>,
     max_in_flight_per_connection: Option<Count<1024>>,
     idle_timeout_s: Option<Seconds>,
+    frame_timeout_ms: Option<Millis>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     allowed_writes: Option<bool>,
+    refusal_interval_s: Option<Seconds>,
 }
 
 #[derive(Deserialize, Default)]

@@ -381,6 +381,10 @@ impl Gateway {
             "file watcher",
             watch_files(Arc::clone(&shared), watched, stop.clone()),
         ));
+        tasks.push(shared.supervise(
+            "refusal summaries",
+            refusal_summaries(Arc::clone(&shared), stop.clone()),
+        ));
         tracing::info!(secure = %secure_addr, island, "gateway started");
         Ok(RunningGateway {
             shared,
@@ -517,6 +521,24 @@ fn stamps(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
         .iter()
         .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
         .collect()
+}
+
+/// Records the summaries of refusals before authentication once per
+/// `audit.refusal_interval`, and a last time at the stop, so that every refusal counted is
+/// accounted for in the trail.
+async fn refusal_summaries(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let interval = shared.config.audit.refusal_interval;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => {
+                shared.record_refusal_summaries().await;
+                return;
+            }
+            () = tokio::time::sleep(interval) => {
+                shared.record_refusal_summaries().await;
+            }
+        }
+    }
 }
 
 /// Applies island-file changes made by another process, and rebuilds the TLS configuration
@@ -715,7 +737,8 @@ impl RunningGateway {
             },
             upstream: shared.pool.status(),
             connections: shared.config.limits.max_connections
-                - shared.connections.available_permits(),
+                - shared.connections.available_permits()
+                + shared.unauthenticated.len(),
             clients: shared
                 .open_connections
                 .snapshot()
@@ -967,10 +990,12 @@ impl RunningGateway {
         }
         // Connections see the stop and close; give them a moment to go.
         let all = u32::try_from(self.shared.config.limits.max_connections).unwrap_or(u32::MAX);
-        let _ = tokio::time::timeout(
-            Duration::from_secs(5),
-            self.shared.connections.acquire_many(all),
-        )
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            let _ = self.shared.connections.acquire_many(all).await;
+            while !self.shared.unauthenticated.is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
         .await;
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;

@@ -18,6 +18,8 @@
 //!   process.
 //! - [`AuditSink`] — where events go: the hash-chained [`rampart_audit::AuditStore`] by
 //!   default, [`MemoryAuditSink`] in tests.
+//! - [`admission`] — the budget of unauthenticated connections, fair between sources, and
+//!   the aggregation of refusals for the audit trail; the management plane uses them too.
 //! - [`sim::SimulatedPlc`] — the built-in simulated PLC (a tank process); [`bank::RegisterBank`]
 //!   — a fast register bank for benchmarks.
 //!
@@ -34,10 +36,13 @@
 //! - **Island mode** (NDR 5.2 RE 2) stops all traffic at once and survives restarts;
 //!   **fail close** (NDR 5.2 RE 3): when the audit trail cannot record a required event, or
 //!   an internal check fails, traffic stops and [`Status::traffic`] says why.
-//! - **Resource availability** (CR 7.1, CR 7.2): limits on connections (total and per
-//!   source address), a token bucket per client identity (from the policy's limits),
-//!   requests in flight per connection, handshake and idle timeouts, and fair round-robin
-//!   scheduling of the upstream connections between clients.
+//! - **Resource availability** (CR 7.1, CR 7.2): limits on connections per source address,
+//!   a separate budget for connections that have not authenticated (fair between sources)
+//!   from the sessions reserved for authenticated clients, a token bucket per client
+//!   identity (from the policy's limits), requests in flight per connection, handshake,
+//!   frame and idle timeouts, and fair round-robin scheduling of the upstream connections
+//!   between clients. Refusals are audited once per source, reason and interval, with
+//!   counts.
 //! - **Segmentation** (CR 5.1, NDR 1.13): each listener has its own address and
 //!   source-address allow-list; the management plane's address must differ.
 //! - **Least functionality** (CR 7.7): the plain Modbus/TCP listener is off by default.
@@ -45,6 +50,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admission;
 mod audit;
 pub mod bank;
 pub mod config;

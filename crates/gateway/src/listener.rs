@@ -1,4 +1,12 @@
 //! The accept loops: allow-lists, connection limits, the TLS handshake and the role.
+//!
+//! A connection is admitted in two steps (CR 7.1, CR 7.2). At accept it needs a place in the
+//! per-address limit and in the budget of unauthenticated connections
+//! ([`crate::admission::PreAuthBudget`], fair between sources); when its handshake completes
+//! it moves to the budget of authenticated sessions (`limits.max_connections`), or is closed
+//! if that is full. So connections that never authenticate cannot take the slots reserved
+//! for clients that do. Plain-listener connections never authenticate: they stay in the
+//! unauthenticated budget for as long as they are open.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,10 +18,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument as _;
 
+use crate::admission::PreAuthSlot;
 use crate::audit::{GatewayEvent, PLAIN_INTERFACE, SECURE_INTERFACE, Who};
 use crate::config::AllowList;
 use crate::session::{self, Peer};
-use crate::state::{Shared, Stats};
+use crate::state::{Refusal, Shared, Stats};
 
 /// Which listener.
 #[derive(Debug, Clone)]
@@ -63,35 +72,35 @@ pub(crate) async fn accept_loop(
             drop(stream);
             continue;
         }
-        let refuse = |reason: &'static str| {
+        let refuse = |reason: String| {
             Stats::add(&shared.stats.connections_refused);
-            tracing::info!(%peer, reason, "connection refused");
-            let shared = Arc::clone(&shared);
-            let event = GatewayEvent::new(
-                Category::AccessControl,
-                "modbus.connection_refused",
-                Who::Address(peer.to_string()),
-            )
-            .source(peer)
-            .interface(kind.interface())
-            .outcome(Outcome::Denied)
-            .details(json!({ "reason": reason }));
-            tokio::spawn(async move {
-                shared.record_noisy(event).await;
-            });
+            // Aggregated: the first per source and reason now, the rest in a summary.
+            if let Some(event) =
+                shared.refusal_event(peer, &Refusal::connection(kind.interface(), reason))
+            {
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    shared.record(event).await;
+                });
+            }
         };
         if !allow.allows(peer.ip()) {
-            refuse("the source address is not in the listener's allow-list (NDR 1.13)");
+            refuse("the source address is not in the listener's allow-list (NDR 1.13)".into());
             continue;
         }
-        let Ok(permit) = Arc::clone(&shared.connections).try_acquire_owned() else {
-            refuse("the gateway's connection limit is reached (CR 7.1)");
-            continue;
-        };
         let max_per_ip = shared.config.limits.max_connections_per_ip;
         let Some(slot) = shared.clients.admit_ip(peer.ip(), max_per_ip) else {
-            refuse("the connection limit per source address is reached (CR 7.1)");
+            refuse(format!(
+                "the limit of {max_per_ip} connections per source address is reached (CR 7.1)"
+            ));
             continue;
+        };
+        let preauth = match shared.unauthenticated.admit(peer.ip()) {
+            Ok(preauth) => preauth,
+            Err(refusal) => {
+                refuse(refusal.to_string());
+                continue;
+            }
         };
         let span = tracing::info_span!(
             "connection",
@@ -104,12 +113,11 @@ pub(crate) async fn accept_loop(
         Arc::clone(&shared).supervise(
             "connection handler",
             async move {
-                let _permit = permit;
                 let _slot = slot;
                 let _ = stream.set_nodelay(true);
                 match kind {
-                    Kind::Secure => secure(shared, stream, peer).await,
-                    Kind::Plain { role } => plain(shared, stream, peer, role).await,
+                    Kind::Secure => secure(shared, stream, peer, preauth).await,
+                    Kind::Plain { role } => plain(shared, stream, peer, role, preauth).await,
                 }
             }
             .instrument(span),
@@ -117,7 +125,25 @@ pub(crate) async fn accept_loop(
     }
 }
 
-async fn plain(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr, role: String) {
+/// Why an unauthenticated connection was closed to make room (see
+/// [`crate::admission::PreAuthBudget`]).
+fn evicted_reason(shared: &Shared) -> String {
+    format!(
+        "closed to make room: all {} slots for unauthenticated connections were taken and \
+         this source held the most (CR 7.1)",
+        shared.unauthenticated.limit()
+    )
+}
+
+/// A plain-listener connection: never authenticated, so it keeps its place in the
+/// unauthenticated budget (and can be evicted from it) for as long as it is open.
+async fn plain(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    role: String,
+    mut preauth: PreAuthSlot,
+) {
     tracing::Span::current().record("role", role.as_str());
     Stats::add(&shared.stats.connections_accepted);
     let peer = Peer {
@@ -136,36 +162,46 @@ async fn plain(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr, role: S
         return;
     }
     tracing::info!("plain client connected");
-    session::run(shared, stream, peer).await;
+    tokio::select! {
+        () = session::run(Arc::clone(&shared), stream, peer) => {}
+        () = preauth.evicted() => {
+            Stats::add(&shared.stats.connections_refused);
+            let refusal = Refusal::connection(PLAIN_INTERFACE, evicted_reason(&shared));
+            shared.record_refusal(addr, refusal).await;
+        }
+    }
 }
 
-async fn secure(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr) {
+async fn secure(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    mut preauth: PreAuthSlot,
+) {
     let acceptor = TlsAcceptor::from(shared.tls());
     let timeout = shared.config.secure.handshake_timeout;
     let failed = |reason: String| {
         Stats::add(&shared.stats.handshakes_failed);
-        tracing::info!(%reason, "TLS handshake failed");
-        GatewayEvent::new(
-            Category::AccessControl,
-            "modbus.handshake",
-            Who::Address(addr.to_string()),
-        )
-        .source(addr)
-        .interface(SECURE_INTERFACE)
-        .outcome(Outcome::Failure)
-        .details(json!({ "reason": reason }))
+        tracing::debug!(%reason, "TLS handshake failed");
+        Refusal::handshake(SECURE_INTERFACE, reason)
     };
-    let tls = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+    let mut stop = shared.stop.clone();
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(timeout, acceptor.accept(stream)) => handshake,
+        () = preauth.evicted() => {
+            shared.record_refusal(addr, failed(evicted_reason(&shared))).await;
+            return;
+        }
+        _ = stop.changed() => return,
+    };
+    let tls = match handshake {
         Err(_) => {
-            let event = failed(format!(
-                "no complete handshake within {} ms",
-                timeout.as_millis()
-            ));
-            shared.record_noisy(event).await;
+            let reason = format!("no complete handshake within {} ms", timeout.as_millis());
+            shared.record_refusal(addr, failed(reason)).await;
             return;
         }
         Ok(Err(error)) => {
-            shared.record_noisy(failed(error.to_string())).await;
+            shared.record_refusal(addr, failed(error.to_string())).await;
             return;
         }
         Ok(Ok(tls)) => tls,
@@ -181,9 +217,8 @@ async fn secure(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr) {
         .unwrap_or_default();
     // Client authentication is mandatory, so a completed handshake has a certificate.
     let Some(leaf) = connection.peer_certificates().and_then(|c| c.first()) else {
-        shared
-            .record_noisy(failed("no client certificate after the handshake".into()))
-            .await;
+        let refusal = failed("no client certificate after the handshake".into());
+        shared.record_refusal(addr, refusal).await;
         return;
     };
     let identity = match CertificateIdentity::from_der(leaf) {
@@ -206,6 +241,21 @@ async fn secure(shared: Arc<Shared>, stream: TcpStream, addr: SocketAddr) {
             return;
         }
     };
+    // Authenticated: from the unauthenticated budget to one of the sessions reserved for
+    // authenticated clients, or closed if they are all taken.
+    let Ok(_permit) = Arc::clone(&shared.connections).try_acquire_owned() else {
+        Stats::add(&shared.stats.connections_refused);
+        let reason = format!(
+            "the limit of {} authenticated sessions is reached (CR 7.1); client {}",
+            shared.config.limits.max_connections,
+            identity.subject()
+        );
+        shared
+            .record_refusal(addr, Refusal::connection(SECURE_INTERFACE, reason))
+            .await;
+        return;
+    };
+    drop(preauth);
     let role = identity.role().map(|r| r.as_str().to_owned());
     tracing::Span::current().record("role", role.as_deref().unwrap_or("(NULL)"));
     Stats::add(&shared.stats.connections_accepted);

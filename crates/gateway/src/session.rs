@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rampart_audit::{Category, Outcome, Severity};
 use rampart_conduit::{Decision, DenyAction, Observation, RoleRef};
@@ -95,7 +95,8 @@ struct Session<'a, S> {
     seen: Arc<crate::state::OpenConnection>,
 }
 
-/// Serves `stream` until the client leaves, breaks the protocol, idles out, or traffic stops.
+/// Serves `stream` until the client leaves, breaks the protocol, idles out, stalls mid-frame
+/// (`limits.frame_timeout`), or traffic stops.
 pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer) {
     let client = shared.clients.join(peer.client_key.clone());
     let registered = shared
@@ -127,6 +128,7 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
     };
     let cap = shared.config.limits.max_in_flight_per_connection;
     let idle = shared.config.limits.idle_timeout;
+    let frame_timeout = shared.config.limits.frame_timeout;
     let mut open = shared.open_watch();
     let mut stop = shared.stop.clone();
     // Ends when the gateway stops or traffic across the conduit stops. Made once, not on
@@ -152,6 +154,9 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
     let mut throttled: Option<tokio::time::Instant> = None;
     let mut throttle_reported = false;
     let mut last_activity = tokio::time::Instant::now();
+    // When the first byte of the frame the deframer holds in part was read: every byte is
+    // activity, so only this deadline stops a client that trickles a frame.
+    let mut frame_started: Option<tokio::time::Instant> = None;
     // The idle timer is armed once and moved on only when it fires early, instead of being
     // set and cancelled for every request.
     let idle_timer = tokio::time::sleep_until(last_activity + idle);
@@ -177,10 +182,17 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
                     }
                 };
                 pos += before - rest.len();
-                match frame {
-                    Some(frame) => frame,
-                    None => continue,
-                }
+                let Some(frame) = frame else {
+                    // The input is used up; a frame begun in it (or before) may be held.
+                    if deframer.buffered() == 0 {
+                        frame_started = None;
+                    } else if frame_started.is_none() {
+                        frame_started = Some(last_activity);
+                    }
+                    continue;
+                };
+                frame_started = None;
+                frame
             };
             session.roles.refresh(&shared, peer.role.as_deref());
             let limits = session.roles.policy.compiled.policy().limits;
@@ -253,6 +265,12 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
                         return;
                     }
                 }
+            }
+            () = tokio::time::sleep_until(
+                frame_started.map_or(last_activity, |started| started + frame_timeout)
+            ), if can_read && frame_started.is_some() => {
+                session.stalled_frame(deframer.buffered(), frame_timeout).await;
+                return;
             }
             () = &mut idle_timer, if session.outstanding == 0 => {
                 let idle_at = last_activity + idle;
@@ -451,6 +469,29 @@ impl<S: Transport> Session<'_, S> {
             .outcome(Outcome::Failure)
             .details(json!({ "reason": reason, "action": "connection closed" }));
         shared.record(event).await;
+        let _ = self.flush().await;
+    }
+
+    /// A frame begun but not completed within `timeout`: recorded, then the connection is
+    /// closed (CR 7.1: a client trickling bytes would otherwise hold it until the idle
+    /// timeout).
+    async fn stalled_frame(&mut self, buffered: usize, timeout: Duration) {
+        let ms = timeout.as_millis();
+        tracing::info!(
+            buffered,
+            timeout_ms = ms,
+            "frame not completed in time; closing the connection"
+        );
+        let event = self
+            .event(Category::RequestError, "modbus.frame_timeout")
+            .outcome(Outcome::Failure)
+            .details(json!({
+                "reason": format!("a Modbus frame was not complete {ms} ms after its first byte"),
+                "buffered_bytes": buffered,
+                "frame_timeout_ms": ms,
+                "action": "connection closed",
+            }));
+        self.shared.record(event).await;
         let _ = self.flush().await;
     }
 

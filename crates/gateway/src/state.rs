@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ServerConfig;
 
+use crate::admission::{PreAuthBudget, RefusalLog};
 use crate::audit::{AuditSink, GatewayEvent, Who};
 use crate::config::GatewayConfig;
 use crate::upstream::Pool;
@@ -87,10 +88,15 @@ pub(crate) struct Shared {
     pub(crate) clients: Clients,
     /// The connections open now, for the status (who, which role, how much traffic).
     pub(crate) open_connections: OpenConnections,
+    /// The budget of authenticated sessions (`limits.max_connections`).
     pub(crate) connections: Arc<Semaphore>,
+    /// The budget of connections not authenticated (`limits.max_unauthenticated`): in the
+    /// TLS handshake, or on the plain listener.
+    pub(crate) unauthenticated: PreAuthBudget,
+    /// Refusals before authentication, aggregated per source for the audit trail.
+    refusals: RefusalLog<Refusal>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) started: Instant,
-    noisy: Mutex<NoisyGate>,
     pub(crate) stop: watch::Receiver<bool>,
     /// Serialises island changes between the API and the island-file watcher.
     pub(crate) island_lock: tokio::sync::Mutex<()>,
@@ -117,6 +123,10 @@ impl Shared {
         let open = traffic.open();
         let (open_tx, _) = watch::channel(open);
         let max_connections = parts.config.limits.max_connections;
+        let unauthenticated = PreAuthBudget::new(
+            parts.config.limits.max_unauthenticated,
+            parts.config.limits.max_unauthenticated_per_ip,
+        );
         Arc::new(Shared {
             config: parts.config,
             data_root: parts.data_root,
@@ -133,9 +143,10 @@ impl Shared {
             clients: Clients::default(),
             open_connections: OpenConnections::default(),
             connections: Arc::new(Semaphore::new(max_connections)),
+            unauthenticated,
+            refusals: RefusalLog::new(),
             pool: parts.pool,
             started: Instant::now(),
-            noisy: Mutex::new(NoisyGate::default()),
             stop: parts.stop,
             island_lock: tokio::sync::Mutex::new(()),
         })
@@ -189,25 +200,68 @@ impl Shared {
         }
     }
 
-    /// Records an event about connection attempts, which an attacker can cause at will: at
-    /// most 20 a second (bursts of 50) are recorded; the next recorded one says how many were
-    /// left out.
-    pub(crate) async fn record_noisy(&self, event: GatewayEvent) -> bool {
-        let suppressed = {
-            let mut gate = self.noisy.lock().unwrap_or_else(PoisonError::into_inner);
-            gate.admit(Instant::now())
-        };
-        match suppressed {
+    /// Notes a refusal before authentication, which an attacker can cause at will, and
+    /// returns the event to record if it is the first of its source and reason in the
+    /// interval; the others are counted into the summary [`Shared::record_refusal_summaries`]
+    /// writes (see [`RefusalLog`]).
+    pub(crate) fn refusal_event(
+        &self,
+        peer: SocketAddr,
+        refusal: &Refusal,
+    ) -> Option<GatewayEvent> {
+        let kind = format!(
+            "{} {} {}",
+            refusal.action, refusal.interface, refusal.reason
+        );
+        if !self.refusals.note(peer.ip(), &kind, || refusal.clone()) {
+            tracing::debug!(%peer, reason = %refusal.reason, "refusal counted for the summary");
+            return None;
+        }
+        tracing::info!(%peer, reason = %refusal.reason, action = refusal.action, "refused");
+        let interval = self.config.audit.refusal_interval.as_secs();
+        Some(
+            refusal
+                .event(Who::Address(peer.to_string()), &peer.ip().to_string())
+                .details(json!({
+                    "reason": refusal.reason,
+                    "count": 1,
+                    "repeats": format!(
+                        "counted and recorded as one summary event every {interval} s"
+                    ),
+                })),
+        )
+    }
+
+    /// [`Shared::refusal_event`] and records it; `false` when the trail failed (fail close).
+    pub(crate) async fn record_refusal(&self, peer: SocketAddr, refusal: Refusal) -> bool {
+        match self.refusal_event(peer, &refusal) {
+            Some(event) => self.record(event).await,
             None => true,
-            Some(0) => self.record(event).await,
-            Some(n) => {
-                let mut event = event;
-                if let Some(map) = event.details.as_object_mut() {
-                    map.insert("suppressed_before".into(), json!(n));
-                }
-                self.record(event).await
+        }
+    }
+
+    /// Records one summary event per source and reason with the refusals counted since the
+    /// last call; called once per `audit.refusal_interval` and at the stop.
+    pub(crate) async fn record_refusal_summaries(&self) -> bool {
+        let interval = self.config.audit.refusal_interval.as_secs();
+        for summary in self.refusals.drain() {
+            let source = summary
+                .source
+                .map_or_else(|| "(other sources)".to_owned(), |ip| ip.to_string());
+            let refusal = summary.template;
+            let event = refusal
+                .event(Who::Address(source.clone()), &source)
+                .details(json!({
+                    "reason": refusal.reason,
+                    "count": summary.count,
+                    "summary": true,
+                    "interval_s": interval,
+                }));
+            if !self.record(event).await {
+                return false;
             }
         }
+        true
     }
 
     /// Stops all traffic until [`Shared::resume`]; the first reason is kept.
@@ -357,31 +411,40 @@ impl Shared {
     }
 }
 
-/// The rate limiter of [`Shared::record_noisy`].
-#[derive(Debug)]
-struct NoisyGate {
-    bucket: TokenBucket,
-    suppressed: u64,
+/// A refusal before authentication, as [`Shared::refusal_event`] records it.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// `modbus.connection_refused` or `modbus.handshake`.
+    pub(crate) action: &'static str,
+    pub(crate) interface: &'static str,
+    pub(crate) outcome: Outcome,
+    pub(crate) reason: String,
 }
 
-impl Default for NoisyGate {
-    fn default() -> NoisyGate {
-        NoisyGate {
-            bucket: TokenBucket::new(),
-            suppressed: 0,
+impl Refusal {
+    pub(crate) fn connection(interface: &'static str, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            action: "modbus.connection_refused",
+            interface,
+            outcome: Outcome::Denied,
+            reason: reason.into(),
         }
     }
-}
 
-impl NoisyGate {
-    /// `Some(events suppressed before this one)` if this one may be recorded.
-    fn admit(&mut self, now: Instant) -> Option<u64> {
-        if self.bucket.take(now, 20, 50).is_ok() {
-            Some(std::mem::take(&mut self.suppressed))
-        } else {
-            self.suppressed += 1;
-            None
+    pub(crate) fn handshake(interface: &'static str, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            action: "modbus.handshake",
+            interface,
+            outcome: Outcome::Failure,
+            reason: reason.into(),
         }
+    }
+
+    fn event(&self, who: Who, source: &str) -> GatewayEvent {
+        GatewayEvent::new(Category::AccessControl, self.action, who)
+            .source(source)
+            .interface(self.interface)
+            .outcome(self.outcome)
     }
 }
 

@@ -125,6 +125,36 @@ fn errors_name_the_line_and_the_key() {
 }
 
 #[test]
+fn the_unauthenticated_budget_follows_max_connections_unless_set() {
+    let config = parse("[limits]\nmax_connections = 1000\n").unwrap();
+    assert_eq!(config.limits.max_unauthenticated, 250);
+    let config = parse("[limits]\nmax_connections = 2\n").unwrap();
+    assert_eq!(config.limits.max_unauthenticated, 1, "never zero");
+    let config = parse(
+        "[limits]\nmax_connections = 1000\nmax_unauthenticated = 10\n\
+         max_unauthenticated_per_ip = 2\nframe_timeout_ms = 750\n\
+         [audit]\nrefusal_interval_s = 60\n",
+    )
+    .unwrap();
+    assert_eq!(config.limits.max_unauthenticated, 10);
+    assert_eq!(config.limits.max_unauthenticated_per_ip, 2);
+    assert_eq!(config.limits.frame_timeout, Duration::from_millis(750));
+    assert_eq!(config.audit.refusal_interval, Duration::from_mins(1));
+    check_error(
+        "[limits]\nmax_unauthenticated = 0\n",
+        2,
+        "limits.max_unauthenticated",
+        "1..=100000",
+    );
+    check_error(
+        "[limits]\nframe_timeout_ms = 0\n",
+        2,
+        "limits.frame_timeout_ms",
+        "3600000",
+    );
+}
+
+#[test]
 fn unspecified_addresses_conflict_with_every_address_of_their_port() {
     let mut config = GatewayConfig::default();
     config.management.listen = "0.0.0.0:8020".parse().unwrap();

@@ -2,7 +2,7 @@
 //! over TLS (with the generated certificates) and plain TCP.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,6 +121,42 @@ pub(crate) async fn connect_with(
     config: Arc<tokio_rustls::rustls::ClientConfig>,
 ) -> io::Result<TlsClient> {
     let tcp = tokio::time::timeout(WAIT, TcpStream::connect(addr)).await??;
+    tls_over(tcp, config).await
+}
+
+/// A TCP connection to `addr` from the loopback address `source` (any of 127.0.0.0/8), so
+/// that one test can play several source addresses.
+pub(crate) async fn tcp_from(source: IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    tokio::time::timeout(WAIT, socket.connect(addr)).await?
+}
+
+/// The client configuration of client `name` of `pki`, trusting `pki`'s CA.
+pub(crate) fn client_config(pki: &Pki, name: &str) -> Arc<tokio_rustls::rustls::ClientConfig> {
+    rampart_vault::tls::client_config(
+        &pki.ca_cert_path(),
+        Some((
+            &pki.client_cert_path(name).unwrap(),
+            &pki.client_key_path(name).unwrap(),
+        )),
+    )
+    .unwrap()
+}
+
+/// As [`connect_with`], from the loopback address `source`.
+pub(crate) async fn connect_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
+) -> io::Result<TlsClient> {
+    tls_over(tcp_from(source, addr).await?, config).await
+}
+
+async fn tls_over(
+    tcp: TcpStream,
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
+) -> io::Result<TlsClient> {
     tcp.set_nodelay(true)?;
     let server = ServerName::try_from("localhost").unwrap();
     let tls = tokio::time::timeout(WAIT, TlsConnector::from(config).connect(server, tcp)).await??;
