@@ -196,9 +196,41 @@ pub struct PreAuthSlot {
 
 impl PreAuthSlot {
     /// Resolves when a newcomer took this slot: the connection must close. Cancel safe.
+    /// Also resolves once the slot was given back through a [`PreAuthRelease`], so a caller
+    /// that uses one tells the two apart by its own record of authentication.
     pub async fn evicted(&mut self) {
-        // The sender is dropped only by an eviction (after sending) or by this slot's drop.
+        // The sender is dropped by an eviction (after sending), by a release, or by this
+        // slot's drop.
         let _ = (&mut self.evicted).await;
+    }
+
+    /// A handle that gives this slot back from elsewhere, at once: for a connection whose
+    /// authentication is decided in another task than the one holding the slot (the
+    /// management plane's request guard), so that the slot is free before the answer that
+    /// lets the client open its next connection is sent.
+    pub fn releaser(&self) -> PreAuthRelease {
+        PreAuthRelease {
+            inner: Arc::clone(&self.inner),
+            id: self.id,
+        }
+    }
+}
+
+/// Gives a [`PreAuthSlot`] back before the slot is dropped (see [`PreAuthSlot::releaser`]).
+/// Releasing twice, or after an eviction or the slot's drop, does nothing.
+#[derive(Debug, Clone)]
+pub struct PreAuthRelease {
+    inner: Arc<Mutex<BudgetInner>>,
+    id: u64,
+}
+
+impl PreAuthRelease {
+    /// Gives the slot back now.
+    pub fn release(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .release(self.id);
     }
 }
 

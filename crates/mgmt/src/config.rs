@@ -18,10 +18,20 @@ pub struct ManagementConfig {
     pub cert: Option<PathBuf>,
     /// Server key (PEM, 0600); default: `pki/server.key`.
     pub key: Option<PathBuf>,
-    /// Connections open at once, all sources together.
+    /// Authenticated connections open at once, all sources together: a connection takes one
+    /// of these slots when a request on it authenticates (API token, session cookie or a
+    /// successful login), never before (CR 7.1).
     pub max_connections: usize,
-    /// Connections open at once from one source address.
+    /// Connections open at once from one source address, authenticated or not.
     pub max_connections_per_ip: usize,
+    /// Connections not authenticated yet (TLS handshake, anonymous requests), a separate and
+    /// smaller budget, shared fairly between sources: when it is full, a newcomer from a
+    /// source holding fewer of these slots takes the oldest of the source holding the most.
+    pub max_unauthenticated: usize,
+    /// … from one source address.
+    pub max_unauthenticated_per_ip: usize,
+    /// Time a connection may stay unauthenticated, handshake included: then it is closed.
+    pub unauthenticated_timeout: Duration,
     /// Time allowed for the TLS handshake.
     pub handshake_timeout: Duration,
     /// Time allowed to receive a request's headers (also bounds idle keep-alive).
@@ -36,6 +46,10 @@ pub struct ManagementConfig {
     pub requests_per_second: f64,
     /// … and in a burst.
     pub burst: f64,
+    /// Refusals before authentication (connections, handshakes, rate limits, cross-site
+    /// logins), which anyone can cause at will, are audited once per source, reason and
+    /// interval: the first at once, the rest counted in one summary event per interval.
+    pub refusal_interval: Duration,
 }
 
 impl Default for ManagementConfig {
@@ -47,13 +61,17 @@ impl Default for ManagementConfig {
             key: None,
             max_connections: 64,
             max_connections_per_ip: 16,
-            handshake_timeout: Duration::from_secs(10),
+            max_unauthenticated: 16,
+            max_unauthenticated_per_ip: 4,
+            unauthenticated_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(5),
             header_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_mins(2),
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             requests_per_second: 20.0,
             burst: 100.0,
+            refusal_interval: Duration::from_secs(10),
         }
     }
 }
@@ -64,6 +82,7 @@ impl ManagementConfig {
         ManagementConfig {
             listen: config.management.listen,
             allow: config.management.allow.clone(),
+            refusal_interval: config.audit.refusal_interval,
             ..ManagementConfig::default()
         }
     }

@@ -20,6 +20,7 @@ mod config;
 mod error;
 mod extract;
 mod openapi;
+mod refusals;
 mod report;
 mod routes;
 mod server;

@@ -265,6 +265,38 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["CR 4.1"],
     );
     s.add(
+        "management.max_connections",
+        json!(inputs.management.max_connections),
+        "Authenticated management connections at once (a connection takes one when a request \
+         on it authenticates)",
+        &["CR 7.1", "CR 7.2"],
+    );
+    s.add(
+        "management.max_unauthenticated",
+        json!(inputs.management.max_unauthenticated),
+        "Management connections not authenticated yet, a separate budget shared fairly \
+         between sources",
+        &["CR 7.1"],
+    );
+    s.add(
+        "management.max_unauthenticated_per_ip",
+        json!(inputs.management.max_unauthenticated_per_ip),
+        "Unauthenticated management connections from one source address",
+        &["CR 7.1"],
+    );
+    s.add(
+        "management.unauthenticated_timeout_s",
+        json!(inputs.management.unauthenticated_timeout.as_secs()),
+        "Time a management connection may stay unauthenticated, TLS handshake included",
+        &["CR 7.1"],
+    );
+    s.add(
+        "management.requests_per_second",
+        json!(inputs.management.requests_per_second),
+        "Requests per second one source address may make on average (token bucket)",
+        &["CR 7.1"],
+    );
+    s.add(
         "conduit.default_action",
         json!("deny"),
         "What the conduit policy does with a request no rule allows",

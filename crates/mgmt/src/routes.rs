@@ -853,7 +853,13 @@ async fn guard(
         })
         .await;
     let principal = match resolved {
-        Ok(Ok(principal)) => principal,
+        Ok(Ok(principal)) => {
+            // The connection now carries a known caller: it leaves the unauthenticated budget.
+            if let Some(connection) = request.extensions().get::<crate::server::ConnectionAuth>() {
+                connection.authenticated();
+            }
+            principal
+        }
         Ok(Err(e)) => {
             if e.status == axum::http::StatusCode::UNAUTHORIZED {
                 HttpCounters::add(&state.counters.unauthenticated);
@@ -935,6 +941,7 @@ async fn rate_limit(State(state): State<Arc<AppState>>, request: Request, next: 
         && !state.limiter.allow(peer.0.ip())
     {
         HttpCounters::add(&state.counters.rate_limited);
+        state.refused(peer.0, &crate::refusals::Refusal::rate_limited());
         let mut response = ApiError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",

@@ -42,6 +42,8 @@ pub(crate) struct AppState {
     csrf_key: Zeroizing<[u8; 32]>,
     pub(crate) limiter: RateLimiter,
     pub(crate) counters: HttpCounters,
+    /// Refusals before authentication, aggregated for the audit trail.
+    pub(crate) refusals: crate::refusals::Refusals,
     /// The address actually bound (the configured one may have port 0).
     pub(crate) bound: std::sync::OnceLock<SocketAddr>,
 }
@@ -60,6 +62,7 @@ impl AppState {
             csrf_key: key,
             limiter,
             counters: HttpCounters::default(),
+            refusals: crate::refusals::Refusals::new(),
             bound: std::sync::OnceLock::new(),
         })
     }

@@ -33,6 +33,30 @@ fn a_slot_is_given_back_on_drop() {
 }
 
 #[tokio::test]
+async fn a_releaser_gives_the_slot_back_at_once_and_only_once() {
+    let budget = PreAuthBudget::new(2, 2);
+    let mut slot = budget.admit(ip(1)).unwrap();
+    let other = budget.admit(ip(1)).unwrap();
+    let releaser = slot.releaser();
+    releaser.release();
+    assert_eq!(budget.len(), 1, "free before the slot is dropped");
+    // The holder learns that its place is gone (it tells release from eviction itself).
+    tokio::time::timeout(Duration::from_secs(1), slot.evicted())
+        .await
+        .expect("resolves after a release");
+    let again = budget.admit(ip(1)).unwrap();
+    releaser.release();
+    drop(slot);
+    assert_eq!(
+        budget.len(),
+        2,
+        "a second release or the drop frees nothing more"
+    );
+    drop((other, again));
+    assert!(budget.is_empty());
+}
+
+#[tokio::test]
 async fn a_newcomer_evicts_the_oldest_of_the_greediest_source_when_full() {
     let budget = PreAuthBudget::new(4, 4);
     let mut flood: Vec<PreAuthSlot> = (0..4).map(|_| budget.admit(ip(1)).unwrap()).collect();

@@ -140,6 +140,9 @@ pub(crate) async fn login(
     let (answer, cookie) = open_session(&state, peer, request).await?;
     let mut response = Json(answer).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+        .extensions_mut()
+        .insert(crate::server::Authenticated);
     Ok(response)
 }
 

@@ -156,7 +156,15 @@ fn login_form(state: &AppState, banner: &str, notices: &[Notice], status: Status
         }
         (policy_text(state))
     };
-    respond(status, layout(None, "Log in", "", notices, body))
+    let mut response = respond(status, layout(None, "Log in", "", notices, body));
+    // Browsers without `Sec-Fetch-Site` say where the login form comes from only in `Origin`,
+    // which they send as `null` when the page's policy is `no-referrer`; `same-origin` makes
+    // them send this site's origin, and a `null` one can be refused.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 async fn login_page(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
@@ -192,19 +200,31 @@ struct LoginForm {
     totp: String,
 }
 
-/// Whether a form post comes from this site: a login form posted from elsewhere is refused
-/// (login CSRF). Browsers say where a request comes from in `Sec-Fetch-Site`; older ones only
-/// in `Origin`, which is `null` under this site's `Referrer-Policy: no-referrer`. Clients that
-/// send neither are not browsers.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// Why a login form post does not come from this site, if it does not: a login form posted
+/// from elsewhere is refused (login CSRF). Browsers say where a request comes from in
+/// `Sec-Fetch-Site`; older ones only in `Origin` (the login page's `Referrer-Policy:
+/// same-origin` makes them send the real one). An opaque origin (`null`: a sandboxed frame,
+/// a `data:` page, a redirect across sites) is not this site. Clients that send neither are
+/// not browsers, so no other site can make them post.
+fn cross_site(headers: &HeaderMap) -> Option<String> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
-        return site == "same-origin";
+        return (site != "same-origin").then(|| format!("Sec-Fetch-Site: {}", clip(site)));
     }
     match text("origin") {
-        None | Some("null") => true,
-        Some(origin) => origin.strip_prefix("https://") == text("host"),
+        None => None,
+        Some(origin) if origin.strip_prefix("https://") == text("host") => None,
+        Some(origin) => Some(format!("Origin: {}", clip(origin))),
     }
+}
+
+/// A header value as it may appear in a reason: at most 100 characters, controls replaced.
+fn clip(value: &str) -> String {
+    value
+        .chars()
+        .take(100)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 async fn login(
@@ -213,7 +233,9 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    if let Some(evidence) = cross_site(&headers) {
+        let reason = format!("a login form posted from another site ({evidence})");
+        state.refused(peer.0, &crate::refusals::Refusal::cross_site_login(reason));
         return super::error_page(&crate::error::ApiError::forbidden(
             "the login form was posted from another site",
         ));
@@ -235,6 +257,9 @@ async fn login(
             };
             let mut response = redirect(next);
             response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+                .extensions_mut()
+                .insert(crate::server::Authenticated);
             response
         }
         Err(e) => {

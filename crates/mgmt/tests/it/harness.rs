@@ -215,6 +215,8 @@ impl Answer {
 #[derive(Clone)]
 pub(crate) struct Client {
     addr: SocketAddr,
+    /// The loopback address connections come from; the system's choice when `None`.
+    pub(crate) source: Option<std::net::IpAddr>,
     connector: TlsConnector,
     pub(crate) cookie: Option<String>,
     pub(crate) csrf: Option<String>,
@@ -227,6 +229,7 @@ impl Client {
         let config = rampart_vault::tls::client_config(ca, None).unwrap();
         Client {
             addr,
+            source: None,
             connector: TlsConnector::from(config),
             cookie: None,
             csrf: None,
@@ -314,12 +317,44 @@ impl Client {
         content_type: &str,
         extra: &[(&str, String)],
     ) -> Answer {
-        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        self.try_raw_with(method, path, body, content_type, extra)
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// As [`Client::raw_with`], saying what failed instead of panicking (each step within
+    /// 30 s).
+    pub(crate) async fn try_raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Answer, String> {
+        let wait = std::time::Duration::from_secs(30);
+        let connect = async {
+            match self.source {
+                Some(source) => {
+                    let socket = tokio::net::TcpSocket::new_v4()?;
+                    socket.bind(SocketAddr::new(source, 0))?;
+                    socket.connect(self.addr).await
+                }
+                None => tokio::net::TcpStream::connect(self.addr).await,
+            }
+        };
+        let tcp = tokio::time::timeout(wait, connect)
+            .await
+            .map_err(|_| "no TCP connection within 30 s".to_owned())?
+            .map_err(|e| format!("TCP connect: {e}"))?;
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let tls = self.connector.connect(name, tcp).await.unwrap();
+        let tls = tokio::time::timeout(wait, self.connector.connect(name, tcp))
+            .await
+            .map_err(|_| "no TLS handshake within 30 s".to_owned())?
+            .map_err(|e| format!("TLS handshake: {e}"))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
-            .unwrap();
+            .map_err(|e| format!("HTTP handshake: {e}"))?;
         tokio::spawn(connection);
         let mut request = Request::builder()
             .method(method)
@@ -347,20 +382,21 @@ impl Client {
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .unwrap();
-        let response = tokio::time::timeout(
-            std::time::Duration::from_secs(30),
-            sender.send_request(request),
-        )
-        .await
-        .expect("answer within 30 s")
-        .unwrap();
+        let response = tokio::time::timeout(wait, sender.send_request(request))
+            .await
+            .map_err(|_| "no answer within 30 s".to_owned())?
+            .map_err(|e| format!("request: {e}"))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
+        let body = tokio::time::timeout(wait, response.into_body().collect())
+            .await
+            .map_err(|_| "no complete body within 30 s".to_owned())?
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        Ok(Answer {
             status,
             headers,
             body,
-        }
+        })
     }
 }
