@@ -42,6 +42,20 @@ pub enum ParseError {
     Hash(String),
 }
 
+impl From<rampart_clock::ParseError> for ParseError {
+    fn from(error: rampart_clock::ParseError) -> ParseError {
+        match error {
+            rampart_clock::ParseError::TimeSource(text) => ParseError::TimeSource(text),
+            rampart_clock::ParseError::ClockSync(text) => ParseError::ClockSync(text),
+            // Timestamps, and whatever a later version of the clock adds.
+            other => ParseError::Timestamp(match other {
+                rampart_clock::ParseError::Timestamp(text) => text,
+                other => other.to_string(),
+            }),
+        }
+    }
+}
+
 /// An event that cannot be recorded as given.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

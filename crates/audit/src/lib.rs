@@ -123,7 +123,10 @@ mod vocabulary;
 
 mod chain;
 mod checkpoint;
-mod clock;
+mod clock {
+    //! The one clock lives in `rampart-clock`; the trail re-exports it.
+    pub use rampart_clock::*;
+}
 mod db;
 mod error;
 mod event;

@@ -780,7 +780,7 @@ impl Writer {
         signer: Arc<dyn CheckpointSigner>,
         census: Census,
     ) -> Result<Writer, StoreError> {
-        let now = clock.now().at;
+        let now = clock.read().at;
         let stored = read_head(&conn, &path, now)?;
         let flag = db::meta(&conn, &path, "clean_shutdown")?;
         let previous = if census.ended_uncleanly > 0 {
@@ -966,7 +966,7 @@ impl Writer {
         let begin = self.conn.execute_batch("BEGIN IMMEDIATE");
         begin.map_err(sqlite_error(&self.path, "beginning a transaction"))?;
         // Another process may have appended since our last transaction: continue its chain.
-        let refreshed = read_head(&self.conn, &self.path, self.clock.now().at).map(|stored| {
+        let refreshed = read_head(&self.conn, &self.path, self.clock.read().at).map(|stored| {
             self.head.next_seq = stored.next_seq;
             self.head.last_hash = stored.last_hash;
             self.head.first_seq = stored.first_seq;
@@ -1106,7 +1106,7 @@ impl Writer {
     }
 
     fn insert(&mut self, event: &NewEvent) -> Result<Receipt, StoreError> {
-        let reading = self.clock.now();
+        let reading = self.clock.read();
         let seq = self.next_seq;
         let seq_sql = i64::try_from(seq).map_err(|_| {
             StoreError::Config(format!(
@@ -1188,7 +1188,7 @@ impl Writer {
             column: "hash",
             value: "not a 32-byte hash".into(),
         })?;
-        let at = self.clock.now().at;
+        let at = self.clock.read().at;
         let signature = self.signer.sign(&prune_message(first, last, &cut, at));
         let path = self.path.clone();
         self.conn
@@ -1229,7 +1229,7 @@ impl Writer {
         let unsigned = self.next_seq - 1 - self.last_checkpoint;
         unsigned > 0
             && (unsigned >= self.config.checkpoint_every
-                || self.clock.now().at.duration_since(self.last_checkpoint_at)
+                || self.clock.read().at.duration_since(self.last_checkpoint_at)
                     >= self.config.checkpoint_interval)
     }
 
@@ -1239,7 +1239,7 @@ impl Writer {
         if seq == 0 || seq == self.last_checkpoint || self.stored() == 0 {
             return Ok((self.last_checkpoint > 0).then_some(self.last_checkpoint));
         }
-        let at = self.clock.now().at;
+        let at = self.clock.read().at;
         let signature = self
             .signer
             .sign(&checkpoint_message(seq, &self.last_hash, at));

@@ -99,7 +99,7 @@ pub fn create(
             limits::MAX_ARCHIVE
         )));
     }
-    let created = jiff::Timestamp::now()
+    let created = crate::wall_clock()
         .round(jiff::Unit::Second)
         .map_err(|e| BackupError::Crypto(e.to_string()))?
         .to_string();

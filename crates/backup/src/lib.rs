@@ -109,3 +109,9 @@ pub mod fuzzing {
         }
     }
 }
+
+/// The time backups and staged restores are stamped with, from the one clock.
+pub(crate) fn wall_clock() -> jiff::Timestamp {
+    use rampart_clock::Clock as _;
+    rampart_clock::SystemClock::new().now()
+}

@@ -220,9 +220,7 @@ pub fn restore(
     sync_tree(staging.path(), &manifest)?;
 
     refuse_in_use(target)?;
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
+    let stamp = crate::wall_clock().strftime("%Y%m%dT%H%M%SZ").to_string();
     let staged = staging.keep();
     let replaced = swap(
         &staged,

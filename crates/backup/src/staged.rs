@@ -108,7 +108,7 @@ pub fn stage(
         created: summary.created.clone(),
         device_key: summary.device_key.to_hex(),
         requested_by: requested_by.to_owned(),
-        requested_at: jiff::Timestamp::now().to_string(),
+        requested_at: crate::wall_clock().to_string(),
         last_event_in_backup: summary.audit_events,
     };
     let json = serde_json::to_vec_pretty(&record).map_err(|e| BackupError::Io {
@@ -146,9 +146,7 @@ pub fn apply_staged(data: &Path) -> Result<Option<AppliedRestore>, BackupError> 
         return Ok(None);
     };
     let staged = staged_dir(data);
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
+    let stamp = crate::wall_clock().strftime("%Y%m%dT%H%M%SZ").to_string();
     let replaced = sibling(data, &format!(".replaced-{stamp}"));
     if data.exists() {
         fs::rename(data, &replaced).map_err(BackupError::io(format!(

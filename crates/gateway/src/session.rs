@@ -109,7 +109,7 @@ pub(crate) async fn run<S: Transport>(shared: Arc<Shared>, stream: S, peer: Peer
             },
             role: peer.role.clone(),
             interface: peer.interface,
-            connected_at: std::time::SystemTime::now(),
+            connected_at: shared.clock.read().at.to_system_time(),
             requests: std::sync::atomic::AtomicU64::new(0),
             denied: std::sync::atomic::AtomicU64::new(0),
         });

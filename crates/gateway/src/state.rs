@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     refusals: RefusalLog<Refusal>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) started: Instant,
+    /// The wall clock, for the times the status shows.
+    pub(crate) clock: Arc<dyn rampart_clock::Clock>,
     pub(crate) stop: watch::Receiver<bool>,
     /// Serialises island changes between the API and the island-file watcher.
     pub(crate) island_lock: tokio::sync::Mutex<()>,
@@ -147,6 +149,7 @@ impl Shared {
             refusals: RefusalLog::new(),
             pool: parts.pool,
             started: Instant::now(),
+            clock: Arc::new(rampart_clock::SystemClock::new()),
             stop: parts.stop,
             island_lock: tokio::sync::Mutex::new(()),
         })

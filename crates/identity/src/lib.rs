@@ -45,7 +45,6 @@ mod accounts;
 mod audit;
 mod authz;
 mod certificates;
-mod clock;
 mod config;
 mod error;
 mod login;
@@ -71,7 +70,6 @@ pub use audit::{
 };
 pub use authz::{ApprovalRequest, ApprovalState, MAX_REASON_CHARS, OverrideInfo};
 pub use certificates::CertificateBinding;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     ApprovalPolicy, HardeningLevel, HashParams, IdentityConfig, LockoutPolicy, MfaPolicy,
     OverridePolicy, PasswordPolicy, SessionLimitAction, SessionPolicy, SourceThrottle, TokenPolicy,
@@ -84,6 +82,7 @@ pub use names::{AccountName, MAX_NAME_LEN, RoleName};
 pub use password::{Blocklist, MAX_BLOCKLIST_BYTES, Password, check_passphrase_strength};
 pub use permission::{ADMIN_ROLE, Permission, PermissionSet, builtin_roles};
 pub use principal::{AuthMethod, AuthenticatedPrincipal, Origin};
+pub use rampart_clock::{Clock, ManualClock, SystemClock};
 pub use roles::{MAX_DESCRIPTION_CHARS, RoleInfo};
 pub use secret::{ApiToken, InitialPassword, SessionToken};
 pub use service::{DEFAULT_BANNER, Identity, IdentityBuilder, MAX_BANNER_CHARS};

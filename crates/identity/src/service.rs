@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::audit::{Actor, ActorKind, AuditCategory, AuditOutcome, AuditRecord, AuditRecorder};
-use crate::clock::{Clock, SystemClock};
 use crate::config::IdentityConfig;
 use crate::error::{DbResult, DenyReason, IdentityError, StorageError};
 use crate::names::{AccountName, RoleName};
@@ -20,6 +19,7 @@ use crate::password::{Blocklist, Hasher};
 use crate::permission::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::principal::{AuthMethod, AuthenticatedPrincipal, HeldOverride, Origin};
 use crate::store::{self, opt_ts, ts};
+use rampart_clock::{Clock, SystemClock};
 
 /// The text shown before login when no banner has been configured (CR 1.12).
 pub const DEFAULT_BANNER: &str = "Authorised use only. Activity on this system is monitored \
@@ -252,7 +252,7 @@ impl Identity {
             path: path.into(),
             recorder,
             config: IdentityConfig::default(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::new()),
             blocklist: None,
         }
     }
@@ -369,7 +369,8 @@ impl Identity {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn now(&self) -> Timestamp {
+    /// The time on the identity service's clock: the one expiry, lockout and TOTP use.
+    pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 

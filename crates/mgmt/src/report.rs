@@ -515,7 +515,7 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
 
     ConfigReport {
         schema_version: SCHEMA_VERSION,
-        generated_at: jiff::Timestamp::now().to_string(),
+        generated_at: inputs.identity.now().to_string(),
         component: ComponentId {
             vendor: "Rampart developers".to_owned(),
             product: "Rampart gateway".to_owned(),

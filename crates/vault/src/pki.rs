@@ -259,7 +259,7 @@ impl Pki {
         data.dir("pki/clients")?;
         let pki = Pki { dir };
         let mut report = InitReport::default();
-        let now = SystemTime::now();
+        let now = wall_clock();
         let mut ca = None;
         if !pki.ca_cert_path().exists() {
             pki.create_ca(now, &mut report)?;
@@ -394,7 +394,7 @@ impl Pki {
     /// errors of loading the CA and writing files.
     pub fn issue_client(&self, spec: &ClientSpec) -> Result<IssuedClient, PkiError> {
         let ca = self.load_ca()?;
-        self.write_client(&ca, spec, SystemTime::now())
+        self.write_client(&ca, spec, wall_clock())
     }
 
     /// Issues a new server certificate and key for the names given (IP addresses or DNS
@@ -404,7 +404,7 @@ impl Pki {
     /// As [`Pki::issue_client`].
     pub fn issue_server(&self, names: &[&str]) -> Result<(), PkiError> {
         let ca = self.load_ca()?;
-        self.write_server(&ca, names, SystemTime::now())
+        self.write_server(&ca, names, wall_clock())
     }
 
     /// Revokes the certificate in the PEM file `path` and re-signs the CRL.
@@ -450,7 +450,7 @@ impl Pki {
         let crl_number = if already_revoked {
             number
         } else {
-            let now = SystemTime::now();
+            let now = wall_clock();
             revoked.push(RevokedCertParams {
                 serial_number: SerialNumber::from_slice(&serial),
                 revocation_time: OffsetDateTime::from(now),
@@ -807,6 +807,12 @@ fn not_after_of(cert: &CertificateDer<'_>, path: &Path) -> Result<SystemTime, Pk
         Ok(s) => SystemTime::UNIX_EPOCH + Duration::from_secs(s),
         Err(_) => SystemTime::UNIX_EPOCH,
     })
+}
+
+/// The time certificates and CRLs are issued at, from the one clock.
+fn wall_clock() -> SystemTime {
+    use rampart_clock::Clock as _;
+    rampart_clock::SystemClock::new().read().at.to_system_time()
 }
 
 #[cfg(test)]

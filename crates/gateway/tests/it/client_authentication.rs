@@ -1,7 +1,7 @@
 //! CR 1.2 / CR 1.8 / Modbus/TCP Security: mutual authentication is mandatory, and only
 //! current certificates of the configured CA with at most one role get in.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rampart_vault::DataDir;
 use rampart_vault::pki::{ClientSpec, Pki};
@@ -22,7 +22,9 @@ async fn a_client_without_a_certificate_is_refused_at_the_handshake() {
 async fn expired_and_not_yet_valid_certificates_are_refused() {
     let gw = TestGateway::start().await;
     let pki = gw.pki();
-    let now = SystemTime::now();
+    let now = rampart_clock::Clock::read(&rampart_clock::SystemClock::new())
+        .at
+        .to_system_time();
     let day = Duration::from_hours(24);
     pki.issue_client(
         &ClientSpec::new("expired")

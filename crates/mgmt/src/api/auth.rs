@@ -170,7 +170,7 @@ pub(crate) async fn open_session(
     let lifetime = session
         .info
         .expires_at
-        .duration_since(jiff::Timestamp::now())
+        .duration_since(state.services.identity.now())
         .as_secs()
         .max(0);
     let idle = state
@@ -266,10 +266,7 @@ fn rotate(
         return Ok(None);
     }
     let (token, expires_at) = identity.rotate_session(&caller.principal, reason)?;
-    let lifetime = expires_at
-        .duration_since(jiff::Timestamp::now())
-        .as_secs()
-        .max(0);
+    let lifetime = expires_at.duration_since(identity.now()).as_secs().max(0);
     Ok(Some((token.expose_secret().to_owned(), lifetime)))
 }
 

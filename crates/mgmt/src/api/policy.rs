@@ -207,7 +207,7 @@ pub(crate) async fn stage(
         text: body.text,
         sha256: validation.sha256,
         staged_by: caller.principal.name().to_owned(),
-        staged_at: jiff::Timestamp::now().to_string(),
+        staged_at: state.services.identity.now().to_string(),
     };
     record_staging(&state, &caller, peer, "policy.stage", &staged.sha256).await?;
     state

@@ -265,7 +265,7 @@ async fn sl_summary(state: &Arc<AppState>) -> Result<SlSummary, String> {
                 sl_t: None,
                 waivers: None,
                 live: Some(&live),
-                now: jiff::Timestamp::now(),
+                now: state.services.identity.now(),
             },
         );
         Ok(SlSummary {

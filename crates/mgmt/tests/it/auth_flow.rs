@@ -73,7 +73,11 @@ async fn banner_then_login_then_forced_change_then_totp() {
             .unwrap()
             .starts_with("otpauth://totp/")
     );
-    let code = totp::code_at(&secret, jiff::Timestamp::now()).unwrap();
+    let code = totp::code_at(
+        &secret,
+        rampart_audit::Clock::now(&rampart_audit::SystemClock::new()),
+    )
+    .unwrap();
     let r = client
         .post("/api/v1/auth/totp/confirm", json!({ "code": code }))
         .await;
@@ -92,13 +96,21 @@ async fn banner_then_login_then_forced_change_then_totp() {
     assert_eq!(wrong_user.json()["error"]["message"], message);
     // The enrolment used the current code, and a code is accepted once: wait for the next
     // 30 s step rather than spend login failures (they count towards the lockout).
-    let mut next = totp::code_at(&secret, jiff::Timestamp::now()).unwrap();
+    let mut next = totp::code_at(
+        &secret,
+        rampart_audit::Clock::now(&rampart_audit::SystemClock::new()),
+    )
+    .unwrap();
     for _ in 0..35 {
         if next != code {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        next = totp::code_at(&secret, jiff::Timestamp::now()).unwrap();
+        next = totp::code_at(
+            &secret,
+            rampart_audit::Clock::now(&rampart_audit::SystemClock::new()),
+        )
+        .unwrap();
     }
     let r = second.login("admin", ADMIN_PASSWORD, Some(&next)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

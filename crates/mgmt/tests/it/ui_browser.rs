@@ -238,7 +238,11 @@ async fn an_administrator_logs_in_enrols_totp_and_changes_the_policy_in_a_browse
     let svg = c.find(Locator::Css("figure.qr svg")).await.unwrap();
     assert!(svg.is_displayed().await.unwrap(), "the QR code is drawn");
     shot(&c, "04-totp-qr").await;
-    let code = rampart_identity::totp::code_at(&secret, jiff::Timestamp::now()).unwrap();
+    let code = rampart_identity::totp::code_at(
+        &secret,
+        rampart_audit::Clock::now(&rampart_audit::SystemClock::new()),
+    )
+    .unwrap();
     fill(&c, "#code", &code).await;
     click_to(&c, "form.card button[type=submit]", "/dashboard").await;
     assert!(text_of(&c, "div.notice.ok").await.contains("Two-factor"));

@@ -164,7 +164,7 @@ fn now() -> anyhow::Result<jiff::Timestamp> {
                 ))
                 .into()
             }),
-        Err(_) => Ok(jiff::Timestamp::now()),
+        Err(_) => Ok(rampart_audit::Clock::now(&rampart_audit::SystemClock::new())),
     }
 }
 

@@ -1,5 +1,5 @@
 use std::os::unix::fs::PermissionsExt as _;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -141,7 +141,9 @@ fn names_that_could_leave_the_directory_are_refused() {
 #[test]
 fn validity_must_not_end_before_it_starts() {
     let (_temp, _data, pki, _) = init();
-    let now = SystemTime::now();
+    let now = rampart_clock::Clock::read(&rampart_clock::SystemClock::new())
+        .at
+        .to_system_time();
     let err = pki
         .issue_client(&ClientSpec::new("x").validity(now, now - Duration::from_secs(1)))
         .unwrap_err();

@@ -1,5 +1,5 @@
 use std::io;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, ServerConnection};
@@ -122,7 +122,10 @@ fn revoked_expired_and_foreign_certificates_are_refused() {
     let err = handshake(server(&pki), client(&pki, "lost")).unwrap_err();
     assert!(format!("{err:?}").contains("Revoked"), "{err:?}");
 
-    let long_ago = SystemTime::now() - Duration::from_hours(10 * 24);
+    let long_ago = rampart_clock::Clock::read(&rampart_clock::SystemClock::new())
+        .at
+        .to_system_time()
+        - Duration::from_hours(10 * 24);
     pki.issue_client(
         &ClientSpec::new("old")
             .role("viewer")
