@@ -10,6 +10,7 @@
 use std::fmt;
 
 use rampart_catalog::{Catalog, ComponentType, RequirementId};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -21,8 +22,9 @@ pub const CONFIG_REPORT_VERSION: u32 = 1;
 /// The live-check data shipped with Rampart.
 const BUILTIN_CHECKS: &str = include_str!("../data/live-checks.toml");
 
-/// A running component's report of its security settings (CR 7.6 RE 1).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+/// A running component's report of its security settings (CR 7.6 RE 1): the one type the
+/// gateway's management plane serves (`GET /api/v1/config-report`) and `assess --live` reads.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct ConfigReport {
     /// The report format version (1).
     pub schema_version: u32,
@@ -37,7 +39,7 @@ pub struct ConfigReport {
 }
 
 /// The component identity in a config report.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub struct ReportComponent {
     /// The vendor.
     pub vendor: String,
@@ -47,11 +49,12 @@ pub struct ReportComponent {
     pub version: String,
     /// SAR, EDR, HDR or NDR.
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub component_type: ComponentType,
 }
 
 /// One setting with its current value.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct Setting {
     /// A dotted id such as `identity.mfa.required_for_all`.
     pub id: String,
@@ -66,7 +69,7 @@ pub struct Setting {
 }
 
 /// One self-test result.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub struct SelfTest {
     /// A dotted id such as `audit.chain_intact`.
     pub id: String,

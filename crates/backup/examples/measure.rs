@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (data, _) = DataDir::open_or_init(&path)?;
     rampart_vault::pki::Pki::open_or_init(&data)?;
     let audit = AuditStore::open(
-        &data.dir("audit")?,
+        &data.dir(rampart_vault::Entry::Audit)?,
         StoreConfig::default(),
         Arc::new(SystemClock::new()),
         Arc::new(Signer(data.device_key()?)),

@@ -69,10 +69,12 @@ pub fn create(
 ) -> Result<BackupSummary, BackupError> {
     let key = data.device_key()?;
     let kdf = KdfParams::new(options.kdf_m_kib, options.kdf_t, options.kdf_p)?;
-    let layout = fs::read_to_string(data.file("LAYOUT")).map_err(BackupError::io(format!(
-        "reading {}",
-        data.file("LAYOUT").display()
-    )))?;
+    let layout = fs::read_to_string(data.file(rampart_vault::Entry::LayoutMarker)).map_err(
+        BackupError::io(format!(
+            "reading {}",
+            data.file(rampart_vault::Entry::LayoutMarker).display()
+        )),
+    )?;
     if layout.lines().next() != Some(LAYOUT) {
         return Err(BackupError::Unsupported {
             path: data.root().to_owned(),

@@ -25,9 +25,9 @@ use crate::state::{ActivePolicy, Shared, SharedParts};
 use crate::upstream::{Pool, UpstreamStatus};
 
 /// The island-mode file, relative to the data directory.
-const ISLAND_FILE: &str = "gateway/island";
+const ISLAND_FILE: rampart_vault::Entry = rampart_vault::Entry::Island;
 /// The default policy file, relative to the data directory.
-const POLICY_FILE: &str = "policy.toml";
+const POLICY_FILE: rampart_vault::Entry = rampart_vault::Entry::Policy;
 /// How often the island file and the TLS files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -230,7 +230,7 @@ impl Gateway {
         config: GatewayConfig,
         data: &DataDir,
     ) -> Result<RunningGateway, GatewayError> {
-        let audit_dir = data.dir("audit")?;
+        let audit_dir = data.dir(rampart_vault::Entry::Audit)?;
         let key = data.device_key()?;
         let store = tokio::task::spawn_blocking(move || {
             AuditStore::open(
@@ -455,7 +455,7 @@ fn tls_sources(config: &GatewayConfig, pki: &Pki) -> ServerSources {
 pub fn configured_policy_path(config: &GatewayConfig, data_root: &std::path::Path) -> PathBuf {
     match &config.policy {
         crate::config::PolicySource::File(path) => path.clone(),
-        crate::config::PolicySource::DataDir => data_root.join(POLICY_FILE),
+        crate::config::PolicySource::DataDir => data_root.join(POLICY_FILE.relative_path()),
     }
 }
 
@@ -485,7 +485,7 @@ fn read_island(path: &Path) -> Result<bool, GatewayError> {
 /// # Errors
 /// [`GatewayError::Vault`] when the file cannot be written.
 pub fn persist_island(data: &DataDir, on: bool) -> Result<(), GatewayError> {
-    data.dir("gateway")?;
+    data.dir(rampart_vault::Entry::Gateway)?;
     let text = if on { "on\n" } else { "off\n" };
     rampart_vault::write_atomic(&data.file(ISLAND_FILE), text.as_bytes(), 0o600)?;
     Ok(())
@@ -544,7 +544,7 @@ async fn refusal_summaries(shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
 /// Applies island-file changes made by another process, and rebuilds the TLS configuration
 /// when a certificate, key or CRL file changes (a revocation by `rampart pki revoke`).
 async fn watch_files(shared: Arc<Shared>, watched: TlsFiles, mut stop: watch::Receiver<bool>) {
-    let island_path = shared.data_root.join(ISLAND_FILE);
+    let island_path = shared.data_root.join(ISLAND_FILE.relative_path());
     let TlsFiles {
         sources,
         files: tls_files,

@@ -33,7 +33,7 @@ pub use config::ManagementConfig;
 pub use error::{ApiError, ErrorBody, ErrorEnvelope};
 pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use report::{
-    ComponentId, ConfigReport, ReportInputs, SCHEMA_VERSION, SelfTest, Setting,
+    ConfigReport, ReportComponent, ReportInputs, SCHEMA_VERSION, SelfTest, Setting,
     build_from as config_report,
 };
 pub use routes::{APPROVAL_HEADER, Access, CSRF_HEADER, SESSION_COOKIE, route_list};

@@ -7,67 +7,14 @@
 
 use rampart_audit::OnFull;
 use rampart_gateway::config::UpstreamTarget;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::state::AppState;
 
-/// The report's schema version.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// The configuration report.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ConfigReport {
-    /// Version of this document's schema.
-    pub schema_version: u32,
-    /// When it was made (RFC 3339).
-    pub generated_at: String,
-    /// What component it describes.
-    pub component: ComponentId,
-    /// The settings.
-    pub settings: Vec<Setting>,
-    /// Results of the security self-tests.
-    pub self_tests: Vec<SelfTest>,
-}
-
-/// The component.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ComponentId {
-    /// Vendor.
-    pub vendor: String,
-    /// Product.
-    pub product: String,
-    /// Version.
-    pub version: String,
-    /// IEC 62443-4-2 component type: `NDR` (network device).
-    #[serde(rename = "type")]
-    pub component_type: String,
-}
-
-/// One setting.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Setting {
-    /// Stable id, e.g. `identity.mfa.required_for_all`.
-    pub id: String,
-    /// The value in force (bool, number, string, list or null).
-    pub value: Value,
-    /// What it is.
-    pub description: String,
-    /// IEC 62443-4-2 requirements it bears on, e.g. `CR 1.1 RE 2`.
-    pub requirements: Vec<String>,
-}
-
-/// One self-test.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SelfTest {
-    /// Stable id, e.g. `audit.chain_intact`.
-    pub id: String,
-    /// Whether it passed.
-    pub passed: bool,
-    /// What was checked and found.
-    pub detail: String,
-}
+/// The report's schema version: the one `rampart assess --live` reads.
+pub use rampart_assess::live::CONFIG_REPORT_VERSION as SCHEMA_VERSION;
+/// The report's types are the assessment's: the one format, written here and read there.
+pub use rampart_assess::live::{ConfigReport, ReportComponent, SelfTest, Setting};
 
 struct Settings(Vec<Setting>);
 
@@ -76,7 +23,7 @@ impl Settings {
         self.0.push(Setting {
             id: id.to_owned(),
             value,
-            description: description.to_owned(),
+            description: Some(description.to_owned()),
             requirements: requirements.iter().map(|r| (*r).to_owned()).collect(),
         });
     }
@@ -490,7 +437,7 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     );
     s.add(
         "audit.forwarding_enabled",
-        json!(inputs.data.file("forward").exists()),
+        json!(inputs.data.file(rampart_vault::Entry::Forward).exists()),
         "The audit trail has been forwarded to a SIEM (rampart audit forward)",
         &["CR 6.1", "CR 2.8"],
     );
@@ -516,11 +463,11 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     ConfigReport {
         schema_version: SCHEMA_VERSION,
         generated_at: inputs.identity.now().to_string(),
-        component: ComponentId {
+        component: ReportComponent {
             vendor: "Rampart developers".to_owned(),
             product: "Rampart gateway".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            component_type: "NDR".to_owned(),
+            component_type: rampart_catalog::ComponentType::Ndr,
         },
         settings: s.0,
         self_tests: self_tests(inputs),
@@ -583,7 +530,7 @@ fn self_tests(inputs: &ReportInputs<'_>) -> Vec<SelfTest> {
         tests.push(SelfTest {
             id: id.to_owned(),
             passed,
-            detail,
+            detail: Some(detail),
         });
     };
     match inputs.data.device_key() {
@@ -611,11 +558,12 @@ fn self_tests(inputs: &ReportInputs<'_>) -> Vec<SelfTest> {
             );
         }
     }
-    let cert = inputs
-        .management
-        .cert
-        .clone()
-        .unwrap_or_else(|| inputs.data.file("pki").join("server.crt"));
+    let cert = inputs.management.cert.clone().unwrap_or_else(|| {
+        inputs
+            .data
+            .file(rampart_vault::Entry::Pki)
+            .join("server.crt")
+    });
     add_cert_test(&mut add, &cert);
     add(
         "policy.loaded",

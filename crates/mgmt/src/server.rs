@@ -192,7 +192,7 @@ pub(crate) async fn start(
     state: Arc<AppState>,
     router: Router,
 ) -> Result<RunningManagement, StartError> {
-    let pki_dir = state.services.data.file("pki");
+    let pki_dir = state.services.data.file(rampart_vault::Entry::Pki);
     let cert = state
         .config
         .cert

@@ -12,16 +12,16 @@ use rampart_audit::{
 };
 use rampart_gateway::{DeviceSigner, IdentityAuditBridge};
 use rampart_identity::Identity;
-use rampart_vault::{DataDir, Opened};
+use rampart_vault::{DataDir, Entry, Opened};
 
 use crate::BadInput;
 
 /// Where the audit trail lives inside the data directory.
-pub(crate) const AUDIT_DIR: &str = "audit";
+pub(crate) const AUDIT_DIR: Entry = Entry::Audit;
 /// The audit trail's settings inside the data directory (optional).
-pub(crate) const AUDIT_CONFIG: &str = "audit.toml";
+pub(crate) const AUDIT_CONFIG: Entry = Entry::AuditSettings;
 /// The identity store's file inside the data directory.
-pub(crate) const IDENTITY_DB: &str = "identity.db";
+pub(crate) const IDENTITY_DB: Entry = Entry::Identity;
 
 /// An opened component: data directory, audit trail, and who runs the command.
 pub(crate) struct Component {
@@ -129,7 +129,7 @@ impl Component {
 /// [`BadInput`] when `path` is not a data directory or holds no audit trail yet.
 pub(crate) fn open_trail(path: &Path) -> anyhow::Result<AuditReader> {
     let data = DataDir::open(path).map_err(|e| BadInput(format!("--data: {e}")))?;
-    let audit_dir = data.root().join(AUDIT_DIR);
+    let audit_dir = data.file(AUDIT_DIR);
     if !rampart_audit::store_path(&audit_dir).is_file() {
         return Err(BadInput(format!(
             "--data: {} holds no audit trail yet",

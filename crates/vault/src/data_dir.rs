@@ -4,13 +4,11 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use crate::layout::Entry;
 use crate::{DeviceKey, VaultError};
 
 /// The first line of the layout file, naming the layout version this code reads.
 const LAYOUT: &str = "rampart-data 1";
-const LAYOUT_FILE: &str = "LAYOUT";
-const DEVICE_KEY: &str = "keys/device.key";
-const DEVICE_PUBLIC_KEY: &str = "keys/device.pub";
 
 /// Whether [`DataDir::open_or_init`] found a data directory or made one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +21,10 @@ pub enum Opened {
 
 /// A Rampart data directory (`--data`, default `./rampart-data`).
 ///
-/// Layout: `LAYOUT` (version marker), `keys/device.key` (Ed25519, PKCS#8 PEM, 0600),
-/// `keys/device.pub` (SPKI PEM), and one file or directory per store (`audit/`,
-/// `identity.db`, `pki/`, …), each created by the crate that owns it through [`DataDir::dir`]
-/// and [`DataDir::file`].
+/// Layout: every file and directory is an [`Entry`] (docs/data-directory.md): `LAYOUT`
+/// (version marker), `keys/device.key` (Ed25519, PKCS#8 PEM, 0600), `keys/device.pub` (SPKI
+/// PEM), and one file or directory per store (`audit/`, `identity.db`, `pki/`, …), each
+/// created by the crate that owns it through [`DataDir::dir`] and [`DataDir::file`].
 ///
 /// Invariant: the directory and every subdirectory are mode 0700 and owned by this process's
 /// user; opening a directory that others can read or write fails.
@@ -67,7 +65,7 @@ impl DataDir {
         };
         let root = path.to_owned();
         require_private(&root, 0o700)?;
-        let layout = root.join(LAYOUT_FILE);
+        let layout = root.join(Entry::LayoutMarker.relative_path());
         if opened == Opened::Created {
             crate::write_atomic(&layout, format!("{LAYOUT}\n").as_bytes(), 0o600)?;
         } else {
@@ -102,7 +100,7 @@ impl DataDir {
             });
         }
         require_private(path, 0o700)?;
-        check_layout(path, &path.join(LAYOUT_FILE))?;
+        check_layout(path, &path.join(Entry::LayoutMarker.relative_path()))?;
         Ok(DataDir {
             root: path.to_owned(),
         })
@@ -113,12 +111,13 @@ impl DataDir {
         &self.root
     }
 
-    /// The subdirectory `name`, created 0700 if missing.
+    /// The subdirectory `entry`, created 0700 if missing.
     ///
     /// # Errors
     /// I/O errors, or [`VaultError::Permissions`] if it exists and others can access it.
-    pub fn dir(&self, name: &str) -> Result<PathBuf, VaultError> {
-        let path = self.root.join(name);
+    pub fn dir(&self, entry: Entry) -> Result<PathBuf, VaultError> {
+        debug_assert!(entry.is_dir(), "{entry} is a file");
+        let path = self.root.join(entry.relative_path());
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -128,9 +127,9 @@ impl DataDir {
         Ok(path)
     }
 
-    /// The path of the file `name` inside the directory (not created).
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+    /// The path of `entry` inside the directory (not created).
+    pub fn file(&self, entry: Entry) -> PathBuf {
+        self.root.join(entry.relative_path())
     }
 
     /// The device key.
@@ -138,17 +137,17 @@ impl DataDir {
     /// # Errors
     /// As [`DeviceKey::load`].
     pub fn device_key(&self) -> Result<DeviceKey, VaultError> {
-        DeviceKey::load(&self.root.join(DEVICE_KEY))
+        DeviceKey::load(&self.file(Entry::DeviceKey))
     }
 
     /// Where the device's public key is published (SPKI PEM), for `--key` arguments.
     pub fn device_public_key_path(&self) -> PathBuf {
-        self.root.join(DEVICE_PUBLIC_KEY)
+        self.file(Entry::DevicePublicKey)
     }
 
     fn ensure_device_key(&self) -> Result<(), VaultError> {
-        let path = self.root.join(DEVICE_KEY);
-        self.dir("keys")?;
+        let path = self.file(Entry::DeviceKey);
+        self.dir(Entry::Keys)?;
         let key = if path.exists() {
             DeviceKey::load(&path)?
         } else {
@@ -235,7 +234,7 @@ mod tests {
         assert_eq!(opened, Opened::Created);
         assert_eq!(mode(&path), 0o700);
         assert_eq!(mode(&path.join("keys")), 0o700);
-        assert_eq!(mode(&path.join(DEVICE_KEY)), 0o600);
+        assert_eq!(mode(&path.join(Entry::DeviceKey.relative_path())), 0o600);
         let public = dir.device_key().unwrap().public_key();
 
         let (again, opened) = DataDir::open_or_init(&path).unwrap();
@@ -294,8 +293,8 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let path = parent.path().join("data");
         DataDir::open_or_init(&path).unwrap();
-        fs::remove_file(path.join(DEVICE_KEY)).unwrap();
-        fs::remove_file(path.join(DEVICE_PUBLIC_KEY)).unwrap();
+        fs::remove_file(path.join(Entry::DeviceKey.relative_path())).unwrap();
+        fs::remove_file(path.join(Entry::DevicePublicKey.relative_path())).unwrap();
         let (dir, opened) = DataDir::open_or_init(&path).unwrap();
         assert_eq!(opened, Opened::Existing);
         dir.device_key().unwrap();

@@ -24,12 +24,14 @@
 mod data_dir;
 mod device_key;
 mod fs;
+pub mod layout;
 pub mod pki;
 pub mod tls;
 
 pub use data_dir::{DataDir, DataDirLock, Opened};
 pub use device_key::{DeviceKey, DevicePublicKey};
 pub use fs::{write_atomic, write_new_atomic};
+pub use layout::Entry;
 
 use std::path::PathBuf;
 

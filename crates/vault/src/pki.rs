@@ -255,8 +255,8 @@ impl Pki {
     /// [`PkiError`] for I/O, unreadable files, a CA certificate without its key when
     /// something must be issued, and signing failures.
     pub fn open_or_init(data: &DataDir) -> Result<(Pki, InitReport), PkiError> {
-        let dir = data.dir("pki")?;
-        data.dir("pki/clients")?;
+        let dir = data.dir(crate::layout::Entry::Pki)?;
+        data.dir(crate::layout::Entry::PkiClients)?;
         let pki = Pki { dir };
         let mut report = InitReport::default();
         let now = wall_clock();

@@ -127,7 +127,12 @@ fn restoring_over_a_live_directory_keeps_the_replaced_one() {
     let device = Device::new(5);
     let backup = device.backup();
     // Changes after the backup: a new file and more audit events.
-    rampart_vault::write_atomic(&device.data.file("policy.toml"), b"# newer\n", 0o600).unwrap();
+    rampart_vault::write_atomic(
+        &device.data.file(rampart_vault::Entry::Policy),
+        b"# newer\n",
+        0o600,
+    )
+    .unwrap();
     let audit = device.audit();
     for i in 0..5 {
         audit

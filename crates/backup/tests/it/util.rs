@@ -60,12 +60,20 @@ impl Device {
         let path = parent.path().join("rampart-data");
         let (data, _) = DataDir::open_or_init(&path).unwrap();
         rampart_vault::pki::Pki::open_or_init(&data).unwrap();
-        rampart_vault::write_atomic(&data.file("policy.toml"), POLICY.as_bytes(), 0o600).unwrap();
-        data.dir("gateway").unwrap();
-        rampart_vault::write_atomic(&data.file("gateway/island"), b"off\n", 0o600).unwrap();
-        data.dir("forward").unwrap();
         rampart_vault::write_atomic(
-            &data.file("forward/siem.example_6514.cursor"),
+            &data.file(rampart_vault::Entry::Policy),
+            POLICY.as_bytes(),
+            0o600,
+        )
+        .unwrap();
+        data.dir(rampart_vault::Entry::Gateway).unwrap();
+        rampart_vault::write_atomic(&data.file(rampart_vault::Entry::Island), b"off\n", 0o600)
+            .unwrap();
+        data.dir(rampart_vault::Entry::Forward).unwrap();
+        rampart_vault::write_atomic(
+            &data
+                .file(rampart_vault::Entry::Forward)
+                .join("siem.example_6514.cursor"),
             b"delivered=0\n",
             0o600,
         )
@@ -113,7 +121,7 @@ impl Device {
 pub(crate) fn audit_store(path: &Path) -> AuditStore {
     let data = DataDir::open(path).unwrap();
     AuditStore::open(
-        &data.dir("audit").unwrap(),
+        &data.dir(rampart_vault::Entry::Audit).unwrap(),
         StoreConfig::default(),
         Arc::new(SystemClock::new()),
         Arc::new(Signer(data.device_key().unwrap())),
@@ -123,13 +131,16 @@ pub(crate) fn audit_store(path: &Path) -> AuditStore {
 
 /// The identity store of `data`, with cheap hashing.
 pub(crate) fn identity(data: &DataDir) -> Identity {
-    Identity::builder(data.file("identity.db"), Arc::new(MemoryRecorder::new()))
-        .config(IdentityConfig {
-            hashing: HashParams::danger_insecure_fast(),
-            ..IdentityConfig::default()
-        })
-        .open()
-        .unwrap()
+    Identity::builder(
+        data.file(rampart_vault::Entry::Identity),
+        Arc::new(MemoryRecorder::new()),
+    )
+    .config(IdentityConfig {
+        hashing: HashParams::danger_insecure_fast(),
+        ..IdentityConfig::default()
+    })
+    .open()
+    .unwrap()
 }
 
 /// Every path under `root` with its mode and content: equal fingerprints, unchanged trees.

@@ -72,7 +72,7 @@ async fn a_policy_that_does_not_load_leaves_the_old_one_in_force() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_configured_file_is_read_again() {
     let gw = TestGateway::start().await;
-    let path = gw.data.file("policy.toml");
+    let path = gw.data.file(rampart_vault::Entry::Policy);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), DEFAULT_POLICY);
     std::fs::write(&path, stricter()).unwrap();
     let change = gw

@@ -20,7 +20,7 @@ use crate::routes::Caller;
 use crate::state::{AppState, Peer};
 
 /// Where the staged policy is kept, inside the data directory.
-const STAGED_FILE: &str = "mgmt/staged-policy.json";
+const STAGED_FILE: rampart_vault::Entry = rampart_vault::Entry::StagedPolicy;
 
 /// The policy in force.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -213,7 +213,7 @@ pub(crate) async fn stage(
     state
         .services
         .data
-        .dir("mgmt")
+        .dir(rampart_vault::Entry::Management)
         .map_err(|e| ApiError::internal(&e))?;
     let json = serde_json::to_vec_pretty(&staged).map_err(|e| ApiError::internal(&e))?;
     rampart_vault::write_atomic(&state.services.data.file(STAGED_FILE), &json, 0o600)

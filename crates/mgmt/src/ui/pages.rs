@@ -1,7 +1,6 @@
 //! The web UI's pages besides login and policy: dashboard, alerts, users and roles, sessions,
 //! approvals, the audit log, backups and about. Each calls the API handler it fronts.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Extension, Form, State};
@@ -244,12 +243,10 @@ struct SlSummary {
 }
 
 async fn sl_summary(state: &Arc<AppState>) -> Result<SlSummary, String> {
-    use rampart_assess::live::{ConfigReport, LiveChecks};
+    use rampart_assess::live::LiveChecks;
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
         let report = crate::report::build(&state);
-        let text = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-        let report = ConfigReport::parse(&text, "live").map_err(|e| e.to_string())?;
         let live = LiveChecks::builtin().evaluate(&report, "this gateway");
         let catalog = rampart_catalog::Catalog::builtin();
         let profile = rampart_assess::Profile::parse(
@@ -1092,18 +1089,25 @@ async fn audit_page(
     if filter.after_seq.is_none() && !filtered {
         filter.after_seq = Some(last.saturating_sub(AUDIT_PAGE as u64));
     }
-    let mut query = String::new();
-    for (key, value) in [
-        ("category", &filter.category),
-        ("actor", &filter.actor),
-        ("outcome", &filter.outcome),
-        ("severity", &filter.severity),
-        ("since", &filter.since),
-        ("until", &filter.until),
-    ] {
-        if let Some(v) = value {
-            let _ = write!(query, "{key}={}&", url_encode(v));
+    // The serializer is not Send: finish it before the next await.
+    let mut query = {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("category", &filter.category),
+            ("actor", &filter.actor),
+            ("outcome", &filter.outcome),
+            ("severity", &filter.severity),
+            ("since", &filter.since),
+            ("until", &filter.until),
+        ] {
+            if let Some(v) = value {
+                query.append_pair(key, v);
+            }
         }
+        query.finish()
+    };
+    if !query.is_empty() {
+        query.push('&');
     }
     let after = filter.after_seq;
     let page = api::observe::audit_query(State(Arc::clone(state)), Query(filter)).await;
@@ -1217,19 +1221,6 @@ fn details(event: &serde_json::Value) -> String {
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn url_encode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 async fn audit_verify(
@@ -1468,7 +1459,7 @@ async fn about(
     Extension(caller): Extension<Caller>,
 ) -> Response {
     let ctx = Ctx::of(&state, &caller);
-    let pki = state.services.data.file("pki");
+    let pki = state.services.data.file(rampart_vault::Entry::Pki);
     let body = html! {
         dl.facts {
             dt { "Version" } dd { "Rampart " (env!("CARGO_PKG_VERSION")) }

@@ -232,7 +232,7 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() {
         StatusCode::UNAUTHORIZED
     );
     // Hashed at rest: the secret is nowhere in the identity database file.
-    let db = std::fs::read(h.data.file("identity.db")).unwrap();
+    let db = std::fs::read(h.data.file(rampart_vault::Entry::Identity)).unwrap();
     let secret = token.rsplit('_').next().unwrap();
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
     h.stop().await;

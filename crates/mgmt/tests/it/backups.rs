@@ -154,7 +154,7 @@ async fn backup_then_restore_brings_back_users_policy_keys_and_audit_continuity(
     let admin = h.admin().await;
     let _ = h.user(&admin, "before", "viewer").await;
     let policy_before = h.gateway.status().policy.sha256;
-    let device_key = std::fs::read(h.data.file("keys/device.key")).unwrap();
+    let device_key = std::fs::read(h.data.file(rampart_vault::Entry::DeviceKey)).unwrap();
     let file = backup(&admin).await;
 
     // Changes after the backup, which the restore must undo.
@@ -217,13 +217,14 @@ async fn backup_then_restore_brings_back_users_policy_keys_and_audit_continuity(
 
     let data = rampart_vault::DataDir::open(&root).unwrap();
     assert_eq!(
-        std::fs::read(data.file("keys/device.key")).unwrap(),
+        std::fs::read(data.file(rampart_vault::Entry::DeviceKey)).unwrap(),
         device_key
     );
-    let policy = rampart_conduit::Policy::from_file(&data.file("policy.toml")).unwrap();
+    let policy =
+        rampart_conduit::Policy::from_file(&data.file(rampart_vault::Entry::Policy)).unwrap();
     assert_eq!(policy.sha256_hex(), policy_before);
     let identity = Identity::builder(
-        data.file("identity.db"),
+        data.file(rampart_vault::Entry::Identity),
         std::sync::Arc::new(rampart_identity::MemoryRecorder::default()),
     )
     .open()
@@ -242,6 +243,6 @@ async fn backup_then_restore_brings_back_users_policy_keys_and_audit_continuity(
         &data.device_key().unwrap().public_key().to_bytes(),
     )
     .unwrap();
-    let report = rampart_audit::verify(&data.file("audit"), &key).unwrap();
+    let report = rampart_audit::verify(&data.file(rampart_vault::Entry::Audit), &key).unwrap();
     assert!(report.is_intact(), "{}", report.statement());
 }

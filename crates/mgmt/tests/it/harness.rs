@@ -66,7 +66,7 @@ impl Harness {
         let (data, _) = DataDir::open_or_init(&dir.path().join("data")).unwrap();
         let audit = Arc::new(
             AuditStore::open(
-                &data.dir("audit").unwrap(),
+                &data.dir(rampart_vault::Entry::Audit).unwrap(),
                 StoreConfig::default(),
                 Arc::new(SystemClock::new()),
                 Arc::new(DeviceSigner(data.device_key().unwrap())),
@@ -75,7 +75,7 @@ impl Harness {
         );
         let identity = Arc::new(
             Identity::builder(
-                data.file("identity.db"),
+                data.file(rampart_vault::Entry::Identity),
                 Arc::new(IdentityAuditBridge(Arc::clone(&audit))),
             )
             .config(options.identity)
@@ -107,7 +107,7 @@ impl Harness {
         )
         .await
         .unwrap();
-        let ca = data.file("pki").join("ca.crt");
+        let ca = data.file(rampart_vault::Entry::Pki).join("ca.crt");
         Harness {
             addr: mgmt.local_addr(),
             dir,

@@ -84,7 +84,7 @@ async fn sslyze_finds_only_tls_1_2_and_1_3_with_strong_suites_on_both_ports() {
     let out = tempfile::tempdir().unwrap();
     let mgmt = h.addr;
     let secure = h.gateway.secure_addr();
-    let pki = h.data.file("pki");
+    let pki = h.data.file(rampart_vault::Entry::Pki);
     let (m, s) = tokio::task::spawn_blocking(move || {
         let m = scan(&mgmt.to_string(), &out.path().join("mgmt.json"), None);
         let cert = pki.join("clients/viewer.crt");

@@ -9,7 +9,7 @@ use crate::harness::Harness;
 /// A Modbus/TCP Security client with the `viewer` demo certificate that reads one holding
 /// register and stays connected.
 async fn viewer(h: &Harness) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let pki = h.data.file("pki");
+    let pki = h.data.file(rampart_vault::Entry::Pki);
     let config = rampart_vault::tls::client_config(
         &pki.join("ca.crt"),
         Some((

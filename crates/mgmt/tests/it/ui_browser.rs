@@ -87,7 +87,7 @@ fn base64(bytes: &[u8]) -> String {
 /// The base64 SHA-256 of the server certificate's `SubjectPublicKeyInfo`, as Chromium's
 /// `--ignore-certificate-errors-spki-list` takes it.
 fn spki_pin(h: &Harness) -> String {
-    let pem = std::fs::read(h.data.file("pki").join("server.crt")).unwrap();
+    let pem = std::fs::read(h.data.file(rampart_vault::Entry::Pki).join("server.crt")).unwrap();
     let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
     let cert = pem.parse_x509().unwrap();
     base64(&Sha256::digest(cert.tbs_certificate.subject_pki.raw))

@@ -2,11 +2,10 @@
 //! gap to SL-T and the evidence; `rampart assess diff` compares two JSON reports.
 //!
 //! The domain logic is in `rampart-assess`; this module reads files, fetches a gateway's
-//! config report for `--live` (a small HTTPS GET over the vault's TLS client policy), picks
+//! config report for `--live` (an HTTPS GET with hyper over the vault's TLS client policy), picks
 //! the time, and writes the chosen report.
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -207,130 +206,154 @@ fn read_capped(path: &Path, limit: u64) -> anyhow::Result<String> {
 }
 
 /// `GET {url}/api/v1/config-report` with the bearer token, over TLS 1.2/1.3 to a server whose
-/// certificate chains to `ca` and names the URL's host.
+/// certificate chains to `ca` and names the URL's host: hyper's HTTP/1.1 client over the
+/// vault's rustls client configuration, every step within a deadline, the body capped.
 fn fetch_config_report(url: &str, token: &str, ca: &Path) -> anyhow::Result<String> {
-    let bad_url = || {
-        BadInput(format!(
-            "--live '{url}': expected https://HOST:PORT (the gateway's management address)"
-        ))
-    };
-    let rest = url.strip_prefix("https://").ok_or_else(bad_url)?;
-    let (authority, base) = rest.split_once('/').unwrap_or((rest, ""));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-            (h, p.parse::<u16>().map_err(|_| bad_url())?)
-        }
-        _ => (authority, 443),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(bad_url().into());
-    }
+    let target = LiveTarget::parse(url)?;
     let config = rampart_vault::tls::client_config(ca, None)
         .map_err(|e| BadInput(format!("--ca {}: {e}", ca.display())))?;
-    let server_name =
-        rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| bad_url())?;
-    let connection =
-        rustls::ClientConnection::new(config, server_name).context("starting the TLS session")?;
-    let address = (host, port)
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {host}"))?
-        .next()
-        .ok_or_else(bad_url)?;
-    let socket = TcpStream::connect_timeout(&address, Duration::from_secs(10))
-        .with_context(|| format!("connecting to {address}"))?;
-    socket.set_read_timeout(Some(Duration::from_secs(30)))?;
-    socket.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut stream = rustls::StreamOwned::new(connection, socket);
-    let path = format!("/{}/api/v1/config-report", base.trim_matches('/'));
-    let path = path.replace("//", "/");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
-         Accept: application/json\r\nUser-Agent: rampart-assess/{}\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    )
-    .with_context(|| format!("sending the request to {url}"))?;
-    stream.flush()?;
-    let mut raw = Vec::new();
-    // A server that closes without TLS close_notify ends with UnexpectedEof; what arrived
-    // before is still the whole response if its length checks out below.
-    match (&mut stream)
-        .take(MAX_REPORT_BYTES + 64 * 1024)
-        .read_to_end(&mut raw)
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        Err(e) => return Err(e).with_context(|| format!("reading the response from {url}")),
-    }
-    parse_http_response(&raw).with_context(|| format!("{url}{path}"))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (status, body) = runtime
+        .block_on(tokio::time::timeout(
+            FETCH_TIMEOUT,
+            https_get(&target, token, config),
+        ))
+        .map_err(|_| anyhow::anyhow!("no complete answer within {} s", FETCH_TIMEOUT.as_secs()))
+        .and_then(|answer| answer)
+        .with_context(|| format!("GET {}", target.report_url()))?;
+    response_text(status, body).with_context(|| target.report_url())
 }
 
-/// The body of an HTTP/1.1 response that must be 200, with Content-Length or chunked framing.
-fn parse_http_response(raw: &[u8]) -> anyhow::Result<String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("the response has no complete header"))?;
-    let head = std::str::from_utf8(&raw[..split]).context("the response header is not UTF-8")?;
-    let body = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("not an HTTP response: '{status_line}'"))?;
-    let header = |name: &str| {
-        head.split("\r\n").skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        dechunk(body)?
-    } else if let Some(length) = header("content-length") {
-        let length: usize = length.parse().context("bad Content-Length")?;
-        body.get(..length)
-            .ok_or_else(|| {
-                anyhow::anyhow!("the response ended after {} of {length} bytes", body.len())
-            })?
-            .to_vec()
-    } else {
-        body.to_vec()
-    };
-    let text = String::from_utf8(body).context("the response body is not UTF-8")?;
-    match status {
+/// Everything of a `--live` fetch: connection, handshake, request and body.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where `--live` points: `https://HOST[:PORT][/BASE]`.
+struct LiveTarget {
+    uri: hyper::Uri,
+    host: String,
+    port: u16,
+}
+
+impl LiveTarget {
+    fn parse(url: &str) -> anyhow::Result<LiveTarget> {
+        let bad_url = || {
+            BadInput(format!(
+                "--live '{url}': expected https://HOST:PORT (the gateway's management address)"
+            ))
+        };
+        let uri: hyper::Uri = url.parse().map_err(|_| bad_url())?;
+        if uri.scheme_str() != Some("https") || uri.query().is_some() {
+            return Err(bad_url().into());
+        }
+        let host = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+            .filter(|h| !h.is_empty())
+            .ok_or_else(bad_url)?;
+        // `Uri::port` hides a port that is not a u16; read the authority's own text.
+        let authority_text = uri.authority().map_or("", |a| a.as_str());
+        let port = match authority_text.rsplit_once(':') {
+            Some((_, port)) if !port.ends_with(']') => {
+                port.parse::<u16>().map_err(|_| bad_url())?
+            }
+            _ => 443,
+        };
+        let base = uri.path().trim_matches('/');
+        let path = if base.is_empty() {
+            "/api/v1/config-report".to_owned()
+        } else {
+            format!("/{base}/api/v1/config-report")
+        };
+        let authority = uri.authority().ok_or_else(bad_url)?.clone();
+        let uri = hyper::Uri::builder()
+            .scheme("https")
+            .authority(authority)
+            .path_and_query(path)
+            .build()
+            .map_err(|_| bad_url())?;
+        Ok(LiveTarget { uri, host, port })
+    }
+
+    fn report_url(&self) -> String {
+        self.uri.to_string()
+    }
+}
+
+async fn https_get(
+    target: &LiveTarget,
+    token: &str,
+    config: std::sync::Arc<rustls::ClientConfig>,
+) -> anyhow::Result<(hyper::StatusCode, Vec<u8>)> {
+    use http_body_util::BodyExt as _;
+    let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .with_context(|| format!("connecting to {}:{}", target.host, target.port))?;
+    let _ = tcp.set_nodelay(true);
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|_| BadInput(format!("--live: '{}' is not a host name", target.host)))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .context("TLS handshake")?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .context("starting HTTP/1.1")?;
+    let connection = tokio::spawn(connection);
+    let authority = target
+        .uri
+        .authority()
+        .map_or_else(|| target.host.clone(), ToString::to_string);
+    let request = hyper::Request::get(target.uri.path())
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(hyper::header::ACCEPT, "application/json")
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("rampart-assess/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .context("building the request")?;
+    let response = sender
+        .send_request(request)
+        .await
+        .context("sending the request")?;
+    let status = response.status();
+    let limited = http_body_util::Limited::new(response.into_body(), MAX_REPORT_BYTES_USIZE);
+    let body = limited
+        .collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the answer: {e} (at most {MAX_REPORT_BYTES} bytes)"))?
+        .to_bytes()
+        .to_vec();
+    connection.abort();
+    Ok((status, body))
+}
+
+/// [`MAX_REPORT_BYTES`] for the body limiter.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "4 MiB fits every usize Rampart runs on"
+)]
+const MAX_REPORT_BYTES_USIZE: usize = MAX_REPORT_BYTES as usize;
+
+/// The report text of an answer, which must be 200; refusals of the token are bad input.
+fn response_text(status: hyper::StatusCode, body: Vec<u8>) -> anyhow::Result<String> {
+    let text = String::from_utf8(body).context("the answer is not UTF-8")?;
+    match status.as_u16() {
         200 => Ok(text),
         401 | 403 => Err(BadInput(format!(
-            "the gateway refused the token (HTTP {status}); it needs the permission to view the configuration"
+            "the gateway refused the token (HTTP {}); it needs the permission to view the configuration",
+            status.as_u16()
         ))
         .into()),
-        _ => Err(anyhow::anyhow!("HTTP {status}: {}", text.chars().take(200).collect::<String>())),
-    }
-}
-
-fn dechunk(mut body: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow::anyhow!("truncated chunked body"))?;
-        let size_text = std::str::from_utf8(&body[..line_end])?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).context("bad chunk size")?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = body
-            .get(..size)
-            .ok_or_else(|| anyhow::anyhow!("truncated chunk"))?;
-        out.extend_from_slice(chunk);
-        body = body.get(size + 2..).unwrap_or_default();
+        other => Err(anyhow::anyhow!(
+            "HTTP {other}: {}",
+            text.chars().take(200).collect::<String>()
+        )),
     }
 }
 
@@ -405,15 +428,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_bodies_are_framed_by_length_or_chunks() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}trailing";
-        assert_eq!(parse_http_response(raw).unwrap(), "{}");
-        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4;x=y\r\n\":1}\r\n0\r\n\r\n";
-        assert_eq!(parse_http_response(raw).unwrap(), "{\"a\":1}");
-        let raw = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
-        let error = parse_http_response(raw).unwrap_err();
-        assert!(error.chain().any(<dyn std::error::Error>::is::<BadInput>));
-        assert!(parse_http_response(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}").is_err());
-        assert!(parse_http_response(b"garbage").is_err());
+    fn live_targets_are_https_urls_with_an_optional_base_path() {
+        let t = LiveTarget::parse("https://127.0.0.1:8443").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("127.0.0.1", 8443));
+        assert_eq!(
+            t.report_url(),
+            "https://127.0.0.1:8443/api/v1/config-report"
+        );
+        let t = LiveTarget::parse("https://[::1]:9/gw/").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 9));
+        assert_eq!(t.report_url(), "https://[::1]:9/gw/api/v1/config-report");
+        assert_eq!(LiveTarget::parse("https://gw.example").unwrap().port, 443);
+        for bad in [
+            "http://127.0.0.1:8443",
+            "127.0.0.1:8443",
+            "https://",
+            "https://h:99999",
+            "https://h/?q",
+        ] {
+            let error = LiveTarget::parse(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad}"));
+            assert!(error.is::<BadInput>(), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn only_a_200_answer_is_a_report_and_a_refused_token_is_bad_input() {
+        assert_eq!(
+            response_text(hyper::StatusCode::OK, b"{}".to_vec()).unwrap(),
+            "{}"
+        );
+        for status in [
+            hyper::StatusCode::UNAUTHORIZED,
+            hyper::StatusCode::FORBIDDEN,
+        ] {
+            let error = response_text(status, Vec::new()).unwrap_err();
+            assert!(error.chain().any(<dyn std::error::Error>::is::<BadInput>));
+        }
+        let error =
+            response_text(hyper::StatusCode::INTERNAL_SERVER_ERROR, b"boom".to_vec()).unwrap_err();
+        assert!(error.to_string().contains("HTTP 500: boom"), "{error}");
+        assert!(response_text(hyper::StatusCode::OK, vec![0xff, 0xfe]).is_err());
     }
 }

@@ -97,7 +97,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
             let mut tests = Table::new(["self-test", "result", "detail"]);
             for t in &report.self_tests {
                 let result = if t.passed { "pass" } else { "FAIL" };
-                tests.row(vec![t.id.clone(), result.to_owned(), t.detail.clone()]);
+                tests.row(vec![
+                    t.id.clone(),
+                    result.to_owned(),
+                    t.detail.clone().unwrap_or_default(),
+                ]);
             }
             print(&format!(
                 "{} {} ({}), report schema {}\n\n{}\n{}",

@@ -18,7 +18,7 @@ use crate::output;
 use crate::{BadInput, Outcome as Exit};
 
 /// Where the cursors (one per collector) live inside the data directory.
-const FORWARD_DIR: &str = "forward";
+const FORWARD_DIR: rampart_vault::Entry = rampart_vault::Entry::Forward;
 
 /// Forward the audit trail to a SIEM: RFC 5424 syslog over TLS (RFC 5425).
 ///
@@ -80,7 +80,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         None => Hostname::from_system(),
     };
     let data = DataDir::open(&args.data).map_err(|e| BadInput(format!("--data: {e}")))?;
-    let audit_dir = data.root().join(AUDIT_DIR);
+    let audit_dir = data.file(AUDIT_DIR);
     if !audit_dir.is_dir() {
         return Err(BadInput(format!(
             "--data: {} holds no audit trail",

@@ -1,0 +1,147 @@
+//! The layout of a data directory: every file and directory Rampart keeps in it, named once.
+//!
+//! [`DataDir::file`](crate::DataDir::file) and [`DataDir::dir`](crate::DataDir::dir) take an
+//! [`Entry`], so no crate invents a path of its own; the table in docs/data-directory.md is
+//! checked against [`Entry::ALL`] by a test.
+
+use std::fmt;
+
+/// One file or directory of a data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entry {
+    /// `LAYOUT`: the layout version marker.
+    LayoutMarker,
+    /// `keys/`: the device key pair.
+    Keys,
+    /// `keys/device.key`: the device's Ed25519 signing key (PKCS#8 PEM, 0600).
+    DeviceKey,
+    /// `keys/device.pub`: its public key (SPKI PEM), for verifiers.
+    DevicePublicKey,
+    /// `pki/`: the local CA, the server certificate and key, the CRL.
+    Pki,
+    /// `pki/clients/`: certificates and keys issued to Modbus clients (exported to them).
+    PkiClients,
+    /// `audit/`: the audit trail (`SQLite`) and its writers' lock files.
+    Audit,
+    /// `audit.toml`: the audit trail's capacity and checkpoint cadence (optional).
+    AuditSettings,
+    /// `identity.db`: accounts, roles, sessions, tokens, approvals.
+    Identity,
+    /// `policy.toml`: the conduit policy in force (unless the configuration names another).
+    Policy,
+    /// `gateway/`: the data plane's state.
+    Gateway,
+    /// `gateway/island`: island mode, kept across restarts.
+    Island,
+    /// `mgmt/`: the management plane's state.
+    Management,
+    /// `mgmt/staged-policy.json`: a policy staged for review before it is applied.
+    StagedPolicy,
+    /// `forward/`: the audit forwarding cursors, one per collector.
+    Forward,
+}
+
+impl Entry {
+    /// Every entry, parents before children.
+    pub const ALL: &'static [Entry] = &[
+        Entry::LayoutMarker,
+        Entry::Keys,
+        Entry::DeviceKey,
+        Entry::DevicePublicKey,
+        Entry::Pki,
+        Entry::PkiClients,
+        Entry::Audit,
+        Entry::AuditSettings,
+        Entry::Identity,
+        Entry::Policy,
+        Entry::Gateway,
+        Entry::Island,
+        Entry::Management,
+        Entry::StagedPolicy,
+        Entry::Forward,
+    ];
+
+    /// The path relative to the data directory.
+    pub fn relative_path(self) -> &'static str {
+        match self {
+            Entry::LayoutMarker => "LAYOUT",
+            Entry::Keys => "keys",
+            Entry::DeviceKey => "keys/device.key",
+            Entry::DevicePublicKey => "keys/device.pub",
+            Entry::Pki => "pki",
+            Entry::PkiClients => "pki/clients",
+            Entry::Audit => "audit",
+            Entry::AuditSettings => "audit.toml",
+            Entry::Identity => "identity.db",
+            Entry::Policy => "policy.toml",
+            Entry::Gateway => "gateway",
+            Entry::Island => "gateway/island",
+            Entry::Management => "mgmt",
+            Entry::StagedPolicy => "mgmt/staged-policy.json",
+            Entry::Forward => "forward",
+        }
+    }
+
+    /// Whether it is a directory.
+    pub fn is_dir(self) -> bool {
+        matches!(
+            self,
+            Entry::Keys
+                | Entry::Pki
+                | Entry::PkiClients
+                | Entry::Audit
+                | Entry::Gateway
+                | Entry::Management
+                | Entry::Forward
+        )
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.relative_path())?;
+        if self.is_dir() {
+            f.write_str("/")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_is_listed_once_with_its_parent_first() {
+        let mut seen = std::collections::HashSet::new();
+        for entry in Entry::ALL {
+            assert!(seen.insert(entry.relative_path()), "{entry} twice");
+            if let Some((parent, _)) = entry.relative_path().rsplit_once('/') {
+                let parent = Entry::ALL
+                    .iter()
+                    .find(|e| e.relative_path() == parent)
+                    .unwrap_or_else(|| panic!("{entry}: no entry for its parent {parent}"));
+                assert!(
+                    parent.is_dir(),
+                    "{entry}: its parent {parent} is not a directory"
+                );
+                assert!(
+                    seen.contains(parent.relative_path()),
+                    "{entry} before its parent"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_documented_layout_is_the_layout() {
+        let doc = include_str!("../../../docs/data-directory.md");
+        for entry in Entry::ALL {
+            assert!(
+                doc.contains(&format!("| `{entry}` |")),
+                "docs/data-directory.md has no row for {entry}"
+            );
+        }
+    }
+}
