@@ -3,7 +3,7 @@
 //!
 //! In the spirit of rustls' `CryptoProvider`, a provider is a plain struct: a random source
 //! and function pointers for SHA-256, HMAC-SHA-256, HMAC-SHA-1 (TOTP, RFC 6238), the
-//! argon2id KDF, the XChaCha20-Poly1305 AEAD and Ed25519 verification. Components use the
+//! argon2id KDF, the XChaCha20-Poly1305 AEAD and Ed25519 signing and verification. Components use the
 //! process default ([`CryptoProvider::process_default`], or the free functions of this module,
 //! which call it); an operation that wants another provider takes one explicitly (for example
 //! `rampart_backup::CreateOptions::crypto` and the identity store's password hasher).
@@ -154,6 +154,9 @@ pub struct CryptoProvider {
         in_out: &mut [u8],
         tag: &[u8; AEAD_TAG_LEN],
     ) -> Result<(), CryptoError>,
+    /// Ed25519 signature (RFC 8032) of `message` with the key of the 32-byte `seed` (the
+    /// device key's secret, which only [`crate::DeviceKey`] passes here).
+    pub ed25519_sign: fn(seed: &[u8; 32], message: &[u8]) -> [u8; 64],
     /// Strict Ed25519 verification (RFC 8032; no malleable signatures, no small-order keys).
     pub ed25519_verify: fn(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool,
 }
@@ -172,6 +175,7 @@ impl CryptoProvider {
             argon2id: rust_crypto::argon2id,
             aead_seal: rust_crypto::aead_seal,
             aead_open: rust_crypto::aead_open,
+            ed25519_sign: rust_crypto::ed25519_sign,
             ed25519_verify: rust_crypto::ed25519_verify,
         }
     }
@@ -623,6 +627,14 @@ mod rust_crypto {
         cipher
             .decrypt_inout_detached(&nonce, aad, in_out.into(), &tag)
             .map_err(|_| CryptoError::Open)
+    }
+
+    pub(super) fn ed25519_sign(seed: &[u8; 32], message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        // The expanded key is zeroized when dropped (ed25519-dalek's `zeroize` feature).
+        ed25519_dalek::SigningKey::from_bytes(seed)
+            .sign(message)
+            .to_bytes()
     }
 
     pub(super) fn ed25519_verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {

@@ -7,7 +7,7 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
 };
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
 use crate::VaultError;
@@ -76,9 +76,15 @@ impl DeviceKey {
         crate::write_new_atomic(path, pem.as_bytes(), 0o600)
     }
 
-    /// Signs `message` (Ed25519, RFC 8032).
+    /// Signs `message` (Ed25519, RFC 8032) with the process default crypto provider.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.key.sign(message).to_bytes()
+        self.sign_with(CryptoProvider::process_default(), message)
+    }
+
+    /// Signs `message` (Ed25519, RFC 8032) with `provider`.
+    pub fn sign_with(&self, provider: &CryptoProvider, message: &[u8]) -> [u8; 64] {
+        let seed = Zeroizing::new(self.key.to_bytes());
+        (provider.ed25519_sign)(&seed, message)
     }
 
     /// Signs `message` (Ed25519, RFC 8032), as a [`Signature`].

@@ -13,7 +13,7 @@
 //!   the Modbus/TCP Security role extension, and the CRL (CR 1.8, CR 1.9).
 //! - [`crypto`]: the crypto seam. [`crypto::CryptoProvider`] holds the random source and the
 //!   algorithms (SHA-256, HMAC-SHA-256, HMAC-SHA-1 for TOTP, argon2id, XChaCha20-Poly1305,
-//!   Ed25519 verification); every other crate hashes, draws randomness, derives keys,
+//!   Ed25519 signing and verification); every other crate hashes, draws randomness, derives keys,
 //!   encrypts and verifies through it, and names no cryptographic crate itself.
 //! - [`tls`]: the one TLS backend (aws-lc-rs) restricted to Modbus/TCP Security v36's
 //!   suites, and TLS configurations with mandatory client authentication (CR 3.1, CR 4.3).

@@ -136,12 +136,36 @@ fn aead_round_trips_and_detects_changes() {
 }
 
 #[test]
+fn ed25519_matches_rfc_8032_test_1() {
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        &mut seed,
+    )
+    .unwrap();
+    let key = crate::DeviceKey::danger_insecure_from_seed(&seed);
+    assert_eq!(
+        key.public_key().to_hex(),
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    );
+    let signature = key.sign(b"");
+    assert_eq!(
+        hex(&signature),
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    );
+    assert!(key.public_key().verify(b"", &signature));
+}
+
+#[test]
 fn ed25519_verification_is_strict() {
     let key = crate::DeviceKey::danger_insecure_from_seed(&[9; 32]);
     let public = key.public_key().to_bytes();
     let signature = key.sign(b"message");
     let verify = CryptoProvider::rust_crypto().ed25519_verify;
     assert!(verify(&public, b"message", &signature));
+    // RFC 8032 is deterministic: the provider's signature is the device key's.
+    let sign = CryptoProvider::rust_crypto().ed25519_sign;
+    assert_eq!(sign(&[9; 32], b"message"), signature);
     assert!(!verify(&public, b"messagE", &signature));
     // The identity point (small order) never verifies.
     let mut identity = [0u8; 32];
