@@ -264,25 +264,39 @@ mod tests {
     }
 
     #[test]
-    fn a_pkcs8_v1_key_file_of_the_previous_release_still_loads() {
-        // RFC 8410 PKCS#8 v1 (no public key), as ed25519-dalek 2 wrote it, for the seed [7; 32].
-        let mut der = vec![
+    fn key_files_of_the_previous_release_still_load() {
+        // RFC 8410 PKCS#8 for the seed [7; 32]: v1 (no public key), and v2 with the public key
+        // as `[1] BIT STRING`, which ed25519-dalek 2 wrote.
+        let expected = DeviceKey::danger_insecure_from_seed(&[7u8; 32]).public_key();
+        let mut v1 = vec![
             0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
             0x04, 0x20,
         ];
-        der.extend_from_slice(&[7u8; 32]);
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            base64_encode(&der)
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("device.key");
-        crate::write_new_atomic(&path, pem.as_bytes(), 0o600).unwrap();
-        let loaded = DeviceKey::load(&path).unwrap();
-        assert_eq!(
-            loaded.public_key(),
-            DeviceKey::danger_insecure_from_seed(&[7u8; 32]).public_key()
-        );
+        v1.extend_from_slice(&[7u8; 32]);
+        let mut v2 = vec![
+            0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        v2.extend_from_slice(&[7u8; 32]);
+        v2.extend_from_slice(&[0x81, 0x21, 0x00]);
+        v2.extend_from_slice(&expected.to_bytes());
+        for (name, der) in [("v1", v1), ("v2", v2)] {
+            let body = base64_encode(&der);
+            let lines: Vec<&str> = body
+                .as_bytes()
+                .chunks(64)
+                .map(|line| std::str::from_utf8(line).unwrap())
+                .collect();
+            let pem = format!(
+                "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+                lines.join("\n")
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("device.key");
+            crate::write_new_atomic(&path, pem.as_bytes(), 0o600).unwrap();
+            let loaded = DeviceKey::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(loaded.public_key(), expected, "{name}");
+        }
     }
 
     fn base64_encode(bytes: &[u8]) -> String {
