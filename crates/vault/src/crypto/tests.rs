@@ -6,6 +6,16 @@ fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
+/// Every provider the known-answer tests run against (in the spirit of rustls' provider tests):
+/// a provider must compute the same answers whatever its random source.
+fn providers() -> [CryptoProvider; 3] {
+    [
+        CryptoProvider::rust_crypto(),
+        *CryptoProvider::process_default(),
+        CryptoProvider::danger_seeded(1),
+    ]
+}
+
 const FAST: Argon2Params = Argon2Params {
     m_kib: 8,
     t: 1,
@@ -22,6 +32,15 @@ fn sha256_matches_fips_180_4_one_shot_and_incremental() {
     hasher.update(b"bc");
     assert_eq!(hex(&hasher.finish()), abc);
     assert_eq!(sha256_hex(""), hex(&sha256([])));
+    for provider in providers() {
+        assert_eq!(hex(&provider.sha256(b"abc")), abc, "{provider:?}");
+        let mut hasher = provider.sha256_hasher();
+        hasher.update(b"ab");
+        let fork = hasher.clone();
+        hasher.update(b"c");
+        assert_eq!(hex(&hasher.finish()), abc, "{provider:?}");
+        assert_eq!(fork.finish(), provider.sha256(b"ab"), "{provider:?}");
+    }
 }
 
 #[test]
@@ -34,6 +53,18 @@ fn hmacs_match_rfc_4231_and_rfc_2202() {
         hex(&hmac_sha1(b"Jefe", b"what do ya want for nothing?")),
         "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
     );
+    for provider in providers() {
+        assert_eq!(
+            provider.hmac_sha256(b"Jefe", b"what do ya want for nothing?"),
+            hmac_sha256(b"Jefe", b"what do ya want for nothing?"),
+            "{provider:?}"
+        );
+        assert_eq!(
+            provider.hmac_sha1(b"Jefe", b"what do ya want for nothing?"),
+            hmac_sha1(b"Jefe", b"what do ya want for nothing?"),
+            "{provider:?}"
+        );
+    }
 }
 
 #[test]
@@ -111,7 +142,12 @@ fn the_kdf_is_argon2id_raw_output() {
 
 #[test]
 fn aead_round_trips_and_detects_changes() {
-    let provider = CryptoProvider::rust_crypto();
+    for provider in providers() {
+        aead_round_trips_with(&provider);
+    }
+}
+
+fn aead_round_trips_with(provider: &CryptoProvider) {
     let key = [3u8; 32];
     let nonce = [5u8; 24];
     let mut data = b"backup segment".to_vec();
