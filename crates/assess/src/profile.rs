@@ -11,8 +11,8 @@ use std::fmt;
 use std::path::Path;
 
 use rampart_catalog::{Catalog, ComponentType, Kind, RequirementId};
+use rampart_vault::crypto::sha256;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use toml::Spanned;
 
 use crate::error::{InputError, line_column, read_text};
@@ -256,7 +256,7 @@ impl Profile {
         }
         Ok(Profile {
             origin: origin.to_owned(),
-            sha256: hex(&Sha256::digest(text.as_bytes())),
+            sha256: hex(&sha256(text.as_bytes())),
             component,
             component_location,
             sl_t: *raw.target.sl_t.get_ref(),

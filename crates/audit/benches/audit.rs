@@ -203,7 +203,7 @@ fn verification(c: &mut Criterion) {
         append_concurrently(&store, chunk, WINDOW);
     }
     store.close().expect("close");
-    let key = insecure_signing_key(1).verifying_key();
+    let key = insecure_signing_key(1).public_key();
     let report = verify(dir.path(), &key).expect("verify");
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.events_checked(), VERIFY_EVENTS);

@@ -53,10 +53,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use rampart_vault::crypto::{Sha256, sha256};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::ParseError;
 
@@ -91,12 +91,12 @@ impl AuditEntryHash {
         let mut hasher = Sha256::new();
         hasher.update(self.0);
         hasher.update(canonical);
-        AuditEntryHash(hasher.finalize().into())
+        AuditEntryHash(hasher.finish())
     }
 }
 
 static GENESIS: LazyLock<AuditEntryHash> =
-    LazyLock::new(|| AuditEntryHash(Sha256::digest(b"rampart-audit/v1/genesis").into()));
+    LazyLock::new(|| AuditEntryHash(sha256(b"rampart-audit/v1/genesis")));
 
 impl fmt::Display for AuditEntryHash {
     /// Lower-case hex.

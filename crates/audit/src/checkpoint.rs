@@ -9,7 +9,7 @@
 //!              || hash_last (32) || time µs (8)
 //! ```
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rampart_vault::{DeviceKey, DevicePublicKey};
 
 use crate::chain::AuditEntryHash;
 use crate::clock::Timestamp;
@@ -17,8 +17,8 @@ use crate::clock::Timestamp;
 /// Signs checkpoints with the component's Ed25519 key.
 ///
 /// Key storage is not this crate's job: the component's key store implements this trait (or
-/// hands over an [`ed25519_dalek::SigningKey`], which implements it) and the store calls it on
-/// its writer thread, once per checkpoint.
+/// hands over the vault's [`DeviceKey`], which implements it) and the store calls it on its
+/// writer thread, once per checkpoint.
 pub trait CheckpointSigner: Send + Sync + 'static {
     /// The Ed25519 signature of `message`.
     fn sign(&self, message: &[u8]) -> [u8; 64];
@@ -27,13 +27,13 @@ pub trait CheckpointSigner: Send + Sync + 'static {
     fn public_key(&self) -> [u8; 32];
 }
 
-impl CheckpointSigner for SigningKey {
+impl CheckpointSigner for DeviceKey {
     fn sign(&self, message: &[u8]) -> [u8; 64] {
-        Signer::sign(self, message).to_bytes()
+        DeviceKey::sign(self, message)
     }
 
     fn public_key(&self) -> [u8; 32] {
-        self.verifying_key().to_bytes()
+        DeviceKey::public_key(self).to_bytes()
     }
 }
 
@@ -73,7 +73,7 @@ impl Checkpoint {
     }
 
     /// Whether one of `keys` signed it.
-    pub fn is_signed_by_any(&self, keys: &[VerifyingKey]) -> bool {
+    pub fn is_signed_by_any(&self, keys: &[DevicePublicKey]) -> bool {
         signed_by_any(&self.message(), &self.signature, keys)
     }
 }
@@ -102,11 +102,13 @@ pub(crate) fn prune_message(
     message
 }
 
-pub(crate) fn signed_by_any(message: &[u8], signature: &[u8; 64], keys: &[VerifyingKey]) -> bool {
-    let signature = Signature::from_bytes(signature);
-    // verify_strict rejects malleable signatures and small-order keys.
-    keys.iter()
-        .any(|key| key.verify_strict(message, &signature).is_ok())
+pub(crate) fn signed_by_any(
+    message: &[u8],
+    signature: &[u8; 64],
+    keys: &[DevicePublicKey],
+) -> bool {
+    // Strict verification: no malleable signatures, no small-order keys.
+    DevicePublicKey::any_verifies(keys, message, signature)
 }
 
 #[cfg(test)]

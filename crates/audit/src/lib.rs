@@ -14,7 +14,7 @@
 //! - [`StoreConfig`], [`Capacity`], [`OnFull`], [`CapacityAlarm`] — checkpoint cadence, storage
 //!   capacity and the response to running out (CR 2.9, CR 2.10).
 //! - [`CheckpointSigner`] — the seam through which the component's Ed25519 key signs
-//!   checkpoints; implemented for [`ed25519_dalek::SigningKey`].
+//!   checkpoints; implemented for the vault's `DeviceKey`.
 //! - [`AuditReader`], [`Query`] — read access (CR 6.1): filters by time, category, actor,
 //!   outcome, severity and sequence range; [`AuditReader::tail`].
 //! - [`verify`] → [`VerifyReport`] — recomputes the chain, checks signatures, locates the first
@@ -33,11 +33,12 @@
 //! let dir = tempfile::tempdir()?;
 //! // A deployed component passes its device key (any `CheckpointSigner`).
 //! let key = rampart_audit::testing::insecure_signing_key(1);
+//! let public = key.public_key();
 //! let store = AuditStore::open(
 //!     dir.path(),
 //!     StoreConfig::default(),
 //!     Arc::new(SystemClock::new()),
-//!     Arc::new(key.clone()),
+//!     Arc::new(key),
 //! )?;
 //! let event = NewEvent::builder(Category::AccessControl, "login", Actor::user("alice")?)
 //!     .source_address("192.0.2.7:41000")
@@ -51,7 +52,7 @@
 //! assert_eq!(denied[0].seq(), receipt.seq());
 //! store.close()?; // signs a final checkpoint
 //!
-//! let report = verify(dir.path(), &key.verifying_key())?;
+//! let report = verify(dir.path(), &public)?;
 //! assert!(report.is_intact(), "{report}");
 //! # Ok(())
 //! # }
@@ -143,7 +144,6 @@ pub use clock::{
     Timestamp, system_clock_sync,
 };
 pub use db::{FILE_NAME, store_path};
-pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{EventError, ParseError, StoreError, VerifyError};
 pub use event::{
     Actor, ActorKind, AuditEvent, Category, EventBuilder, NewEvent, Outcome, Severity,

@@ -1,12 +1,12 @@
 //! Helpers for tests of this crate and of crates that use it. Never for a deployed component.
 
-use ed25519_dalek::SigningKey;
+use rampart_vault::DeviceKey;
 
 use crate::event::{Actor, Category, NewEvent, Outcome, Severity};
 
 /// A signing key derived from `seed` alone: anyone can recompute it, so it proves nothing.
-pub fn insecure_signing_key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
+pub fn insecure_signing_key(seed: u8) -> DeviceKey {
+    DeviceKey::danger_insecure_from_seed(&[seed; 32])
 }
 
 /// A realistic event (a denied Modbus write), varied by `i` so rows differ.

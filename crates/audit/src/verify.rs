@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::VerifyingKey;
+use rampart_vault::DevicePublicKey;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -267,7 +267,7 @@ impl fmt::Display for VerifyReport {
 /// # Errors
 /// [`VerifyError`] when the store cannot be read at all (missing, not an audit store, I/O).
 /// Tampering is not an error: it is reported in the [`VerifyReport`].
-pub fn verify(dir: &Path, key: &VerifyingKey) -> Result<VerifyReport, VerifyError> {
+pub fn verify(dir: &Path, key: &DevicePublicKey) -> Result<VerifyReport, VerifyError> {
     verify_with_keys(dir, std::slice::from_ref(key))
 }
 
@@ -275,7 +275,7 @@ pub fn verify(dir: &Path, key: &VerifyingKey) -> Result<VerifyReport, VerifyErro
 ///
 /// # Errors
 /// As [`verify`].
-pub fn verify_with_keys(dir: &Path, keys: &[VerifyingKey]) -> Result<VerifyReport, VerifyError> {
+pub fn verify_with_keys(dir: &Path, keys: &[DevicePublicKey]) -> Result<VerifyReport, VerifyError> {
     let path = db::store_path(dir);
     if !path.is_file() {
         return Err(VerifyError::NotFound(path));
@@ -299,7 +299,7 @@ struct Verifier<'a> {
     conn: &'a Connection,
     path: &'a Path,
     dir: &'a Path,
-    keys: &'a [VerifyingKey],
+    keys: &'a [DevicePublicKey],
 }
 
 struct StoredCheckpoint {

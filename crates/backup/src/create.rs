@@ -5,6 +5,7 @@ use std::io::{BufWriter, Read as _, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
+use rampart_vault::crypto::CryptoProvider;
 use rampart_vault::{DataDir, DevicePublicKey};
 
 use crate::crypto::{HashingWriter, Sealer, derive_key};
@@ -20,6 +21,9 @@ pub struct CreateOptions {
     pub kdf_t: u32,
     /// argon2id lanes (default 1).
     pub kdf_p: u32,
+    /// The random source of the salt and the nonce prefix (default: the process default
+    /// provider). Tests pass a deterministic one to prove where the randomness comes from.
+    pub crypto: &'static CryptoProvider,
 }
 
 impl Default for CreateOptions {
@@ -28,6 +32,7 @@ impl Default for CreateOptions {
             kdf_m_kib: KdfParams::DEFAULT_M_KIB,
             kdf_t: KdfParams::DEFAULT_T,
             kdf_p: KdfParams::DEFAULT_P,
+            crypto: CryptoProvider::process_default(),
         }
     }
 }
@@ -68,7 +73,12 @@ pub fn create(
     out: impl Write,
 ) -> Result<BackupSummary, BackupError> {
     let key = data.device_key()?;
-    let kdf = KdfParams::new(options.kdf_m_kib, options.kdf_t, options.kdf_p)?;
+    let kdf = KdfParams::new_with(
+        options.crypto,
+        options.kdf_m_kib,
+        options.kdf_t,
+        options.kdf_p,
+    )?;
     let layout = fs::read_to_string(data.file(rampart_vault::Entry::LayoutMarker)).map_err(
         BackupError::io(format!(
             "reading {}",
@@ -111,7 +121,7 @@ pub fn create(
         layout: LAYOUT.to_owned(),
         producer: format!("rampart-backup {}", env!("CARGO_PKG_VERSION")),
         kdf,
-        aead: AeadParams::new_random()?,
+        aead: AeadParams::new_random(options.crypto)?,
         plaintext_size,
     };
     header.check()?;
@@ -153,7 +163,7 @@ pub fn create(
         .and_then(|()| writer.flush())
         .map_err(BackupError::io("writing the backup"))?;
     Ok(BackupSummary {
-        sha256: hex::encode(sha2::Digest::finalize(writer.file)),
+        sha256: hex::encode(writer.file.finish()),
         size: writer.count,
         created,
         device_key: key.public_key(),

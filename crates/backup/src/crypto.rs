@@ -1,10 +1,9 @@
-//! Key derivation, the segmented AEAD, and hashing readers and writers.
+//! Key derivation, the segmented AEAD, and hashing readers and writers, over the vault's
+//! crypto seam (argon2id, XChaCha20-Poly1305 and SHA-256 of a `CryptoProvider`).
 
 use std::io::{Read, Write};
 
-use chacha20poly1305::aead::{AeadInOut as _, KeyInit as _};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
-use sha2::{Digest as _, Sha256};
+use rampart_vault::crypto::{AEAD_NONCE_LEN, AEAD_TAG_LEN, Argon2Params, CryptoProvider, Sha256};
 use zeroize::Zeroizing;
 
 use crate::format::{self, Header, NONCE_PREFIX, SEGMENT, TAG};
@@ -21,34 +20,38 @@ pub(crate) fn derive_key(
 ) -> Result<Zeroizing<[u8; 32]>, BackupError> {
     kdf.check()?;
     let salt = kdf.salt_bytes()?;
-    let params = argon2::Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
+    let params = Argon2Params {
+        m_kib: kdf.m_kib,
+        t: kdf.t,
+        p: kdf.p,
+        output_len: Some(32),
+    };
+    params
+        .check()
         .map_err(|e| BackupError::Crypto(format!("argon2id parameters: {e}")))?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut key = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(passphrase.as_bytes(), &salt, key.as_mut())
-        .map_err(|e| BackupError::Crypto(format!("argon2id: {e}")))?;
-    Ok(key)
+    CryptoProvider::process_default()
+        .derive_key(&params, passphrase.as_bytes(), &salt)
+        .map_err(|e| BackupError::Crypto(e.to_string()))
 }
 
-fn cipher(key: &[u8; 32]) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&(*key).into())
-}
-
-fn nonce(prefix: &[u8; NONCE_PREFIX], index: u64, last: bool) -> Result<XNonce, BackupError> {
+fn nonce(
+    prefix: &[u8; NONCE_PREFIX],
+    index: u64,
+    last: bool,
+) -> Result<[u8; AEAD_NONCE_LEN], BackupError> {
     let index = u32::try_from(index)
         .map_err(|_| BackupError::Header("too many segments for the nonce counter".into()))?;
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; AEAD_NONCE_LEN];
     bytes[..NONCE_PREFIX].copy_from_slice(prefix);
     bytes[NONCE_PREFIX..NONCE_PREFIX + 4].copy_from_slice(&index.to_be_bytes());
     bytes[23] = u8::from(last);
-    Ok(bytes.into())
+    Ok(bytes)
 }
 
 /// Seals plaintext written to it into segments and writes them to `out`.
 pub(crate) struct Sealer<W: Write> {
     out: W,
-    cipher: XChaCha20Poly1305,
+    key: Zeroizing<[u8; 32]>,
     aad: Vec<u8>,
     nonce_prefix: [u8; NONCE_PREFIX],
     total: u64,
@@ -66,7 +69,7 @@ impl<W: Write> Sealer<W> {
     ) -> Result<Sealer<W>, BackupError> {
         Ok(Sealer {
             out,
-            cipher: cipher(key),
+            key: Zeroizing::new(*key),
             aad: prefix.to_vec(),
             nonce_prefix: header.aead.nonce_prefix_bytes()?,
             total: header.plaintext_size,
@@ -98,9 +101,8 @@ impl<W: Write> Sealer<W> {
     fn seal(&mut self) -> Result<(), BackupError> {
         let last = self.written == self.total;
         let nonce = nonce(&self.nonce_prefix, self.index, last)?;
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, &self.aad, self.buf.as_mut_slice().into())
+        let tag = CryptoProvider::process_default()
+            .seal(&self.key, &nonce, &self.aad, self.buf.as_mut_slice())
             .map_err(|_| BackupError::Crypto("encryption failed".into()))?;
         self.out
             .write_all(&self.buf)
@@ -129,7 +131,7 @@ impl<W: Write> Sealer<W> {
 /// Opens the segments read from `input` one at a time: memory is one segment.
 pub(crate) struct Opener<R: Read> {
     input: R,
-    cipher: XChaCha20Poly1305,
+    key: Zeroizing<[u8; 32]>,
     aad: Vec<u8>,
     nonce_prefix: [u8; NONCE_PREFIX],
     total: u64,
@@ -149,7 +151,7 @@ impl<R: Read> Opener<R> {
     ) -> Result<Opener<R>, BackupError> {
         Ok(Opener {
             input,
-            cipher: cipher(key),
+            key: Zeroizing::new(*key),
             aad: prefix.to_vec(),
             nonce_prefix: header.aead.nonce_prefix_bytes()?,
             total: header.plaintext_size,
@@ -186,13 +188,15 @@ impl<R: Read> Opener<R> {
         )?;
         self.offset += len as u64;
         let split = len - TAG;
-        let tag = Tag::try_from(&self.buf[split..])
+        let tag: [u8; AEAD_TAG_LEN] = self.buf[split..]
+            .try_into()
             .map_err(|_| BackupError::Crypto("tag length".into()))?;
         let nonce = nonce(&self.nonce_prefix, self.next, last)?;
-        let opened = self.cipher.decrypt_inout_detached(
+        let opened = CryptoProvider::process_default().open(
+            &self.key,
             &nonce,
             &self.aad,
-            self.buf[..split].as_mut().into(),
+            &mut self.buf[..split],
             &tag,
         );
         if opened.is_err() {
@@ -294,10 +298,7 @@ impl<W: Write> HashingWriter<W> {
 
     /// The digest of everything written so far, for the signature; later writes are not in it.
     pub(crate) fn stop_signed(&mut self) -> [u8; 32] {
-        self.signed
-            .take()
-            .map(|h| h.finalize().into())
-            .unwrap_or_default()
+        self.signed.take().map(Sha256::finish).unwrap_or_default()
     }
 }
 
@@ -329,7 +330,7 @@ mod tests {
             layout: LAYOUT.into(),
             producer: "test".into(),
             kdf: KdfParams::new(KdfParams::MIN_M_KIB, 1, 1).unwrap(),
-            aead: AeadParams::new_random().unwrap(),
+            aead: AeadParams::new_random(CryptoProvider::process_default()).unwrap(),
             plaintext_size: size,
         }
     }

@@ -24,6 +24,7 @@
 
 use std::io::Read;
 
+use rampart_vault::crypto::CryptoProvider;
 use serde::{Deserialize, Serialize};
 
 use crate::{BackupError, limits};
@@ -124,8 +125,23 @@ impl KdfParams {
     /// [`BackupError::KdfBounds`] outside the accepted ranges; [`BackupError::Crypto`] if the
     /// random source fails.
     pub fn new(m_kib: u32, t: u32, p: u32) -> Result<KdfParams, BackupError> {
+        KdfParams::new_with(CryptoProvider::process_default(), m_kib, t, p)
+    }
+
+    /// New parameters with a fresh salt from `crypto`'s random source.
+    ///
+    /// # Errors
+    /// As [`KdfParams::new`].
+    pub fn new_with(
+        crypto: &CryptoProvider,
+        m_kib: u32,
+        t: u32,
+        p: u32,
+    ) -> Result<KdfParams, BackupError> {
         let mut salt = [0u8; SALT];
-        rampart_vault::random_bytes(&mut salt).map_err(|e| BackupError::Crypto(e.to_string()))?;
+        crypto
+            .fill_random(&mut salt)
+            .map_err(|e| BackupError::Crypto(e.to_string()))?;
         let params = KdfParams {
             algorithm: KDF_ARGON2ID.to_owned(),
             version: 0x13,
@@ -201,9 +217,11 @@ impl KdfParams {
 }
 
 impl AeadParams {
-    pub(crate) fn new_random() -> Result<AeadParams, BackupError> {
+    pub(crate) fn new_random(crypto: &CryptoProvider) -> Result<AeadParams, BackupError> {
         let mut prefix = [0u8; NONCE_PREFIX];
-        rampart_vault::random_bytes(&mut prefix).map_err(|e| BackupError::Crypto(e.to_string()))?;
+        crypto
+            .fill_random(&mut prefix)
+            .map_err(|e| BackupError::Crypto(e.to_string()))?;
         Ok(AeadParams {
             algorithm: AEAD_XCHACHA.to_owned(),
             segment_size: segment_size_u32(),
@@ -411,7 +429,7 @@ mod tests {
             layout: LAYOUT.into(),
             producer: "test".into(),
             kdf: KdfParams::new(KdfParams::MIN_M_KIB, 1, 1).unwrap(),
-            aead: AeadParams::new_random().unwrap(),
+            aead: AeadParams::new_random(CryptoProvider::process_default()).unwrap(),
             plaintext_size: 1,
         }
     }

@@ -358,9 +358,7 @@ fn check_content(
     if !rampart_audit::store_path(&audit_dir).is_file() {
         return Ok(None);
     }
-    let verifying = rampart_audit::VerifyingKey::from_bytes(&trusted.to_bytes())
-        .map_err(|e| bad(format!("device key: {e}")))?;
-    let report = rampart_audit::verify(&audit_dir, &verifying)
+    let report = rampart_audit::verify(&audit_dir, &trusted)
         .map_err(|e| bad(format!("the audit trail: {e}")))?;
     if !report.is_intact() {
         return Err(bad(format!(

@@ -13,8 +13,8 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rampart_vault::crypto::Sha256;
 use rusqlite::{Connection, OpenFlags};
-use sha2::{Digest as _, Sha256};
 
 use crate::archive::{Entry, EntryKind, Manifest, check_name};
 use crate::{BackupError, limits};
@@ -284,7 +284,7 @@ pub(crate) fn hash_file(path: &Path) -> Result<(u64, String), BackupError> {
     let mut hasher = Sha256::new();
     let size = std::io::copy(&mut file, &mut hasher)
         .map_err(BackupError::io(format!("reading {}", path.display())))?;
-    Ok((size, hex::encode(hasher.finalize())))
+    Ok((size, hex::encode(hasher.finish())))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use rampart_vault::DevicePublicKey;
-use sha2::{Digest as _, Sha256};
+use rampart_vault::crypto::Sha256;
 
 use crate::archive::{Entry, EntryKind, Manifest};
 use crate::crypto::{HashingReader, Opener, derive_key};
@@ -124,7 +124,7 @@ pub fn check_origin(
             expected: end + SIGNATURE as u64,
         });
     }
-    let digest: [u8; 32] = signed.finalize().into();
+    let digest: [u8; 32] = signed.finish();
     if !trusted.verify(&format::signed_message(&digest), &signature) {
         return Err(BackupError::BadSignature {
             device: trusted.to_hex(),
@@ -134,7 +134,7 @@ pub fn check_origin(
         header: prefix.header,
         prefix: prefix.bytes,
         digest,
-        sha256: hex::encode(input.hasher.finalize()),
+        sha256: hex::encode(input.hasher.finish()),
         size: end + SIGNATURE as u64,
     })
 }
@@ -237,7 +237,7 @@ pub(crate) fn decrypt(
             hasher.update(bytes);
             sink.content(bytes)
         })?;
-        let found = hex::encode(hasher.finalize());
+        let found = hex::encode(hasher.finish());
         if Some(found.as_str()) != entry.sha256.as_deref() {
             return Err(BackupError::ManifestMismatch {
                 path: entry.path.clone(),
@@ -250,7 +250,7 @@ pub(crate) fn decrypt(
         sink.end(entry)?;
     }
     let mut input = opener.finish()?;
-    let digest: [u8; 32] = input.hasher.clone().finalize().into();
+    let digest: [u8; 32] = input.hasher.clone().finish();
     if digest != signed.digest {
         return Err(BackupError::ChangedWhileReading);
     }

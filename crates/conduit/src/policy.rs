@@ -29,8 +29,8 @@
 use std::ops::Range;
 use std::path::Path;
 
+use rampart_vault::crypto::sha256;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use toml::Spanned;
 
 use crate::functions::{self, FunctionKey};
@@ -236,7 +236,7 @@ impl Policy {
             limits,
             roles,
             null_role,
-            sha256: Sha256::digest(text.as_bytes()).into(),
+            sha256: sha256(text.as_bytes()),
         })
     }
 

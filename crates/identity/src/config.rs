@@ -237,17 +237,25 @@ impl HashParams {
         }
     }
 
+    /// The same parameters as the vault's KDF takes them.
+    pub(crate) fn argon2(&self) -> rampart_vault::crypto::Argon2Params {
+        rampart_vault::crypto::Argon2Params {
+            m_kib: self.memory_kib,
+            t: self.iterations,
+            p: self.parallelism,
+            output_len: None,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
-        argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map(|_| ())
-            .map_err(|e| ConfigError {
-                key: "hashing",
-                value: format!(
-                    "m={} t={} p={}",
-                    self.memory_kib, self.iterations, self.parallelism
-                ),
-                problem: format!("not valid Argon2 parameters: {e}"),
-            })
+        self.argon2().check().map_err(|e| ConfigError {
+            key: "hashing",
+            value: format!(
+                "m={} t={} p={}",
+                self.memory_kib, self.iterations, self.parallelism
+            ),
+            problem: format!("not valid Argon2 parameters: {e}"),
+        })
     }
 }
 

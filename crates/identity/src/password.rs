@@ -6,10 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier,
-    Version,
-};
+use rampart_vault::crypto::{Argon2Params, CryptoProvider, PasswordHashInfo};
 use secrecy::{ExposeSecret, SecretString};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::{Zeroize, Zeroizing};
@@ -260,7 +257,8 @@ pub(crate) enum Verification {
 /// Counts verifications, so tests can prove that every login path does the same work.
 pub(crate) struct Hasher {
     params: HashParams,
-    argon: Argon2<'static>,
+    argon: Argon2Params,
+    crypto: &'static CryptoProvider,
     dummy: String,
     verifications: AtomicU64,
 }
@@ -277,13 +275,16 @@ impl Hasher {
     /// A hasher for `params`. Computes the dummy hash used for unknown accounts, which costs
     /// one hash.
     pub(crate) fn new(params: HashParams) -> Result<Self, IdentityError> {
-        let argon_params = Params::new(
-            params.memory_kib,
-            params.iterations,
-            params.parallelism,
-            None,
-        )
-        .map_err(|e| ConfigError {
+        Self::with_provider(params, CryptoProvider::process_default())
+    }
+
+    /// A hasher for `params` whose salts come from `crypto`.
+    pub(crate) fn with_provider(
+        params: HashParams,
+        crypto: &'static CryptoProvider,
+    ) -> Result<Self, IdentityError> {
+        let argon = params.argon2();
+        argon.check().map_err(|e| ConfigError {
             key: "hashing",
             value: format!(
                 "m={} t={} p={}",
@@ -291,10 +292,10 @@ impl Hasher {
             ),
             problem: e.to_string(),
         })?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
         let mut hasher = Self {
             params,
             argon,
+            crypto,
             dummy: String::new(),
             verifications: AtomicU64::new(0),
         };
@@ -305,32 +306,31 @@ impl Hasher {
     /// Hashes `password` with a fresh random salt; returns the PHC string.
     pub(crate) fn hash(&self, password: &Password) -> Result<String, IdentityError> {
         let text = password.normalized();
-        self.argon
-            .hash_password(text.as_bytes())
-            .map(|h| h.to_string())
+        self.crypto
+            .hash_password(&self.argon, text.as_bytes())
             .map_err(|e| IdentityError::Random(format!("argon2id hashing failed: {e}")))
     }
 
     /// Verifies `password` against the PHC string `stored`: exactly one Argon2id computation,
     /// whatever the outcome.
     pub(crate) fn verify(&self, password: &Password, stored: &str) -> Verification {
-        match PasswordHash::new(stored) {
-            Ok(hash) if hash.algorithm == ARGON2ID_IDENT => {
-                let text = password.normalized();
-                self.verifications.fetch_add(1, Ordering::Relaxed);
-                if self.argon.verify_password(text.as_bytes(), &hash).is_ok() {
-                    Verification::Match {
-                        rehash: self.is_weaker(&hash),
-                    }
-                } else {
-                    Verification::Mismatch
-                }
-            }
+        let Some(hash) = PasswordHashInfo::parse(stored) else {
             // An unusable stored hash never matches, but the work is done all the same.
-            _ => {
-                self.verify_dummy(password);
-                Verification::Mismatch
+            self.verify_dummy(password);
+            return Verification::Mismatch;
+        };
+        let text = password.normalized();
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        if self
+            .crypto
+            .verify_password(text.as_bytes(), stored)
+            .unwrap_or(false)
+        {
+            Verification::Match {
+                rehash: self.is_weaker(&hash),
             }
+        } else {
+            Verification::Mismatch
         }
     }
 
@@ -338,10 +338,10 @@ impl Hasher {
     /// unknown account costs the same as a known one (no enumeration, CR 1.10).
     pub(crate) fn verify_dummy(&self, password: &Password) {
         let text = password.normalized();
-        if let Ok(hash) = PasswordHash::new(&self.dummy) {
+        if PasswordHashInfo::parse(&self.dummy).is_some() {
             self.verifications.fetch_add(1, Ordering::Relaxed);
             // The result is irrelevant: the dummy never stands for an account.
-            let _ = self.argon.verify_password(text.as_bytes(), &hash);
+            let _ = self.crypto.verify_password(text.as_bytes(), &self.dummy);
         }
     }
 
@@ -350,32 +350,56 @@ impl Hasher {
         self.verifications.load(Ordering::Relaxed)
     }
 
-    fn is_weaker(&self, hash: &PasswordHash) -> bool {
-        let Ok(stored) = Params::try_from(hash) else {
-            return true;
-        };
-        hash.version != Some(Version::V0x13.into())
-            || stored.m_cost() < self.params.memory_kib
-            || stored.t_cost() < self.params.iterations
-            || stored.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)
-                < Params::DEFAULT_OUTPUT_LEN
+    fn is_weaker(&self, hash: &PasswordHashInfo) -> bool {
+        // Only argon2id version 19 parses, so the version is never the weaker part.
+        let stored = hash.params;
+        stored.m_kib < self.params.memory_kib
+            || stored.t < self.params.iterations
+            || stored
+                .output_len
+                .unwrap_or(Argon2Params::DEFAULT_OUTPUT_LEN)
+                < Argon2Params::DEFAULT_OUTPUT_LEN
     }
 }
 
 /// The Argon2id parameters recorded in a PHC string, if it is one.
 pub(crate) fn params_of(stored: &str) -> Option<HashParams> {
-    let hash = PasswordHash::new(stored).ok()?;
-    let p = Params::try_from(&hash).ok()?;
+    let p = PasswordHashInfo::parse(stored)?.params;
     Some(HashParams {
-        memory_kib: p.m_cost(),
-        iterations: p.t_cost(),
-        parallelism: p.p_cost(),
+        memory_kib: p.m_kib,
+        iterations: p.t,
+        parallelism: p.p,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn salts_come_from_the_injected_crypto_provider() {
+        // The seam is real: with the deterministic provider the same password hashes to the
+        // same PHC string twice (same salt), and the hash verifies with the default provider.
+        let seeded = |seed| {
+            let provider: &'static CryptoProvider =
+                Box::leak(Box::new(CryptoProvider::danger_seeded(seed)));
+            Hasher::with_provider(HashParams::danger_insecure_fast(), provider).unwrap()
+        };
+        let password = Password::from("correct horse battery staple");
+        let first = seeded(1).hash(&password).unwrap();
+        assert_eq!(first, seeded(1).hash(&password).unwrap());
+        assert_ne!(first, seeded(2).hash(&password).unwrap());
+        let default = Hasher::new(HashParams::danger_insecure_fast()).unwrap();
+        assert!(matches!(
+            default.verify(&password, &first),
+            Verification::Match { rehash: false }
+        ));
+        // The default provider draws a fresh salt every time.
+        assert_ne!(
+            default.hash(&password).unwrap(),
+            default.hash(&password).unwrap()
+        );
+    }
 
     fn alice() -> AccountName {
         AccountName::parse("alice").unwrap()

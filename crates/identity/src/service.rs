@@ -5,8 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
-use rand::TryRng as _;
-use rand::rngs::SysRng;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -442,13 +440,12 @@ impl Identity {
         }
     }
 
-    /// `count` bytes from the operating system's random number generator.
+    /// `count` bytes from the random source of the vault's process default crypto provider
+    /// (the operating system's).
     pub(crate) fn random_bytes(count: usize) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
-        let mut buf = Zeroizing::new(vec![0u8; count]);
-        SysRng
-            .try_fill_bytes(&mut buf)
-            .map_err(|e| IdentityError::Random(e.to_string()))?;
-        Ok(buf)
+        rampart_vault::crypto::CryptoProvider::process_default()
+            .random_vec(count)
+            .map_err(|e| IdentityError::Random(e.to_string()))
     }
 
     pub(crate) fn load_account(

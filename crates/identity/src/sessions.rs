@@ -8,11 +8,10 @@
 use std::net::IpAddr;
 
 use jiff::Timestamp;
+use rampart_vault::crypto::{ct_eq, sha256};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::audit::{Actor, AuditCategory, AuditOutcome};
 use crate::config::SessionLimitAction;
@@ -81,7 +80,7 @@ impl Identity {
         let now = self.now();
         let raw = Self::random_bytes(ID_BYTES).map_err(|e| StorageError::new(e.to_string()))?;
         let token = format!("{PREFIX}{}", hex(&raw));
-        let digest = Sha256::digest(raw.as_slice()).to_vec();
+        let digest = sha256(raw.as_slice()).to_vec();
         let expires_at = now
             .checked_add(policy.lifetime)
             .map_err(|e| StorageError::new(format!("session end out of range: {e}")))?;
@@ -191,7 +190,7 @@ impl Identity {
         };
         let raw = Self::random_bytes(ID_BYTES).map_err(|e| StorageError::new(e.to_string()))?;
         let token = format!("{PREFIX}{}", hex(&raw));
-        let digest = Sha256::digest(raw.as_slice()).to_vec();
+        let digest = sha256(raw.as_slice()).to_vec();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let expires_at: Option<i64> = tx
@@ -234,7 +233,7 @@ impl Identity {
         let Some(raw) = parse_token(token, PREFIX, ID_BYTES) else {
             return self.session_refused(origin, None, "malformed-id");
         };
-        let digest = Sha256::digest(&raw).to_vec();
+        let digest = sha256(&raw).to_vec();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let Some(found) = find_session(&tx, &digest)? else {
@@ -294,7 +293,7 @@ impl Identity {
         let Some(raw) = parse_token(token, PREFIX, ID_BYTES) else {
             return self.session_refused::<()>(origin, None, "malformed-id");
         };
-        let digest = Sha256::digest(&raw).to_vec();
+        let digest = sha256(&raw).to_vec();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let Some(found) = find_session(&tx, &digest)? else {
@@ -517,7 +516,7 @@ fn find_session(conn: &Connection, digest: &[u8]) -> Result<Option<FoundSession>
     };
     // The lookup is by hash already; compare again in constant time so that correctness never
     // rests on the index alone.
-    if !bool::from(stored.ct_eq(digest)) {
+    if !ct_eq(&stored, digest) {
         return Ok(None);
     }
     Ok(Some(FoundSession {

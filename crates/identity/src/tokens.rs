@@ -4,11 +4,10 @@
 //! one role its owner holds, expires, and can be revoked. Every use is audited.
 
 use jiff::{SignedDuration, Timestamp};
+use rampart_vault::crypto::{ct_eq, sha256};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::audit::{Actor, AuditCategory, AuditOutcome};
 use crate::error::{DbResult, DenyReason, IdentityError, StorageError, TokenError};
@@ -98,7 +97,7 @@ impl Identity {
             .map_err(|e| IdentityError::Invalid(format!("token end out of range: {e}")))?;
         let raw = Self::random_bytes(TOKEN_BYTES)?;
         let token = format!("{PREFIX}{}", hex(&raw));
-        let digest = Sha256::digest(raw.as_slice()).to_vec();
+        let digest = sha256(raw.as_slice()).to_vec();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let row = Self::require_account(&tx, owner)?;
@@ -180,7 +179,7 @@ impl Identity {
         let Some(raw) = parse_token(token, PREFIX, TOKEN_BYTES) else {
             return self.token_refused(origin, None, None, "malformed-token");
         };
-        let digest = Sha256::digest(&raw).to_vec();
+        let digest = sha256(&raw).to_vec();
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
         let Some(found) = find_token(&tx, &digest)? else {
@@ -412,7 +411,7 @@ fn find_token(conn: &Connection, digest: &[u8]) -> Result<Option<FoundToken>, St
         return Ok(None);
     };
     // Compare the stored hash in constant time; the index lookup alone is not relied on.
-    if !bool::from(stored.ct_eq(digest)) {
+    if !ct_eq(&stored, digest) {
         return Ok(None);
     }
     Ok(Some(FoundToken {

@@ -6,11 +6,9 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
+use rampart_vault::crypto::{ct_eq, hmac_sha1};
 use secrecy::{ExposeSecret, SecretString};
-use sha1::Sha1;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// Seconds per step.
@@ -22,11 +20,7 @@ pub(crate) const SECRET_BYTES: usize = 20;
 
 /// The RFC 4226 HOTP value for `counter`, truncated to `digits` decimal digits.
 pub(crate) fn hotp(key: &[u8], counter: u64, digits: u32) -> u32 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(&counter.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
+    let digest = hmac_sha1(key, &counter.to_be_bytes());
     // Dynamic truncation (RFC 4226 section 5.3): the low nibble of the last byte picks the
     // offset of four bytes; a SHA-1 digest has 20 bytes, so offset + 3 <= 18.
     let offset = usize::from(digest[19] & 0x0f);
@@ -71,7 +65,7 @@ pub(crate) fn verify(
     let mut matched = None;
     for step in [current - 1, current, current + 1] {
         let expected = code_for_step(key, step);
-        let equal: bool = expected.as_bytes().ct_eq(code.as_bytes()).into();
+        let equal = ct_eq(expected.as_bytes(), code.as_bytes());
         if equal && matched.is_none() && last_used.is_none_or(|last| step > last) {
             matched = Some(step);
         }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
+use rampart_vault::crypto::sha256;
 use x509_parser::asn1_rs::FromDer as _;
 use x509_parser::prelude::X509Certificate;
 
@@ -68,7 +68,7 @@ impl CertificateIdentity {
         };
         let validity = cert.validity();
         Ok(Self {
-            fingerprint: Sha256::digest(der).into(),
+            fingerprint: sha256(der),
             subject: cert.subject().to_string(),
             role,
             not_before: to_ts(&validity.not_before)?,

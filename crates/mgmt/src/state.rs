@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use hmac::{Hmac, Mac as _};
 use rampart_audit::AuditStore;
 use rampart_gateway::RunningGateway;
 use rampart_identity::{Identity, Origin};
 use rampart_vault::DataDir;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::config::ManagementConfig;
@@ -52,9 +50,9 @@ impl AppState {
     pub(crate) fn new(
         services: Services,
         config: ManagementConfig,
-    ) -> Result<AppState, getrandom::Error> {
-        let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::fill(key.as_mut())?;
+    ) -> Result<AppState, rampart_vault::crypto::CryptoError> {
+        // A fresh key from the vault's crypto seam; zeroized when the state is dropped.
+        let key = rampart_vault::crypto::random_key()?;
         let limiter = RateLimiter::new(config.requests_per_second, config.burst);
         Ok(AppState {
             services,
@@ -69,17 +67,16 @@ impl AppState {
 
     /// The CSRF token bound to a session id: HMAC-SHA-256, hex.
     pub(crate) fn csrf_token(&self, session: &str) -> String {
-        let mut mac = <Hmac<Sha256>>::new_from_slice(self.csrf_key.as_ref())
-            .expect("HMAC accepts any key length");
-        mac.update(session.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        hex::encode(rampart_vault::crypto::hmac_sha256(
+            self.csrf_key.as_ref(),
+            session.as_bytes(),
+        ))
     }
 
     /// Whether `presented` is the CSRF token of `session`, compared in constant time.
     pub(crate) fn csrf_valid(&self, session: &str, presented: &str) -> bool {
-        use subtle::ConstantTimeEq as _;
         let expected = self.csrf_token(session);
-        expected.as_bytes().ct_eq(presented.as_bytes()).into()
+        rampart_vault::crypto::ct_eq(expected.as_bytes(), presented.as_bytes())
     }
 
     pub(crate) fn origin(peer: Peer) -> Origin {

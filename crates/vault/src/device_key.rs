@@ -7,10 +7,11 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{
     DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _,
 };
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
 use crate::VaultError;
+use crate::crypto::CryptoProvider;
 
 /// The component's Ed25519 signing key.
 ///
@@ -32,6 +33,17 @@ impl DeviceKey {
         Ok(DeviceKey {
             key: SigningKey::from_bytes(&seed),
         })
+    }
+
+    /// A key derived from `seed` alone, for tests and benchmarks: anyone can recompute it.
+    ///
+    /// # Security
+    /// Never for a deployed component; the name says so.
+    #[doc(hidden)]
+    pub fn danger_insecure_from_seed(seed: &[u8; 32]) -> DeviceKey {
+        DeviceKey {
+            key: SigningKey::from_bytes(seed),
+        }
     }
 
     /// Reads a PKCS#8 PEM key file; refuses a file that other users can read.
@@ -64,9 +76,20 @@ impl DeviceKey {
         crate::write_new_atomic(path, pem.as_bytes(), 0o600)
     }
 
-    /// Signs `message` (Ed25519, RFC 8032).
+    /// Signs `message` (Ed25519, RFC 8032) with the process default crypto provider.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.key.sign(message).to_bytes()
+        self.sign_with(CryptoProvider::process_default(), message)
+    }
+
+    /// Signs `message` (Ed25519, RFC 8032) with `provider`.
+    pub fn sign_with(&self, provider: &CryptoProvider, message: &[u8]) -> [u8; 64] {
+        let seed = Zeroizing::new(self.key.to_bytes());
+        (provider.ed25519_sign)(&seed, message)
+    }
+
+    /// Signs `message` (Ed25519, RFC 8032), as a [`Signature`].
+    pub fn signature(&self, message: &[u8]) -> Signature {
+        Signature(self.sign(message))
     }
 
     /// The public half.
@@ -135,10 +158,56 @@ impl DevicePublicKey {
     }
 
     /// Whether `signature` is this key's signature over `message` (strict verification:
-    /// no malleable or small-order forms accepted).
+    /// no malleable or small-order forms accepted), with the process default provider.
     pub fn verify(self, message: &[u8], signature: &[u8; 64]) -> bool {
-        let signature = ed25519_dalek::Signature::from_bytes(signature);
-        self.0.verify_strict(message, &signature).is_ok()
+        self.verify_with(CryptoProvider::process_default(), message, signature)
+    }
+
+    /// Like [`DevicePublicKey::verify`], with `provider`.
+    pub fn verify_with(
+        self,
+        provider: &CryptoProvider,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> bool {
+        (provider.ed25519_verify)(&self.0.to_bytes(), message, signature)
+    }
+
+    /// Like [`DevicePublicKey::verify`], for a [`Signature`].
+    pub fn verify_signature(self, message: &[u8], signature: &Signature) -> bool {
+        self.verify(message, &signature.0)
+    }
+
+    /// Whether any of `keys` signed `message` with `signature`.
+    pub fn any_verifies(keys: &[DevicePublicKey], message: &[u8], signature: &[u8; 64]) -> bool {
+        keys.iter().any(|key| key.verify(message, signature))
+    }
+}
+
+/// An Ed25519 signature (RFC 8032): 64 bytes, not yet verified by anyone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature([u8; 64]);
+
+impl Signature {
+    /// From its 64 bytes.
+    pub fn from_bytes(bytes: [u8; 64]) -> Signature {
+        Signature(bytes)
+    }
+
+    /// From a slice; `None` unless it has exactly 64 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Signature> {
+        bytes.try_into().ok().map(Signature)
+    }
+
+    /// The 64 bytes.
+    pub fn to_bytes(self) -> [u8; 64] {
+        self.0
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", hex::encode(self.0))
     }
 }
 
@@ -192,6 +261,64 @@ mod tests {
             err.contains("mode 0644") && err.contains("chmod 600"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn key_files_of_the_previous_release_still_load() {
+        // RFC 8410 PKCS#8 for the seed [7; 32]: v1 (no public key), and v2 with the public key
+        // as `[1] BIT STRING`, which ed25519-dalek 2 wrote.
+        let expected = DeviceKey::danger_insecure_from_seed(&[7u8; 32]).public_key();
+        let mut v1 = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        v1.extend_from_slice(&[7u8; 32]);
+        let mut v2 = vec![
+            0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        v2.extend_from_slice(&[7u8; 32]);
+        v2.extend_from_slice(&[0x81, 0x21, 0x00]);
+        v2.extend_from_slice(&expected.to_bytes());
+        for (name, der) in [("v1", v1), ("v2", v2)] {
+            let body = base64_encode(&der);
+            let lines: Vec<&str> = body
+                .as_bytes()
+                .chunks(64)
+                .map(|line| std::str::from_utf8(line).unwrap())
+                .collect();
+            let pem = format!(
+                "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+                lines.join("\n")
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("device.key");
+            crate::write_new_atomic(&path, pem.as_bytes(), 0o600).unwrap();
+            let loaded = DeviceKey::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(loaded.public_key(), expected, "{name}");
+        }
+    }
+
+    fn base64_encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
     }
 
     #[test]

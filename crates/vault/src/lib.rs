@@ -11,7 +11,11 @@
 //!   leaves either the old file or the new one, never half of one.
 //! - [`pki`]: the component's local CA, its server certificate, client certificates carrying
 //!   the Modbus/TCP Security role extension, and the CRL (CR 1.8, CR 1.9).
-//! - [`tls`]: the one cryptographic provider (ring) restricted to Modbus/TCP Security v36's
+//! - [`crypto`]: the crypto seam. [`crypto::CryptoProvider`] holds the random source and the
+//!   algorithms (SHA-256, HMAC-SHA-256, HMAC-SHA-1 for TOTP, argon2id, XChaCha20-Poly1305,
+//!   Ed25519 signing and verification); every other crate hashes, draws randomness, derives keys,
+//!   encrypts and verifies through it, and names no cryptographic crate itself.
+//! - [`tls`]: the one TLS backend (aws-lc-rs) restricted to Modbus/TCP Security v36's
 //!   suites, and TLS configurations with mandatory client authentication (CR 3.1, CR 4.3).
 //!
 //! # Security model
@@ -21,15 +25,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod crypto;
 mod data_dir;
 mod device_key;
 mod fs;
 pub mod layout;
+#[cfg(feature = "tls")]
 pub mod pki;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use data_dir::{DataDir, DataDirLock, Opened};
-pub use device_key::{DeviceKey, DevicePublicKey};
+pub use device_key::{DeviceKey, DevicePublicKey, Signature};
 pub use fs::{write_atomic, write_new_atomic};
 pub use layout::Entry;
 
@@ -97,10 +104,11 @@ impl VaultError {
     }
 }
 
-/// Fills `buf` from the operating system's cryptographically secure random source.
+/// Fills `buf` from the process default [`crypto::CryptoProvider`]'s random source (the
+/// operating system's, unless a test installed another).
 ///
 /// # Errors
 /// [`VaultError::Random`] if the source is unavailable.
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), VaultError> {
-    getrandom::fill(buf).map_err(|e| VaultError::Random(e.to_string()))
+    crypto::fill_random(buf).map_err(|e| VaultError::Random(e.to_string()))
 }

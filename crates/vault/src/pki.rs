@@ -23,7 +23,7 @@
 //! carries the NULL role.
 //!
 //! # Security
-//! - Keys are ECDSA P-256 from the *ring* random source; serial numbers are 128 random bits.
+//! - Keys are ECDSA P-256 from the *aws-lc-rs* random source; serial numbers are 128 random bits.
 //! - Initialisation is idempotent: a crash half-way is completed by the next start, and an
 //!   existing CA is never regenerated (a CA certificate without its key is an error when
 //!   something must be issued, not a reason to make a new CA the clients do not trust).

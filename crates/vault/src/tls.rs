@@ -2,7 +2,7 @@
 //! mutual authentication with X.509 certificates).
 //!
 //! This module is the one place the workspace chooses a TLS crypto backend: [`provider`] is
-//! *ring*, restricted to what the Modbus/TCP Security Protocol Specification v36 (2021) allows:
+//! *aws-lc-rs*, restricted to what the Modbus/TCP Security Protocol Specification v36 (2021) allows:
 //!
 //! - TLS 1.3 with `TLS13_AES_256_GCM_SHA384` and `TLS13_AES_128_GCM_SHA256`;
 //! - TLS 1.2 with ECDHE and AES-GCM only: `TLS_ECDHE_ECDSA_WITH_AES_{256,128}_GCM_SHA{384,256}`
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::crypto::ring as backend;
+use rustls::crypto::aws_lc_rs as backend;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -62,7 +62,7 @@ pub enum TlsError {
     Config(String),
 }
 
-/// The crypto provider of every Rampart TLS endpoint: *ring*, restricted to the Modbus/TCP
+/// The crypto provider of every Rampart TLS endpoint: *aws-lc-rs*, restricted to the Modbus/TCP
 /// Security v36 cipher suites and to the X25519, P-256 and P-384 groups.
 pub fn provider() -> CryptoProvider {
     use backend::cipher_suite as cs;

@@ -41,7 +41,7 @@ fn next_is_sha256_of_previous_then_canonical() {
     let prev = AuditEntryHash::genesis();
     let mut joined = prev.as_bytes().to_vec();
     joined.extend_from_slice(b"canonical");
-    let expected: [u8; 32] = Sha256::digest(&joined).into();
+    let expected: [u8; 32] = sha256(&joined);
     assert_eq!(prev.next(b"canonical").as_bytes(), &expected);
 }
 

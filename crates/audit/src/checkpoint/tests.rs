@@ -1,4 +1,4 @@
-use ed25519_dalek::SigningKey;
+use rampart_vault::DeviceKey;
 
 use super::*;
 use crate::testing::insecure_signing_key;
@@ -7,7 +7,7 @@ use crate::testing::insecure_signing_key;
 fn a_signing_key_signs_checkpoints_that_verify() {
     let key = insecure_signing_key(7);
     let component: &dyn CheckpointSigner = &key;
-    assert_eq!(component.public_key(), key.verifying_key().to_bytes());
+    assert_eq!(component.public_key(), key.public_key().to_bytes());
     let checkpoint = Checkpoint {
         seq: 42,
         hash: AuditEntryHash::genesis().next(b"x"),
@@ -18,16 +18,16 @@ fn a_signing_key_signs_checkpoints_that_verify() {
         signature: component.sign(&checkpoint.message()),
         ..checkpoint.clone()
     };
-    assert!(signed.is_signed_by_any(&[key.verifying_key()]));
-    assert!(!checkpoint.is_signed_by_any(&[key.verifying_key()]));
-    let other = insecure_signing_key(8).verifying_key();
+    assert!(signed.is_signed_by_any(&[key.public_key()]));
+    assert!(!checkpoint.is_signed_by_any(&[key.public_key()]));
+    let other = insecure_signing_key(8).public_key();
     assert!(!signed.is_signed_by_any(&[other]));
-    assert!(signed.is_signed_by_any(&[other, key.verifying_key()]));
+    assert!(signed.is_signed_by_any(&[other, key.public_key()]));
     let moved = Checkpoint {
         seq: 43,
         ..signed.clone()
     };
-    assert!(!moved.is_signed_by_any(&[key.verifying_key()]));
+    assert!(!moved.is_signed_by_any(&[key.public_key()]));
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn messages_have_the_documented_layout() {
 #[test]
 fn the_insecure_test_key_is_deterministic() {
     assert_eq!(
-        insecure_signing_key(1).to_bytes(),
-        SigningKey::from_bytes(&[1; 32]).to_bytes()
+        insecure_signing_key(1).public_key(),
+        DeviceKey::danger_insecure_from_seed(&[1; 32]).public_key()
     );
 }

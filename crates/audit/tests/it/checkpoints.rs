@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use rampart_audit::testing::sample_event;
+use rampart_audit::testing::{insecure_signing_key, sample_event};
 use rampart_audit::{
     AuditReader, Severity, StoreConfig, StoreError, VerifyError, store_path, verify,
 };
@@ -198,7 +198,7 @@ fn files_are_private_to_the_owner() {
         &dir,
         Fixture::config(),
         Arc::new(fixture.clock.clone()),
-        Arc::new(fixture.key.clone()),
+        Arc::new(insecure_signing_key(1)),
     )
     .unwrap();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -210,7 +210,7 @@ fn files_are_private_to_the_owner() {
 #[test]
 fn bad_input_is_an_error_not_a_report() {
     let fixture = Fixture::new();
-    let key = fixture.key.verifying_key();
+    let key = fixture.key.public_key();
     assert!(matches!(
         verify(fixture.path(), &key),
         Err(VerifyError::NotFound(_))
@@ -230,7 +230,7 @@ fn bad_input_is_an_error_not_a_report() {
         fixture.path(),
         Fixture::config(),
         Arc::new(fixture.clock.clone()),
-        Arc::new(fixture.key.clone()),
+        Arc::new(insecure_signing_key(1)),
     )
     .unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");

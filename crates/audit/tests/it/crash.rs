@@ -17,7 +17,6 @@ use rampart_audit::{
     Actor, AuditReader, AuditStore, Category, NewEvent, Pending, Query, StoreConfig, SystemClock,
     verify,
 };
-use rand::Rng;
 use serde_json::json;
 
 const CHILD_DIR: &str = "RAMPART_AUDIT_CRASH_CHILD_DIR";
@@ -64,9 +63,8 @@ fn child_appending_until_killed() {
 fn acknowledged_appends_survive_sigkill() {
     let kills: u64 = std::env::var(KILLS).map_or(10, |k| k.parse().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let key = insecure_signing_key(1).verifying_key();
+    let key = insecure_signing_key(1).public_key();
     let exe = std::env::current_exe().unwrap();
-    let mut rng = rand::thread_rng();
     let mut all_acks: Vec<(u64, u64, u64)> = Vec::new();
     for run in 0..kills {
         let mut child = Command::new(&exe)
@@ -103,7 +101,7 @@ fn acknowledged_appends_survive_sigkill() {
         started
             .recv_timeout(Duration::from_mins(1))
             .expect("child acknowledged nothing");
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));
+        std::thread::sleep(Duration::from_millis(random_below(300)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let acks: Vec<(u64, u64, u64)> = lines.join().unwrap();
@@ -150,4 +148,11 @@ fn events_by_seq(dir: &std::path::Path, first: u64, last: u64) -> HashMap<u64, (
             )
         })
         .collect()
+}
+
+/// A random number below `bound`, from the vault's random source.
+fn random_below(bound: u64) -> u64 {
+    let mut bytes = [0u8; 8];
+    rampart_vault::random_bytes(&mut bytes).unwrap();
+    u64::from_le_bytes(bytes) % bound
 }

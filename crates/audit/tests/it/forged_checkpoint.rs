@@ -1,6 +1,5 @@
 //! Threat: an attacker forges, alters or moves a signed checkpoint (CR 3.9).
 
-use ed25519_dalek::Signer;
 use rampart_audit::testing::insecure_signing_key;
 use rampart_audit::{FindingKind, verify, verify_with_keys};
 
@@ -52,9 +51,7 @@ fn an_altered_checkpoint_is_located() {
 fn a_checkpoint_signed_by_another_key_is_forged() {
     let fixture = Fixture::with_events(100);
     let hash = fixture.stored_hash(60);
-    let signature = insecure_signing_key(2)
-        .sign(&checkpoint_message(60, &hash, START))
-        .to_bytes();
+    let signature = insecure_signing_key(2).sign(&checkpoint_message(60, &hash, START));
     fixture
         .sqlite()
         .execute(
@@ -99,7 +96,7 @@ fn a_validly_signed_checkpoint_that_does_not_match_the_chain_is_located() {
 #[test]
 fn verifying_with_the_wrong_key_fails_at_the_first_checkpoint() {
     let fixture = Fixture::with_events(100);
-    let wrong = insecure_signing_key(9).verifying_key();
+    let wrong = insecure_signing_key(9).public_key();
     let report = verify(fixture.path(), &wrong).unwrap();
     expect_finding(&report, FindingKind::ForgedCheckpoint, 25, 25, "wrong key");
     assert_eq!(report.signed_through(), None);
@@ -109,8 +106,8 @@ fn verifying_with_the_wrong_key_fails_at_the_first_checkpoint() {
 fn any_of_several_trusted_keys_is_accepted() {
     let fixture = Fixture::with_events(30);
     let keys = [
-        insecure_signing_key(9).verifying_key(),
-        fixture.key.verifying_key(),
+        insecure_signing_key(9).public_key(),
+        fixture.key.public_key(),
     ];
     let report = verify_with_keys(fixture.path(), &keys).unwrap();
     assert!(report.is_intact(), "{report}");

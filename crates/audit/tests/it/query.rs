@@ -157,13 +157,13 @@ fn tail_event_and_extent() {
         (checkpoint.seq(), checkpoint.hash()),
         (60, reader.event(60).unwrap().unwrap().hash())
     );
-    assert!(checkpoint.is_signed_by_any(&[fixture.key.verifying_key()]));
+    assert!(checkpoint.is_signed_by_any(&[fixture.key.public_key()]));
     assert_eq!(
         reader.recorded_public_key().unwrap().unwrap(),
         fixture
             .key
-            .verifying_key()
-            .as_bytes()
+            .public_key()
+            .to_bytes()
             .map(|b| format!("{b:02x}"))
             .concat()
     );

@@ -5,20 +5,20 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ed25519_dalek::{Signer, SigningKey};
 use rampart_audit::testing::{insecure_signing_key, sample_event};
 use rampart_audit::{
     AuditStore, FindingKind, ManualClock, StoreConfig, Timestamp, VerifyReport, store_path, verify,
 };
+use rampart_vault::DeviceKey;
+use rampart_vault::crypto::Sha256;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 /// A store directory, the component key, and a clock the test controls.
 pub(crate) struct Fixture {
     pub(crate) dir: TempDir,
-    pub(crate) key: SigningKey,
+    pub(crate) key: DeviceKey,
     pub(crate) clock: ManualClock,
 }
 
@@ -47,7 +47,7 @@ impl Fixture {
             self.dir.path(),
             config,
             Arc::new(self.clock.clone()),
-            Arc::new(self.key.clone()),
+            Arc::new(insecure_signing_key(1)),
         )
         .unwrap()
     }
@@ -93,7 +93,7 @@ impl Fixture {
     }
 
     pub(crate) fn verify(&self) -> VerifyReport {
-        verify(self.path(), &self.key.verifying_key()).unwrap()
+        verify(self.path(), &self.key.public_key()).unwrap()
     }
 
     /// A direct connection to the file, as an attacker would open it.
@@ -143,7 +143,7 @@ impl Fixture {
 
     /// Signs a checkpoint with the component key, as only the component can.
     pub(crate) fn signed_checkpoint(&self, seq: u64, hash: &[u8; 32], ts: i64) -> [u8; 64] {
-        self.key.sign(&checkpoint_message(seq, hash, ts)).to_bytes()
+        self.key.sign(&checkpoint_message(seq, hash, ts))
     }
 }
 
@@ -191,7 +191,7 @@ pub(crate) fn chain_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(prev);
     hasher.update(canonical);
-    hasher.finalize().into()
+    hasher.finish()
 }
 
 /// One tampering scenario on a fresh store of 100 events (checkpoints at 25, 50, 75, 100).

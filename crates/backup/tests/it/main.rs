@@ -4,6 +4,7 @@ mod arbitrary_input;
 mod foreign_device;
 mod hostile_header;
 mod in_use;
+mod injected_crypto_provider;
 mod round_trip;
 mod tampered_backup;
 mod util;

@@ -214,7 +214,7 @@ fn create_file_writes_0600_and_never_overwrites_without_being_asked() {
             .unwrap();
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!(summary.size, bytes.len() as u64);
-    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
+    let digest = rampart_vault::crypto::sha256(&bytes);
     assert_eq!(summary.sha256, hex::encode(digest));
     assert_eq!(
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,

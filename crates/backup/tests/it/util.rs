@@ -28,6 +28,7 @@ pub(crate) fn fast() -> CreateOptions {
         kdf_m_kib: KdfParams::MIN_M_KIB,
         kdf_t: 1,
         kdf_p: 1,
+        ..CreateOptions::default()
     }
 }
 
@@ -192,6 +193,5 @@ pub(crate) fn accounts(path: &Path) -> Vec<String> {
 
 /// Whether the audit trail of `path` verifies against `key`.
 pub(crate) fn audit_intact(path: &Path, key: DevicePublicKey) -> rampart_audit::VerifyReport {
-    let verifying = rampart_audit::VerifyingKey::from_bytes(&key.to_bytes()).unwrap();
-    rampart_audit::verify(&path.join("audit"), &verifying).unwrap()
+    rampart_audit::verify(&path.join("audit"), &key).unwrap()
 }

@@ -1,6 +1,6 @@
-use ed25519_dalek::{Signature, VerifyingKey};
 use rampart_audit::testing::{insecure_signing_key, sample_event};
 use rampart_audit::{Actor, Category, NewEvent, Outcome, Severity};
+use rampart_vault::{DevicePublicKey, Signature};
 use serde_json::json;
 
 use super::*;
@@ -299,8 +299,8 @@ fn checkpoint_message_verifies_with_the_device_key() {
     signed.extend_from_slice(&hex_decode(p("hash")));
     signed.extend_from_slice(&p("ts_us").parse::<i64>().unwrap().to_be_bytes());
     let signature = Signature::from_slice(&hex_decode(p("signature"))).unwrap();
-    let trusted: VerifyingKey = insecure_signing_key(1).verifying_key();
-    trusted.verify_strict(&signed, &signature).unwrap();
+    let trusted: DevicePublicKey = insecure_signing_key(1).public_key();
+    assert!(trusted.verify_signature(&signed, &signature));
     assert_eq!(hex_decode(p("key")), trusted.to_bytes());
 }
 

@@ -1,7 +1,7 @@
 //! CR 2.8: with the real, hash-chained store, a denial is recorded with who, from where,
 //! what and why, and the chain verifies with the device key.
 
-use rampart_audit::{AuditReader, Outcome, Query, VerifyingKey, verify};
+use rampart_audit::{AuditReader, Outcome, Query, verify};
 use rampart_gateway::Gateway;
 use rampart_modbus::ExceptionCode;
 use rampart_vault::DataDir;
@@ -60,8 +60,7 @@ async fn a_denied_write_is_in_the_signed_audit_trail() {
             "{expected}: {actions:?}"
         );
     }
-    let key =
-        VerifyingKey::from_bytes(&data.device_key().unwrap().public_key().to_bytes()).unwrap();
+    let key = data.device_key().unwrap().public_key();
     let report = verify(&dir, &key).unwrap();
     assert!(report.is_intact(), "{report}");
 }

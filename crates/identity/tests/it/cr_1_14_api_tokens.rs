@@ -3,7 +3,7 @@
 
 use jiff::SignedDuration;
 use rampart_identity::{AuthMethod, IdentityError, Permission, TokenError};
-use sha2::{Digest, Sha256};
+use rampart_vault::crypto::sha256;
 
 use crate::util::{GOOD, Harness, acct, role, web};
 
@@ -51,7 +51,7 @@ fn cr_1_14_tokens_are_random_256_bit_and_stored_hashed() {
     let raw: Vec<u8> = (0..32)
         .map(|i| u8::from_str_radix(&secret[4 + 2 * i..6 + 2 * i], 16).unwrap())
         .collect();
-    assert_eq!(stored, Sha256::digest(&raw).to_vec());
+    assert_eq!(stored, sha256(&raw).to_vec());
     let dump: String = conn
         .query_row("SELECT group_concat(label) FROM api_tokens", [], |r| {
             r.get(0)

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use rampart_identity::SessionError;
-use sha2::{Digest, Sha256};
+use rampart_vault::crypto::sha256;
 
 use crate::util::{GOOD, Harness, config, web};
 
@@ -34,7 +34,7 @@ fn cr_3_8_session_ids_are_random_128_bit_and_stored_hashed() {
         let raw: Vec<u8> = (0..16)
             .map(|i| u8::from_str_radix(&token[4 + 2 * i..6 + 2 * i], 16).unwrap())
             .collect();
-        assert!(stored.contains(&Sha256::digest(&raw).to_vec()));
+        assert!(stored.contains(&Vec::from(sha256(&raw))));
     }
     // Nothing in the store contains a session id.
     let bytes = std::fs::read(h.db_path()).unwrap();

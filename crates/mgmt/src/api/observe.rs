@@ -429,9 +429,7 @@ pub(crate) async fn audit_verify(
             .device_key()
             .map_err(|e| ApiError::internal(&e))?
             .public_key();
-        let key = rampart_audit::VerifyingKey::from_bytes(&public.to_bytes())
-            .map_err(|e| ApiError::internal(&e))?;
-        rampart_audit::verify(&dir, &key).map_err(|e| ApiError::internal(&e))
+        rampart_audit::verify(&dir, &public).map_err(|e| ApiError::internal(&e))
     })
     .await??;
     Ok(Json(VerifyView {

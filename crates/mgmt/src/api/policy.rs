@@ -11,7 +11,6 @@ use rampart_conduit::{Level, Policy, lint};
 use rampart_gateway::PolicyUpdate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use super::{event, record};
 use crate::error::{ApiError, ApiResult};
@@ -114,7 +113,7 @@ pub struct Applied {
 }
 
 fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    rampart_vault::crypto::sha256_hex(text.as_bytes())
 }
 
 pub(crate) fn validate_text(text: &str) -> Validation {

@@ -1422,12 +1422,11 @@ async fn discard_restore(
 
 /// SHA-256 fingerprint of the first certificate in a PEM file, as colon-separated hex.
 fn fingerprint(path: &std::path::Path) -> String {
-    use sha2::{Digest as _, Sha256};
     let Ok(pem) = std::fs::read(path) else {
         return "unreadable".to_owned();
     };
     match x509_parser::pem::parse_x509_pem(&pem) {
-        Ok((_, pem)) => Sha256::digest(&pem.contents)
+        Ok((_, pem)) => rampart_vault::crypto::sha256(&pem.contents)
             .iter()
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()

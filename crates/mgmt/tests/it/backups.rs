@@ -239,10 +239,7 @@ async fn backup_then_restore_brings_back_users_policy_keys_and_audit_continuity(
     assert!(names.contains(&"before".to_owned()), "{names:?}");
     assert!(!names.contains(&"after".to_owned()), "{names:?}");
     let _ = (AccountName::parse("before"), USER_PASSWORD);
-    let key = rampart_audit::VerifyingKey::from_bytes(
-        &data.device_key().unwrap().public_key().to_bytes(),
-    )
-    .unwrap();
+    let key = data.device_key().unwrap().public_key();
     let report = rampart_audit::verify(&data.file(rampart_vault::Entry::Audit), &key).unwrap();
     assert!(report.is_intact(), "{}", report.statement());
 }

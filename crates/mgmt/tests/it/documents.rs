@@ -123,6 +123,7 @@ fn the_sbom_is_valid_cyclonedx_1_6_and_lists_the_linked_crates() {
     for expected in [
         "rustls",
         "ring",
+        "aws-lc-rs",
         "rusqlite",
         "axum",
         "rampart-gateway",

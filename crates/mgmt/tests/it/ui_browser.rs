@@ -17,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use sha2::{Digest as _, Sha256};
 
 use crate::harness::{Harness, Options, USER_PASSWORD};
 
@@ -90,7 +89,9 @@ fn spki_pin(h: &Harness) -> String {
     let pem = std::fs::read(h.data.file(rampart_vault::Entry::Pki).join("server.crt")).unwrap();
     let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
     let cert = pem.parse_x509().unwrap();
-    base64(&Sha256::digest(cert.tbs_certificate.subject_pki.raw))
+    base64(&rampart_vault::crypto::sha256(
+        cert.tbs_certificate.subject_pki.raw,
+    ))
 }
 
 async fn browser(driver: &Driver, pin: &str, profile: &std::path::Path) -> Client {

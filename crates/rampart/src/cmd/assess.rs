@@ -217,10 +217,10 @@ fn fetch_config_report(url: &str, token: &str, ca: &Path) -> anyhow::Result<Stri
         .build()
         .context("starting the async runtime")?;
     let (status, body) = runtime
-        .block_on(tokio::time::timeout(
-            FETCH_TIMEOUT,
-            https_get(&target, token, config),
-        ))
+        // The deadline's timer needs the runtime: make it inside.
+        .block_on(async {
+            tokio::time::timeout(FETCH_TIMEOUT, https_get(&target, token, config)).await
+        })
         .map_err(|_| anyhow::anyhow!("no complete answer within {} s", FETCH_TIMEOUT.as_secs()))
         .and_then(|answer| answer)
         .with_context(|| format!("GET {}", target.report_url()))?;

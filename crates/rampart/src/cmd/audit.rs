@@ -282,9 +282,7 @@ fn verify(data: &Path, key: Option<&str>) -> anyhow::Result<Exit> {
         }
     };
     let public = DevicePublicKey::parse(&key_text).map_err(|e| BadInput(format!("--key: {e}")))?;
-    let verifying = ed25519_dalek::VerifyingKey::from_bytes(&public.to_bytes())
-        .map_err(|e| BadInput(format!("--key: {e}")))?;
-    let report = rampart_audit::verify(&data.join(AUDIT_DIR.relative_path()), &verifying)
+    let report = rampart_audit::verify(&data.join(AUDIT_DIR.relative_path()), &public)
         .map_err(|e| BadInput(format!("--data: {e}")))?;
     output::print(&format!("{report}\n")).context("writing to stdout")?;
     if report.is_intact() {

@@ -180,6 +180,69 @@ fn only_the_io_edge_knows_sockets_runtimes_and_tls() {
     );
 }
 
+/// Cryptographic implementations: only the vault's crypto seam names them.
+const CRYPTO_CRATES: &[&str] = &[
+    "ring",
+    "aws-lc-rs",
+    "aws-lc-sys",
+    "openssl",
+    "sha1",
+    "sha2",
+    "sha3",
+    "md-5",
+    "digest",
+    "hmac",
+    "argon2",
+    "scrypt",
+    "pbkdf2",
+    "chacha20poly1305",
+    "aes-gcm",
+    "aead",
+    "ed25519-dalek",
+    "ed25519",
+    "x25519-dalek",
+    "curve25519-dalek",
+    "p256",
+    "ecdsa",
+    "rsa",
+    "getrandom",
+    "rand",
+    "rand_core",
+    "blake2",
+    "blake3",
+    "subtle",
+];
+/// Features that pick a cryptographic backend in rustls, rcgen and tokio-rustls.
+const BACKEND_FEATURES: &[&str] = &["ring", "aws_lc_rs", "aws-lc-rs", "fips"];
+
+#[test]
+fn only_the_vault_names_a_crypto_crate_or_backend() {
+    let mut violations = Vec::new();
+    for krate in crates() {
+        if krate == "vault" {
+            continue;
+        }
+        for (dependency, features) in shipped_dependencies(&krate) {
+            if CRYPTO_CRATES.contains(&dependency.as_str()) {
+                violations.push(format!(
+                    "crates/{krate}/Cargo.toml: depends on {dependency}"
+                ));
+            }
+            for feature in features {
+                if BACKEND_FEATURES.contains(&feature.as_str()) {
+                    violations.push(format!(
+                        "crates/{krate}/Cargo.toml: enables {dependency}/{feature}"
+                    ));
+                }
+            }
+        }
+    }
+    assert_none(
+        "only crates/vault depends on cryptographic crates or picks the TLS backend",
+        &violations,
+    );
+}
+
 /// Reads of the wall clock that must go through `rampart_clock::Clock`.
 const CLOCK_READS: &[&str] = &[
     "SystemTime::now(",

@@ -482,8 +482,11 @@ fn serve_config_report(pki: &rampart_vault::pki::Pki, connections: usize) -> u16
                 request.push(byte[0]);
             }
             let request = String::from_utf8_lossy(&request);
+            // Header names are case-insensitive (hyper sends them in lower case).
             let authorised = request.starts_with("GET /api/v1/config-report HTTP/1.1\r\n")
-                && request.contains("\r\nAuthorization: Bearer s3cret\r\n");
+                && request
+                    .to_ascii_lowercase()
+                    .contains("\r\nauthorization: bearer s3cret\r\n");
             // Chunked, as hyper sends bodies of unknown length.
             let response = if authorised {
                 let (a, b) = body.split_at(body.len() / 2);
