@@ -21,6 +21,8 @@
 //! network I/O; the caller fetches a config report and hands in the text.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
 pub mod engine;

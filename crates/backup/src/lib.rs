@@ -38,6 +38,8 @@
 //! caller knows who the actor is.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
 mod archive;

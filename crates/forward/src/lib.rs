@@ -110,6 +110,8 @@
 //! forwarder reads only to detect a close, and discards any data.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
 mod cursor;

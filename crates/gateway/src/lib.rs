@@ -48,6 +48,8 @@
 //! - **Least functionality** (CR 7.7): the plain Modbus/TCP listener is off by default.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
 pub mod admission;

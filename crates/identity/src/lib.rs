@@ -39,6 +39,8 @@
 //! vault's key is future work.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
 mod accounts;

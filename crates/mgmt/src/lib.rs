@@ -14,6 +14,8 @@
 //! See docs/management.md.
 
 #![forbid(unsafe_code)]
+// Input from the network and from files never panics the component: errors are returned.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
 mod config;

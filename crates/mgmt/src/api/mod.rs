@@ -46,7 +46,16 @@ pub(crate) fn actor_of(principal: &AuthenticatedPrincipal) -> Actor {
         _ => Actor::user(name),
     };
     // Names come from the identity store, which only holds valid ones.
-    actor.unwrap_or_else(|_| Actor::process("rampart-mgmt").expect("a valid process name"))
+    actor.unwrap_or_else(|_| plane_actor())
+}
+
+/// The management plane itself as an actor.
+#[expect(
+    clippy::expect_used,
+    reason = "a constant name of printable ASCII, which Actor::process always accepts"
+)]
+fn plane_actor() -> Actor {
+    Actor::process("rampart-mgmt").expect("a valid process name")
 }
 
 /// Records an event in the audit trail and waits until it is durable; if it cannot be

@@ -376,3 +376,22 @@ fn public_error_enums_are_non_exhaustive() {
     }
     assert_none("public error enums are #[non_exhaustive]", &violations);
 }
+
+/// The crates that read network or file input: a panic there is a denial of service.
+const INPUT_CRATES: &[&str] = &["gateway", "mgmt", "forward", "identity", "backup", "assess"];
+
+#[test]
+fn crates_that_read_input_deny_panics() {
+    let mut violations = Vec::new();
+    for krate in INPUT_CRATES {
+        let root_file = root().join("crates").join(krate).join("src/lib.rs");
+        let text = fs::read_to_string(&root_file).unwrap();
+        if !text.contains("#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]") {
+            violations.push(relative(&root_file));
+        }
+    }
+    assert_none(
+        "crates that read network or file input deny unwrap, expect and panic outside tests",
+        &violations,
+    );
+}
