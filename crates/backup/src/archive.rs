@@ -51,7 +51,10 @@ pub struct Manifest {
 }
 
 /// Files every version-1 backup must hold.
-pub(crate) const REQUIRED: [&str; 2] = ["LAYOUT", "keys/device.key"];
+pub(crate) const REQUIRED: [&str; 2] = [
+    rampart_vault::Entry::LayoutMarker.relative_path(),
+    rampart_vault::Entry::DeviceKey.relative_path(),
+];
 
 impl Manifest {
     /// Parses and checks a manifest.

@@ -58,7 +58,7 @@ pub use create::{BackupSummary, CreateOptions, create, create_file};
 pub use error::BackupError;
 pub use format::{Header, KdfParams};
 pub use passphrase::Passphrase;
-pub use restore::{RestoreOptions, RestoreSummary, in_use, restore, trusted_key_of};
+pub use restore::{RestoreOptions, RestoreSummary, in_use, restore, restore_trust, trusted_key_of};
 pub use verify::{SignedBackup, VerifiedBackup, check_origin, verify};
 
 /// Limits on what a backup may contain, enforced when reading and when creating.

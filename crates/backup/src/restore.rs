@@ -6,6 +6,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rampart_vault::Entry as Layout;
 use rampart_vault::{DataDir, DeviceKey, DevicePublicKey};
 use rusqlite::{Connection, OpenFlags};
 
@@ -50,11 +51,40 @@ pub struct RestoreSummary {
 /// [`BackupError::Vault`] if `target` has a key that cannot be read, or is a data directory
 /// with unsafe permissions.
 pub fn trusted_key_of(target: &Path) -> Result<Option<DevicePublicKey>, BackupError> {
-    if !target.join("keys/device.key").exists() {
+    if !target
+        .join(rampart_vault::Entry::DeviceKey.relative_path())
+        .exists()
+    {
         return Ok(None);
     }
     let data = DataDir::open(target)?;
     Ok(Some(data.device_key()?.public_key()))
+}
+
+/// The device key a backup must be signed by to be restored into `target` (CR 3.4): the key
+/// of the data directory there, or for a new directory the key the operator vouches for
+/// (`given`); both, if given, must agree. The one place this decision is made: the CLI asks
+/// it before it asks for the passphrase, and [`restore`] again before it writes anything.
+///
+/// # Errors
+/// [`BackupError::KeyMismatch`] when `given` is not the key of the directory there,
+/// [`BackupError::NoTrustAnchor`] when there is neither, and errors reading the key.
+pub fn restore_trust(
+    target: &Path,
+    given: Option<DevicePublicKey>,
+) -> Result<DevicePublicKey, BackupError> {
+    match (trusted_key_of(target)?, given) {
+        (Some(existing), Some(given)) if existing != given => Err(BackupError::KeyMismatch {
+            target: target.to_owned(),
+            given: given.to_hex(),
+            existing: existing.to_hex(),
+        }),
+        (Some(existing), _) => Ok(existing),
+        (None, Some(given)) => Ok(given),
+        (None, None) => Err(BackupError::NoTrustAnchor {
+            target: target.to_owned(),
+        }),
+    }
 }
 
 /// Whether a process holds an `SQLite` store of the data directory at `dir` open (a running
@@ -166,22 +196,7 @@ pub fn restore(
             return Err(BackupError::TargetNotDataDir(target.to_owned()));
         }
     }
-    let trusted = match (trusted_key_of(target)?, options.device_key) {
-        (Some(existing), Some(given)) if existing != given => {
-            return Err(BackupError::KeyMismatch {
-                target: target.to_owned(),
-                given: given.to_hex(),
-                existing: existing.to_hex(),
-            });
-        }
-        (Some(existing), _) => existing,
-        (None, Some(given)) => given,
-        (None, None) => {
-            return Err(BackupError::NoTrustAnchor {
-                target: target.to_owned(),
-            });
-        }
-    };
+    let trusted = restore_trust(target, options.device_key)?;
     // Held until the swap is done: a gateway cannot start on the directory meanwhile.
     let _lock = lock_target(target)?;
     refuse_in_use(target)?;
@@ -338,7 +353,7 @@ fn check_content(
     trusted: DevicePublicKey,
 ) -> Result<Option<u64>, BackupError> {
     let bad = |what: String| BackupError::Content(what);
-    let key = DeviceKey::load(&staging.join("keys/device.key"))
+    let key = DeviceKey::load(&staging.join(Layout::DeviceKey.relative_path()))
         .map_err(|e| bad(format!("keys/device.key: {e}")))?;
     if key.public_key() != trusted {
         return Err(bad(format!(
@@ -354,7 +369,7 @@ fn check_content(
             quick_check(&path).map_err(|e| bad(format!("{}: {e}", entry.path)))?;
         }
     }
-    let audit_dir = staging.join("audit");
+    let audit_dir = staging.join(Layout::Audit.relative_path());
     if !rampart_audit::store_path(&audit_dir).is_file() {
         return Ok(None);
     }

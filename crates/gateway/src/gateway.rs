@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rampart_audit::{AuditStore, Category, Outcome, Severity, StoreConfig, SystemClock};
+use rampart_audit::{AuditStore, Category, Outcome, Severity};
 use rampart_conduit::{Alert, CompiledPolicy, DEFAULT_POLICY, Ids, IdsConfig, Policy, PolicyError};
 use rampart_vault::pki::{InitReport, Pki, PkiError};
 use rampart_vault::tls::{self, ServerSources, TlsError};
@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
-use crate::audit::{AuditFailure, AuditSink, DeviceSigner, GatewayEvent, Who};
+use crate::audit::{AuditFailure, AuditSink, GatewayEvent, Who};
 use crate::config::{ConfigError, ConfigProblem, GatewayConfig, PolicySource, UpstreamTarget};
 use crate::listener::{self, Kind};
 use crate::sim::SimulatedPlc;
@@ -230,20 +230,14 @@ impl Gateway {
         config: GatewayConfig,
         data: &DataDir,
     ) -> Result<RunningGateway, GatewayError> {
-        let audit_dir = data.dir(rampart_vault::Entry::Audit)?;
-        let key = data.device_key()?;
-        let store = tokio::task::spawn_blocking(move || {
-            AuditStore::open(
-                &audit_dir,
-                StoreConfig::default(),
-                Arc::new(SystemClock::new()),
-                Arc::new(DeviceSigner(key)),
-            )
-        })
-        .await
-        .map_err(|e| GatewayError::Audit(e.to_string()))?
-        .map_err(|e| GatewayError::Audit(e.to_string()))?;
-        let store = Arc::new(store);
+        // The trail as every part of Rampart opens it (the component layer).
+        let root = data.root().to_owned();
+        let (component, _) =
+            tokio::task::spawn_blocking(move || crate::component::Component::open(&root))
+                .await
+                .map_err(|e| GatewayError::Audit(e.to_string()))?
+                .map_err(|e| GatewayError::Audit(e.to_string()))?;
+        let store = component.audit;
         let sink: Arc<dyn AuditSink> = Arc::clone(&store) as Arc<dyn AuditSink>;
         let mut running = Gateway::start_with_audit(config, data, sink).await?;
         running.owned_store = Some(store);
@@ -633,7 +627,7 @@ async fn apply_island(shared: &Shared, on: bool, by: &str) -> bool {
 /// A running gateway. Dropping it stops every task; [`RunningGateway::shutdown`] stops
 /// cleanly and records it.
 pub struct RunningGateway {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     stop_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     simulator: Option<SimulatedPlc>,

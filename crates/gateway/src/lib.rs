@@ -16,6 +16,8 @@
 //!   [`RunningGateway::resume`], [`RunningGateway::start_summary`],
 //!   [`RunningGateway::shutdown`]. [`persist_island`] switches island mode from another
 //!   process.
+//! - [`component::Component`] — a data directory opened with its audit trail and identity
+//!   store, the one way the binary, the management plane and the tests assemble them.
 //! - [`AuditSink`] — where events go: the hash-chained [`rampart_audit::AuditStore`] by
 //!   default, [`MemoryAuditSink`] in tests.
 //! - [`admission`] — the budget of unauthenticated connections, fair between sources, and
@@ -55,12 +57,14 @@
 pub mod admission;
 mod audit;
 pub mod bank;
+pub mod component;
 pub mod config;
 mod gateway;
 mod listener;
 mod server;
 mod session;
 pub mod sim;
+pub mod staging;
 mod state;
 mod upstream;
 

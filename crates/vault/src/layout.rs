@@ -63,7 +63,7 @@ impl Entry {
     ];
 
     /// The path relative to the data directory.
-    pub fn relative_path(self) -> &'static str {
+    pub const fn relative_path(self) -> &'static str {
         match self {
             Entry::LayoutMarker => "LAYOUT",
             Entry::Keys => "keys",

@@ -6,6 +6,7 @@ mod fail_close;
 mod island_mode;
 mod plain_listener;
 mod policy_reload;
+mod policy_staging;
 mod preauth_connection_flood;
 mod pymodbus_interop;
 mod resource_exhaustion;

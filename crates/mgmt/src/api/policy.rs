@@ -1,6 +1,7 @@
-//! The conduit policy: view, validate, stage, diff and apply. Applying validates again,
-//! writes the policy file atomically (so it survives a restart) and reloads the gateway
-//! without dropping connections; the gateway records the change with old and new hashes.
+//! The conduit policy: view, validate, stage, diff and apply — thin handlers over the
+//! gateway's staging operations (`rampart_gateway::staging`), which apply only the reviewed
+//! version, put it in force without dropping connections, and write the policy file
+//! atomically; these handlers record who did what, before it is done.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use rampart_audit::{Category, Outcome, Severity};
 use rampart_conduit::{Level, Policy, lint};
-use rampart_gateway::PolicyUpdate;
+use rampart_gateway::staging::{StagedPolicy, StagingError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +18,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::routes::Caller;
 use crate::state::{AppState, Peer};
-
-/// Where the staged policy is kept, inside the data directory.
-const STAGED_FILE: rampart_vault::Entry = rampart_vault::Entry::StagedPolicy;
 
 /// The policy in force.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -169,15 +167,37 @@ pub(crate) async fn validate(Json(body): Json<PolicyText>) -> Json<Validation> {
     Json(validate_text(&body.text))
 }
 
-pub(crate) fn read_staged(state: &AppState) -> ApiResult<Option<StagedView>> {
-    let path = state.services.data.file(STAGED_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| ApiError::internal(&format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ApiError::internal(&format!("{}: {e}", path.display()))),
+/// A staging error as an answer.
+fn staging_error(e: StagingError) -> ApiError {
+    match e {
+        StagingError::NothingStaged => ApiError::not_found("no policy is staged"),
+        StagingError::Changed { .. } | StagingError::Refused(_) => {
+            ApiError::conflict(e.to_string())
+        }
+        StagingError::Invalid(e) => ApiError::invalid(format!(
+            "line {}, column {}: {}",
+            e.line, e.column, e.message
+        )),
+        other => ApiError::internal(&other),
     }
+}
+
+fn view(staged: StagedPolicy) -> StagedView {
+    StagedView {
+        text: staged.text,
+        sha256: staged.sha256,
+        staged_by: staged.staged_by,
+        staged_at: staged.staged_at,
+    }
+}
+
+pub(crate) fn read_staged(state: &AppState) -> ApiResult<Option<StagedView>> {
+    state
+        .services
+        .gateway
+        .staged_policy()
+        .map(|staged| staged.map(view))
+        .map_err(staging_error)
 }
 
 /// `GET /api/v1/policy/staged`.
@@ -202,22 +222,17 @@ pub(crate) async fn stage(
             p.line, p.column, p.message
         )));
     }
-    let staged = StagedView {
-        text: body.text,
-        sha256: validation.sha256,
-        staged_by: caller.principal.name().to_owned(),
-        staged_at: state.services.identity.now().to_string(),
-    };
-    record_staging(&state, &caller, peer, "policy.stage", &staged.sha256).await?;
-    state
+    record_staging(&state, &caller, peer, "policy.stage", &validation.sha256).await?;
+    let staged = state
         .services
-        .data
-        .dir(rampart_vault::Entry::Management)
-        .map_err(|e| ApiError::internal(&e))?;
-    let json = serde_json::to_vec_pretty(&staged).map_err(|e| ApiError::internal(&e))?;
-    rampart_vault::write_atomic(&state.services.data.file(STAGED_FILE), &json, 0o600)
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(staged))
+        .gateway
+        .stage_policy(
+            body.text,
+            caller.principal.name(),
+            &state.services.identity.now().to_string(),
+        )
+        .map_err(staging_error)?;
+    Ok(Json(view(staged)))
 }
 
 /// Records a change of the staging area before it is made (fail closed).
@@ -252,24 +267,25 @@ pub(crate) async fn discard(
         return Err(ApiError::not_found("no policy is staged"));
     };
     record_staging(&state, &caller, peer, "policy.discard", &staged.sha256).await?;
-    std::fs::remove_file(state.services.data.file(STAGED_FILE))
-        .map_err(|e| ApiError::internal(&e))?;
+    state
+        .services
+        .gateway
+        .discard_staged_policy()
+        .map_err(staging_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/policy/diff`.
 pub(crate) async fn diff(State(state): State<Arc<AppState>>) -> ApiResult<Json<Diff>> {
-    let staged = read_staged(&state)?.ok_or_else(|| ApiError::not_found("no policy is staged"))?;
-    let (active, _) = state.services.gateway.policy_text();
-    let unified = similar::TextDiff::from_lines(&active, &staged.text)
-        .unified_diff()
-        .context_radius(3)
-        .header("in force", "staged")
-        .to_string();
+    let diff = state
+        .services
+        .gateway
+        .staged_policy_diff()
+        .map_err(staging_error)?;
     Ok(Json(Diff {
-        active_sha256: sha256_hex(&active),
-        staged_sha256: staged.sha256,
-        unified,
+        active_sha256: diff.active_sha256,
+        staged_sha256: diff.staged_sha256,
+        unified: diff.unified,
     }))
 }
 
@@ -280,14 +296,11 @@ pub(crate) async fn apply(
     Extension(peer): Extension<Peer>,
     Json(request): Json<ApplyRequest>,
 ) -> ApiResult<Json<Applied>> {
-    let staged = read_staged(&state)?.ok_or_else(|| ApiError::not_found("no policy is staged"))?;
-    if staged.sha256 != request.sha256 {
-        return Err(ApiError::conflict(format!(
-            "the staged policy is {}, not {}: review it again",
-            staged.sha256, request.sha256
-        )));
-    }
     let gateway = &state.services.gateway;
+    // Recorded before it is done (fail closed), as the version the caller reviewed.
+    let staged = gateway
+        .staged_policy_reviewed(&request.sha256)
+        .map_err(staging_error)?;
     let path = gateway.policy_path();
     let built = event(
         &caller.principal,
@@ -306,17 +319,10 @@ pub(crate) async fn apply(
     .build()
     .map_err(|e| ApiError::internal(&e))?;
     record(&state, built).await?;
-    // Put it in force first: if the gateway refuses it, nothing was written.
     let change = gateway
-        .reload_policy(PolicyUpdate::Text {
-            text: staged.text.clone(),
-            origin: path.display().to_string(),
-        })
+        .apply_staged_policy(&request.sha256)
         .await
-        .map_err(|e| ApiError::conflict(format!("the gateway refused the policy: {e}")))?;
-    rampart_vault::write_atomic(&path, staged.text.as_bytes(), 0o600)
-        .map_err(|e| ApiError::internal(&e))?;
-    let _ = std::fs::remove_file(state.services.data.file(STAGED_FILE));
+        .map_err(staging_error)?;
     Ok(Json(Applied {
         old_sha256: change.old_sha256,
         new_sha256: change.new_sha256,

@@ -9,10 +9,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use rampart_audit::{AuditStore, StoreConfig, SystemClock};
-use rampart_gateway::{
-    AuditSink, DeviceSigner, Gateway, GatewayConfig, IdentityAuditBridge, RunningGateway,
-};
+use rampart_audit::AuditStore;
+use rampart_gateway::component::Component;
+use rampart_gateway::{AuditSink, Gateway, GatewayConfig, RunningGateway};
 use rampart_identity::{AccountName, HashParams, Identity, IdentityConfig};
 use rampart_mgmt::{ManagementConfig, RunningManagement, Services};
 use rampart_vault::DataDir;
@@ -63,25 +62,10 @@ impl Harness {
 
     pub(crate) async fn start_with(options: Options) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let (data, _) = DataDir::open_or_init(&dir.path().join("data")).unwrap();
-        let audit = Arc::new(
-            AuditStore::open(
-                &data.dir(rampart_vault::Entry::Audit).unwrap(),
-                StoreConfig::default(),
-                Arc::new(SystemClock::new()),
-                Arc::new(DeviceSigner(data.device_key().unwrap())),
-            )
-            .unwrap(),
-        );
-        let identity = Arc::new(
-            Identity::builder(
-                data.file(rampart_vault::Entry::Identity),
-                Arc::new(IdentityAuditBridge(Arc::clone(&audit))),
-            )
-            .config(options.identity)
-            .open()
-            .unwrap(),
-        );
+        // The component as `rampart up` opens it: data directory, trail, identity.
+        let (component, _) = Component::open(&dir.path().join("data")).unwrap();
+        let identity = Arc::new(component.identity(options.identity).unwrap());
+        let Component { data, audit, .. } = component;
         let admin_password = identity
             .bootstrap_admin(&AccountName::parse("admin").unwrap())
             .unwrap()

@@ -266,26 +266,9 @@ fn restore(
     yes: bool,
 ) -> anyhow::Result<Exit> {
     let given = device_key.map(parse_key).transpose()?;
-    let existing =
-        rampart_backup::trusted_key_of(data).map_err(|e| BadInput(format!("--data: {e}")))?;
     let options = RestoreOptions { device_key: given };
     // What is about to happen, checked before anything is asked for.
-    let trusted = match (existing, given) {
-        (Some(existing), Some(given)) if existing != given => {
-            return Err(failed(BackupError::KeyMismatch {
-                target: data.to_owned(),
-                given: given.to_hex(),
-                existing: existing.to_hex(),
-            }));
-        }
-        (Some(existing), _) => existing,
-        (None, Some(given)) => given,
-        (None, None) => {
-            return Err(failed(BackupError::NoTrustAnchor {
-                target: data.to_owned(),
-            }));
-        }
-    };
+    let trusted = rampart_backup::restore_trust(data, given).map_err(failed)?;
     let signed = rampart_backup::check_origin(open_backup(file)?, trusted);
     let signed = match signed {
         Ok(signed) => signed,
