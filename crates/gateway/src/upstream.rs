@@ -596,11 +596,13 @@ async fn run_connection(
                 }
             }
             () = pool.work.notified(), if outstanding.len() < pipeline => {
-                if pool.in_flight.load(Ordering::Relaxed) > 0 {
+                if pipeline - outstanding.len() > 1 && pool.in_flight.load(Ordering::Relaxed) > 0 {
                     // Under load (answers are awaited anyway), let the other client tasks
                     // that are ready run first, so that one write carries all the requests
                     // they queue: fewer system calls here and in the PLC. A lone request
-                    // goes out at once.
+                    // goes out at once, and so does one for a connection that can take
+                    // only one more: nothing would join it, and the yield costs a turn of
+                    // the scheduler (and of the I/O driver) per request.
                     tokio::task::yield_now().await;
                 }
                 // From here on a submission wakes a connection again; the jobs queued so
