@@ -491,6 +491,13 @@ async fn run_connection(
     let mut input = vec![0u8; 8192];
     let mut output = Vec::with_capacity(pipeline * MAX_ADU_LEN);
     let mut in_flight = InFlight { pool, counted: 0 };
+    // The response timer is armed for the earliest deadline of the requests outstanding and
+    // moved only when a request with an earlier deadline goes out or when it fires (then it
+    // checks the deadlines of what is outstanding now, and is armed again): answers come
+    // long before the timeout, so a request does not register and cancel a timer of its own.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     let fail_all = |outstanding: &mut Vec<Outstanding>, failure: &UpstreamFailure| {
         for o in outstanding.drain(..) {
             complete(o.job, Err(failure.clone()));
@@ -533,7 +540,17 @@ async fn run_connection(
             .iter()
             .map(|o| o.sent)
             .min()
-            .map(|sent| tokio::time::Instant::from_std(sent + timeout));
+            .map(|sent| sent + timeout);
+        match (deadline, armed) {
+            (Some(deadline), Some(at)) if at <= deadline => {}
+            (Some(deadline), _) => {
+                timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+                armed = Some(deadline);
+            }
+            (None, _) => {}
+        }
         tokio::select! {
             biased;
             _ = stop.changed() => {
@@ -609,7 +626,12 @@ async fn run_connection(
                 // far are taken at the top of the loop.
                 pool.waking.store(false, Ordering::Release);
             }
-            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                if deadline.is_none_or(|deadline| Instant::now() < deadline) {
+                    // Armed for a request answered since; the loop arms it again.
+                    continue;
+                }
                 fail_all(&mut outstanding, &UpstreamFailure::Timeout);
                 return Err(format!("no response within {} ms; connection closed", timeout.as_millis()));
             }
