@@ -3,10 +3,12 @@
 # Everything listens on loopback; every process started here is stopped on exit.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-rampart=target/release/rampart
-loadgen=target/release/examples/loadgen
+# RAMPART_BIN and LOADGEN_BIN run other builds (an A/B); NO_BUILD=1 skips the build.
+rampart=${RAMPART_BIN:-target/release/rampart}
+loadgen=${LOADGEN_BIN:-target/release/examples/loadgen}
 
 build() {
+  [ -z "${NO_BUILD:-}" ] || return 0
   cargo build --release --locked -p rampart >/dev/null
   cargo build --release --locked --example loadgen -p rampart-gateway >/dev/null
 }
@@ -65,10 +67,11 @@ start_bank() {
 # start_rampart [CONFIG LINES...]: `rampart up` with the bank as upstream over
 # UPSTREAM_CONNECTIONS (default 4) connections of UPSTREAM_PIPELINE (default 8) requests in
 # flight each, the default policy with the request rate raised (see below), and DATA in
-# $work/data; extra lines are appended to the [limits] section. Sets rampart_port,
-# rampart_pid and data.
+# $work/data$RAMPART_NAME (RAMPART_NAME, default empty, tells several instances apart);
+# extra lines are appended to the [limits] section. Sets rampart_port, rampart_pid and data.
 start_rampart() {
-  data=$work/data
+  local name=${RAMPART_NAME:-}
+  data=$work/data$name
   rampart_port=$(free_port)
   local management_port
   management_port=$(free_port)
@@ -77,13 +80,13 @@ start_rampart() {
   # connections use one certificate, i.e. one client and one bucket.
   sed -e 's/^requests_per_second = .*/requests_per_second = 1000000/' \
       -e 's/^burst = .*/burst = 1000000/' \
-      crates/conduit/policies/default.toml >"$work/policy.toml"
-  grep -q '^requests_per_second = 1000000' "$work/policy.toml"
+      crates/conduit/policies/default.toml >"$work/policy$name.toml"
+  grep -q '^requests_per_second = 1000000' "$work/policy$name.toml"
   {
     echo '[secure]'
     echo "listen = \"127.0.0.1:$rampart_port\""
     echo '[policy]'
-    echo 'file = "policy.toml"'
+    echo "file = \"policy$name.toml\""
     echo '[upstream]'
     echo "address = \"127.0.0.1:$bank_port\""
     echo "connections = ${UPSTREAM_CONNECTIONS:-4}"
@@ -92,11 +95,11 @@ start_rampart() {
     printf '%s\n' "$@"
     echo '[management]'
     echo "listen = \"127.0.0.1:$management_port\""
-  } >"$work/gateway.toml"
-  "$rampart" up --config "$work/gateway.toml" --data "$data" >"$work/rampart.log" 2>&1 &
+  } >"$work/gateway$name.toml"
+  "${RAMPART_BIN:-$rampart}" up --config "$work/gateway$name.toml" --data "$data" >"$work/rampart$name.log" 2>&1 &
   rampart_pid=$!
   pids+=("$rampart_pid")
-  wait_for "$work/rampart.log" "Modbus/TCP Security  127.0.0.1:$rampart_port" 60
+  wait_for "$work/rampart$name.log" "Modbus/TCP Security  127.0.0.1:$rampart_port" 60
 }
 
 # The demo client certificate with the `viewer` role (may read everything on unit 1).

@@ -26,20 +26,40 @@ pub struct RoleId(usize);
 
 /// The decision for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision<'p> {
-    /// Allowed by the rule at this line of the policy file.
-    Allow {
-        /// The line of the rule that allowed it.
-        rule_line: usize,
-    },
+pub enum Decision<'a> {
+    /// Allowed: the request, with the rule that allowed it.
+    Allow(Allowed<'a>),
     /// Denied, with the reason.
-    Deny(Denial<'p>),
+    Deny(Denial<'a>),
 }
 
 impl Decision<'_> {
     /// Whether the request is allowed.
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow { .. })
+    }
+}
+
+/// A request the policy allowed, and the proof of it: only [`CompiledPolicy::decide`] makes
+/// one, so code that takes an `Allowed` (the gateway's upstream pool) can only be handed a
+/// request that a policy allowed for the role it was decided for.
+///
+/// It carries the decoded request, so that nothing after the decision decodes it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed<'a> {
+    request: Request<'a>,
+    rule_line: usize,
+}
+
+impl<'a> Allowed<'a> {
+    /// The request, as decoded and decided.
+    pub const fn request(&self) -> &Request<'a> {
+        &self.request
+    }
+
+    /// The line of the rule that allowed it.
+    pub const fn rule_line(&self) -> usize {
+        self.rule_line
     }
 }
 
@@ -355,8 +375,9 @@ impl CompiledPolicy {
     }
 
     /// Decides whether `role` may send `request`. Deny by default: only a rule that allows
-    /// the unit, the function, every address and the quantity allows a request.
-    pub fn decide(&self, role: RoleRef, request: &Request<'_>) -> Decision<'_> {
+    /// the unit, the function, every address and the quantity allows a request; the
+    /// [`Allowed`] it then returns carries the request.
+    pub fn decide<'a>(&'a self, role: RoleRef, request: &Request<'a>) -> Decision<'a> {
         let label = self.role_label(role);
         let compiled = match role {
             RoleRef::Null => &self.null_role,
@@ -394,9 +415,10 @@ impl CompiledPolicy {
         for grant in &compiled.grants[(list - 1) as usize] {
             match grant.check(function, sub, access) {
                 Ok(()) => {
-                    return Decision::Allow {
+                    return Decision::Allow(Allowed {
+                        request: *request,
                         rule_line: grant.rule_line,
-                    };
+                    });
                 }
                 Err(reason) => {
                     first_reason.get_or_insert(reason);

@@ -48,7 +48,8 @@ pub fn policy(data: &[u8]) {
             if role == RoleRef::Unknown {
                 assert!(!first.is_allowed(), "an unknown role is denied");
             }
-            if let Decision::Allow { rule_line } = first {
+            if let Decision::Allow(allowed) = first {
+                let rule_line = allowed.rule_line();
                 let role_rules = match compiled.role_label(role) {
                     crate::RoleLabel::Named(name) => policy
                         .role(name)

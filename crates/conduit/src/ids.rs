@@ -474,9 +474,11 @@ impl Ids {
             }
         }
         let window = self.config.window_us;
+        // Looked up by `&str`: the key is allocated only when the client is new, not on
+        // every request.
         let state = self
             .clients
-            .entry(client.to_owned())
+            .entry_ref(client)
             .or_insert_with(|| ClientState {
                 window_start_us: time_us,
                 ..ClientState::default()

@@ -6,7 +6,9 @@
 //!   read and write address ranges, quantity caps) and global limits, validated with errors
 //!   that name the line and key.
 //! - [`CompiledPolicy`]: the policy compiled into lookup tables; [`CompiledPolicy::decide`]
-//!   gives [`Decision::Allow`] or [`Decision::Deny`] with a reason a person can read.
+//!   gives [`Decision::Allow`] with an [`Allowed`] request (the proof that the gateway's
+//!   upstream requires before it forwards anything) or [`Decision::Deny`] with a reason a
+//!   person can read.
 //! - [`lint`]: shadowed, overlapping and unreachable rules, roles that may write everything,
 //!   and rules that allow the disruptive FC 8 sub-functions.
 //!
@@ -34,7 +36,9 @@ mod lint;
 mod policy;
 mod sets;
 
-pub use decide::{CompiledPolicy, Decision, Denial, DenyReason, RoleId, RoleLabel, RoleRef};
+pub use decide::{
+    Allowed, CompiledPolicy, Decision, Denial, DenyReason, RoleId, RoleLabel, RoleRef,
+};
 pub use ids::{Alert, Detector, Ids, IdsConfig, Observation, Severity, Technique};
 pub use learn::Learner;
 pub use lint::{Finding, Level, lint};

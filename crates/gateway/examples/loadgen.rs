@@ -7,7 +7,7 @@
 //! loadgen run --target 127.0.0.1:8020 --connections 8 [--ca CA --cert CRT --key KEY]
 //!     closed loop: K connections, each sends read holding registers (FC 3, unit 1,
 //!     10 registers) and waits for the answer before the next; warm-up, then a fixed
-//!     measurement window; prints one line: requests/s, p50 and p99 latency
+//!     measurement window; prints one line: requests/s, p50, p99 and p99.9 latency
 //! loadgen idle --target 127.0.0.1:8020 --count 1000 --ca CA --cert CRT --key KEY
 //!     opens COUNT TLS connections (handshake and one request each), prints `ready`,
 //!     holds them open, then checks that every one still answers
@@ -353,12 +353,13 @@ async fn run(args: RunArgs) -> io::Result<()> {
     #[allow(clippy::cast_precision_loss, reason = "a rate for people")]
     let rate = count as f64 / args.duration;
     println!(
-        "{} connections={} requests={count} seconds={:.2} rps={rate:.0} p50_us={:.1} p99_us={:.1} mean_us={:.1} cpu_s={:.2} tls={negotiated}",
+        "{} connections={} requests={count} seconds={:.2} rps={rate:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} mean_us={:.1} cpu_s={:.2} tls={negotiated}",
         args.label,
         args.connections,
         args.duration,
         pick(0.50),
         pick(0.99),
+        pick(0.999),
         {
             #[allow(clippy::cast_precision_loss, reason = "microseconds for people")]
             let mean = samples.iter().map(|&s| s as f64).sum::<f64>() / count as f64 / 1000.0;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rampart_audit::{Category, Outcome, Severity};
 use rampart_conduit::{Decision, DenyAction, Observation, RoleRef};
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::audit::{GatewayEvent, Who};
 use crate::state::{ActivePolicy, Shared, Stats};
-use crate::upstream::{Completion, Frame, Job, UpstreamFailure};
+use crate::upstream::{Completion, Frame, UpstreamFailure};
 
 /// A byte stream to a client that can be closed with a TCP reset.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -378,8 +378,9 @@ impl<S: Transport> Session<'_, S> {
                     DenyAction::Reset => Flow::Reset,
                 }
             }
-            Decision::Allow { rule_line } => {
+            Decision::Allow(allowed) => {
                 Stats::add(&shared.stats.allowed);
+                let rule_line = allowed.rule_line();
                 let access = request.access();
                 if shared.config.audit.allowed_writes && access.write().is_some() {
                     let event = self
@@ -399,12 +400,15 @@ impl<S: Transport> Session<'_, S> {
                 if !shared.is_open() {
                     return Flow::Close;
                 }
-                shared.pool.submit(Job {
-                    client: self.client_id,
-                    request: frame,
-                    reply: self.reply.clone(),
-                    queued: Instant::now(),
-                });
+                // The pool takes only the proof of the decision, which carries the decoded
+                // request: what was decided is what is forwarded.
+                if let Err(error) = shared
+                    .pool
+                    .submit(&allowed, self.client_id, self.reply.clone())
+                {
+                    tracing::warn!(%error, "an allowed request could not be kept for forwarding");
+                    return Flow::Close;
+                }
                 self.outstanding += 1;
                 Flow::Continue
             }
@@ -518,9 +522,7 @@ impl<S: Transport> Session<'_, S> {
             }
             Err(failure) => {
                 Stats::add(&shared.stats.upstream_failures);
-                let Ok(request) = done.request.request() else {
-                    return false;
-                };
+                let request = &done.request;
                 let code = match failure {
                     UpstreamFailure::Unavailable(_) => ExceptionCode::GATEWAY_PATH_UNAVAILABLE,
                     _ => ExceptionCode::GATEWAY_TARGET_FAILED_TO_RESPOND,
@@ -545,7 +547,7 @@ impl<S: Transport> Session<'_, S> {
                         return false;
                     }
                 }
-                let _ = Response::exception(&request, code).encode(&mut self.out);
+                let _ = request.exception(code).encode(&mut self.out);
                 true
             }
         }

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rampart_modbus::{Adu, Deframer, MAX_ADU_LEN, PduError, Request, validate_response_pdu};
+use rampart_conduit::Allowed;
+use rampart_modbus::{Adu, Deframer, EncodeError, MAX_ADU_LEN, PduError, PendingRequest, Request};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc, watch};
@@ -56,7 +57,7 @@ impl Frame {
         Adu::parse(self.as_bytes()).ok()
     }
 
-    /// The request it holds.
+    /// The request it holds, decoded: the one decode of a client's request.
     pub(crate) fn request(&self) -> Result<Request<'_>, PduError> {
         match self.adu() {
             Some(adu) => adu.decode_request(),
@@ -64,6 +65,7 @@ impl Frame {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn transaction_id(&self) -> u16 {
         u16::from_be_bytes([self.bytes[0], self.bytes[1]])
     }
@@ -83,12 +85,13 @@ impl Frame {
     }
 }
 
-/// A request on its way upstream.
+/// A request on its way upstream: made only by [`Pool::submit`], from a request the policy
+/// allowed.
 pub(crate) struct Job {
     /// The client, for fair scheduling.
     pub(crate) client: u64,
-    /// The request as the client sent it.
-    pub(crate) request: Frame,
+    /// The request as the client sent it, decoded once, before the decision.
+    pub(crate) request: PendingRequest,
     /// Where the completion goes.
     pub(crate) reply: mpsc::UnboundedSender<Completion>,
     /// When it was queued.
@@ -98,7 +101,7 @@ pub(crate) struct Job {
 /// The outcome of a job.
 pub(crate) struct Completion {
     /// The request as the client sent it.
-    pub(crate) request: Frame,
+    pub(crate) request: PendingRequest,
     /// The validated response, with the client's transaction id, or why there is none.
     pub(crate) result: Result<Frame, UpstreamFailure>,
 }
@@ -238,10 +241,28 @@ impl Pool {
         })
     }
 
-    /// Queues a job.
-    pub(crate) fn submit(&self, job: Job) {
+    /// Queues a request the policy allowed; its answer goes to `reply`. Only an [`Allowed`]
+    /// request can be queued, and only [`rampart_conduit::CompiledPolicy::decide`] makes one:
+    /// a request reaches the PLC only if the policy allowed it.
+    ///
+    /// # Errors
+    /// A request that was built rather than decoded and does not encode (never one the
+    /// gateway decoded from a client).
+    pub(crate) fn submit(
+        &self,
+        allowed: &Allowed<'_>,
+        client: u64,
+        reply: mpsc::UnboundedSender<Completion>,
+    ) -> Result<(), EncodeError> {
+        let job = Job {
+            client,
+            request: PendingRequest::new(allowed.request())?,
+            reply,
+            queued: Instant::now(),
+        };
         self.lock().push(job);
         self.wake();
+        Ok(())
     }
 
     /// Wakes one connection for queued work, unless one is already on its way.
@@ -470,6 +491,13 @@ async fn run_connection(
     let mut input = vec![0u8; 8192];
     let mut output = Vec::with_capacity(pipeline * MAX_ADU_LEN);
     let mut in_flight = InFlight { pool, counted: 0 };
+    // The response timer is armed for the earliest deadline of the requests outstanding and
+    // moved only when a request with an earlier deadline goes out or when it fires (then it
+    // checks the deadlines of what is outstanding now, and is armed again): answers come
+    // long before the timeout, so a request does not register and cancel a timer of its own.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     let fail_all = |outstanding: &mut Vec<Outstanding>, failure: &UpstreamFailure| {
         for o in outstanding.drain(..) {
             complete(o.job, Err(failure.clone()));
@@ -483,9 +511,12 @@ async fn run_connection(
             }
             let tid = next_tid;
             next_tid = next_tid.wrapping_add(1);
-            let mut sent = job.request.clone();
-            sent.set_transaction_id(tid);
-            output.extend_from_slice(sent.as_bytes());
+            // The request as received, under this connection's transaction id.
+            let start = output.len();
+            output.extend_from_slice(job.request.as_bytes());
+            if let Some(slot) = output.get_mut(start..start + 2) {
+                slot.copy_from_slice(&tid.to_be_bytes());
+            }
             outstanding.push(Outstanding {
                 tid,
                 job,
@@ -509,7 +540,17 @@ async fn run_connection(
             .iter()
             .map(|o| o.sent)
             .min()
-            .map(|sent| tokio::time::Instant::from_std(sent + timeout));
+            .map(|sent| sent + timeout);
+        match (deadline, armed) {
+            (Some(deadline), Some(at)) if at <= deadline => {}
+            (Some(deadline), _) => {
+                timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+                armed = Some(deadline);
+            }
+            (None, _) => {}
+        }
         tokio::select! {
             biased;
             _ = stop.changed() => {
@@ -572,18 +613,25 @@ async fn run_connection(
                 }
             }
             () = pool.work.notified(), if outstanding.len() < pipeline => {
-                if pool.in_flight.load(Ordering::Relaxed) > 0 {
+                if pipeline - outstanding.len() > 1 && pool.in_flight.load(Ordering::Relaxed) > 0 {
                     // Under load (answers are awaited anyway), let the other client tasks
                     // that are ready run first, so that one write carries all the requests
                     // they queue: fewer system calls here and in the PLC. A lone request
-                    // goes out at once.
+                    // goes out at once, and so does one for a connection that can take
+                    // only one more: nothing would join it, and the yield costs a turn of
+                    // the scheduler (and of the I/O driver) per request.
                     tokio::task::yield_now().await;
                 }
                 // From here on a submission wakes a connection again; the jobs queued so
                 // far are taken at the top of the loop.
                 pool.waking.store(false, Ordering::Release);
             }
-            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                if deadline.is_none_or(|deadline| Instant::now() < deadline) {
+                    // Armed for a request answered since; the loop arms it again.
+                    continue;
+                }
                 fail_all(&mut outstanding, &UpstreamFailure::Timeout);
                 return Err(format!("no response within {} ms; connection closed", timeout.as_millis()));
             }
@@ -591,11 +639,9 @@ async fn run_connection(
     }
 }
 
-/// Validates `response` against the request the client sent.
-fn check(request: &Frame, response: Adu<'_>) -> Result<Frame, String> {
-    let request = request
-        .request()
-        .map_err(|e| format!("the request no longer decodes: {e}"))?;
+/// Validates `response` against the request the client sent (decoded once, before the
+/// decision: nothing here decodes it again).
+fn check(request: &PendingRequest, response: Adu<'_>) -> Result<Frame, String> {
     let decoded = response
         .decode_response()
         .map_err(|e| format!("malformed response: {e}"))?;
@@ -606,7 +652,8 @@ fn check(request: &Frame, response: Adu<'_>) -> Result<Frame, String> {
             request.unit_id()
         ));
     }
-    validate_response_pdu(request.pdu(), decoded.pdu())
+    request
+        .check(&decoded)
         .map_err(|e| format!("the response does not answer the request: {e}"))?;
     Ok(Frame::copy(response))
 }

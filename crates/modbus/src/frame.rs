@@ -165,7 +165,8 @@ impl<'a> Adu<'a> {
     /// # Errors
     /// Any [`PduError`].
     pub fn decode_request(self) -> Result<Request<'a>, PduError> {
-        Ok(Request::from_header(
+        Ok(Request::decoded(
+            self.bytes,
             self.header,
             RequestPdu::decode(self.pdu())?,
         ))

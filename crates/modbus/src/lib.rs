@@ -19,6 +19,8 @@
 //! 4. **Transaction** — [`Request`] and [`Response`] add the transaction and unit ids;
 //!    [`Request::access`] gives the [`Access`] a policy checks (table and [`AddressRange`]
 //!    read and/or written); [`validate_response`] checks a response against its request.
+//!    [`PendingRequest`] keeps a decoded request, with no borrow, while its response is
+//!    awaited, and checks that response without decoding the request again.
 //!
 //! [`decode_request`] and [`decode_response`] do 2 and 3 in one call. Every decoded value
 //! encodes back to the same bytes (`encode`, `encode_to_slice`); encoding a built value runs
@@ -62,6 +64,7 @@ mod frame;
 mod framer;
 pub mod limits;
 pub mod mei;
+mod pending;
 mod records;
 mod request;
 mod response;
@@ -78,6 +81,7 @@ pub use frame::{
     decode_request, decode_response,
 };
 pub use framer::Deframer;
+pub use pending::PendingRequest;
 pub use records::{
     DeviceObject, DeviceObjects, FILE_RECORDS, FILE_REFERENCE_TYPE, FileRead, FileReadData,
     FileReads, FileWrite, FileWrites,

@@ -29,6 +29,12 @@ pub struct FileReads<'a> {
 }
 
 impl<'a> FileReads<'a> {
+    /// Sub-requests already validated by [`FileReads::parse`] (a request kept by
+    /// [`crate::PendingRequest`] slices them again from its own copy of the bytes).
+    pub(crate) const fn validated(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
     /// Parses the sub-requests (the bytes after the byte count).
     ///
     /// # Errors
@@ -85,6 +91,11 @@ pub struct FileWrites<'a> {
 }
 
 impl<'a> FileWrites<'a> {
+    /// Sub-requests already validated by [`FileWrites::parse`]; see [`FileReads::validated`].
+    pub(crate) const fn validated(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
     /// Parses the sub-requests (the bytes after the request data length).
     ///
     /// # Errors

@@ -356,11 +356,44 @@ impl<'a> RequestPdu<'a> {
 }
 
 /// A decoded request ADU: the MBAP fields a policy needs and the decoded PDU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// A request decoded from an [`Adu`](crate::Adu) also remembers that ADU's bytes, so that it
+/// can be kept ([`PendingRequest`](crate::PendingRequest)) and forwarded unchanged without
+/// being encoded or decoded again; equality, hashing and `Debug` look only at the decoded
+/// fields.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Request<'a> {
     transaction_id: u16,
     unit_id: u8,
     pdu: RequestPdu<'a>,
+    received: Received<'a>,
+}
+
+/// The ADU bytes a request was decoded from (`None` for a request built to be encoded).
+/// Two requests that decode to the same fields are equal however they came to be.
+#[derive(Clone, Copy)]
+struct Received<'a>(Option<&'a [u8]>);
+
+impl PartialEq for Received<'_> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Received<'_> {}
+
+impl std::hash::Hash for Received<'_> {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("transaction_id", &self.transaction_id)
+            .field("unit_id", &self.unit_id)
+            .field("pdu", &self.pdu)
+            .finish()
+    }
 }
 
 impl<'a> Request<'a> {
@@ -370,11 +403,24 @@ impl<'a> Request<'a> {
             transaction_id,
             unit_id,
             pdu,
+            received: Received(None),
         }
     }
 
-    pub(crate) const fn from_header(header: Header, pdu: RequestPdu<'a>) -> Self {
-        Self::new(header.transaction_id(), header.unit_id(), pdu)
+    /// The request decoded from `adu`, whose bytes it keeps.
+    pub(crate) const fn decoded(adu: &'a [u8], header: Header, pdu: RequestPdu<'a>) -> Self {
+        Self {
+            transaction_id: header.transaction_id(),
+            unit_id: header.unit_id(),
+            pdu,
+            received: Received(Some(adu)),
+        }
+    }
+
+    /// The ADU bytes this request was decoded from; `None` for one built with
+    /// [`Request::new`].
+    pub const fn received(&self) -> Option<&'a [u8]> {
+        self.received.0
     }
 
     /// The transaction id.

@@ -386,6 +386,11 @@ pub struct Bits<'a> {
     len: u16,
 }
 
+impl Bits<'static> {
+    /// No bits: what [`crate::PendingRequest`] keeps of the values it does not need.
+    pub(crate) const EMPTY: Self = Self { bytes: &[], len: 0 };
+}
+
 impl<'a> Bits<'a> {
     /// A view of `len` bits packed in `bytes`.
     ///
@@ -458,6 +463,11 @@ impl<'a> Bits<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Registers<'a> {
     bytes: &'a [u8],
+}
+
+impl Registers<'static> {
+    /// No registers: what [`crate::PendingRequest`] keeps of the values it does not need.
+    pub(crate) const EMPTY: Self = Self { bytes: &[] };
 }
 
 impl<'a> Registers<'a> {

@@ -46,7 +46,10 @@ pub fn validate_response_pdu(
     validate_pdu(request, response)
 }
 
-fn validate_pdu(request: &RequestPdu<'_>, response: &ResponsePdu<'_>) -> Result<(), MismatchError> {
+pub(crate) fn validate_pdu(
+    request: &RequestPdu<'_>,
+    response: &ResponsePdu<'_>,
+) -> Result<(), MismatchError> {
     let function = request.function_code();
     if response.function_code() != function
         || (response.mei_type() != request.mei_type() && !response.is_exception())

@@ -60,6 +60,58 @@ async fn a_response_that_does_not_answer_the_request_never_reaches_the_client() 
     assert_eq!(viewer.read_holding(0, 2).await.unwrap(), Ok(vec![1, 2]));
 }
 
+/// A PLC that takes requests and never answers; counts the connections it accepted.
+async fn silent_plc() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut sink = [0u8; 256];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plc_that_never_answers_gives_exception_0b_after_the_response_timeout() {
+    let (plc, accepted) = silent_plc().await;
+    let mut config = with_upstream(loopback_config(), plc);
+    config.upstream.response_timeout = Duration::from_millis(300);
+    let gw = TestGateway::with_config(config).await;
+    let mut viewer = gw.client("viewer").await.unwrap();
+    for _ in 0..2 {
+        let start = std::time::Instant::now();
+        assert_eq!(
+            viewer.read_holding(0, 1).await.unwrap(),
+            Err(ExceptionCode::GATEWAY_TARGET_FAILED_TO_RESPOND)
+        );
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+    }
+    // A timeout closes the connection it happened on, and the pool opens another (two at
+    // start, as configured by default, then at least one more).
+    eventually(|| accepted.load(Ordering::SeqCst) >= 3).await;
+    assert!(
+        gw.gateway
+            .status()
+            .upstream
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no response within 300 ms")),
+        "{:?}",
+        gw.gateway.status().upstream
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_plc_gives_exception_0a_in_bounded_time() {
     // A port nobody listens on.

@@ -14,6 +14,17 @@ fn check(request: &[u8], response: &[u8], expected: Result<(), &str>) {
     let request = decode_request(&request_adu).unwrap();
     let response = decode_response(&response_adu).unwrap();
     let got = validate_response(&request, &response).map_err(|error| error.to_string());
+    // A kept request checks a response the same way (it leaves transaction ids to its
+    // caller), from its own copy of the bytes.
+    if request.transaction_id() == response.transaction_id() {
+        let kept = crate::PendingRequest::new(&request).unwrap();
+        assert_eq!(kept.as_bytes(), request_adu.as_slice());
+        assert_eq!(
+            kept.check(&response).map_err(|error| error.to_string()),
+            got,
+            "{request:?} / {response:?}"
+        );
+    }
     match (got, expected) {
         (Ok(()), Ok(())) => {}
         (Err(message), Err(words)) => {
