@@ -32,11 +32,15 @@ pub enum ParseError {
     ClockSync(String),
 }
 
-/// An enum with a stable text form: `as_str`, `Display`, `FromStr`, serde as that text.
-macro_rules! vocabulary {
+/// Defines an enum with a stable text form — `ALL`, `as_str`, `Display`, `FromStr` (failing
+/// with `$error(text)` of `$error_type`) and serde as that text — for the vocabularies of the clock and the
+/// audit trail (which uses it with its own error type).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! text_vocabulary {
     (
         $(#[$meta:meta])*
-        $name:ident, $error:ident {
+        $name:ident, $error_type:ty, $error:path {
             $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+
         }
     ) => {
@@ -58,33 +62,33 @@ macro_rules! vocabulary {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseError;
+        impl ::std::str::FromStr for $name {
+            type Err = $error_type;
 
-            fn from_str(s: &str) -> Result<Self, ParseError> {
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(ParseError::$error(s.to_owned())),
+                    _ => Err($error(s.to_owned())),
                 }
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(::serde::de::Error::custom)
             }
         }
     };
@@ -206,9 +210,9 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-vocabulary! {
+text_vocabulary! {
     /// Where a timestamp came from.
-    TimeSource, TimeSource {
+    TimeSource, ParseError, ParseError::TimeSource {
         /// The operating system's real-time clock.
         System = "system",
         /// A clock set by hand: tests and simulations, never a deployed component.
@@ -216,9 +220,9 @@ vocabulary! {
     }
 }
 
-vocabulary! {
+text_vocabulary! {
     /// Whether the clock was synchronised to a reference when it was read (CR 2.11 RE 1).
-    ClockSync, ClockSync {
+    ClockSync, ParseError, ParseError::ClockSync {
         /// Synchronised, e.g. NTP or PTP reports a locked clock.
         Synchronized = "synchronized",
         /// Known not to be synchronised.
