@@ -64,17 +64,6 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Reads a text input file with a size cap (inputs are small; a huge file is a mistake).
 pub(crate) fn read_text(path: &std::path::Path, limit: usize) -> Result<String, InputError> {
-    let origin = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::file(&origin, format!("cannot read: {e}")))?;
-    if bytes.len() > limit {
-        return Err(InputError::file(
-            &origin,
-            format!(
-                "the file is {} bytes, more than the {limit} accepted",
-                bytes.len()
-            ),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| InputError::file(&origin, format!("not UTF-8 text: {e}")))
+    rampart_vault::read_capped_text(path, limit as u64)
+        .map_err(|e| InputError::file(&path.display().to_string(), e.to_string()))
 }

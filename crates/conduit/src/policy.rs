@@ -27,7 +27,6 @@
 //! role the policy does not name is denied everything.
 
 use std::ops::Range;
-use std::path::Path;
 
 use rampart_vault::crypto::sha256;
 use serde::Deserialize;
@@ -131,52 +130,13 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Reads and validates a policy file.
+    /// Parses and validates policy text; `origin` names it in errors. Reading the file is the
+    /// caller's (this crate does no I/O): `rampart_gateway::read_policy_file` reads it with
+    /// the [`MAX_POLICY_BYTES`] cap.
     ///
     /// # Errors
-    /// [`PolicyError`] with the file, line and column, for unreadable files, TOML syntax,
-    /// unknown keys, and values out of range.
-    pub fn from_file(path: &Path) -> Result<Policy, PolicyError> {
-        Policy::read_file(path).map(|(policy, _)| policy)
-    }
-
-    /// Like [`Policy::from_file`], also returning the text that was validated, so that
-    /// what is shown and hashed is exactly what is in force.
-    ///
-    /// # Errors
-    /// As [`Policy::from_file`].
-    pub fn read_file(path: &Path) -> Result<(Policy, String), PolicyError> {
-        let origin = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| PolicyError {
-            origin: origin.clone(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the policy: {e}"),
-        })?;
-        if bytes.len() > MAX_POLICY_BYTES {
-            return Err(PolicyError {
-                origin,
-                line: 1,
-                column: 1,
-                message: format!(
-                    "the policy is {} bytes, more than the {MAX_POLICY_BYTES} accepted",
-                    bytes.len()
-                ),
-            });
-        }
-        let text = String::from_utf8(bytes).map_err(|e| PolicyError {
-            origin: origin.clone(),
-            line: 1,
-            column: 1,
-            message: format!("the policy is not UTF-8 text: {e}"),
-        })?;
-        Policy::parse(&text, &origin).map(|policy| (policy, text))
-    }
-
-    /// Parses and validates policy text; `origin` names it in errors.
-    ///
-    /// # Errors
-    /// As [`Policy::from_file`].
+    /// [`PolicyError`] with the origin, line and column, for TOML syntax, unknown keys, and
+    /// values out of range.
     pub fn parse(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let at = |span: Range<usize>, message: String| {
             let (line, column) = line_column(text, span.start);
@@ -640,11 +600,5 @@ max_quantity = 10
             assert!(message.starts_with("p.toml:"), "{message}");
             assert!(message.contains(expected), "{message:?} lacks {expected:?}");
         }
-    }
-
-    #[test]
-    fn oversized_and_unreadable_files_are_refused() {
-        let err = Policy::from_file(Path::new("/nonexistent/policy.toml")).unwrap_err();
-        assert!(err.to_string().contains("cannot read the policy"), "{err}");
     }
 }

@@ -17,7 +17,6 @@
 //! every event that may already be at the collector is known and its next copy is marked.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -202,25 +201,19 @@ impl CursorFile {
             }
             Err(TryLockError::Error(e)) => return Err(io_error(&lock_path, e)),
         }
-        let cursor = match File::open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Cursor::default(),
-            Err(e) => return Err(io_error(path, e)),
-            Ok(file) => {
-                let mut text = String::new();
-                file.take(MAX_FILE + 1)
-                    .read_to_string(&mut text)
-                    .map_err(|e| io_error(path, e))?;
-                if text.len() as u64 > MAX_FILE {
-                    return Err(ForwardError::Cursor {
-                        path: path.to_owned(),
-                        reason: format!("larger than {MAX_FILE} bytes: not a cursor file"),
-                    });
-                }
-                Cursor::parse(&text).map_err(|reason| ForwardError::Cursor {
+        let cursor = match rampart_vault::read_capped_text(path, MAX_FILE) {
+            Err(e) if e.is_not_found() => Cursor::default(),
+            Err(rampart_vault::CappedReadError::Io(e)) => return Err(io_error(path, e)),
+            Err(e) => {
+                return Err(ForwardError::Cursor {
                     path: path.to_owned(),
-                    reason,
-                })?
+                    reason: format!("{e}: not a cursor file"),
+                });
             }
+            Ok(text) => Cursor::parse(&text).map_err(|reason| ForwardError::Cursor {
+                path: path.to_owned(),
+                reason,
+            })?,
         };
         Ok(CursorFile {
             path: path.to_owned(),

@@ -163,24 +163,15 @@ const MAX_AUDIT_SETTINGS_BYTES: u64 = 64 * 1024;
 /// # Errors
 /// [`ComponentError::AuditSettings`] naming the line and key for anything it cannot use.
 fn audit_settings(path: &Path) -> Result<StoreConfig, ComponentError> {
-    use std::io::Read as _;
     let bad = |message: String| ComponentError::AuditSettings {
         path: path.to_owned(),
         message,
     };
-    let mut text = String::new();
-    match std::fs::File::open(path) {
-        Ok(file) => {
-            file.take(MAX_AUDIT_SETTINGS_BYTES + 1)
-                .read_to_string(&mut text)
-                .map_err(|e| bad(e.to_string()))?;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreConfig::default()),
+    let text = match rampart_vault::read_capped_text(path, MAX_AUDIT_SETTINGS_BYTES) {
+        Ok(text) => text,
+        Err(e) if e.is_not_found() => return Ok(StoreConfig::default()),
         Err(e) => return Err(bad(e.to_string())),
-    }
-    if text.len() as u64 > MAX_AUDIT_SETTINGS_BYTES {
-        return Err(bad(format!("larger than {MAX_AUDIT_SETTINGS_BYTES} bytes")));
-    }
+    };
     let settings: AuditSettings = toml::from_str(&text).map_err(|e| {
         let at = e.span().map_or(0, |span| span.start.min(text.len()));
         let line = text[..at].matches('\n').count() + 1;

@@ -360,16 +360,8 @@ impl GatewayConfig {
             key: "(file)".into(),
             message,
         };
-        let size = std::fs::metadata(path)
-            .map_err(|e| whole_file(format!("cannot read: {e}")))?
-            .len();
-        if size > MAX_CONFIG_BYTES {
-            return Err(whole_file(format!(
-                "{size} bytes; the limit is {MAX_CONFIG_BYTES}"
-            )));
-        }
-        let text =
-            std::fs::read_to_string(path).map_err(|e| whole_file(format!("cannot read: {e}")))?;
+        let text = rampart_vault::read_capped_text(path, MAX_CONFIG_BYTES)
+            .map_err(|e| whole_file(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         GatewayConfig::parse(&text, &origin, base)
     }

@@ -257,7 +257,7 @@ impl Gateway {
         config.validate()?;
         let (pki, pki_report) = Pki::open_or_init(data)?;
         let (policy_path, policy_created) = policy_file(&config, data)?;
-        let (policy, text) = Policy::read_file(&policy_path)?;
+        let (policy, text) = read_policy_file(&policy_path)?;
         let active = ActivePolicy {
             sha256: policy.sha256_hex(),
             origin: policy_path.display().to_string(),
@@ -778,10 +778,10 @@ impl RunningGateway {
         let loaded = match &update {
             PolicyUpdate::Configured => {
                 let (path, _) = policy_file(&shared.config, &DataDir::open(&shared.data_root)?)?;
-                Policy::read_file(&path).map(|(p, t)| (p, path.display().to_string(), t))
+                read_policy_file(&path).map(|(p, t)| (p, path.display().to_string(), t))
             }
             PolicyUpdate::File(path) => {
-                Policy::read_file(path).map(|(p, t)| (p, path.display().to_string(), t))
+                read_policy_file(path).map(|(p, t)| (p, path.display().to_string(), t))
             }
             PolicyUpdate::Text { text, origin } => {
                 Policy::parse(text, origin).map(|p| (p, origin.clone(), text.clone()))
@@ -1021,4 +1021,23 @@ impl Drop for RunningGateway {
     fn drop(&mut self) {
         let _ = self.stop_tx.send(true);
     }
+}
+
+/// Reads and validates the policy file at `path` — at most [`rampart_conduit::MAX_POLICY_BYTES`]
+/// of it — returning the text that was validated too, so that what is shown and hashed is
+/// exactly what is in force.
+///
+/// # Errors
+/// [`PolicyError`] with the file, line and column, for unreadable, oversized or non-UTF-8
+/// files and everything [`Policy::parse`] refuses.
+pub fn read_policy_file(path: &std::path::Path) -> Result<(Policy, String), PolicyError> {
+    let origin = path.display().to_string();
+    let text = rampart_vault::read_capped_text(path, rampart_conduit::MAX_POLICY_BYTES as u64)
+        .map_err(|e| PolicyError {
+            origin: origin.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the policy file: {e}"),
+        })?;
+    Policy::parse(&text, &origin).map(|policy| (policy, text))
 }

@@ -73,6 +73,7 @@ pub use config::{ConfigError, GatewayConfig};
 pub use gateway::{
     ClientConnection, Counters, Gateway, GatewayError, PolicyChange, PolicyInfo, PolicyUpdate,
     RunningGateway, Status, Traffic, configured_policy_path, island_persisted, persist_island,
+    read_policy_file,
 };
 pub use server::ServerHandle;
 pub use upstream::UpstreamStatus;

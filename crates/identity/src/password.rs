@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,16 +93,8 @@ impl Blocklist {
             value: path.display().to_string(),
             problem,
         };
-        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-        let mut text = String::new();
-        file.take(MAX_BLOCKLIST_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| err(format!("cannot read as UTF-8 text: {e}")))?;
-        if text.len() as u64 > MAX_BLOCKLIST_BYTES {
-            return Err(err(format!(
-                "larger than the limit of {MAX_BLOCKLIST_BYTES} bytes"
-            )));
-        }
+        let text = rampart_vault::read_capped_text(path, MAX_BLOCKLIST_BYTES)
+            .map_err(|e| err(e.to_string()))?;
         Ok(Self::from_lines(text.lines()))
     }
 

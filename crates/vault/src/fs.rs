@@ -1,11 +1,61 @@
-//! Crash-safe file writes.
+//! Crash-safe file writes, and the one size-capped read.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use crate::VaultError;
+
+/// Why [`read_capped`] read nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CappedReadError {
+    /// The file cannot be opened or read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file holds more than the limit; nothing past `limit + 1` bytes was read.
+    #[error("larger than the {limit} bytes accepted")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The file is not UTF-8 text ([`read_capped_text`]).
+    #[error("not UTF-8 text: {0}")]
+    NotText(std::string::FromUtf8Error),
+}
+
+impl CappedReadError {
+    /// Whether the file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, CappedReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// Reads at most `limit` bytes of `path`: the one bounded read of every file Rampart is given
+/// (configurations, policies, profiles, reports, key and certificate files), so that a huge
+/// or endless file (a FIFO, `/dev/zero`) costs at most `limit + 1` bytes of memory.
+///
+/// # Errors
+/// [`CappedReadError`].
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, CappedReadError> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(CappedReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// [`read_capped`] for UTF-8 text.
+///
+/// # Errors
+/// [`CappedReadError`].
+pub fn read_capped_text(path: &Path, limit: u64) -> Result<String, CappedReadError> {
+    String::from_utf8(read_capped(path, limit)?).map_err(CappedReadError::NotText)
+}
 
 /// Replaces `path` with `bytes` atomically: a crash leaves the old content or the new, never a
 /// mix. The file gets `mode` (e.g. `0o600`) before any byte is written.
@@ -114,5 +164,32 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn a_capped_read_stops_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_capped(&path, 5).unwrap(), b"12345");
+        assert!(matches!(
+            read_capped(&path, 4),
+            Err(CappedReadError::TooLarge { limit: 4 })
+        ));
+        // An endless source is cut at the limit, not read to the end.
+        assert!(matches!(
+            read_capped(Path::new("/dev/zero"), 1024),
+            Err(CappedReadError::TooLarge { limit: 1024 })
+        ));
+        assert!(
+            read_capped(&dir.path().join("missing"), 1)
+                .unwrap_err()
+                .is_not_found()
+        );
+        fs::write(&path, [0xff, 0xfe]).unwrap();
+        assert!(matches!(
+            read_capped_text(&path, 10),
+            Err(CappedReadError::NotText(_))
+        ));
     }
 }

@@ -37,7 +37,7 @@ pub mod tls;
 
 pub use data_dir::{DataDir, DataDirLock, Opened};
 pub use device_key::{DeviceKey, DevicePublicKey, Signature};
-pub use fs::{write_atomic, write_new_atomic};
+pub use fs::{CappedReadError, read_capped, read_capped_text, write_atomic, write_new_atomic};
 pub use layout::Entry;
 
 use std::path::PathBuf;

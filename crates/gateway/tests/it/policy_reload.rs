@@ -87,3 +87,13 @@ async fn the_configured_file_is_read_again() {
         Err(ExceptionCode::ILLEGAL_FUNCTION)
     );
 }
+
+/// Moved from conduit, which no longer reads files: the gateway reads the policy, capped.
+#[test]
+fn oversized_and_unreadable_files_are_refused() {
+    let err = rampart_gateway::read_policy_file(std::path::Path::new("/nonexistent/policy.toml"))
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot read the policy"), "{err}");
+    let err = rampart_gateway::read_policy_file(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("larger than the"), "{err}");
+}

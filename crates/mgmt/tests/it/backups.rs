@@ -220,8 +220,9 @@ async fn backup_then_restore_brings_back_users_policy_keys_and_audit_continuity(
         std::fs::read(data.file(rampart_vault::Entry::DeviceKey)).unwrap(),
         device_key
     );
-    let policy =
-        rampart_conduit::Policy::from_file(&data.file(rampart_vault::Entry::Policy)).unwrap();
+    let policy = rampart_gateway::read_policy_file(&data.file(rampart_vault::Entry::Policy))
+        .unwrap()
+        .0;
     assert_eq!(policy.sha256_hex(), policy_before);
     let identity = Identity::builder(
         data.file(rampart_vault::Entry::Identity),

@@ -5,7 +5,6 @@
 //! config report for `--live` (an HTTPS GET with hyper over the vault's TLS client policy), picks
 //! the time, and writes the chosen report.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -193,16 +192,8 @@ fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<Live
 }
 
 fn read_capped(path: &Path, limit: u64) -> anyhow::Result<String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    let mut text = String::new();
-    file.take(limit + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    if text.len() as u64 > limit {
-        return Err(BadInput(format!("{}: larger than {limit} bytes", path.display())).into());
-    }
-    Ok(text)
+    rampart_vault::read_capped_text(path, limit)
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
 }
 
 /// `GET {url}/api/v1/config-report` with the bearer token, over TLS 1.2/1.3 to a server whose

@@ -51,7 +51,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     let policy_path = rampart_gateway::configured_policy_path(&config, component.data.root());
     // The gateway writes the default policy at its first start; before that it is in force.
     let (policy, origin) = if policy_path.exists() {
-        let (policy, _) = Policy::read_file(&policy_path).map_err(|e| BadInput(e.to_string()))?;
+        let (policy, _) =
+            rampart_gateway::read_policy_file(&policy_path).map_err(|e| BadInput(e.to_string()))?;
         (policy, policy_path.display().to_string())
     } else {
         let policy = Policy::parse(DEFAULT_POLICY, "<default policy>")

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_conduit::{CompiledPolicy, Policy};
+use rampart_conduit::CompiledPolicy;
 use rampart_inspect::{Inspector, Options, Report};
 
 use crate::output::{self, Style, Table};
@@ -42,7 +42,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     let policy = match &args.policy {
         Some(path) => Some(CompiledPolicy::compile(
-            Policy::from_file(path).map_err(|e| BadInput(e.to_string()))?,
+            rampart_gateway::read_policy_file(path)
+                .map(|(policy, _)| policy)
+                .map_err(|e| BadInput(e.to_string()))?,
         )),
         None => None,
     };

@@ -43,7 +43,9 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
 }
 
 fn check(file: &std::path::Path) -> anyhow::Result<Outcome> {
-    let policy = Policy::from_file(file).map_err(|e| BadInput(e.to_string()))?;
+    let policy = rampart_gateway::read_policy_file(file)
+        .map(|(policy, _)| policy)
+        .map_err(|e| BadInput(e.to_string()))?;
     let findings = rampart_conduit::lint(&policy);
     let mut text = String::new();
     let rules: usize =
