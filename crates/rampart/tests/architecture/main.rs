@@ -395,3 +395,36 @@ fn crates_that_read_input_deny_panics() {
         &violations,
     );
 }
+
+/// The crates of pure logic: the catalog, the Modbus codec and the conduit policy and IDS.
+const PURE_CRATES: &[&str] = &["catalog", "modbus", "conduit"];
+
+#[test]
+fn pure_crates_do_no_io() {
+    let mut violations = Vec::new();
+    for krate in PURE_CRATES {
+        for file in sources(&root().join("crates").join(krate).join("src")) {
+            if file.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            for (n, line) in code_lines(&file) {
+                for io in [
+                    "std::fs",
+                    "fs::",
+                    "File::",
+                    "std::net",
+                    "std::process",
+                    "std::env",
+                ] {
+                    if line.contains(io) {
+                        violations.push(format!("{}:{n}: {}", relative(&file), line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert_none(
+        "catalog, modbus and conduit do no I/O (files are read by their callers, capped)",
+        &violations,
+    );
+}
