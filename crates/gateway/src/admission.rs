@@ -19,12 +19,15 @@
 //!   summary per interval by [`RefusalLog::drain`], so that every refusal is accounted for
 //!   without an attacker flooding the trail (CR 2.8, CR 2.9).
 //!
+//! [`TokenBucket`] is the request-rate bucket of both planes.
+//!
 //! Both are bounded: the budget by its size, the log by [`MAX_TRACKED_REFUSALS`] keys, past
 //! which refusals are counted under one "other sources" key.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -240,6 +243,62 @@ impl Drop for PreAuthSlot {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .release(self.id);
+    }
+}
+
+/// A token bucket (CR 7.1): `rate` tokens a second, at most `burst` saved, full when new. The
+/// one bucket of both planes: the data plane keeps one per client identity (the policy's
+/// request rate), the management plane one per source address.
+#[derive(Debug, Clone, Default)]
+pub struct TokenBucket {
+    tokens: Option<f64>,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new() -> TokenBucket {
+        TokenBucket::default()
+    }
+
+    /// The tokens saved at `now` (a rate below one per thousand seconds counts as that).
+    fn level(&self, now: Instant, rate: f64, burst: f64) -> f64 {
+        let elapsed = self.last.map_or(0.0, |last| {
+            now.saturating_duration_since(last).as_secs_f64()
+        });
+        self.tokens
+            .map_or(burst, |t| (t + elapsed * rate).min(burst))
+    }
+
+    /// Takes one token, or says how long until one is there.
+    ///
+    /// # Errors
+    /// The wait until the next token, when the bucket is empty.
+    pub fn take(
+        &mut self,
+        now: Instant,
+        rate: impl Into<f64>,
+        burst: impl Into<f64>,
+    ) -> Result<(), Duration> {
+        let rate = rate.into().max(0.001);
+        let burst = burst.into().max(1.0);
+        let tokens = self.level(now, rate, burst);
+        self.last = Some(now);
+        if tokens >= 1.0 {
+            self.tokens = Some(tokens - 1.0);
+            Ok(())
+        } else {
+            self.tokens = Some(tokens);
+            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
+        }
+    }
+
+    /// Whether the bucket has refilled to `burst` by `now`: its owner has been idle, and the
+    /// bucket can be forgotten without changing what it would allow.
+    pub fn is_full(&self, now: Instant, rate: impl Into<f64>, burst: impl Into<f64>) -> bool {
+        let rate = rate.into().max(0.001);
+        let burst = burst.into().max(1.0);
+        self.level(now, rate, burst) >= burst
     }
 }
 

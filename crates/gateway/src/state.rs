@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ServerConfig;
 
-use crate::admission::{PreAuthBudget, RefusalLog};
+use crate::admission::{PreAuthBudget, RefusalLog, TokenBucket};
 use crate::audit::{AuditSink, GatewayEvent, Who};
 use crate::config::GatewayConfig;
 use crate::upstream::Pool;
@@ -451,42 +451,6 @@ impl Refusal {
     }
 }
 
-/// A token bucket: `rate` tokens a second, at most `burst` saved.
-#[derive(Debug)]
-pub(crate) struct TokenBucket {
-    tokens: Option<f64>,
-    last: Option<Instant>,
-}
-
-impl TokenBucket {
-    pub(crate) fn new() -> TokenBucket {
-        TokenBucket {
-            tokens: None,
-            last: None,
-        }
-    }
-
-    /// Takes one token, or says how long until one is there.
-    pub(crate) fn take(&mut self, now: Instant, rate: u32, burst: u32) -> Result<(), Duration> {
-        let rate = f64::from(rate.max(1));
-        let burst = f64::from(burst.max(1));
-        let elapsed = self.last.map_or(0.0, |last| {
-            now.saturating_duration_since(last).as_secs_f64()
-        });
-        let tokens = self
-            .tokens
-            .map_or(burst, |t| (t + elapsed * rate).min(burst));
-        self.last = Some(now);
-        if tokens >= 1.0 {
-            self.tokens = Some(tokens - 1.0);
-            Ok(())
-        } else {
-            self.tokens = Some(tokens);
-            Err(Duration::from_secs_f64((1.0 - tokens) / rate))
-        }
-    }
-}
-
 /// Per-client state: connections per source address, and one token bucket per client
 /// identity (certificate fingerprint, or address for the plain listener), shared by that
 /// client's connections.
@@ -585,7 +549,11 @@ impl ClientHandle {
         self.bucket
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take(Instant::now(), limits.requests_per_second, limits.burst)
+            .take(
+                Instant::now(),
+                limits.requests_per_second.max(1),
+                limits.burst.max(1),
+            )
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rampart_audit::AuditStore;
 use rampart_gateway::RunningGateway;
+use rampart_gateway::admission::TokenBucket;
 use rampart_identity::{Identity, Origin};
 use rampart_vault::DataDir;
 use zeroize::Zeroizing;
@@ -101,19 +102,14 @@ impl HttpCounters {
     }
 }
 
-/// Token buckets per source address (CR 7.1). The table is bounded: when it is full, the
-/// buckets that are full again (idle sources) are dropped, and if none is, new sources
-/// share one overflow bucket, so a flood of spoofed addresses cannot grow memory.
+/// Token buckets per source address (CR 7.1), the gateway's [`TokenBucket`]. The table is
+/// bounded: when it is full, the buckets that are full again (idle sources) are dropped, and
+/// if none is, new sources share one overflow bucket, so a flood of spoofed addresses cannot
+/// grow memory.
 pub(crate) struct RateLimiter {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
-}
-
-#[derive(Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
 }
 
 const MAX_TRACKED_SOURCES: usize = 4096;
@@ -130,29 +126,21 @@ impl RateLimiter {
     /// Takes one token for `source`; false when its bucket is empty.
     pub(crate) fn allow(&self, source: IpAddr) -> bool {
         let now = Instant::now();
+        let (rate, burst) = (self.rate, self.burst);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= MAX_TRACKED_SOURCES && !buckets.contains_key(&source) {
-            let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+            buckets.retain(|_, bucket| !bucket.is_full(now, rate, burst));
         }
         let key = if buckets.len() >= MAX_TRACKED_SOURCES && !buckets.contains_key(&source) {
             IpAddr::from([0u8; 16])
         } else {
             source
         };
-        let bucket = buckets.entry(key).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * self.rate)
-            .min(self.burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        buckets
+            .entry(key)
+            .or_default()
+            .take(now, rate, burst)
+            .is_ok()
     }
 }
 

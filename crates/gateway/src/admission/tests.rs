@@ -177,3 +177,14 @@ fn the_refusal_log_stays_bounded() {
     assert_eq!(others[0].source, None);
     assert_eq!(others[0].count, 499);
 }
+
+#[test]
+fn a_bucket_is_full_again_after_its_owner_was_idle() {
+    let start = std::time::Instant::now();
+    let mut bucket = TokenBucket::new();
+    assert!(bucket.is_full(start, 2.0, 4.0), "new buckets are full");
+    bucket.take(start, 2.0, 4.0).unwrap();
+    assert!(!bucket.is_full(start, 2.0, 4.0));
+    assert!(!bucket.is_full(start + Duration::from_millis(400), 2.0, 4.0));
+    assert!(bucket.is_full(start + Duration::from_millis(500), 2.0, 4.0));
+}
