@@ -281,7 +281,7 @@ mod tests {
         v2.extend_from_slice(&[0x81, 0x21, 0x00]);
         v2.extend_from_slice(&expected.to_bytes());
         for (name, der) in [("v1", v1), ("v2", v2)] {
-            let body = base64_encode(&der);
+            let body = data_encoding::BASE64.encode(&der);
             let lines: Vec<&str> = body
                 .as_bytes()
                 .chunks(64)
@@ -297,28 +297,6 @@ mod tests {
             let loaded = DeviceKey::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(loaded.public_key(), expected, "{name}");
         }
-    }
-
-    fn base64_encode(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
     }
 
     #[test]

@@ -61,35 +61,13 @@ impl Drop for Driver {
     }
 }
 
-/// Base64 (standard alphabet, padded) of `bytes`.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The base64 SHA-256 of the server certificate's `SubjectPublicKeyInfo`, as Chromium's
 /// `--ignore-certificate-errors-spki-list` takes it.
 fn spki_pin(h: &Harness) -> String {
     let pem = std::fs::read(h.data.file(rampart_vault::Entry::Pki).join("server.crt")).unwrap();
     let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
     let cert = pem.parse_x509().unwrap();
-    base64(&rampart_vault::crypto::sha256(
+    data_encoding::BASE64.encode(&rampart_vault::crypto::sha256(
         cert.tbs_certificate.subject_pki.raw,
     ))
 }
