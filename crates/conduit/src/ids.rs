@@ -2,9 +2,18 @@
 //! notification): detectors over the decoded traffic of each client that raise [`Alert`]s,
 //! each with a severity, an explanation and the MITRE ATT&CK for ICS technique it matches.
 //!
-//! Detectors: policy violation, malformed frame, reconnaissance function codes (FC 8, 17,
-//! 43/14), address scans, unit scans, write bursts, exception storms, request floods, and
-//! function codes outside a client's learned baseline.
+//! Fixed-threshold detectors: policy violation, malformed frame, reconnaissance function
+//! codes (FC 8, 17, 43/14), address scans, unit scans, write bursts, exception storms,
+//! request floods, and function codes outside a client's first requests.
+//!
+//! With a [`Baseline`] (learned by [`Ids::start_learning`] or loaded with
+//! [`Ids::use_baseline`]) the anomaly detectors compare traffic with what was normal: a new
+//! talker, a role reversal (a device seen only as a server sends requests), a new unit,
+//! function code or write target for a client, a rate outside the learned band (which then
+//! replaces the fixed write-burst and flood thresholds for that client), requests left
+//! unanswered and response-time drift. Their alerts are aggregated: one per cause and
+//! counting window, with the count of occurrences it stands for. While a baseline is being
+//! learned no alert is raised at all.
 //!
 //! Time is given by the caller (microseconds on any monotonic scale), so the same traffic
 //! gives the same alerts live and from a capture. Memory is bounded: per-client state is
@@ -13,9 +22,12 @@
 
 use std::fmt;
 
+use std::collections::HashMap;
+
 use rampart_modbus::{ExceptionCode, Request, RequestPdu, Response, ResponsePdu};
 use serde::Serialize;
 
+use crate::baseline::{Adaptation, Baseline, ClientBaseline, WindowCounts, WriteTarget, approx};
 use crate::decide::Decision;
 use crate::functions;
 
@@ -63,6 +75,20 @@ pub enum Detector {
     RequestFlood,
     /// A function code the client did not use while its baseline was learned.
     UnusualFunction,
+    /// A client the baseline does not know, or a known client talking to a new server.
+    NewTalker,
+    /// A device seen only as a server while the baseline was learned sends requests.
+    RoleReversal,
+    /// A unit id the client did not use while the baseline was learned.
+    NewUnit,
+    /// A write outside the ranges the client wrote while the baseline was learned.
+    NewWriteTarget,
+    /// A request rate outside the learned band.
+    RateAnomaly,
+    /// More requests left unanswered than the baseline allows.
+    Unanswered,
+    /// Response times far above the learned ones.
+    ResponseTimeDrift,
 }
 
 impl fmt::Display for Detector {
@@ -77,6 +103,13 @@ impl fmt::Display for Detector {
             Detector::ExceptionStorm => "exception-storm",
             Detector::RequestFlood => "request-flood",
             Detector::UnusualFunction => "unusual-function",
+            Detector::NewTalker => "new-talker",
+            Detector::RoleReversal => "role-reversal",
+            Detector::NewUnit => "new-unit",
+            Detector::NewWriteTarget => "new-write-target",
+            Detector::RateAnomaly => "rate-anomaly",
+            Detector::Unanswered => "unanswered-requests",
+            Detector::ResponseTimeDrift => "response-time-drift",
         })
     }
 }
@@ -90,6 +123,22 @@ pub struct Technique {
     pub name: &'static str,
 }
 
+const T0801: Technique = Technique {
+    id: "T0801",
+    name: "Monitor Process State",
+};
+const T0826: Technique = Technique {
+    id: "T0826",
+    name: "Loss of Availability",
+};
+const T0836: Technique = Technique {
+    id: "T0836",
+    name: "Modify Parameter",
+};
+const T0848: Technique = Technique {
+    id: "T0848",
+    name: "Rogue Master",
+};
 const T0806: Technique = Technique {
     id: "T0806",
     name: "Brute Force I/O",
@@ -146,6 +195,50 @@ pub struct Alert {
     pub technique: Technique,
     /// What was seen, for a person.
     pub explanation: String,
+    /// How many occurrences this alert stands for (aggregated alerts: the first of a cause
+    /// in a counting window, and those suppressed since the previous alert of that cause).
+    pub count: u32,
+    /// The server the request went to, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The unit id concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<u8>,
+    /// The function code concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<u8>,
+    /// The addresses concerned (`holding registers 3..=3`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<String>,
+    /// The baseline figure the traffic deviates from, for a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+}
+
+impl Alert {
+    fn new(
+        time_us: u64,
+        client: &str,
+        detector: Detector,
+        severity: Severity,
+        technique: Technique,
+        explanation: String,
+    ) -> Alert {
+        Alert {
+            time_us,
+            client: client.to_owned(),
+            detector,
+            severity,
+            technique,
+            explanation,
+            count: 1,
+            server: None,
+            unit: None,
+            function: None,
+            addresses: None,
+            baseline: None,
+        }
+    }
 }
 
 /// Thresholds of the detectors. Counts are per client per window.
@@ -202,6 +295,22 @@ pub enum Observation<'a, 'r> {
     Response(&'a Response<'r>),
     /// Bytes that are not a valid frame; the text says why.
     Malformed(&'a str),
+    /// A request of the client was answered after `latency_us`.
+    Answered {
+        /// Its unit id.
+        unit: u8,
+        /// Its function code.
+        function: u8,
+        /// From the request to the response, in microseconds.
+        latency_us: u64,
+    },
+    /// A request of the client got no answer (timed out, or the connection ended first).
+    Unanswered {
+        /// Its unit id.
+        unit: u8,
+        /// Its function code.
+        function: u8,
+    },
 }
 
 #[derive(Default)]
@@ -217,8 +326,10 @@ struct ClientState {
     unit_count: usize,
     /// Distinct (table, start) pairs, capped at the threshold.
     addresses: Vec<(u8, u16)>,
-    /// Detectors that already alerted in this window, as bits of `Detector as u16`.
-    raised: u16,
+    /// Detectors that already alerted in this window, as bits of `Detector as u32`.
+    raised: u32,
+    /// Counts of the current window for the baseline's bands.
+    window: WindowCounts,
     /// Baseline function codes (bit per code), the requests seen while learning, and the
     /// codes already reported as unusual.
     baseline: [u64; 2],
@@ -241,6 +352,76 @@ pub struct Ids {
     config: IdsConfig,
     /// `entry_ref` looks a client up by `&str` and allocates its key only on insertion.
     clients: hashbrown::HashMap<String, ClientState, rustc_hash::FxBuildHasher>,
+    /// The baseline being learned or in force.
+    profile: Option<Profile>,
+}
+
+/// How long a baseline is learned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LearningPeriod {
+    /// For this many microseconds from the first observation.
+    For(u64),
+    /// Until this time (the caller's microseconds).
+    Until(u64),
+    /// Until [`Ids::finish_learning`].
+    Open,
+}
+
+/// Where the IDS stands with its baseline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum LearningState {
+    /// No baseline: the fixed-threshold detectors only.
+    None,
+    /// Learning: no alert is raised until it ends.
+    Learning {
+        /// When it ends (`None`: not yet known, or when told).
+        until_us: Option<u64>,
+        /// Clients learned so far.
+        clients: usize,
+        /// Requests learned so far.
+        requests: u64,
+    },
+    /// Detecting on a baseline.
+    Detecting {
+        /// The end of its learning period.
+        learned_until_us: u64,
+        /// Clients it knows.
+        clients: usize,
+        /// Frozen or adaptive.
+        adaptation: String,
+    },
+}
+
+enum Phase {
+    Learning(LearningPeriod),
+    Detecting,
+}
+
+/// The last alert of one cause, for aggregation.
+struct Reported {
+    last_us: u64,
+    suppressed: u32,
+    template: Alert,
+}
+
+/// Windows a rate band needs before it is used (a band of fewer than three is three times
+/// as wide: [`crate::baseline::Band::upper`]).
+const MIN_BAND_WINDOWS: u64 = 1;
+
+/// Causes whose aggregation state is kept at once.
+const MAX_REPORTED: usize = 10_000;
+
+struct Profile {
+    baseline: Baseline,
+    phase: Phase,
+    reported: HashMap<(String, Detector, u64), Reported>,
+}
+
+/// A client's window that just closed.
+struct ClosedWindow {
+    start_us: u64,
+    counts: WindowCounts,
 }
 
 impl Ids {
@@ -249,12 +430,96 @@ impl Ids {
         Ids {
             config,
             clients: hashbrown::HashMap::default(),
+            profile: None,
         }
     }
 
     /// The thresholds in force.
     pub fn config(&self) -> &IdsConfig {
         &self.config
+    }
+
+    /// Starts learning a new baseline (replacing any): no alert is raised until the period
+    /// ends; then the anomaly detectors compare traffic with it.
+    pub fn start_learning(&mut self, period: LearningPeriod, adaptation: Adaptation) {
+        let window_s = (self.config.window_us / 1_000_000).max(1);
+        self.profile = Some(Profile {
+            baseline: Baseline::new(window_s, adaptation),
+            phase: Phase::Learning(period),
+            reported: HashMap::new(),
+        });
+    }
+
+    /// Ends learning at `time_us` (the learned baseline is then in force).
+    pub fn finish_learning(&mut self, time_us: u64) {
+        if let Some(profile) = &mut self.profile
+            && matches!(profile.phase, Phase::Learning(_))
+        {
+            profile.baseline.learned_until_us = time_us;
+            profile.phase = Phase::Detecting;
+            end_learning(profile, &mut self.clients, &self.config);
+        }
+    }
+
+    /// Detects on `baseline` from now on.
+    pub fn use_baseline(&mut self, baseline: Baseline) {
+        self.profile = Some(Profile {
+            baseline,
+            phase: Phase::Detecting,
+            reported: HashMap::new(),
+        });
+    }
+
+    /// The baseline being learned or in force.
+    pub fn baseline(&self) -> Option<&Baseline> {
+        self.profile.as_ref().map(|p| &p.baseline)
+    }
+
+    /// Where the IDS stands with its baseline.
+    pub fn learning_state(&self) -> LearningState {
+        match &self.profile {
+            None => LearningState::None,
+            Some(profile) => match profile.phase {
+                Phase::Learning(period) => LearningState::Learning {
+                    until_us: match period {
+                        LearningPeriod::Until(until) => Some(until),
+                        LearningPeriod::For(micros) if profile.baseline.requests > 0 => {
+                            Some(profile.baseline.learned_from_us.saturating_add(micros))
+                        }
+                        LearningPeriod::For(_) | LearningPeriod::Open => None,
+                    },
+                    clients: profile.baseline.clients.len(),
+                    requests: profile.baseline.requests,
+                },
+                Phase::Detecting => LearningState::Detecting {
+                    learned_until_us: profile.baseline.learned_until_us,
+                    clients: profile.baseline.clients.len(),
+                    adaptation: profile.baseline.adaptation.to_string(),
+                },
+            },
+        }
+    }
+
+    /// Appends one alert for every cause whose occurrences since its last alert were
+    /// suppressed by aggregation (at the end of a capture, or periodically live).
+    pub fn flush(&mut self, time_us: u64, alerts: &mut Vec<Alert>) {
+        let Some(profile) = &mut self.profile else {
+            return;
+        };
+        let mut pending: Vec<Alert> = Vec::new();
+        for reported in profile.reported.values_mut() {
+            if reported.suppressed == 0 {
+                continue;
+            }
+            let mut alert = reported.template.clone();
+            alert.time_us = time_us;
+            alert.count = reported.suppressed;
+            reported.suppressed = 0;
+            reported.last_us = time_us;
+            pending.push(alert);
+        }
+        pending.sort_by(|a, b| (&a.client, a.detector as u32).cmp(&(&b.client, b.detector as u32)));
+        alerts.extend(pending);
     }
 
     /// Feeds one observation of `client` at `time_us` and appends any alerts to `alerts`.
@@ -265,148 +530,291 @@ impl Ids {
         observation: Observation<'_, '_>,
         alerts: &mut Vec<Alert>,
     ) {
-        let config = self.config;
-        let state = self.state(client, time_us);
-        let mut raise = |detector: Detector, severity, technique, explanation: String| {
-            alerts.push(Alert {
-                time_us,
-                client: client.to_owned(),
-                detector,
-                severity,
-                technique,
-                explanation,
+        self.observe_flow(time_us, client, None, observation, alerts);
+    }
+
+    /// Feeds one observation of `client` talking to `server` (where known: who talks to
+    /// whom is part of the baseline) and appends any alerts to `alerts`.
+    pub fn observe_flow(
+        &mut self,
+        time_us: u64,
+        client: &str,
+        server: Option<&str>,
+        observation: Observation<'_, '_>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let Ids {
+            config,
+            clients,
+            profile,
+        } = self;
+        let config = *config;
+        if let Some(profile) = profile.as_mut()
+            && profile.advance(time_us)
+        {
+            end_learning(profile, clients, &config);
+        }
+        let learning = profile
+            .as_ref()
+            .is_some_and(|p| matches!(p.phase, Phase::Learning(_)));
+        let first_alert = alerts.len();
+        let (state, closed) = client_state(clients, &config, client, time_us);
+        if let (Some(profile), Some(closed)) = (profile.as_mut(), closed) {
+            profile.close_window(&config, time_us, client, &closed, alerts);
+        }
+        // A band learned over too few windows says little: the fixed thresholds stay.
+        let banded = !learning
+            && profile.as_ref().is_some_and(|p| {
+                p.baseline
+                    .client(client)
+                    .is_some_and(|c| c.rate.samples >= MIN_BAND_WINDOWS)
             });
-        };
-        match observation {
-            Observation::Malformed(why) => {
-                if state.first_in_window(Detector::MalformedFrame) {
+        fixed(&config, state, time_us, client, observation, banded, alerts);
+        if let Some(profile) = profile.as_mut() {
+            profile.observe(&config, state, time_us, client, server, observation, alerts);
+        }
+        if learning {
+            alerts.truncate(first_alert);
+        } else if alerts.len() > first_alert {
+            state.window.alerted = true;
+        }
+    }
+}
+
+/// The state of `client`, with the window that closed if this observation opened a new one.
+fn client_state<'c>(
+    clients: &'c mut hashbrown::HashMap<String, ClientState, rustc_hash::FxBuildHasher>,
+    config: &IdsConfig,
+    client: &str,
+    time_us: u64,
+) -> (&'c mut ClientState, Option<ClosedWindow>) {
+    if !clients.contains_key(client) && clients.len() >= config.max_clients {
+        // Forget the least recently seen client; rare, and bounded by `max_clients`.
+        if let Some(oldest) = clients
+            .iter()
+            .min_by_key(|(_, s)| s.last_seen_us)
+            .map(|(k, _)| k.clone())
+        {
+            clients.remove(&oldest);
+        }
+    }
+    let window = config.window_us;
+    // Looked up by `&str`: the key is allocated only when the client is new, not on
+    // every request.
+    let state = clients.entry_ref(client).or_insert_with(|| ClientState {
+        window_start_us: time_us,
+        ..ClientState::default()
+    });
+    state.last_seen_us = time_us;
+    let mut closed = None;
+    if time_us.saturating_sub(state.window_start_us) >= window {
+        let mut counts = std::mem::take(&mut state.window);
+        counts.requests = state.requests;
+        counts.exceptions = state.exceptions;
+        closed = Some(ClosedWindow {
+            start_us: state.window_start_us,
+            counts,
+        });
+        state.window_start_us = time_us;
+        state.requests = 0;
+        state.writes = 0;
+        state.exceptions = 0;
+        state.address_exceptions = 0;
+        state.gateway_exceptions = 0;
+        state.units = [0; 4];
+        state.unit_count = 0;
+        state.addresses.clear();
+        state.raised = 0;
+    }
+    (state, closed)
+}
+
+/// Learning just ended: every client's window in progress is learned (scaled to a whole
+/// window when it is a tenth of one or more, so that a short learning period still gives
+/// each client a rate), and a fresh window starts, so that detection never judges traffic
+/// that was learned.
+fn end_learning(
+    profile: &mut Profile,
+    clients: &mut hashbrown::HashMap<String, ClientState, rustc_hash::FxBuildHasher>,
+    config: &IdsConfig,
+) {
+    let until = profile.baseline.learned_until_us;
+    let window = config.window_us.max(1);
+    for (name, state) in clients.iter_mut() {
+        let elapsed = until.saturating_sub(state.window_start_us);
+        let mut counts = std::mem::take(&mut state.window);
+        if elapsed >= window / 10 && elapsed > 0 {
+            counts.requests = state.requests;
+            counts.exceptions = state.exceptions;
+            let scale = (approx(window) / approx(elapsed)).max(1.0);
+            profile.baseline.learn_scaled_window(name, &counts, scale);
+        }
+        state.window_start_us = until;
+        state.requests = 0;
+        state.writes = 0;
+        state.exceptions = 0;
+        state.address_exceptions = 0;
+        state.gateway_exceptions = 0;
+        state.units = [0; 4];
+        state.unit_count = 0;
+        state.addresses.clear();
+        state.raised = 0;
+    }
+}
+
+/// The fixed-threshold detectors. `banded`: the client has a learned rate band, which
+/// replaces the write-burst and flood thresholds.
+fn fixed(
+    config: &IdsConfig,
+    state: &mut ClientState,
+    time_us: u64,
+    client: &str,
+    observation: Observation<'_, '_>,
+    banded: bool,
+    alerts: &mut Vec<Alert>,
+) {
+    let mut raise = |detector: Detector, severity, technique, explanation: String| {
+        alerts.push(Alert::new(
+            time_us,
+            client,
+            detector,
+            severity,
+            technique,
+            explanation,
+        ));
+    };
+    match observation {
+        Observation::Answered { .. } | Observation::Unanswered { .. } => {}
+        Observation::Malformed(why) => {
+            if state.first_in_window(Detector::MalformedFrame) {
+                raise(
+                    Detector::MalformedFrame,
+                    Severity::Medium,
+                    T0866,
+                    format!("malformed Modbus/TCP frame: {why}"),
+                );
+            }
+        }
+        Observation::Response(response) => {
+            if let ResponsePdu::Exception { code, .. } = response.pdu() {
+                state.exceptions += 1;
+                if *code == ExceptionCode::ILLEGAL_DATA_ADDRESS {
+                    state.address_exceptions += 1;
+                }
+                if *code == ExceptionCode::GATEWAY_PATH_UNAVAILABLE
+                    || *code == ExceptionCode::GATEWAY_TARGET_FAILED_TO_RESPOND
+                {
+                    state.gateway_exceptions += 1;
+                }
+            }
+            let secs = config.window_us / 1_000_000;
+            for (count, limit, detector, technique, what) in [
+                (
+                    state.exceptions,
+                    config.exception_storm,
+                    Detector::ExceptionStorm,
+                    T0888,
+                    "exception responses",
+                ),
+                (
+                    state.address_exceptions,
+                    config.scan_address_exceptions,
+                    Detector::AddressScan,
+                    T0861,
+                    "illegal-data-address exceptions: probing for valid addresses",
+                ),
+                (
+                    state.gateway_exceptions,
+                    config.scan_address_exceptions,
+                    Detector::UnitScan,
+                    T0846,
+                    "gateway-path exceptions: probing for unit ids",
+                ),
+            ] {
+                if count >= limit && state.first_in_window(detector) {
                     raise(
-                        Detector::MalformedFrame,
+                        detector,
                         Severity::Medium,
-                        T0866,
-                        format!("malformed Modbus/TCP frame: {why}"),
+                        technique,
+                        format!("{count} {what} within {secs} s"),
                     );
                 }
             }
-            Observation::Response(response) => {
-                if let ResponsePdu::Exception { code, .. } = response.pdu() {
-                    state.exceptions += 1;
-                    if *code == ExceptionCode::ILLEGAL_DATA_ADDRESS {
-                        state.address_exceptions += 1;
-                    }
-                    if *code == ExceptionCode::GATEWAY_PATH_UNAVAILABLE
-                        || *code == ExceptionCode::GATEWAY_TARGET_FAILED_TO_RESPOND
+        }
+        Observation::Request { request, decision } => {
+            let function = request.function_code().value();
+            let write = request.access().write().is_some()
+                || matches!(function, 21)
+                || matches!(request.pdu(), RequestPdu::Other { .. });
+            state.requests += 1;
+            if write {
+                state.writes += 1;
+            }
+            if let Some(Decision::Deny(denial)) = decision {
+                let (severity, technique) = if write {
+                    (Severity::High, T0855)
+                } else {
+                    (Severity::Medium, T0855)
+                };
+                raise(
+                    Detector::PolicyViolation,
+                    severity,
+                    technique,
+                    format!("denied {}: {denial}", functions::describe(function)),
+                );
+            }
+            if let Some((severity, technique, what)) = reconnaissance(request)
+                && !has(&state.recon_reported, function)
+            {
+                set(&mut state.recon_reported, function);
+                raise(Detector::Reconnaissance, severity, technique, what);
+            }
+            // Unit and address scans.
+            let unit = request.unit_id();
+            let word = &mut state.units[usize::from(unit / 64)];
+            if *word & (1 << (unit % 64)) == 0 {
+                *word |= 1 << (unit % 64);
+                state.unit_count += 1;
+            }
+            if state.unit_count >= config.scan_units && state.first_in_window(Detector::UnitScan) {
+                raise(
+                    Detector::UnitScan,
+                    Severity::Medium,
+                    T0846,
+                    format!(
+                        "{} distinct unit ids within {} s",
+                        state.unit_count,
+                        config.window_us / 1_000_000
+                    ),
+                );
+            }
+            if let Some(span) = request.access().read().or(request.access().write()) {
+                let key = (span.table as u8, span.range.start());
+                if state.addresses.len() < config.scan_addresses && !state.addresses.contains(&key)
+                {
+                    state.addresses.push(key);
+                    if state.addresses.len() == config.scan_addresses
+                        && state.first_in_window(Detector::AddressScan)
                     {
-                        state.gateway_exceptions += 1;
-                    }
-                }
-                let secs = config.window_us / 1_000_000;
-                for (count, limit, detector, technique, what) in [
-                    (
-                        state.exceptions,
-                        config.exception_storm,
-                        Detector::ExceptionStorm,
-                        T0888,
-                        "exception responses",
-                    ),
-                    (
-                        state.address_exceptions,
-                        config.scan_address_exceptions,
-                        Detector::AddressScan,
-                        T0861,
-                        "illegal-data-address exceptions: probing for valid addresses",
-                    ),
-                    (
-                        state.gateway_exceptions,
-                        config.scan_address_exceptions,
-                        Detector::UnitScan,
-                        T0846,
-                        "gateway-path exceptions: probing for unit ids",
-                    ),
-                ] {
-                    if count >= limit && state.first_in_window(detector) {
                         raise(
-                            detector,
+                            Detector::AddressScan,
                             Severity::Medium,
-                            technique,
-                            format!("{count} {what} within {secs} s"),
+                            T0861,
+                            format!(
+                                "{} distinct start addresses within {} s",
+                                config.scan_addresses,
+                                config.window_us / 1_000_000
+                            ),
                         );
                     }
                 }
             }
-            Observation::Request { request, decision } => {
-                let function = request.function_code().value();
-                let write = request.access().write().is_some()
-                    || matches!(function, 21)
-                    || matches!(request.pdu(), RequestPdu::Other { .. });
-                state.requests += 1;
-                if write {
-                    state.writes += 1;
-                }
-                if let Some(Decision::Deny(denial)) = decision {
-                    let (severity, technique) = if write {
-                        (Severity::High, T0855)
-                    } else {
-                        (Severity::Medium, T0855)
-                    };
-                    raise(
-                        Detector::PolicyViolation,
-                        severity,
-                        technique,
-                        format!("denied {}: {denial}", functions::describe(function)),
-                    );
-                }
-                if let Some((severity, technique, what)) = reconnaissance(request)
-                    && !has(&state.recon_reported, function)
-                {
-                    set(&mut state.recon_reported, function);
-                    raise(Detector::Reconnaissance, severity, technique, what);
-                }
-                // Unit and address scans.
-                let unit = request.unit_id();
-                let word = &mut state.units[usize::from(unit / 64)];
-                if *word & (1 << (unit % 64)) == 0 {
-                    *word |= 1 << (unit % 64);
-                    state.unit_count += 1;
-                }
-                if state.unit_count >= config.scan_units
-                    && state.first_in_window(Detector::UnitScan)
-                {
-                    raise(
-                        Detector::UnitScan,
-                        Severity::Medium,
-                        T0846,
-                        format!(
-                            "{} distinct unit ids within {} s",
-                            state.unit_count,
-                            config.window_us / 1_000_000
-                        ),
-                    );
-                }
-                if let Some(span) = request.access().read().or(request.access().write()) {
-                    let key = (span.table as u8, span.range.start());
-                    if state.addresses.len() < config.scan_addresses
-                        && !state.addresses.contains(&key)
-                    {
-                        state.addresses.push(key);
-                        if state.addresses.len() == config.scan_addresses
-                            && state.first_in_window(Detector::AddressScan)
-                        {
-                            raise(
-                                Detector::AddressScan,
-                                Severity::Medium,
-                                T0861,
-                                format!(
-                                    "{} distinct start addresses within {} s",
-                                    config.scan_addresses,
-                                    config.window_us / 1_000_000
-                                ),
-                            );
-                        }
-                    }
-                }
-                let secs = config.window_us / 1_000_000;
-                for (count, limit, detector, technique, what) in [
+            let secs = config.window_us / 1_000_000;
+            // With a baseline for this client, its learned rate band replaces these.
+            let rate_limits = if banded {
+                Vec::new()
+            } else {
+                vec![
                     (
                         state.writes,
                         config.write_burst,
@@ -421,89 +829,586 @@ impl Ids {
                         T0814,
                         "requests",
                     ),
-                ] {
-                    if count >= limit && state.first_in_window(detector) {
-                        raise(
-                            detector,
-                            Severity::High,
-                            technique,
-                            format!("{count} {what} within {secs} s"),
-                        );
-                    }
-                }
-                // Baseline of function codes.
-                if config.baseline_requests > 0 {
-                    if state.baseline_seen < config.baseline_requests {
-                        state.baseline_seen += 1;
-                        set(&mut state.baseline, function);
-                    } else if !has(&state.baseline, function)
-                        && !has(&state.unusual_reported, function)
-                    {
-                        set(&mut state.unusual_reported, function);
-                        let (severity, technique) = if functions::is_public(function) {
-                            (Severity::Medium, T0855)
-                        } else {
-                            (Severity::High, T0843)
-                        };
-                        raise(
-                            Detector::UnusualFunction,
-                            severity,
-                            technique,
-                            format!(
-                                "{} is outside this client's baseline of its first {} requests",
-                                functions::describe(function),
-                                config.baseline_requests
-                            ),
-                        );
-                    }
+                ]
+            };
+            for (count, limit, detector, technique, what) in rate_limits {
+                if count >= limit && state.first_in_window(detector) {
+                    raise(
+                        detector,
+                        Severity::High,
+                        technique,
+                        format!("{count} {what} within {secs} s"),
+                    );
                 }
             }
+            // Baseline of function codes.
+            if config.baseline_requests > 0 {
+                if state.baseline_seen < config.baseline_requests {
+                    state.baseline_seen += 1;
+                    set(&mut state.baseline, function);
+                } else if !has(&state.baseline, function) && !has(&state.unusual_reported, function)
+                {
+                    set(&mut state.unusual_reported, function);
+                    let (severity, technique) = if functions::is_public(function) {
+                        (Severity::Medium, T0855)
+                    } else {
+                        (Severity::High, T0843)
+                    };
+                    raise(
+                        Detector::UnusualFunction,
+                        severity,
+                        technique,
+                        format!(
+                            "{} is outside this client's baseline of its first {} requests",
+                            functions::describe(function),
+                            config.baseline_requests
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Profile {
+    /// Ends a learning period that is over by `time_us`; `true` if it just ended.
+    fn advance(&mut self, time_us: u64) -> bool {
+        let Phase::Learning(period) = self.phase else {
+            return false;
+        };
+        let until = match period {
+            LearningPeriod::Until(until) => until,
+            LearningPeriod::For(micros) if self.baseline.requests > 0 => {
+                self.baseline.learned_from_us.saturating_add(micros)
+            }
+            LearningPeriod::For(_) | LearningPeriod::Open => return false,
+        };
+        if time_us < until {
+            return false;
+        }
+        self.baseline.learned_until_us = until;
+        self.phase = Phase::Detecting;
+        true
+    }
+
+    fn learning(&self) -> bool {
+        matches!(self.phase, Phase::Learning(_))
+    }
+
+    /// Raises `alert` unless an alert of the same cause was raised within the counting
+    /// window; then it is counted and reported with the next one (or by [`Ids::flush`]).
+    fn raise(&mut self, window_us: u64, detail: u64, alert: Alert, alerts: &mut Vec<Alert>) {
+        let key = (alert.client.clone(), alert.detector, detail);
+        if let Some(reported) = self.reported.get_mut(&key) {
+            if alert.time_us.saturating_sub(reported.last_us) < window_us {
+                reported.suppressed = reported.suppressed.saturating_add(1);
+                return;
+            }
+            let mut alert = alert;
+            alert.count = reported.suppressed.saturating_add(1);
+            reported.last_us = alert.time_us;
+            reported.suppressed = 0;
+            reported.template = alert.clone();
+            alerts.push(alert);
+            return;
+        }
+        if self.reported.len() >= MAX_REPORTED {
+            let now = alert.time_us;
+            self.reported
+                .retain(|_, r| r.suppressed > 0 || now.saturating_sub(r.last_us) < window_us);
+        }
+        if self.reported.len() < MAX_REPORTED {
+            self.reported.insert(
+                key,
+                Reported {
+                    last_us: alert.time_us,
+                    suppressed: 0,
+                    template: alert.clone(),
+                },
+            );
+        }
+        alerts.push(alert);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &mut self,
+        config: &IdsConfig,
+        state: &mut ClientState,
+        time_us: u64,
+        client: &str,
+        server: Option<&str>,
+        observation: Observation<'_, '_>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let learning = self.learning();
+        match observation {
+            Observation::Request { request, .. } => {
+                let (unit, function) = (request.unit_id(), request.function_code().value());
+                if let Some(count) = state.window.function(unit, function) {
+                    count.requests = count.requests.saturating_add(1);
+                }
+                if learning {
+                    self.baseline
+                        .learn_request(time_us, client, server, request);
+                } else {
+                    self.detect_request(config, state, time_us, client, server, request, alerts);
+                }
+            }
+            Observation::Answered {
+                unit,
+                function,
+                latency_us,
+            } => {
+                if learning {
+                    self.baseline
+                        .learn_latency(client, unit, function, latency_us);
+                } else if let Some(count) = state.window.function(unit, function) {
+                    count.latency_sum_us = count.latency_sum_us.saturating_add(latency_us);
+                    count.latency_samples = count.latency_samples.saturating_add(1);
+                }
+            }
+            Observation::Unanswered { unit, function } => {
+                let Some(count) = state.window.function(unit, function) else {
+                    return;
+                };
+                count.unanswered = count.unanswered.saturating_add(1);
+                let unanswered = count.unanswered;
+                if learning {
+                    return;
+                }
+                let learned = self
+                    .baseline
+                    .client(client)
+                    .and_then(|c| c.function(unit, function))
+                    .map(|f| f.unanswered);
+                let Some(band) = learned else { return };
+                let upper = band.upper(2.0);
+                if unanswered >= 3 && f64::from(unanswered) > upper {
+                    let mut alert = Alert::new(
+                        time_us,
+                        client,
+                        Detector::Unanswered,
+                        Severity::Medium,
+                        T0814,
+                        format!(
+                            "{unanswered} {} requests to unit {unit} unanswered within {} s: the device may be unavailable",
+                            functions::describe(function),
+                            config.window_us / 1_000_000
+                        ),
+                    );
+                    alert.unit = Some(unit);
+                    alert.function = Some(function);
+                    alert.server = server.map(str::to_owned);
+                    alert.baseline = Some(format!(
+                        "at most {:.0} unanswered per window while learned",
+                        band.max
+                    ));
+                    self.raise(config.window_us, detail(unit, function, 0), alert, alerts);
+                }
+            }
+            Observation::Response(_) | Observation::Malformed(_) => {}
         }
     }
 
-    fn state(&mut self, client: &str, time_us: u64) -> &mut ClientState {
-        if !self.clients.contains_key(client) && self.clients.len() >= self.config.max_clients {
-            // Forget the least recently seen client; rare, and bounded by `max_clients`.
-            if let Some(oldest) = self
-                .clients
-                .iter()
-                .min_by_key(|(_, s)| s.last_seen_us)
-                .map(|(k, _)| k.clone())
-            {
-                self.clients.remove(&oldest);
+    #[allow(clippy::too_many_arguments)]
+    fn detect_request(
+        &mut self,
+        config: &IdsConfig,
+        state: &mut ClientState,
+        time_us: u64,
+        client: &str,
+        server: Option<&str>,
+        request: &Request<'_>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let (unit, function) = (request.unit_id(), request.function_code().value());
+        let access = request.access();
+        let write = access.write().is_some()
+            || function == 21
+            || matches!(request.pdu(), RequestPdu::Other { .. });
+        let what = functions::describe(function);
+        let addresses = access
+            .write()
+            .or(access.read())
+            .map(|span| span.to_string());
+        let window_us = config.window_us;
+        let context = |mut alert: Alert| {
+            alert.server = server.map(str::to_owned);
+            alert.unit = Some(unit);
+            alert.function = Some(function);
+            alert.addresses.clone_from(&addresses);
+            alert
+        };
+        let Some(learned) = self.baseline.client(client) else {
+            let alert = if self.baseline.servers.contains(client) {
+                Alert::new(
+                    time_us,
+                    client,
+                    Detector::RoleReversal,
+                    Severity::High,
+                    T0848,
+                    format!(
+                        "{client}, seen only as a server while the baseline was learned, sends requests: {what} to unit {unit}"
+                    ),
+                )
+            } else {
+                let (severity, technique, verb) = if write {
+                    (Severity::High, T0848, "writes")
+                } else {
+                    (Severity::Medium, T0846, "sends requests")
+                };
+                Alert::new(
+                    time_us,
+                    client,
+                    Detector::NewTalker,
+                    severity,
+                    technique,
+                    format!(
+                        "{client}, a client the baseline does not know, {verb}: {what} to unit {unit}"
+                    ),
+                )
+            };
+            let mut alert = context(alert);
+            alert.baseline = Some(format!("{} clients learned", self.baseline.clients.len()));
+            let key = u64::from(write);
+            self.raise(window_us, key, alert, alerts);
+            return;
+        };
+        let mut found: Vec<(u64, Alert)> = Vec::new();
+        if let Some(server) = server
+            && !learned.servers.is_empty()
+            && !learned.servers.contains(server)
+        {
+            let severity = if write {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let mut alert = context(Alert::new(
+                time_us,
+                client,
+                Detector::NewTalker,
+                severity,
+                if write { T0848 } else { T0846 },
+                format!(
+                    "{client} sends {what} to {server}, a server it did not talk to while the baseline was learned"
+                ),
+            ));
+            alert.baseline = Some(format!("learned servers: {}", join(&learned.servers)));
+            found.push((2, alert));
+        }
+        if !learned.uses_unit(unit) {
+            let (severity, technique) = if write {
+                (Severity::Medium, T0855)
+            } else {
+                (Severity::Low, T0846)
+            };
+            let mut alert = context(Alert::new(
+                time_us,
+                client,
+                Detector::NewUnit,
+                severity,
+                technique,
+                format!(
+                    "{what} to unit {unit}, which this client did not use while the baseline was learned"
+                ),
+            ));
+            alert.baseline = Some(format!("learned units: {}", units(learned)));
+            found.push((detail(unit, 0, 0), alert));
+        } else if learned.function(unit, function).is_none() {
+            let (severity, technique) = if !functions::is_public(function) {
+                (Severity::High, T0843)
+            } else if write && !learned.uses_function(function) {
+                (Severity::Medium, T0855)
+            } else if write {
+                (Severity::Low, T0855)
+            } else {
+                (Severity::Low, T0801)
+            };
+            let mut alert = context(Alert::new(
+                time_us,
+                client,
+                Detector::UnusualFunction,
+                severity,
+                technique,
+                format!(
+                    "{what} to unit {unit}, a function this client did not use there while the baseline was learned"
+                ),
+            ));
+            alert.baseline = Some(format!(
+                "learned functions on unit {unit}: {}",
+                functions_on(learned, unit)
+            ));
+            found.push((detail(unit, function, 0), alert));
+        }
+        if let Some(span) = access.write() {
+            let target = learned
+                .ranges(unit, span.table)
+                .map_or(WriteTarget::Unknown, |r| r.classify_write(span));
+            let severity = match target {
+                WriteTarget::Known => None,
+                WriteTarget::NearRoutine => Some(Severity::Low),
+                WriteTarget::Unknown => Some(Severity::Medium),
+            };
+            if let Some(severity) = severity {
+                let mut alert = context(Alert::new(
+                    time_us,
+                    client,
+                    Detector::NewWriteTarget,
+                    severity,
+                    T0836,
+                    format!(
+                        "{what} writes unit {unit} {span}, outside what this client wrote while the baseline was learned{}",
+                        if target == WriteTarget::NearRoutine {
+                            " (inside or next to addresses it routinely reads or writes)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+                alert.baseline = Some(match learned.ranges(unit, span.table) {
+                    Some(ranges) => format!(
+                        "learned on unit {unit} {}: written {}, read {}",
+                        span.table,
+                        spans(&ranges.written),
+                        spans(&ranges.read)
+                    ),
+                    None => format!("nothing learned on unit {unit} {}", span.table),
+                });
+                let bucket = u64::from(span.range.start() / 64);
+                found.push((detail(unit, span.table as u8, bucket), alert));
             }
         }
-        let window = self.config.window_us;
-        // Looked up by `&str`: the key is allocated only when the client is new, not on
-        // every request.
-        let state = self
-            .clients
-            .entry_ref(client)
-            .or_insert_with(|| ClientState {
-                window_start_us: time_us,
-                ..ClientState::default()
-            });
-        state.last_seen_us = time_us;
-        if time_us.saturating_sub(state.window_start_us) >= window {
-            state.window_start_us = time_us;
-            state.requests = 0;
-            state.writes = 0;
-            state.exceptions = 0;
-            state.address_exceptions = 0;
-            state.gateway_exceptions = 0;
-            state.units = [0; 4];
-            state.unit_count = 0;
-            state.addresses.clear();
-            state.raised = 0;
+        // Rates within the current window: per (unit, function), and all requests.
+        let secs = window_us / 1_000_000;
+        if let Some(band) = learned
+            .function(unit, function)
+            .map(|f| f.rate)
+            .filter(|band| band.samples >= MIN_BAND_WINDOWS)
+            && let Some(count) = state.window.function(unit, function)
+            && !count.rate_reported
+            && f64::from(count.requests) > band.upper(5.0)
+        {
+            count.rate_reported = true;
+            let requests = count.requests;
+            let upper = band.upper(5.0);
+            let high = f64::from(requests) > 4.0 * upper
+                && requests
+                    >= if write {
+                        config.write_burst
+                    } else {
+                        config.flood_requests
+                    };
+            let mut alert = context(Alert::new(
+                time_us,
+                client,
+                Detector::RateAnomaly,
+                if high {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                if write { T0806 } else { T0814 },
+                format!(
+                    "{requests} {what} requests to unit {unit} within {secs} s, above the learned band"
+                ),
+            ));
+            alert.baseline = Some(format!(
+                "up to {upper:.0} per {secs} s (learned max {:.0}, mean {:.1})",
+                band.max, band.mean
+            ));
+            alerts.push(alert);
         }
-        state
+        let band = learned.rate;
+        if band.samples >= MIN_BAND_WINDOWS
+            && f64::from(state.requests) > band.upper(5.0)
+            && state.first_in_window(Detector::RateAnomaly)
+        {
+            let upper = band.upper(5.0);
+            let high =
+                f64::from(state.requests) > 4.0 * upper && state.requests >= config.flood_requests;
+            let mut alert = Alert::new(
+                time_us,
+                client,
+                Detector::RateAnomaly,
+                if high {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                T0814,
+                format!(
+                    "{} requests within {secs} s, above this client's learned band",
+                    state.requests
+                ),
+            );
+            alert.server = server.map(str::to_owned);
+            alert.baseline = Some(format!(
+                "up to {upper:.0} per {secs} s (learned max {:.0}, mean {:.1})",
+                band.max, band.mean
+            ));
+            alerts.push(alert);
+        }
+        for (key, alert) in found {
+            self.raise(window_us, key, alert, alerts);
+        }
     }
+
+    /// A client's window closed: learn it, or check what can only be judged over a whole
+    /// window (rates that fell, response times, adaptation).
+    fn close_window(
+        &mut self,
+        config: &IdsConfig,
+        time_us: u64,
+        client: &str,
+        closed: &ClosedWindow,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let window_us = config.window_us;
+        let end = closed.start_us.saturating_add(window_us);
+        if self.learning() {
+            self.baseline.learn_window(client, &closed.counts);
+            return;
+        }
+        if closed.start_us < self.baseline.learned_until_us {
+            // Begun while learning: part learned, part not; neither learned nor judged.
+            if end <= self.baseline.learned_until_us {
+                self.baseline.learn_window(client, &closed.counts);
+            }
+            return;
+        }
+        let Some(learned) = self.baseline.client(client) else {
+            return;
+        };
+        // Traffic went on right after the window: a rate that fell is not a client that
+        // simply left.
+        let contiguous = time_us < end.saturating_add(window_us);
+        let secs = window_us / 1_000_000;
+        let mut found: Vec<(u64, Alert)> = Vec::new();
+        for function in &learned.functions {
+            let count = closed
+                .counts
+                .functions
+                .iter()
+                .find(|c| c.unit == function.unit && c.function == function.function)
+                .copied()
+                .unwrap_or_default();
+            let what = functions::describe(function.function);
+            let mut context = |mut alert: Alert, baseline: String, key: u64| {
+                alert.unit = Some(function.unit);
+                alert.function = Some(function.function);
+                alert.baseline = Some(baseline);
+                found.push((key, alert));
+            };
+            if contiguous
+                && let Some(lower) = function.rate.lower()
+                && f64::from(count.requests) < lower
+            {
+                context(
+                    Alert::new(
+                        time_us,
+                        client,
+                        Detector::RateAnomaly,
+                        Severity::Low,
+                        T0814,
+                        format!(
+                            "only {} {what} requests to unit {} within {secs} s, below the learned band",
+                            count.requests, function.unit
+                        ),
+                    ),
+                    format!(
+                        "at least {lower:.0} per {secs} s (learned min {:.0}, mean {:.1})",
+                        function.rate.min, function.rate.mean
+                    ),
+                    detail(function.unit, function.function, 1),
+                );
+            }
+            let latency = function.latency_us;
+            if count.latency_samples >= 5 && latency.samples >= 10 {
+                let mean = approx(count.latency_sum_us) / f64::from(count.latency_samples);
+                let threshold = (latency.mean + 6.0 * latency.sd)
+                    .max(3.0 * latency.mean)
+                    .max(latency.mean + 5_000.0);
+                if mean > threshold {
+                    context(
+                        Alert::new(
+                            time_us,
+                            client,
+                            Detector::ResponseTimeDrift,
+                            Severity::Medium,
+                            T0826,
+                            format!(
+                                "{what} requests to unit {} answered in {:.1} ms on average over {secs} s",
+                                function.unit,
+                                mean / 1000.0
+                            ),
+                        ),
+                        format!(
+                            "learned {:.1} ms on average (sd {:.1} ms, max {:.1} ms)",
+                            latency.mean / 1000.0,
+                            latency.sd / 1000.0,
+                            latency.max / 1000.0
+                        ),
+                        detail(function.unit, function.function, 2),
+                    );
+                }
+            }
+        }
+        let quiet = found.is_empty() && !closed.counts.alerted;
+        for (key, alert) in found {
+            self.raise(window_us, key, alert, alerts);
+        }
+        if quiet && self.baseline.adaptation == Adaptation::Adaptive {
+            self.baseline.adapt_window(client, &closed.counts);
+        }
+    }
+}
+
+/// The aggregation key of a cause below the client and detector.
+fn detail(unit: u8, function: u8, extra: u64) -> u64 {
+    (u64::from(unit) << 56) | (u64::from(function) << 48) | (extra & 0xFFFF_FFFF_FFFF)
+}
+
+fn join(items: &std::collections::BTreeSet<String>) -> String {
+    items.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn units(learned: &ClientBaseline) -> String {
+    let mut units: Vec<u8> = learned.functions.iter().map(|f| f.unit).collect();
+    units.dedup();
+    units
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn functions_on(learned: &ClientBaseline, unit: u8) -> String {
+    learned
+        .functions
+        .iter()
+        .filter(|f| f.unit == unit)
+        .map(|f| format!("FC {}", f.function))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn spans(ranges: &[[u16; 2]]) -> String {
+    if ranges.is_empty() {
+        return "nothing".into();
+    }
+    ranges
+        .iter()
+        .map(|[a, b]| format!("{a}..={b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ClientState {
     /// Whether `detector` has not yet alerted in this window (and marks it as alerted).
     fn first_in_window(&mut self, detector: Detector) -> bool {
-        let bit = 1u16 << (detector as u16);
+        let bit = 1u32 << (detector as u32);
         let first = self.raised & bit == 0;
         self.raised |= bit;
         first

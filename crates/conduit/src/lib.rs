@@ -26,6 +26,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod baseline;
 mod decide;
 pub mod functions;
 #[doc(hidden)]
@@ -36,10 +37,14 @@ mod lint;
 mod policy;
 mod sets;
 
+pub use baseline::{Adaptation, Baseline, BaselineError};
 pub use decide::{
     Allowed, CompiledPolicy, Decision, Denial, DenyReason, RoleId, RoleLabel, RoleRef,
 };
-pub use ids::{Alert, Detector, Ids, IdsConfig, Observation, Severity, Technique};
+pub use ids::{
+    Alert, Detector, Ids, IdsConfig, LearningPeriod, LearningState, Observation, Severity,
+    Technique,
+};
 pub use learn::Learner;
 pub use lint::{Finding, Level, lint};
 pub use policy::{

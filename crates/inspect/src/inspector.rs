@@ -4,7 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use rampart_conduit::{
-    Alert, CompiledPolicy, Decision, Ids, IdsConfig, Learner, Observation, RoleRef,
+    Adaptation, Alert, Baseline, CompiledPolicy, Decision, Ids, IdsConfig, Learner, LearningPeriod,
+    LearningState, Observation, RoleRef,
 };
 use rampart_modbus::{Adu, AduBuf, Deframer, Request, RequestPdu, Response, ResponsePdu};
 use rustc_hash::FxHashMap;
@@ -19,6 +20,9 @@ const MAX_FLOWS: usize = 65_536;
 const MAX_PENDING_REQUESTS: usize = 64;
 /// Alerts kept in the report; beyond this they are counted but not listed.
 pub const MAX_LISTED_ALERTS: usize = 100_000;
+/// A request still without an answer this long after it was sent, while its flow carries
+/// other traffic, counts as unanswered (Modbus/TCP clients time out after a few seconds).
+pub const UNANSWERED_AFTER_US: u64 = 5_000_000;
 
 /// What to inspect and how.
 #[derive(Debug, Clone)]
@@ -122,12 +126,14 @@ pub struct FrameRecord {
 }
 
 /// The result of an inspection.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// Counts.
     pub totals: Totals,
     /// Alerts, in order (at most [`MAX_LISTED_ALERTS`]).
     pub alerts: Vec<Alert>,
+    /// Where the IDS stood with its baseline at the end.
+    pub baseline: LearningState,
     /// One record per PDU, when [`Options::collect_frames`] is set.
     pub frames: Vec<FrameRecord>,
 }
@@ -151,12 +157,15 @@ struct FlowState {
 /// What the decoded PDUs of a flow share (apart from the deframers, which hold their bytes).
 #[derive(Default)]
 struct Session {
-    /// Requests awaiting their response, oldest first (usually one: a small list beats a map).
-    pending: Vec<AduBuf>,
+    /// Requests awaiting their response with the time they were sent, oldest first
+    /// (usually one: a small list beats a map).
+    pending: Vec<(AduBuf, u64)>,
     /// The client's role, resolved at its first request.
     role: Option<RoleRef>,
     /// The client as the IDS and the learner name it (its address), made once per flow.
     client: String,
+    /// The server, named the same way.
+    server: String,
 }
 
 /// The inspection pipeline over one or more captures.
@@ -172,6 +181,8 @@ struct Engine {
     ids: Ids,
     learner: Option<Learner>,
     report: Report,
+    /// The time of the last packet seen.
+    last_time_us: u64,
 }
 
 /// Where an ADU came from, for records and alerts.
@@ -193,9 +204,26 @@ impl Inspector {
                 options,
                 policy,
                 learner: None,
-                report: Report::default(),
+                last_time_us: 0,
+                report: Report {
+                    totals: Totals::default(),
+                    alerts: Vec::new(),
+                    baseline: LearningState::None,
+                    frames: Vec::new(),
+                },
             },
         }
+    }
+
+    /// Learns a baseline of normal traffic for `period` of capture time (from the first
+    /// request), raising no alert meanwhile, and detects anomalies on it afterwards.
+    pub fn learn_baseline(&mut self, period: LearningPeriod, adaptation: Adaptation) {
+        self.engine.ids.start_learning(period, adaptation);
+    }
+
+    /// Detects anomalies on `baseline` from the start.
+    pub fn use_baseline(&mut self, baseline: Baseline) {
+        self.engine.ids.use_baseline(baseline);
     }
 
     /// Also learns a least-privilege policy from the requests seen.
@@ -228,9 +256,23 @@ impl Inspector {
         Ok(())
     }
 
-    /// The report so far, and the learned policy if learning was on.
-    pub fn finish(self) -> (Report, Option<Learner>) {
+    /// The report so far, and the learned policy if learning was on. Alerts that
+    /// aggregation held back are reported now.
+    pub fn finish(mut self) -> (Report, Option<Learner>) {
+        let mut alerts = Vec::new();
+        let end = self.engine.last_time_us;
+        self.engine.ids.flush(end, &mut alerts);
+        self.engine.alerts(alerts);
+        self.engine.report.baseline = self.engine.ids.learning_state();
         (self.engine.report, self.engine.learner)
+    }
+
+    /// Ends learning at the last packet seen and gives the baseline learned (for `rampart
+    /// ids learn`: learn over whole captures).
+    pub fn finish_baseline(mut self) -> Option<Baseline> {
+        let end = self.engine.last_time_us;
+        self.engine.ids.finish_learning(end);
+        self.engine.ids.baseline().cloned()
     }
 
     fn segment(&mut self, segment: &Segment<'_>) {
@@ -253,6 +295,7 @@ impl Inspector {
                     state: FlowState {
                         session: Session {
                             client: client_key(client.ip()),
+                            server: client_key(server.ip()),
                             ..Session::default()
                         },
                         ..FlowState::default()
@@ -269,6 +312,7 @@ impl Inspector {
             server,
         };
         let engine = &mut self.engine;
+        engine.last_time_us = engine.last_time_us.max(segment.time_us);
         let state = &mut flow.state;
         let stream = if to_server {
             &mut flow.to_server
@@ -339,6 +383,44 @@ impl Engine {
                 self.malformed(origin, to_server, &reason);
             }
         }
+        // What the flow's last traffic shows was left unanswered (a request sent just
+        // before the capture or the connection ended may still have been answered).
+        let session = &mut flow.state.session;
+        self.expire_pending(session, origin.time_us);
+    }
+
+    /// Reports the requests of `session` waiting longer than [`UNANSWERED_AFTER_US`] at
+    /// `now_us` as unanswered and drops them.
+    fn expire_pending(&mut self, session: &mut Session, now_us: u64) {
+        if session
+            .pending
+            .first()
+            .is_none_or(|(_, sent)| now_us.saturating_sub(*sent) < UNANSWERED_AFTER_US)
+        {
+            return;
+        }
+        let mut alerts = Vec::new();
+        let mut kept = Vec::with_capacity(session.pending.len());
+        for (request, sent) in session.pending.drain(..) {
+            if now_us.saturating_sub(sent) < UNANSWERED_AFTER_US {
+                kept.push((request, sent));
+                continue;
+            }
+            let header = request.adu().header();
+            let function = request.adu().pdu().first().copied().unwrap_or(0);
+            self.ids.observe_flow(
+                now_us,
+                &session.client,
+                Some(&session.server),
+                Observation::Unanswered {
+                    unit: header.unit_id(),
+                    function,
+                },
+                &mut alerts,
+            );
+        }
+        session.pending = kept;
+        self.alerts(alerts);
     }
 
     fn chunk(&mut self, flow: &mut FlowState, origin: Origin, to_server: bool, chunk: Chunk<'_>) {
@@ -427,14 +509,15 @@ impl Engine {
 
     fn request(&mut self, flow: &mut Session, origin: Origin, request: &Request<'_>, raw: Adu<'_>) {
         self.report.totals.requests += 1;
+        self.expire_pending(flow, origin.time_us);
         let client_key = flow.client.as_str();
         let tid = request.transaction_id();
         flow.pending
-            .retain(|p| p.adu().header().transaction_id() != tid);
+            .retain(|(p, _)| p.adu().header().transaction_id() != tid);
         if flow.pending.len() >= MAX_PENDING_REQUESTS {
             flow.pending.remove(0);
         }
-        flow.pending.push(AduBuf::new(raw));
+        flow.pending.push((AduBuf::new(raw), origin.time_us));
         if let Some(learner) = &mut self.learner {
             learner.observe(client_key, request);
         }
@@ -452,9 +535,10 @@ impl Engine {
             }
             None => None,
         };
-        self.ids.observe(
+        self.ids.observe_flow(
             origin.time_us,
             client_key,
+            Some(&flow.server),
             Observation::Request {
                 request,
                 decision: decision.as_ref(),
@@ -490,24 +574,39 @@ impl Engine {
             self.report.totals.exceptions += 1;
         }
         let mut alerts = Vec::new();
-        self.ids.observe(
+        self.ids.observe_flow(
             origin.time_us,
             &flow.client,
+            Some(&flow.server),
             Observation::Response(response),
             &mut alerts,
         );
         let tid = response.transaction_id();
-        let mismatch = flow
+        let answered = flow
             .pending
             .iter()
-            .position(|p| p.adu().header().transaction_id() == tid)
-            .map(|i| flow.pending.remove(i))
-            .and_then(|pending| {
-                let request = pending.adu().decode_request().ok()?;
-                rampart_modbus::validate_response(&request, response)
-                    .err()
-                    .map(|e| e.to_string())
-            });
+            .position(|(p, _)| p.adu().header().transaction_id() == tid)
+            .map(|i| flow.pending.remove(i));
+        let mut mismatch = None;
+        if let Some((pending, sent)) = answered
+            && let Ok(request) = pending.adu().decode_request()
+        {
+            match rampart_modbus::validate_response(&request, response) {
+                Ok(()) => self.ids.observe_flow(
+                    origin.time_us,
+                    &flow.client,
+                    Some(&flow.server),
+                    Observation::Answered {
+                        unit: request.unit_id(),
+                        function: request.function_code().value(),
+                        latency_us: origin.time_us.saturating_sub(sent),
+                    },
+                    &mut alerts,
+                ),
+                Err(e) => mismatch = Some(e.to_string()),
+            }
+        }
+        self.expire_pending(flow, origin.time_us);
         if self.options.collect_frames {
             let record = response_record(Self::record(origin, Direction::Response), response);
             self.report.frames.push(record);

@@ -27,5 +27,5 @@ mod reassembly;
 pub use capture::{CaptureError, Segment, read_segments};
 pub use inspector::{
     Direction, FrameRecord, Inspector, MAX_LISTED_ALERTS, Options, Report, Totals,
-    learned_role_name,
+    UNANSWERED_AFTER_US, learned_role_name,
 };

@@ -42,6 +42,9 @@ enum Command {
     Policy(cmd::policy::Command),
     /// Inspect Modbus/TCP captures: decode every PDU, apply a policy, raise IDS alerts.
     Inspect(cmd::inspect::Args),
+    /// IDS baselines of normal traffic: learn one from captures, show one.
+    #[command(subcommand)]
+    Ids(cmd::ids::Command),
     /// The tamper-evident audit trail: verify, query, tail, export, append, forward.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => cmd::assess::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
+        Command::Ids(command) => cmd::ids::run(&command),
         Command::Audit(command) => cmd::audit::run(&command),
         Command::Backup(command) => cmd::backup::run(&command),
         Command::User { data, command } => cmd::identity::user(&data, &command),

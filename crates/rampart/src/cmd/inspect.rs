@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_conduit::CompiledPolicy;
+use rampart_conduit::{Adaptation, CompiledPolicy, LearningPeriod, LearningState};
 use rampart_inspect::{Inspector, Options, Report};
 
 use crate::output::{self, Style, Table};
@@ -34,9 +34,27 @@ pub(crate) struct Args {
     /// Server ports that carry Modbus/TCP, besides 502.
     #[arg(long = "port", value_name = "N")]
     ports: Vec<u16>,
+    /// Learn a baseline of normal traffic from the first SECONDS of capture time (no alert
+    /// is raised meanwhile), then detect anomalies on it (see docs/ids.md).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "baseline", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    learn_for: Option<u64>,
+    /// Detect anomalies on a baseline saved by `rampart ids learn`.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// With --learn-for: keep adapting the learned rates after the learning period.
+    #[arg(long, requires = "learn_for")]
+    adaptive: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+/// Reads and checks a baseline file; errors name the file.
+pub(crate) fn read_baseline(path: &std::path::Path) -> anyhow::Result<rampart_conduit::Baseline> {
+    let text = rampart_vault::read_capped_text(path, rampart_conduit::baseline::MAX_BASELINE_BYTES)
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    rampart_conduit::Baseline::from_json(&text)
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
@@ -55,6 +73,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     };
     options.ports.extend(&args.ports);
     let mut inspector = Inspector::new(options, policy);
+    if let Some(seconds) = args.learn_for {
+        let adaptation = if args.adaptive {
+            Adaptation::Adaptive
+        } else {
+            Adaptation::Frozen
+        };
+        inspector.learn_baseline(LearningPeriod::For(seconds * 1_000_000), adaptation);
+    }
+    if let Some(path) = &args.baseline {
+        inspector.use_baseline(read_baseline(path)?);
+    }
     for path in &args.pcaps {
         let progress = output::Progress::for_file(path);
         inspector
@@ -92,6 +121,28 @@ fn table(report: &Report, style: Style) -> String {
         "requests {}  responses {} (exceptions {})  malformed {}  denied {}  alerts {}  gaps {}",
         t.requests, t.responses, t.exceptions, t.malformed, t.denied, t.alerts, t.gaps
     );
+    match &report.baseline {
+        LearningState::None => {}
+        LearningState::Learning {
+            clients, requests, ..
+        } => {
+            let _ = writeln!(
+                out,
+                "baseline: still learning at the end of the capture ({clients} clients, {requests} requests); no alert was raised"
+            );
+        }
+        LearningState::Detecting {
+            learned_until_us,
+            clients,
+            adaptation,
+        } => {
+            let _ = writeln!(
+                out,
+                "baseline: {clients} clients, {adaptation}, learned until {}; anomalies detected after that",
+                output::timestamp(*learned_until_us)
+            );
+        }
+    }
     if !report.alerts.is_empty() {
         let _ = writeln!(out, "\n{}Alerts{}", style.bold, style.reset);
         let mut table = Table::new(["TIME", "CLIENT", "SEVERITY", "DETECTOR", "ATT&CK", "WHAT"]);
@@ -102,7 +153,14 @@ fn table(report: &Report, style: Style) -> String {
                 alert.severity.to_string(),
                 alert.detector.to_string(),
                 alert.technique.id.to_owned(),
-                alert.explanation.clone(),
+                match (alert.count, &alert.baseline) {
+                    (1, None) => alert.explanation.clone(),
+                    (1, Some(baseline)) => format!("{} [baseline: {baseline}]", alert.explanation),
+                    (n, None) => format!("{} (×{n})", alert.explanation),
+                    (n, Some(baseline)) => {
+                        format!("{} (×{n}) [baseline: {baseline}]", alert.explanation)
+                    }
+                },
             ]);
         }
         out.push_str(&table.render(style));

@@ -7,6 +7,7 @@ pub(crate) mod catalog;
 pub(crate) mod config_report;
 pub(crate) mod forward;
 pub(crate) mod identity;
+pub(crate) mod ids;
 pub(crate) mod inspect;
 pub(crate) mod policy;
 pub(crate) mod up;
