@@ -653,8 +653,8 @@ pub(crate) struct FunctionCount {
     pub(crate) unanswered: u32,
     pub(crate) latency_sum_us: u64,
     pub(crate) latency_samples: u32,
-    /// Whether a rate alert was raised for it in this window.
-    pub(crate) rate_reported: bool,
+    /// The highest rate alert raised for it in this window (0 none, 1 medium, 2 high).
+    pub(crate) rate_level: u8,
 }
 
 /// A client's counts in the current window, for the rate, exception, unanswered and
@@ -667,6 +667,8 @@ pub(crate) struct WindowCounts {
     /// Whether an alert was raised for the client in this window (an adaptive baseline
     /// learns only from windows that raised nothing).
     pub(crate) alerted: bool,
+    /// The highest rate alert raised for all its requests in this window.
+    pub(crate) rate_level: u8,
 }
 
 /// (unit, function) pairs counted per window; more are not counted (the unit-scan and

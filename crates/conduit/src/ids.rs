@@ -1187,52 +1187,53 @@ impl Profile {
             .map(|f| f.rate)
             .filter(|band| band.samples >= MIN_BAND_WINDOWS)
             && let Some(count) = state.window.function(unit, function)
-            && !count.rate_reported
-            && f64::from(count.requests) > band.upper(5.0)
         {
-            count.rate_reported = true;
-            let requests = count.requests;
-            let upper = band.upper(5.0);
-            let high = f64::from(requests) > 4.0 * upper
-                && requests
-                    >= if write {
-                        config.write_burst
+            let limit = if write {
+                config.write_burst
+            } else {
+                config.flood_requests
+            };
+            let level = rate_level(count.requests, band.upper(5.0), limit);
+            // Reported once per window at each level: medium, then high if it grows on.
+            if level > count.rate_level {
+                count.rate_level = level;
+                let upper = band.upper(5.0);
+                let mut alert = context(Alert::new(
+                    time_us,
+                    client,
+                    Detector::RateAnomaly,
+                    if level == 2 {
+                        Severity::High
                     } else {
-                        config.flood_requests
-                    };
-            let mut alert = context(Alert::new(
-                time_us,
-                client,
-                Detector::RateAnomaly,
-                if high {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                },
-                if write { T0806 } else { T0814 },
-                format!(
-                    "{requests} {what} requests to unit {unit} within {secs} s, above the learned band"
-                ),
-            ));
-            alert.baseline = Some(format!(
-                "up to {upper:.0} per {secs} s (learned max {:.0}, mean {:.1})",
-                band.max, band.mean
-            ));
-            alerts.push(alert);
+                        Severity::Medium
+                    },
+                    if write { T0806 } else { T0814 },
+                    format!(
+                        "{} {what} requests to unit {unit} within {secs} s, above the learned band",
+                        count.requests
+                    ),
+                ));
+                alert.baseline = Some(format!(
+                    "up to {upper:.0} per {secs} s (learned max {:.0}, mean {:.1})",
+                    band.max, band.mean
+                ));
+                alerts.push(alert);
+            }
         }
         let band = learned.rate;
-        if band.samples >= MIN_BAND_WINDOWS
-            && f64::from(state.requests) > band.upper(5.0)
-            && state.first_in_window(Detector::RateAnomaly)
-        {
+        let level = if band.samples >= MIN_BAND_WINDOWS {
+            rate_level(state.requests, band.upper(5.0), config.flood_requests)
+        } else {
+            0
+        };
+        if level > state.window.rate_level {
+            state.window.rate_level = level;
             let upper = band.upper(5.0);
-            let high =
-                f64::from(state.requests) > 4.0 * upper && state.requests >= config.flood_requests;
             let mut alert = Alert::new(
                 time_us,
                 client,
                 Detector::RateAnomaly,
-                if high {
+                if level == 2 {
                     Severity::High
                 } else {
                     Severity::Medium
@@ -1362,6 +1363,19 @@ impl Profile {
         if quiet && self.baseline.adaptation == Adaptation::Adaptive {
             self.baseline.adapt_window(client, &closed.counts);
         }
+    }
+}
+
+/// How far `count` is above a band whose upper edge is `upper`: 0 inside, 1 above (medium),
+/// 2 more than four times above and past the fixed threshold `limit` too (high).
+fn rate_level(count: u32, upper: f64, limit: u32) -> u8 {
+    let count_f = f64::from(count);
+    if count_f <= upper {
+        0
+    } else if count_f > 4.0 * upper && count >= limit {
+        2
+    } else {
+        1
     }
 }
 

@@ -23,6 +23,7 @@
 mod capture;
 mod inspector;
 mod reassembly;
+pub mod synth;
 
 pub use capture::{CaptureError, Segment, read_segments};
 pub use inspector::{
