@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end throughput of `rampart inspect` against tshark's Modbus dissector on the same
-# captures, and rampart alone on a capture over 100 MB. Medians of 3 runs; the two tools run
-# side by side in the same invocation so machine noise affects both alike.
+# captures, and rampart alone on a capture over 100 MB, without and with an IDS baseline
+# (`--learn-for 60`: learning, then the anomaly detectors). Medians of 3 runs; the runs
+# compared are made side by side in the same invocation so machine noise affects both alike.
 #
 # usage: bench/inspect.sh [SMALL_MB] [LARGE_MB]     (defaults 20 and 120)
 set -euo pipefail
@@ -45,11 +46,14 @@ large_size=$(mb "$large")
 t_rampart_small=$(median "$rampart" inspect --pcap "$small")
 t_tshark_small=$(median tshark -n -r "$small" -Y modbus -T fields "${fields[@]}")
 t_rampart_large=$(median "$rampart" inspect --pcap "$large")
+t_rampart_large_baseline=$(median "$rampart" inspect --pcap "$large" --learn-for 60)
 
-awk -v s="$small_size" -v l="$large_size" -v rs="$t_rampart_small" -v ts="$t_tshark_small" -v rl="$t_rampart_large" 'BEGIN {
+awk -v s="$small_size" -v l="$large_size" -v rs="$t_rampart_small" -v ts="$t_tshark_small" -v rl="$t_rampart_large" -v rb="$t_rampart_large_baseline" 'BEGIN {
   printf "capture                 size MB   tool      median s   MB/s\n"
   printf "%-22s %8.1f   rampart   %8.3f   %7.1f\n", "small", s, rs, s / rs
   printf "%-22s %8.1f   tshark    %8.3f   %7.1f\n", "small", s, ts, s / ts
   printf "%-22s %8.1f   rampart   %8.3f   %7.1f\n", "large", l, rl, l / rl
+  printf "%-22s %8.1f   rampart --learn-for 60 %8.3f   %7.1f\n", "large", l, rb, l / rb
   printf "rampart / tshark on the same capture: %.0fx\n", ts / rs
+  printf "baseline cost: %.2fx the time without (target <= 1.5x)\n", rb / rl
 }'

@@ -461,6 +461,29 @@ impl Ids {
         }
     }
 
+    /// Ends a learning period that is over by `time_us` even when no traffic came (the
+    /// caller's timer); `true` if it ended now.
+    pub fn advance(&mut self, time_us: u64) -> bool {
+        let Ids {
+            config,
+            clients,
+            profile,
+        } = self;
+        let Some(profile) = profile.as_mut() else {
+            return false;
+        };
+        if !profile.advance(time_us) {
+            return false;
+        }
+        end_learning(profile, clients, config);
+        true
+    }
+
+    /// Drops the baseline: the fixed-threshold detectors only, from now on.
+    pub fn clear_baseline(&mut self) {
+        self.profile = None;
+    }
+
     /// Detects on `baseline` from now on.
     pub fn use_baseline(&mut self, baseline: Baseline) {
         self.profile = Some(Profile {

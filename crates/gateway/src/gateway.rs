@@ -69,6 +69,9 @@ pub enum GatewayError {
     /// The audit trail cannot be opened or refused a required event.
     #[error("audit trail: {0}")]
     Audit(String),
+    /// An IDS baseline operation failed; the text says why.
+    #[error("IDS: {0}")]
+    Ids(String),
     /// The island state cannot be read or written.
     #[error("{path}: {reason}")]
     Island {
@@ -160,6 +163,8 @@ pub struct Status {
     pub counters: Counters,
     /// The most recent IDS alerts, oldest first.
     pub recent_alerts: Vec<Alert>,
+    /// Where the IDS stands with its baseline (none, learning until…, detecting).
+    pub ids: rampart_conduit::LearningState,
     /// Time since start.
     pub uptime: Duration,
 }
@@ -335,6 +340,26 @@ impl Gateway {
             }));
         let event = started.build()?;
         shared.audit.record(event).await?;
+        match crate::monitoring::load_baseline(data) {
+            Ok(Some(baseline)) => {
+                tracing::info!(clients = baseline.clients.len(), "IDS baseline loaded");
+                shared.with_ids(|ids| ids.use_baseline(baseline));
+            }
+            Ok(None) => {}
+            Err(problem) => {
+                // Monitoring degrades to the fixed thresholds; the trail says why.
+                tracing::error!(%problem, "the IDS baseline is unusable; fixed thresholds only");
+                let event = GatewayEvent::new(
+                    Category::ConfigurationChange,
+                    "ids.baseline_invalid",
+                    gateway_actor(),
+                )
+                .severity(Severity::Warning)
+                .outcome(rampart_audit::Outcome::Failure)
+                .details(json!({ "reason": problem }));
+                shared.record(event).await;
+            }
+        }
 
         let mut tasks: Vec<JoinHandle<()>> = pool
             .tasks(&shared.open_watch(), &stop)
@@ -378,6 +403,10 @@ impl Gateway {
         tasks.push(shared.supervise(
             "refusal summaries",
             refusal_summaries(Arc::clone(&shared), stop.clone()),
+        ));
+        tasks.push(shared.supervise(
+            "IDS baseline",
+            crate::monitoring::watch(Arc::clone(&shared), stop.clone()),
         ));
         tracing::info!(secure = %secure_addr, island, "gateway started");
         Ok(RunningGateway {
@@ -760,6 +789,7 @@ impl RunningGateway {
                 alerts: load(&stats.alerts),
             },
             recent_alerts: shared.recent_alerts(),
+            ids: shared.with_ids(|ids| ids.learning_state()),
             uptime: shared.started.elapsed(),
         }
     }
@@ -859,6 +889,39 @@ impl RunningGateway {
                 if on { "on" } else { "off" }
             )))
         }
+    }
+
+    /// Starts learning an IDS baseline for `duration` (recorded in the audit trail first): no
+    /// alert is raised until it ends; then the baseline is saved in the data directory and
+    /// the anomaly detectors run on it (docs/ids.md).
+    ///
+    /// # Errors
+    /// [`GatewayError::Ids`] for a duration out of range or when the start cannot be
+    /// recorded (then nothing changes).
+    pub async fn start_learning(
+        &self,
+        duration: std::time::Duration,
+        adaptation: rampart_conduit::Adaptation,
+        by: &str,
+    ) -> Result<rampart_conduit::LearningState, GatewayError> {
+        crate::monitoring::start_learning(&self.shared, duration, adaptation, by)
+            .await
+            .map_err(GatewayError::Ids)
+    }
+
+    /// Drops the IDS baseline and its file (recorded first).
+    ///
+    /// # Errors
+    /// [`GatewayError::Ids`] when it cannot be recorded or the file cannot be removed.
+    pub async fn clear_baseline(&self, by: &str) -> Result<(), GatewayError> {
+        crate::monitoring::clear_baseline(&self.shared, by)
+            .await
+            .map_err(GatewayError::Ids)
+    }
+
+    /// The IDS baseline being learned or in force.
+    pub fn ids_baseline(&self) -> Option<rampart_conduit::Baseline> {
+        self.shared.with_ids(|ids| ids.baseline().cloned())
     }
 
     /// Clears a fail-close halt after its cause is fixed: records `gateway.resumed` and, if

@@ -61,6 +61,7 @@ pub mod component;
 pub mod config;
 mod gateway;
 mod listener;
+pub mod monitoring;
 mod server;
 mod session;
 pub mod sim;

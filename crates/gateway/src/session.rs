@@ -502,6 +502,25 @@ impl<S: Transport> Session<'_, S> {
     /// Sends the answer to a forwarded request; `false` closes the connection.
     async fn completion(&mut self, done: Completion) -> bool {
         let shared = self.shared;
+        if shared.ids_baselined() {
+            let (unit, function) = (done.request.unit_id(), done.request.function_code().value());
+            let observation = match &done.result {
+                Ok(_) => Observation::Answered {
+                    unit,
+                    function,
+                    latency_us: u64::try_from(done.queued.elapsed().as_micros())
+                        .unwrap_or(u64::MAX),
+                },
+                Err(_) => Observation::Unanswered { unit, function },
+            };
+            let alerts = shared.observe(&self.peer.ids_name, observation);
+            if !alerts.is_empty() {
+                let source = self.peer.addr.to_string();
+                if !shared.record_alerts(alerts, &self.peer.who, &source).await {
+                    return false;
+                }
+            }
+        }
         match done.result {
             Ok(response) => {
                 if response.is_exception()

@@ -83,6 +83,11 @@ pub(crate) struct Shared {
     open: AtomicBool,
     open_tx: watch::Sender<bool>,
     ids: Mutex<Ids>,
+    /// The IDS's time scale: microseconds since the Unix epoch as of the start, advanced by
+    /// the monotonic clock (steps of the wall clock do not disturb its windows, and a
+    /// baseline saved by one run reads on the same scale in the next).
+    ids_epoch_us: u64,
+    ids_baselined: AtomicBool,
     alerts: Mutex<VecDeque<Alert>>,
     pub(crate) stats: Stats,
     pub(crate) clients: Clients,
@@ -125,6 +130,8 @@ impl Shared {
         let open = traffic.open();
         let (open_tx, _) = watch::channel(open);
         let max_connections = parts.config.limits.max_connections;
+        let clock: Arc<dyn rampart_clock::Clock> = Arc::new(rampart_clock::SystemClock::new());
+        let started = Instant::now();
         let unauthenticated = PreAuthBudget::new(
             parts.config.limits.max_unauthenticated,
             parts.config.limits.max_unauthenticated_per_ip,
@@ -140,6 +147,8 @@ impl Shared {
             open: AtomicBool::new(open),
             open_tx,
             ids: Mutex::new(parts.ids),
+            ids_epoch_us: u64::try_from(clock.read().at.unix_micros()).unwrap_or(0),
+            ids_baselined: AtomicBool::new(false),
             alerts: Mutex::new(VecDeque::new()),
             stats: Stats::default(),
             clients: Clients::default(),
@@ -148,8 +157,8 @@ impl Shared {
             unauthenticated,
             refusals: RefusalLog::new(),
             pool: parts.pool,
-            started: Instant::now(),
-            clock: Arc::new(rampart_clock::SystemClock::new()),
+            started,
+            clock,
             stop: parts.stop,
             island_lock: tokio::sync::Mutex::new(()),
         })
@@ -350,24 +359,53 @@ impl Shared {
         *self.tls.write().unwrap_or_else(PoisonError::into_inner) = config;
     }
 
+    /// The IDS's time now (see `ids_epoch_us`).
+    pub(crate) fn ids_time_us(&self) -> u64 {
+        let elapsed = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.ids_epoch_us.saturating_add(elapsed)
+    }
+
+    /// The IDS's counting window.
+    pub(crate) fn ids_window_us(&self) -> u64 {
+        self.with_ids(|ids| ids.config().window_us)
+    }
+
+    /// Runs `f` on the IDS under its lock.
+    pub(crate) fn with_ids<R>(&self, f: impl FnOnce(&mut Ids) -> R) -> R {
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = f(&mut ids);
+        self.ids_baselined
+            .store(ids.baseline().is_some(), Ordering::Relaxed);
+        result
+    }
+
+    /// Whether the IDS learns or uses a baseline, which also wants response times and
+    /// unanswered requests (without one, completions need not take the IDS lock).
+    pub(crate) fn ids_baselined(&self) -> bool {
+        self.ids_baselined.load(Ordering::Relaxed)
+    }
+
     /// Shows `observation` of `client` to the IDS; returns the alerts it raised.
     pub(crate) fn observe(&self, client: &str, observation: Observation<'_, '_>) -> Vec<Alert> {
         let mut alerts = Vec::new();
-        let time_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let time_us = self.ids_time_us();
         self.ids
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .observe(time_us, client, observation, &mut alerts);
-        if !alerts.is_empty() {
-            let mut recent = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
-            for alert in &alerts {
-                if recent.len() == RECENT_ALERTS {
-                    recent.pop_front();
-                }
-                recent.push_back(alert.clone());
-            }
+        for alert in &alerts {
+            self.remember_alert(alert);
         }
         alerts
+    }
+
+    /// Keeps `alert` among the recent ones the status shows.
+    pub(crate) fn remember_alert(&self, alert: &Alert) {
+        let mut recent = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        if recent.len() == RECENT_ALERTS {
+            recent.pop_front();
+        }
+        recent.push_back(alert.clone());
     }
 
     /// Records IDS alerts in the audit trail.
@@ -396,6 +434,12 @@ impl Shared {
                     "severity": alert.severity,
                     "technique": alert.technique,
                     "explanation": alert.explanation,
+                    "count": alert.count,
+                    "server": alert.server,
+                    "unit": alert.unit,
+                    "function": alert.function,
+                    "addresses": alert.addresses,
+                    "baseline": alert.baseline,
                 }));
             if !self.record(event).await {
                 return false;

@@ -104,6 +104,8 @@ pub(crate) struct Completion {
     pub(crate) request: PendingRequest,
     /// The validated response, with the client's transaction id, or why there is none.
     pub(crate) result: Result<Frame, UpstreamFailure>,
+    /// When the request was queued: the response time the client sees starts there.
+    pub(crate) queued: Instant,
 }
 
 /// Why a request got no response.
@@ -343,6 +345,7 @@ fn complete(job: Job, result: Result<Frame, UpstreamFailure>) {
     let _ = job.reply.send(Completion {
         request: job.request,
         result,
+        queued: job.queued,
     });
 }
 

@@ -34,6 +34,8 @@ pub enum Entry {
     Gateway,
     /// `gateway/island`: island mode, kept across restarts.
     Island,
+    /// `gateway/ids-baseline.json`: the IDS baseline learned live, kept across restarts.
+    IdsBaseline,
     /// `mgmt/`: the management plane's state.
     Management,
     /// `mgmt/staged-policy.json`: a policy staged for review before it is applied.
@@ -57,6 +59,7 @@ impl Entry {
         Entry::Policy,
         Entry::Gateway,
         Entry::Island,
+        Entry::IdsBaseline,
         Entry::Management,
         Entry::StagedPolicy,
         Entry::Forward,
@@ -77,6 +80,7 @@ impl Entry {
             Entry::Policy => "policy.toml",
             Entry::Gateway => "gateway",
             Entry::Island => "gateway/island",
+            Entry::IdsBaseline => "gateway/ids-baseline.json",
             Entry::Management => "mgmt",
             Entry::StagedPolicy => "mgmt/staged-policy.json",
             Entry::Forward => "forward",

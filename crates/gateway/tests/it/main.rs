@@ -3,6 +3,7 @@
 mod audit_trail;
 mod client_authentication;
 mod fail_close;
+mod ids_learning;
 mod island_mode;
 mod plain_listener;
 mod policy_reload;
