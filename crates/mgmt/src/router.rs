@@ -788,3 +788,33 @@ async fn method_not_allowed() -> ApiError {
         "this route does not take that method; see /api/v1/openapi.json",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_added_once() {
+        let mut seen = HashSet::new();
+        for route in table() {
+            assert!(!route.summary.is_empty(), "{} {}", route.method, route.path);
+            assert!(!route.tag.is_empty(), "{} {}", route.method, route.path);
+            assert!(
+                seen.insert((route.method.clone(), route.path)),
+                "{} {} twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn pages_follow_the_api_and_stay_out_of_its_list() {
+        let table = table();
+        let first_page = table.iter().position(|r| r.page).unwrap();
+        assert!(table[first_page..].iter().all(|r| r.page));
+        assert_eq!(route_list().len(), first_page);
+    }
+}
