@@ -19,6 +19,9 @@
 //!   summary per interval by [`RefusalLog::drain`], so that every refusal is accounted for
 //!   without an attacker flooding the trail (CR 2.8, CR 2.9).
 //!
+//! [`PerSourceLimit`] caps the connections one source address holds open, authenticated or
+//! not, and [`admit_connection`] is the check both planes' listeners make at accept, after
+//! their allow-list: a place in the per-source limit, then one in the [`PreAuthBudget`].
 //! [`TokenBucket`] is the request-rate bucket of both planes.
 //!
 //! Both are bounded: the budget by its size, the log by [`MAX_TRACKED_REFUSALS`] keys, past
@@ -244,6 +247,113 @@ impl Drop for PreAuthSlot {
             .unwrap_or_else(PoisonError::into_inner)
             .release(self.id);
     }
+}
+
+/// Connections open per source address (CR 7.1), authenticated or not, in both planes. The
+/// address is counted as the caller gives it: the management plane gives its canonical form
+/// (an IPv4-mapped IPv6 address as IPv4), the data plane the address as accepted.
+#[derive(Debug, Clone, Default)]
+pub struct PerSourceLimit {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerSourceLimit {
+    /// No connection counted yet.
+    pub fn new() -> PerSourceLimit {
+        PerSourceLimit::default()
+    }
+
+    /// Counts a connection from `source` unless `limit` are open from it already.
+    pub fn admit(&self, source: IpAddr, limit: usize) -> Option<SourceSlot> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(source).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(SourceSlot {
+            open: Arc::clone(&self.open),
+            source,
+        })
+    }
+}
+
+/// One connection counted in a [`PerSourceLimit`]; uncounted on drop.
+#[derive(Debug)]
+pub struct SourceSlot {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    source: IpAddr,
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.source) {
+            *count -= 1;
+            if *count == 0 {
+                // Only sources with connections open are kept: the table stays bounded.
+                open.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// Why [`admit_connection`] refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionRefusal {
+    /// The source address has `limit` connections open already.
+    PerSource {
+        /// The cap per source address.
+        limit: usize,
+    },
+    /// No place in the budget of unauthenticated connections.
+    PreAuth(PreAuthRefusal),
+}
+
+impl std::fmt::Display for ConnectionRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionRefusal::PerSource { limit } => write!(
+                f,
+                "the limit of {limit} connections per source address is reached (CR 7.1)"
+            ),
+            ConnectionRefusal::PreAuth(refusal) => refusal.fmt(f),
+        }
+    }
+}
+
+/// The places a connection holds from accept on: one in its source's limit for as long as it
+/// is open, and one in the unauthenticated budget until it authenticates.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The place in the per-source limit.
+    pub source: SourceSlot,
+    /// The place in the unauthenticated budget.
+    pub preauth: PreAuthSlot,
+}
+
+/// Admits a connection just accepted from `source` (already allowed by the listener's
+/// allow-list): a place in `per_source` (at most `limit` per address), then one in
+/// `unauthenticated`. Both planes' listeners admit this way (CR 7.1, CR 7.2).
+///
+/// # Errors
+/// [`ConnectionRefusal`] when either is full; nothing is held then.
+pub fn admit_connection(
+    per_source: &PerSourceLimit,
+    limit: usize,
+    unauthenticated: &PreAuthBudget,
+    source: IpAddr,
+) -> Result<Admitted, ConnectionRefusal> {
+    let slot = per_source
+        .admit(source, limit)
+        .ok_or(ConnectionRefusal::PerSource { limit })?;
+    let preauth = unauthenticated
+        .admit(source)
+        .map_err(ConnectionRefusal::PreAuth)?;
+    Ok(Admitted {
+        source: slot,
+        preauth,
+    })
 }
 
 /// A token bucket (CR 7.1): `rate` tokens a second, at most `burst` saved, full when new. The

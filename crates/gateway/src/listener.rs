@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument as _;
 
-use crate::admission::PreAuthSlot;
+use crate::admission::{Admitted, PreAuthSlot, admit_connection};
 use crate::audit::{GatewayEvent, PLAIN_INTERFACE, SECURE_INTERFACE, Who};
 use crate::config::AllowList;
 use crate::session::{self, Peer};
@@ -88,19 +88,18 @@ pub(crate) async fn accept_loop(
             refuse("the source address is not in the listener's allow-list (NDR 1.13)".into());
             continue;
         }
-        let max_per_ip = shared.config.limits.max_connections_per_ip;
-        let Some(slot) = shared.clients.admit_ip(peer.ip(), max_per_ip) else {
-            refuse(format!(
-                "the limit of {max_per_ip} connections per source address is reached (CR 7.1)"
-            ));
+        let Ok(Admitted {
+            source: slot,
+            preauth,
+        }) = admit_connection(
+            shared.clients.per_source(),
+            shared.config.limits.max_connections_per_ip,
+            &shared.unauthenticated,
+            peer.ip(),
+        )
+        .inspect_err(|refusal| refuse(refusal.to_string()))
+        else {
             continue;
-        };
-        let preauth = match shared.unauthenticated.admit(peer.ip()) {
-            Ok(preauth) => preauth,
-            Err(refusal) => {
-                refuse(refusal.to_string());
-                continue;
-            }
         };
         let span = tracing::info_span!(
             "connection",

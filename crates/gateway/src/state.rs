@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ServerConfig;
 
-use crate::admission::{PreAuthBudget, RefusalLog, TokenBucket};
+use crate::admission::{PerSourceLimit, PreAuthBudget, RefusalLog, TokenBucket};
 use crate::audit::{AuditSink, GatewayEvent, Who};
 use crate::config::GatewayConfig;
 use crate::upstream::Pool;
@@ -501,11 +501,11 @@ impl Refusal {
 #[derive(Clone, Default)]
 pub(crate) struct Clients {
     inner: Arc<Mutex<ClientsInner>>,
+    per_source: PerSourceLimit,
 }
 
 #[derive(Default)]
 struct ClientsInner {
-    per_ip: HashMap<IpAddr, usize>,
     identities: HashMap<String, Identity>,
     next_id: u64,
 }
@@ -521,18 +521,9 @@ impl Clients {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a connection from `ip` unless `max` are open already.
-    pub(crate) fn admit_ip(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
-        let mut inner = self.lock();
-        let count = inner.per_ip.entry(ip).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(IpSlot {
-            clients: self.clone(),
-            ip,
-        })
+    /// The connections open per source address, which the listeners admit through.
+    pub(crate) fn per_source(&self) -> &PerSourceLimit {
+        &self.per_source
     }
 
     /// Joins the client `key`; its state lives while one of its connections does.
@@ -558,24 +549,6 @@ impl Clients {
             inner.next_id += 1;
         }
         handle
-    }
-}
-
-/// One counted connection from an address; uncounted on drop.
-pub(crate) struct IpSlot {
-    clients: Clients,
-    ip: IpAddr,
-}
-
-impl Drop for IpSlot {
-    fn drop(&mut self) {
-        let mut inner = self.clients.lock();
-        if let Some(count) = inner.per_ip.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                inner.per_ip.remove(&self.ip);
-            }
-        }
     }
 }
 

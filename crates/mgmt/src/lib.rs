@@ -21,10 +21,11 @@ pub mod api;
 mod config;
 mod error;
 mod extract;
+mod middleware;
 mod openapi;
 mod refusals;
 mod report;
-mod routes;
+mod router;
 mod server;
 mod state;
 mod ui;
@@ -33,12 +34,13 @@ use std::sync::Arc;
 
 pub use config::ManagementConfig;
 pub use error::{ApiError, ErrorBody, ErrorEnvelope};
+pub use middleware::{APPROVAL_HEADER, Access, CSRF_HEADER, SESSION_COOKIE};
 pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use report::{
     ConfigReport, ReportComponent, ReportInputs, SCHEMA_VERSION, SelfTest, Setting,
     build_from as config_report,
 };
-pub use routes::{APPROVAL_HEADER, Access, CSRF_HEADER, SESSION_COOKIE, route_list};
+pub use router::route_list;
 pub use server::{RunningManagement, StartError};
 pub use state::Services;
 
@@ -58,6 +60,6 @@ pub async fn start(
     let state = Arc::new(
         state::AppState::new(services, config).map_err(|e| StartError::Random(e.to_string()))?,
     );
-    let router = routes::router(Arc::clone(&state), ui::routes());
+    let router = router::router(Arc::clone(&state));
     server::start(state, router).await
 }

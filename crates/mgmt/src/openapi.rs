@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::routes::{Access, Answer, Route, table};
+use crate::middleware::Access;
+use crate::router::{Answer, Route, api_table};
 
 /// The document as JSON text (built once).
 pub fn document_json() -> String {
@@ -23,7 +24,7 @@ pub fn document() -> Value {
     settings.definitions_path = "/components/schemas".into();
     settings.meta_schema = None;
     let mut generator = settings.into_generator();
-    let routes = table();
+    let routes = api_table();
     let mut paths = Map::new();
     for route in &routes {
         let operation = operation(route, &mut generator);
@@ -58,7 +59,7 @@ pub fn document() -> Value {
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "session": { "type": "apiKey", "in": "cookie", "name": crate::routes::SESSION_COOKIE,
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::middleware::SESSION_COOKIE,
                              "description": "Session id set by POST /api/v1/auth/login." },
                 "token": { "type": "http", "scheme": "bearer",
                            "description": "An API token (CR 1.14)." }

@@ -1,17 +1,17 @@
 //! The HTTPS listener: allow-list, connection budgets, handshake and header timeouts, then
 //! HTTP/1.1 over TLS into the router.
 //!
-//! A connection is admitted as the data plane admits one (CR 7.1, CR 7.2): at accept it needs
-//! a place in the per-address limit and in the budget of unauthenticated connections
-//! ([`PreAuthBudget`], fair between sources); when a request on it authenticates it moves to
+//! A connection is admitted as the data plane admits one, by the same [`admit_connection`]
+//! (CR 7.1, CR 7.2): at accept it needs a place in the per-address limit
+//! ([`PerSourceLimit`]) and in the budget of unauthenticated connections ([`PreAuthBudget`],
+//! fair between sources); when a request on it authenticates it moves to
 //! the budget of authenticated connections (`max_connections`). Before that it must
 //! authenticate within `unauthenticated_timeout`, handshake included, and may be closed to
 //! make room for another source. So slow handshakes and trickled headers, which cost an
 //! attacker nothing, cannot take the slots of the operators who log in. Every refusal is
 //! audited, aggregated per source and interval ([`crate::refusals`]).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,7 +19,9 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use rampart_gateway::admission::{PreAuthBudget, PreAuthRelease, PreAuthSlot};
+use rampart_gateway::admission::{
+    Admitted, PerSourceLimit, PreAuthBudget, PreAuthRelease, PreAuthSlot, admit_connection,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -69,49 +71,6 @@ impl RunningManagement {
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
-        }
-    }
-}
-
-/// Connections open per source address, authenticated or not.
-struct PerSource {
-    open: Mutex<HashMap<IpAddr, usize>>,
-    limit: usize,
-}
-
-impl PerSource {
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<SourceSlot> {
-        let ip = ip.to_canonical();
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(ip).or_insert(0);
-        if *n >= self.limit {
-            return None;
-        }
-        *n += 1;
-        Some(SourceSlot {
-            table: Arc::clone(self),
-            ip,
-        })
-    }
-}
-
-struct SourceSlot {
-    table: Arc<PerSource>,
-    ip: IpAddr,
-}
-
-impl Drop for SourceSlot {
-    fn drop(&mut self) {
-        let mut open = self
-            .table
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
         }
     }
 }
@@ -185,7 +144,7 @@ pub(crate) struct Authenticated;
 struct Budgets {
     authenticated: Arc<Semaphore>,
     unauthenticated: PreAuthBudget,
-    per_source: Arc<PerSource>,
+    per_source: PerSourceLimit,
 }
 
 pub(crate) async fn start(
@@ -248,10 +207,7 @@ async fn accept_loop(
             state.config.max_unauthenticated,
             state.config.max_unauthenticated_per_ip,
         ),
-        per_source: Arc::new(PerSource {
-            open: Mutex::new(HashMap::new()),
-            limit: state.config.max_connections_per_ip,
-        }),
+        per_source: PerSourceLimit::new(),
     });
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -277,19 +233,19 @@ async fn accept_loop(
             refuse("the source address is not in the management allow-list (NDR 1.13)".into());
             continue;
         }
-        let Some(slot) = budgets.per_source.admit(peer.ip()) else {
-            refuse(format!(
-                "the limit of {} connections per source address is reached (CR 7.1)",
-                budgets.per_source.limit
-            ));
+        // Counted by the canonical address: an IPv4 client on a dual-stack socket is one source.
+        let Ok(Admitted {
+            source: slot,
+            preauth,
+        }) = admit_connection(
+            &budgets.per_source,
+            state.config.max_connections_per_ip,
+            &budgets.unauthenticated,
+            peer.ip().to_canonical(),
+        )
+        .inspect_err(|refusal| refuse(refusal.to_string()))
+        else {
             continue;
-        };
-        let preauth = match budgets.unauthenticated.admit(peer.ip()) {
-            Ok(preauth) => preauth,
-            Err(refusal) => {
-                refuse(refusal.to_string());
-                continue;
-            }
         };
         let acceptor = acceptor.clone();
         let state = Arc::clone(&state);

@@ -188,3 +188,37 @@ fn a_bucket_is_full_again_after_its_owner_was_idle() {
     assert!(!bucket.is_full(start + Duration::from_millis(400), 2.0, 4.0));
     assert!(bucket.is_full(start + Duration::from_millis(500), 2.0, 4.0));
 }
+
+#[test]
+fn connections_per_address_are_counted_and_released() {
+    let clients = PerSourceLimit::new();
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    let a = clients.admit(ip, 2).unwrap();
+    let _b = clients.admit(ip, 2).unwrap();
+    assert!(clients.admit(ip, 2).is_none());
+    assert!(clients.admit("192.0.2.2".parse().unwrap(), 2).is_some());
+    drop(a);
+    assert!(clients.admit(ip, 2).is_some());
+}
+
+#[test]
+fn a_connection_is_admitted_per_source_then_before_authentication() {
+    let per_source = PerSourceLimit::new();
+    let budget = PreAuthBudget::new(8, 1);
+    let first = admit_connection(&per_source, 2, &budget, ip(1)).unwrap();
+    // The source's one unauthenticated slot is taken: refused, and its per-source place is
+    // given back, so that only open connections count.
+    let refusal = admit_connection(&per_source, 2, &budget, ip(1)).unwrap_err();
+    assert_eq!(
+        refusal,
+        ConnectionRefusal::PreAuth(PreAuthRefusal::PerSource { limit: 1 })
+    );
+    drop(first.preauth);
+    let _second = admit_connection(&per_source, 2, &budget, ip(1)).unwrap();
+    let refusal = admit_connection(&per_source, 2, &budget, ip(1)).unwrap_err();
+    assert_eq!(refusal, ConnectionRefusal::PerSource { limit: 2 });
+    assert_eq!(
+        refusal.to_string(),
+        "the limit of 2 connections per source address is reached (CR 7.1)"
+    );
+}

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::with_identity;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::routes::Caller;
+use crate::middleware::Caller;
 use crate::state::AppState;
 
 fn account_name(text: &str) -> ApiResult<AccountName> {

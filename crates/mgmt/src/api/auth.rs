@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::with_identity;
 use crate::error::ApiResult;
 use crate::extract::Json;
-use crate::routes::{Caller, SESSION_COOKIE};
+use crate::middleware::{Caller, SESSION_COOKIE};
 use crate::state::{AppState, Peer};
 
 /// The system use notification.

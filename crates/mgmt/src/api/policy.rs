@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{event, record};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::routes::Caller;
+use crate::middleware::Caller;
 use crate::state::{AppState, Peer};
 
 /// The policy in force.

@@ -5,95 +5,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Extension, Form, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Ctx, Notice, PageFn, layout, lenient_query, ok_notice, redirect, respond};
+use super::{Ctx, Notice, layout, lenient_query, ok_notice, redirect, respond};
 use crate::api::{self, with_identity};
 use crate::extract::Json;
-use crate::routes::{Access, Caller, Route};
+use crate::middleware::Caller;
 use crate::state::{AppState, Peer};
 
-pub(super) fn routes(page: PageFn<'_>) -> Vec<Route> {
-    use Access::{Authenticated, Public};
-    vec![
-        page(
-            Method::GET,
-            "/",
-            Public,
-            "Start: the dashboard (or the login page).",
-            || get(root),
-        ),
-        page(
-            Method::GET,
-            "/login",
-            Public,
-            "The system use notification and the login form (CR 1.12).",
-            || get(login_page),
-        ),
-        page(
-            Method::POST,
-            "/login",
-            Public,
-            "Logs in from the form; sets the session cookie.",
-            || post(login),
-        ),
-        page(
-            Method::POST,
-            "/logout",
-            Authenticated,
-            "Ends the session.",
-            || post(logout),
-        ),
-        page(
-            Method::GET,
-            "/account",
-            Authenticated,
-            "The caller's account.",
-            || get(account),
-        ),
-        page(
-            Method::GET,
-            "/password",
-            Authenticated,
-            "Change of the caller's password (forced after an initial password, CR 1.5).",
-            || get(password_page),
-        ),
-        page(
-            Method::POST,
-            "/password",
-            Authenticated,
-            "Changes the caller's password.",
-            || post(change_password),
-        ),
-        page(
-            Method::GET,
-            "/totp",
-            Authenticated,
-            "TOTP enrolment (CR 1.1 RE 2).",
-            || get(totp_page),
-        ),
-        page(
-            Method::POST,
-            "/totp",
-            Authenticated,
-            "Starts TOTP enrolment: the QR code and the secret, once.",
-            || post(totp_start),
-        ),
-        page(
-            Method::POST,
-            "/totp/confirm",
-            Authenticated,
-            "Completes TOTP enrolment with a code.",
-            || post(totp_confirm),
-        ),
-    ]
-}
-
-async fn root() -> Response {
+pub(crate) async fn root() -> Response {
     redirect("/dashboard")
 }
 
@@ -167,7 +90,7 @@ fn login_form(state: &AppState, banner: &str, notices: &[Notice], status: Status
     response
 }
 
-async fn login_page(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+pub(crate) async fn login_page(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
     let query: LoginQuery = lenient_query(&uri);
     let mut notices = Vec::new();
     if query.ended.is_some() {
@@ -193,7 +116,7 @@ async fn login_page(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(crate) struct LoginForm {
     username: String,
     password: String,
     #[serde(default)]
@@ -227,7 +150,7 @@ fn clip(value: &str) -> String {
         .collect()
 }
 
-async fn login(
+pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
     Extension(peer): Extension<Peer>,
     headers: HeaderMap,
@@ -276,7 +199,7 @@ async fn login(
     }
 }
 
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<Arc<AppState>>,
     Extension(peer): Extension<Peer>,
     Extension(caller): Extension<Caller>,
@@ -295,7 +218,7 @@ async fn logout(
     }
 }
 
-async fn account(
+pub(crate) async fn account(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
@@ -351,7 +274,7 @@ fn password_form(state: &AppState, ctx: &Ctx, forced: bool, notices: &[Notice]) 
     layout(Some(ctx), "Change your password", "", notices, body)
 }
 
-async fn password_page(
+pub(crate) async fn password_page(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
 ) -> Response {
@@ -361,13 +284,13 @@ async fn password_page(
 }
 
 #[derive(Deserialize)]
-struct PasswordForm {
+pub(crate) struct PasswordForm {
     current: String,
     new: String,
     confirm: String,
 }
 
-async fn change_password(
+pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Form(form): Form<PasswordForm>,
@@ -397,7 +320,7 @@ async fn change_password(
     }
 }
 
-async fn totp_page(
+pub(crate) async fn totp_page(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
 ) -> Response {
@@ -442,7 +365,7 @@ pub(super) fn qr_svg(uri: &str) -> Option<String> {
     ))
 }
 
-async fn totp_start(
+pub(crate) async fn totp_start(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
 ) -> Response {
@@ -492,11 +415,11 @@ async fn totp_start(
 }
 
 #[derive(Deserialize)]
-struct CodeForm {
+pub(crate) struct CodeForm {
     code: String,
 }
 
-async fn totp_confirm(
+pub(crate) async fn totp_confirm(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Form(form): Form<CodeForm>,

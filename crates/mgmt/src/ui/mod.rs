@@ -1,9 +1,9 @@
 //! The web UI: server-rendered HTML pages on the management port, built on the API's handlers
 //! and the same guard (docs/management.md, "Web UI").
 //!
-//! - **Routes**: every page is a [`Route`] of the same table, marked `page`, with the same
-//!   [`Access`] rule as the API route it fronts; they are handed to the router as `extra`, so
-//!   they stay out of the `OpenAPI` document. The guard answers a page's refusals in HTML
+//! - **Routes**: every page is a route of the one table in [`crate::router`], added after
+//!   `.pages()`, with the same access rule as the API route it fronts; pages stay out of the
+//!   `OpenAPI` document. The guard answers a page's refusals in HTML
 //!   (anonymous callers go to `/login`, a pending password change to `/password`, a pending MFA
 //!   enrolment to `/totp`, anything else is an HTML 403) and checks the CSRF token of a form
 //!   post from its `csrf` field.
@@ -11,23 +11,32 @@
 //!   or style, so the pages' CSP is `script-src 'self'; style-src 'self'` (see [`CSP`]).
 //! - **No JavaScript needed**: every flow is a plain form; `static/ui.js` only refreshes the
 //!   dashboard without a reload and asks before destructive actions.
+//! - **Layout**: one file an area (`auth`, `dashboard`, `alerts`, `users`, `sessions`,
+//!   `tokens`, `approvals`, `audit`, `policy`, `backups`, `about`); the frame, notices, forms
+//!   and answers they share are here.
 
-mod auth;
-mod pages;
-mod policy;
-
-use std::sync::Arc;
+pub(crate) mod about;
+pub(crate) mod alerts;
+pub(crate) mod approvals;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod backups;
+pub(crate) mod dashboard;
+pub(crate) mod policy;
+pub(crate) mod sessions;
+pub(crate) mod tokens;
+pub(crate) mod users;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rampart_identity::{Permission, PermissionSet};
+use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::routes::{Access, Answer, Caller, Route};
+use crate::middleware::Caller;
 use crate::state::AppState;
 
 /// The Content-Security-Policy of every page: same-origin style sheet and script only (no
@@ -40,62 +49,11 @@ pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src '
 const STYLE: &str = include_str!("../../static/ui.css");
 const SCRIPT: &str = include_str!("../../static/ui.js");
 
-/// The UI's routes, for `routes::router`'s `extra`.
-pub(crate) fn routes() -> Vec<Route> {
-    let page = |method: Method,
-                path: &'static str,
-                access: Access,
-                summary: &'static str,
-                handler: fn() -> MethodRouter<Arc<AppState>>| Route {
-        method,
-        path,
-        access,
-        tag: "ui",
-        summary,
-        query: None,
-        body: None,
-        answer: Answer::Media("text/html"),
-        upload: false,
-        created: false,
-        handler,
-        page: true,
-    };
-    let mut routes = vec![
-        page(
-            Method::GET,
-            "/static/ui.css",
-            Access::Public,
-            "Style sheet.",
-            || get(style),
-        ),
-        page(
-            Method::GET,
-            "/static/ui.js",
-            Access::Public,
-            "Script.",
-            || get(script),
-        ),
-    ];
-    routes.extend(auth::routes(&page));
-    routes.extend(pages::routes(&page));
-    routes.extend(policy::routes(&page));
-    routes
-}
-
-/// The signature of the route builder handed to each module.
-type PageFn<'a> = &'a dyn Fn(
-    Method,
-    &'static str,
-    Access,
-    &'static str,
-    fn() -> MethodRouter<Arc<AppState>>,
-) -> Route;
-
-async fn style() -> Response {
+pub(crate) async fn style() -> Response {
     static_file("text/css; charset=utf-8", STYLE)
 }
 
-async fn script() -> Response {
+pub(crate) async fn script() -> Response {
     static_file("text/javascript; charset=utf-8", SCRIPT)
 }
 
@@ -368,6 +326,26 @@ pub(crate) fn ok_notice(key: Option<&str>) -> Option<Notice> {
         _ => return None,
     };
     Some(Notice::Ok(text.to_owned()))
+}
+
+#[derive(Default, Deserialize)]
+struct OkQuery {
+    ok: Option<String>,
+}
+
+pub(crate) fn ok_notices(uri: &Uri) -> Vec<Notice> {
+    let q: OkQuery = lenient_query(uri);
+    ok_notice(q.ok.as_deref()).into_iter().collect()
+}
+
+/// A one-button form posting to `action`; `confirm` asks first when JavaScript runs.
+pub(crate) fn action_button(ctx: &Ctx, action: &str, label: &str, confirm: Option<&str>) -> Markup {
+    html! {
+        form.inline method="post" action=(action) data-confirm=[confirm] {
+            (ctx.csrf_field())
+            button type="submit" { (label) }
+        }
+    }
 }
 
 /// Text as preformatted, escaped lines (for the policy and diffs).

@@ -5,73 +5,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Extension, Form, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::{get, post};
 use maud::{Markup, html};
 use rampart_identity::Permission;
 use serde::Deserialize;
 
-use super::{Ctx, Notice, PageFn, layout, lenient_query, ok_notice, redirect, respond};
+use super::{Ctx, Notice, layout, ok_notices, redirect, respond};
 use crate::api;
 use crate::api::policy::{Problem, Validation};
 use crate::extract::{Json, Query};
-use crate::routes::{Access, Caller, Route};
+use crate::middleware::Caller;
 use crate::state::{AppState, Peer};
-
-pub(super) fn routes(page: PageFn<'_>) -> Vec<Route> {
-    use Access::Permission as P;
-    use Permission as Perm;
-    vec![
-        page(
-            Method::GET,
-            "/policy",
-            P(Perm::PolicyView),
-            "The policy in force, the staged one and the editor.",
-            || get(policy),
-        ),
-        page(
-            Method::POST,
-            "/policy/validate",
-            P(Perm::PolicyView),
-            "Validates edited policy text; problems at their line.",
-            || post(validate),
-        ),
-        page(
-            Method::POST,
-            "/policy/stage",
-            P(Perm::PolicyStage),
-            "Stages edited policy text.",
-            || post(stage),
-        ),
-        page(
-            Method::GET,
-            "/policy/diff",
-            P(Perm::PolicyView),
-            "The staged policy against the one in force, with apply.",
-            || get(diff),
-        ),
-        page(
-            Method::POST,
-            "/policy/apply",
-            P(Perm::PolicyApply),
-            "Applies the staged policy that was reviewed.",
-            || post(apply),
-        ),
-        page(
-            Method::POST,
-            "/policy/discard",
-            P(Perm::PolicyStage),
-            "Discards the staged policy.",
-            || post(discard),
-        ),
-    ]
-}
-
-#[derive(Default, Deserialize)]
-struct OkQuery {
-    ok: Option<String>,
-}
 
 /// The policy page; `edited` is the editor's text and its validation when the page answers a
 /// form post.
@@ -181,18 +126,17 @@ fn validation_view(text: &str, validation: &Validation) -> Markup {
     }
 }
 
-async fn policy(
+pub(crate) async fn policy(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let q: OkQuery = lenient_query(&uri);
-    let notices: Vec<Notice> = ok_notice(q.ok.as_deref()).into_iter().collect();
+    let notices = ok_notices(&uri);
     policy_page(&state, &caller, None, &notices, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
-struct TextForm {
+pub(crate) struct TextForm {
     text: String,
 }
 
@@ -201,7 +145,7 @@ fn normalise(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
-async fn validate(
+pub(crate) async fn validate(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Form(form): Form<TextForm>,
@@ -218,7 +162,7 @@ async fn validate(
     .await
 }
 
-async fn stage(
+pub(crate) async fn stage(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Extension(peer): Extension<Peer>,
@@ -265,13 +209,12 @@ async fn approval_for_apply(state: &Arc<AppState>, caller: &Caller) -> Option<i6
         .map(|a| a.id)
 }
 
-async fn diff(
+pub(crate) async fn diff(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
 ) -> Response {
-    let q: OkQuery = lenient_query(&uri);
-    let notices: Vec<Notice> = ok_notice(q.ok.as_deref()).into_iter().collect();
+    let notices = ok_notices(&uri);
     let ctx = Ctx::of(&state, &caller);
     let diff = match api::policy::diff(State(Arc::clone(&state))).await {
         Ok(Json(d)) => d,
@@ -355,11 +298,11 @@ async fn diff(
 }
 
 #[derive(Deserialize)]
-struct ApplyForm {
+pub(crate) struct ApplyForm {
     sha256: String,
 }
 
-async fn apply(
+pub(crate) async fn apply(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Extension(peer): Extension<Peer>,
@@ -381,7 +324,7 @@ async fn apply(
     }
 }
 
-async fn discard(
+pub(crate) async fn discard(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Extension(peer): Extension<Peer>,
