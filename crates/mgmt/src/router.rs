@@ -502,6 +502,32 @@ pub(crate) fn table() -> Vec<Route> {
         .get("/api/v1/alerts", P(Perm::MetricsRead), api::observe::alerts)
         .doc("Recent IDS alerts, newest first.")
         .json::<Vec<api::observe::AlertView>>()
+        // ----- IDS baseline (CR 6.2) ------------------------------------------------------
+        .get("/api/v1/ids", P(Perm::MetricsRead), api::ids::ids)
+        .doc("Where the IDS stands with its baseline: none, learning (until when) or detecting.")
+        .json::<api::ids::IdsView>()
+        .post(
+            "/api/v1/ids/learning",
+            P(Perm::PolicyApply),
+            api::ids::start_learning,
+        )
+        .doc("Starts learning a new baseline for duration_s seconds: no alert until it ends; audited.")
+        .body::<api::ids::LearningRequest>()
+        .json::<api::ids::IdsView>()
+        .get(
+            "/api/v1/ids/baseline",
+            P(Perm::ConfigView),
+            api::ids::baseline,
+        )
+        .doc("The baseline learned or in force, as its JSON file (docs/ids.md).")
+        .media("application/json")
+        .delete(
+            "/api/v1/ids/baseline",
+            P(Perm::PolicyApply),
+            api::ids::clear_baseline,
+        )
+        .doc("Drops the baseline and its file: fixed thresholds only; audited.")
+        .json::<api::ids::IdsView>()
         .tag("configuration")
         .get(
             "/api/v1/config-report",
@@ -618,6 +644,12 @@ pub(crate) fn table() -> Vec<Route> {
         .doc("Island mode off: traffic flows again as the policy allows.")
         .get("/alerts", P(Perm::MetricsRead), ui::alerts::alerts)
         .doc("Recent IDS alerts.")
+        .get("/ids", P(Perm::MetricsRead), ui::ids::ids)
+        .doc("The IDS baseline: its state, a learning window, clearing it.")
+        .post("/ids/learning", P(Perm::PolicyApply), ui::ids::start_learning)
+        .doc("Starts a learning window.")
+        .post("/ids/clear", P(Perm::PolicyApply), ui::ids::clear)
+        .doc("Clears the baseline.")
         .get("/users", P(Perm::UserView), ui::users::users)
         .doc("Accounts and roles.")
         .post("/users", P(Perm::UserManage), ui::users::create_user)

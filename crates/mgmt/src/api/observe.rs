@@ -60,6 +60,8 @@ pub struct StatusView {
     pub uptime_s: u64,
     /// Counters since start.
     pub counters: TrafficView,
+    /// Where the IDS stands with its baseline.
+    pub ids: super::ids::IdsView,
 }
 
 /// One open client connection.
@@ -140,6 +142,16 @@ pub struct AlertView {
     pub technique: String,
     /// What was seen.
     pub explanation: String,
+    /// The occurrences an aggregated alert stands for (1 otherwise).
+    pub count: u32,
+    /// The unit id concerned, where known.
+    pub unit: Option<u8>,
+    /// The function code concerned, where known.
+    pub function: Option<u8>,
+    /// The addresses concerned, where known.
+    pub addresses: Option<String>,
+    /// The baseline figure the traffic deviates from, for anomaly alerts.
+    pub baseline: Option<String>,
 }
 
 /// Island mode on or off.
@@ -208,6 +220,7 @@ fn status_view(state: &AppState) -> StatusView {
             forwarded: status.upstream.forwarded,
             alerts: c.alerts,
         },
+        ids: super::ids::view(&status.ids),
     }
 }
 
@@ -237,6 +250,11 @@ pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Json<Vec<Alert
                 technique_id: a.technique.id.to_owned(),
                 technique: a.technique.name.to_owned(),
                 explanation: a.explanation.clone(),
+                count: a.count,
+                unit: a.unit,
+                function: a.function,
+                addresses: a.addresses.clone(),
+                baseline: a.baseline.clone(),
             })
             .collect(),
     )

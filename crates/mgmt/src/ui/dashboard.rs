@@ -112,6 +112,19 @@ pub(crate) async fn dashboard(
             @if let Some(reason) = &status.halted_reason {
                 div.notice.error role="alert" { p { "Halted: " (reason) } }
             }
+            p {
+                "IDS: "
+                @match status.ids.state.as_str() {
+                    "learning" => {
+                        "learning a baseline"
+                        @if let Some(until) = &status.ids.learning_until { " until " (until) }
+                        " — no alert until then"
+                    }
+                    "detecting" => { "detecting on a baseline of " (status.ids.clients) " clients" }
+                    _ => { "fixed thresholds (no baseline)" }
+                }
+                " · " a href="/ids" { "IDS baseline" }
+            }
             dl.stats {
                 div.stat {
                     dt { "Requests per second" }

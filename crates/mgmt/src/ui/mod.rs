@@ -22,6 +22,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod backups;
 pub(crate) mod dashboard;
+pub(crate) mod ids;
 pub(crate) mod policy;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
@@ -235,6 +236,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/policy", "Policy", Some(Permission::PolicyView)),
     ("/audit", "Audit log", Some(Permission::AuditRead)),
     ("/alerts", "Alerts", Some(Permission::MetricsRead)),
+    ("/ids", "IDS", Some(Permission::MetricsRead)),
     ("/users", "Users", Some(Permission::UserView)),
     ("/sessions", "Sessions", Some(Permission::SessionView)),
     ("/approvals", "Approvals", None),
@@ -323,6 +325,11 @@ pub(crate) fn ok_notice(key: Option<&str>) -> Option<Notice> {
              the next start of the gateway. Discard it here to cancel."
         }
         "discarded-restore" => "The staged restore was discarded.",
+        "learning" => {
+            "The IDS is learning: no alert is raised until the window ends; the audit log \
+             records who started it."
+        }
+        "baseline-cleared" => "The IDS baseline was cleared: fixed thresholds only.",
         _ => return None,
     };
     Some(Notice::Ok(text.to_owned()))

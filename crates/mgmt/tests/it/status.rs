@@ -54,3 +54,80 @@ async fn connected_clients_are_listed_with_their_roles() {
     assert!(html.contains("<td>viewer</td>"), "{html}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ids_baseline_is_learned_from_the_api_by_who_may_apply_policy_and_audited() {
+    let h = Harness::start().await;
+    let admin = h.admin().await;
+    let status = admin.get("/api/v1/status").await.json();
+    assert_eq!(status["ids"]["state"], "none", "{status}");
+    // An operator sees the state but may not silence the IDS.
+    let operator = h.user(&admin, "op", "operator").await;
+    assert_eq!(operator.get("/api/v1/ids").await.json()["state"], "none");
+    let refused = operator
+        .post(
+            "/api/v1/ids/learning",
+            serde_json::json!({ "duration_s": 60 }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    // Out of range: a 400 that names the field; nothing starts.
+    let bad = admin
+        .post(
+            "/api/v1/ids/learning",
+            serde_json::json!({ "duration_s": 0 }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+    assert!(bad.text().contains("duration_s"), "{}", bad.text());
+    let unknown = admin
+        .post(
+            "/api/v1/ids/learning",
+            serde_json::json!({ "duration_s": 5, "silence": true }),
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unknown.text()
+    );
+    assert_eq!(admin.get("/api/v1/ids").await.json()["state"], "none");
+    // Started: learning until a time; the dashboard says so; the trail records who.
+    let started = admin
+        .post(
+            "/api/v1/ids/learning",
+            serde_json::json!({ "duration_s": 3600, "adaptive": true }),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    assert_eq!(started.json()["state"], "learning");
+    assert!(started.json()["learning_until"].is_string());
+    let _connection = viewer(&h).await;
+    let page = admin.get("/dashboard").await.text();
+    assert!(page.contains("learning a baseline"), "{page}");
+    let ids_page = admin.get("/ids").await;
+    assert_eq!(ids_page.status, StatusCode::OK);
+    assert!(ids_page.text().contains("Start learning"));
+    let baseline = admin.get("/api/v1/ids/baseline").await;
+    assert_eq!(baseline.status, StatusCode::OK, "{}", baseline.text());
+    assert_eq!(baseline.json()["format"], "rampart-ids-baseline");
+    let events = admin.get("/api/v1/audit?limit=1000").await.json();
+    let started_by: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "ids.learning_started")
+        .map(|e| e["details"]["by"].clone())
+        .collect();
+    assert_eq!(started_by, [serde_json::json!("admin")], "{events}");
+    // Cleared: back to fixed thresholds; no baseline to download.
+    let cleared = admin.delete("/api/v1/ids/baseline").await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.text());
+    assert_eq!(cleared.json()["state"], "none");
+    assert_eq!(
+        admin.get("/api/v1/ids/baseline").await.status,
+        StatusCode::NOT_FOUND
+    );
+    h.stop().await;
+}
