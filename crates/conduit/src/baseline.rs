@@ -743,6 +743,27 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzzing_oracle_runs_on_a_real_baseline() {
+        let mut baseline = Baseline::new(10, Adaptation::Frozen);
+        let request = [0u8, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 4];
+        let decoded = rampart_modbus::decode_request(&request).unwrap_or_else(|e| panic!("{e}"));
+        baseline.learn_request(1, "10.0.0.5", Some("10.0.0.20"), &decoded);
+        let text = baseline.to_json();
+        let mut input = u16::try_from(text.len())
+            .unwrap_or(0)
+            .to_be_bytes()
+            .to_vec();
+        input.extend_from_slice(text.as_bytes());
+        for _ in 0..30 {
+            input.push(12);
+            input.extend_from_slice(&request);
+        }
+        input.push(12);
+        input.extend_from_slice(&[0, 2, 0, 0, 0, 6, 1, 6, 0, 9, 0, 1]);
+        crate::fuzzing::baseline(&input);
+    }
+
+    #[test]
     fn a_file_that_lies_is_refused_with_the_place() {
         let mut baseline = Baseline::new(10, Adaptation::Frozen);
         baseline.clients.insert(

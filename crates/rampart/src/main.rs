@@ -8,6 +8,7 @@
 // Doc comments here are clap's help text for people at a terminal, where backticks show.
 #![allow(clippy::doc_markdown)]
 
+mod api_client;
 mod cmd;
 mod component;
 mod output;

@@ -2,11 +2,10 @@
 //! gap to SL-T and the evidence; `rampart assess diff` compares two JSON reports.
 //!
 //! The domain logic is in `rampart-assess`; this module reads files, fetches a gateway's
-//! config report for `--live` (an HTTPS GET with hyper over the vault's TLS client policy), picks
+//! config report for `--live` (through `crate::api_client`), picks
 //! the time, and writes the chosen report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use rampart_assess::live::{ConfigReport, LiveChecks, LiveEvaluation};
@@ -14,6 +13,7 @@ use rampart_assess::report::{self, oscal::Document};
 use rampart_assess::{Assessment, Options, Profile, SlVector, Waivers};
 use rampart_catalog::Catalog;
 
+use crate::api_client::{ApiClient, response_text};
 use crate::output;
 use crate::{BadInput, Outcome};
 
@@ -171,11 +171,7 @@ fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<Live
         let text = read_capped(path, MAX_REPORT_BYTES)?;
         (text, path.display().to_string())
     } else if let (Some(url), Some(token), Some(ca)) = (&args.live, &args.token, &args.ca) {
-        let token = match token.strip_prefix('@') {
-            Some(file) => read_capped(Path::new(file), 64 << 10)?.trim().to_owned(),
-            None => token.clone(),
-        };
-        (fetch_config_report(url, &token, ca)?, url.clone())
+        (fetch_config_report(url, token, ca)?, url.clone())
     } else {
         return Ok(None);
     };
@@ -196,156 +192,17 @@ fn read_capped(path: &Path, limit: u64) -> anyhow::Result<String> {
         .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
 }
 
-/// `GET {url}/api/v1/config-report` with the bearer token, over TLS 1.2/1.3 to a server whose
-/// certificate chains to `ca` and names the URL's host: hyper's HTTP/1.1 client over the
-/// vault's rustls client configuration, every step within a deadline, the body capped.
+/// `GET {url}/api/v1/config-report` with the bearer token (see [`crate::api_client`]).
 fn fetch_config_report(url: &str, token: &str, ca: &Path) -> anyhow::Result<String> {
-    let target = LiveTarget::parse(url)?;
-    let config = rampart_vault::tls::client_config(ca, None)
-        .map_err(|e| BadInput(format!("--ca {}: {e}", ca.display())))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let (status, body) = runtime
-        // The deadline's timer needs the runtime: make it inside.
-        .block_on(async {
-            tokio::time::timeout(FETCH_TIMEOUT, https_get(&target, token, config)).await
-        })
-        .map_err(|_| anyhow::anyhow!("no complete answer within {} s", FETCH_TIMEOUT.as_secs()))
-        .and_then(|answer| answer)
-        .with_context(|| format!("GET {}", target.report_url()))?;
-    response_text(status, body).with_context(|| target.report_url())
-}
-
-/// Everything of a `--live` fetch: connection, handshake, request and body.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Where `--live` points: `https://HOST[:PORT][/BASE]`.
-struct LiveTarget {
-    uri: hyper::Uri,
-    host: String,
-    port: u16,
-}
-
-impl LiveTarget {
-    fn parse(url: &str) -> anyhow::Result<LiveTarget> {
-        let bad_url = || {
-            BadInput(format!(
-                "--live '{url}': expected https://HOST:PORT (the gateway's management address)"
-            ))
-        };
-        let uri: hyper::Uri = url.parse().map_err(|_| bad_url())?;
-        if uri.scheme_str() != Some("https") || uri.query().is_some() {
-            return Err(bad_url().into());
-        }
-        let host = uri
-            .host()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
-            .filter(|h| !h.is_empty())
-            .ok_or_else(bad_url)?;
-        // `Uri::port` hides a port that is not a u16; read the authority's own text.
-        let authority_text = uri.authority().map_or("", |a| a.as_str());
-        let port = match authority_text.rsplit_once(':') {
-            Some((_, port)) if !port.ends_with(']') => {
-                port.parse::<u16>().map_err(|_| bad_url())?
-            }
-            _ => 443,
-        };
-        let base = uri.path().trim_matches('/');
-        let path = if base.is_empty() {
-            "/api/v1/config-report".to_owned()
-        } else {
-            format!("/{base}/api/v1/config-report")
-        };
-        let authority = uri.authority().ok_or_else(bad_url)?.clone();
-        let uri = hyper::Uri::builder()
-            .scheme("https")
-            .authority(authority)
-            .path_and_query(path)
-            .build()
-            .map_err(|_| bad_url())?;
-        Ok(LiveTarget { uri, host, port })
-    }
-
-    fn report_url(&self) -> String {
-        self.uri.to_string()
-    }
-}
-
-async fn https_get(
-    target: &LiveTarget,
-    token: &str,
-    config: std::sync::Arc<rustls::ClientConfig>,
-) -> anyhow::Result<(hyper::StatusCode, Vec<u8>)> {
-    use http_body_util::BodyExt as _;
-    let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .with_context(|| format!("connecting to {}:{}", target.host, target.port))?;
-    let _ = tcp.set_nodelay(true);
-    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-        .map_err(|_| BadInput(format!("--live: '{}' is not a host name", target.host)))?;
-    let tls = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .context("TLS handshake")?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .context("starting HTTP/1.1")?;
-    let connection = tokio::spawn(connection);
-    let authority = target
-        .uri
-        .authority()
-        .map_or_else(|| target.host.clone(), ToString::to_string);
-    let request = hyper::Request::get(target.uri.path())
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(hyper::header::ACCEPT, "application/json")
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("rampart-assess/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
-        .context("building the request")?;
-    let response = sender
-        .send_request(request)
-        .await
-        .context("sending the request")?;
-    let status = response.status();
-    let limited = http_body_util::Limited::new(response.into_body(), MAX_REPORT_BYTES_USIZE);
-    let body = limited
-        .collect()
-        .await
-        .map_err(|e| anyhow::anyhow!("reading the answer: {e} (at most {MAX_REPORT_BYTES} bytes)"))?
-        .to_bytes()
-        .to_vec();
-    connection.abort();
-    Ok((status, body))
-}
-
-/// [`MAX_REPORT_BYTES`] for the body limiter.
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "4 MiB fits every usize Rampart runs on"
-)]
-const MAX_REPORT_BYTES_USIZE: usize = MAX_REPORT_BYTES as usize;
-
-/// The report text of an answer, which must be 200; refusals of the token are bad input.
-fn response_text(status: hyper::StatusCode, body: Vec<u8>) -> anyhow::Result<String> {
-    let text = String::from_utf8(body).context("the answer is not UTF-8")?;
-    match status.as_u16() {
-        200 => Ok(text),
-        401 | 403 => Err(BadInput(format!(
-            "the gateway refused the token (HTTP {}); it needs the permission to view the configuration",
-            status.as_u16()
-        ))
-        .into()),
-        other => Err(anyhow::anyhow!(
-            "HTTP {other}: {}",
-            text.chars().take(200).collect::<String>()
-        )),
-    }
+    let client = ApiClient::new(url, token, ca)?;
+    let (status, body) = client.call(
+        &hyper::Method::GET,
+        "/api/v1/config-report",
+        None,
+        MAX_REPORT_BYTES,
+    )?;
+    response_text(status, body, "to view the configuration")
+        .with_context(|| client.url("/api/v1/config-report"))
 }
 
 fn write_report(args: &Args, a: &Assessment) -> anyhow::Result<()> {
@@ -412,54 +269,4 @@ fn diff(old: &Path, new: &Path) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Ok
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_targets_are_https_urls_with_an_optional_base_path() {
-        let t = LiveTarget::parse("https://127.0.0.1:8443").unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("127.0.0.1", 8443));
-        assert_eq!(
-            t.report_url(),
-            "https://127.0.0.1:8443/api/v1/config-report"
-        );
-        let t = LiveTarget::parse("https://[::1]:9/gw/").unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("::1", 9));
-        assert_eq!(t.report_url(), "https://[::1]:9/gw/api/v1/config-report");
-        assert_eq!(LiveTarget::parse("https://gw.example").unwrap().port, 443);
-        for bad in [
-            "http://127.0.0.1:8443",
-            "127.0.0.1:8443",
-            "https://",
-            "https://h:99999",
-            "https://h/?q",
-        ] {
-            let error = LiveTarget::parse(bad)
-                .err()
-                .unwrap_or_else(|| panic!("{bad}"));
-            assert!(error.is::<BadInput>(), "{bad}: {error}");
-        }
-    }
-
-    #[test]
-    fn only_a_200_answer_is_a_report_and_a_refused_token_is_bad_input() {
-        assert_eq!(
-            response_text(hyper::StatusCode::OK, b"{}".to_vec()).unwrap(),
-            "{}"
-        );
-        for status in [
-            hyper::StatusCode::UNAUTHORIZED,
-            hyper::StatusCode::FORBIDDEN,
-        ] {
-            let error = response_text(status, Vec::new()).unwrap_err();
-            assert!(error.chain().any(<dyn std::error::Error>::is::<BadInput>));
-        }
-        let error =
-            response_text(hyper::StatusCode::INTERNAL_SERVER_ERROR, b"boom".to_vec()).unwrap_err();
-        assert!(error.to_string().contains("HTTP 500: boom"), "{error}");
-        assert!(response_text(hyper::StatusCode::OK, vec![0xff, 0xfe]).is_err());
-    }
 }

@@ -7,6 +7,7 @@ mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
 mod hardening_level;
+mod ids_live;
 mod live_assess;
 mod policy_and_inspect;
 mod up;

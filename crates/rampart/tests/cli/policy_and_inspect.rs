@@ -189,3 +189,111 @@ fn learn_on_a_capture_without_modbus_is_bad_input() {
         stderr(&output)
     );
 }
+
+#[test]
+fn ids_learn_then_inspect_with_the_baseline_and_bad_baselines_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("normal.json");
+    let baseline_arg = baseline.to_str().unwrap();
+    // The write-heavy capture: the fixed write-burst threshold alerts, the baseline does not.
+    let fixed = rampart(&["inspect", "--pcap", &pcap("zeek_modbusBig.pcap")]);
+    assert_eq!(fixed.status.code(), Some(1), "{}", stderr(&fixed));
+    assert!(stdout(&fixed).contains("write-burst"), "{}", stdout(&fixed));
+    let learned = rampart(&[
+        "inspect",
+        "--pcap",
+        &pcap("zeek_modbusBig.pcap"),
+        "--learn-for",
+        "20",
+    ]);
+    assert_eq!(learned.status.code(), Some(0), "{}", stdout(&learned));
+    assert!(
+        stdout(&learned).contains("baseline: 1 clients"),
+        "{}",
+        stdout(&learned)
+    );
+    ok(&[
+        "ids",
+        "learn",
+        "--pcap",
+        &pcap("zeek_modbusBig.pcap"),
+        "--out",
+        baseline_arg,
+    ]);
+    assert!(ok(&["ids", "show", baseline_arg]).contains("1 clients"));
+    let again = rampart(&[
+        "inspect",
+        "--pcap",
+        &pcap("zeek_modbusBig.pcap"),
+        "--baseline",
+        baseline_arg,
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    // Another client's capture against it: new talkers.
+    let other = rampart(&[
+        "inspect",
+        "--pcap",
+        &pcap("iti_modbus_test.pcap"),
+        "--baseline",
+        baseline_arg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(stdout(&other).contains("\"new-talker\""));
+    // Bad baselines and flags: exit 2 naming the file and what is wrong.
+    let broken = write(
+        &dir,
+        "broken.json",
+        "{\"format\": \"rampart-ids-baseline\", \"version\": 9}",
+    );
+    for (args, needle) in [
+        (vec!["ids", "show", broken.as_str()], "broken.json"),
+        (
+            vec![
+                "inspect",
+                "--pcap",
+                &pcap("zeek_modbusSmall.pcap"),
+                "--baseline",
+                broken.as_str(),
+            ],
+            "broken.json",
+        ),
+        (
+            vec![
+                "inspect",
+                "--pcap",
+                &pcap("zeek_modbusSmall.pcap"),
+                "--learn-for",
+                "0",
+            ],
+            "learn-for",
+        ),
+        (
+            vec![
+                "inspect",
+                "--pcap",
+                &pcap("zeek_modbusSmall.pcap"),
+                "--learn-for",
+                "5",
+                "--baseline",
+                broken.as_str(),
+            ],
+            "cannot be used with",
+        ),
+    ] {
+        let output = rampart(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(needle),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"));
+    }
+}
