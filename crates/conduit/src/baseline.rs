@@ -202,6 +202,8 @@ pub struct FunctionBaseline {
     pub function: u8,
     /// Requests seen.
     pub requests: u64,
+    /// The largest quantity of coils or registers one request read or wrote.
+    pub max_quantity: u32,
     /// Requests per window, over the windows in which it was used.
     pub rate: Band,
     /// Response times in microseconds.
@@ -251,6 +253,7 @@ impl ClientBaseline {
                         unit,
                         function,
                         requests: 0,
+                        max_quantity: 0,
                         rate: Band::default(),
                         latency_us: Band::default(),
                         unanswered: Band::default(),
@@ -567,10 +570,17 @@ impl Baseline {
             learned.servers.insert(server.to_owned());
         }
         let unit = request.unit_id();
+        let access = request.access();
         if let Some(function) = learned.function_mut(unit, request.function_code().value()) {
             function.requests += 1;
+            let quantity = [access.read(), access.write()]
+                .into_iter()
+                .flatten()
+                .map(|span| span.range.count())
+                .max()
+                .unwrap_or(0);
+            function.max_quantity = function.max_quantity.max(quantity);
         }
-        let access = request.access();
         if let Some(span) = access.read() {
             add_range(
                 &mut learned.ranges_mut(unit, span.table).read,

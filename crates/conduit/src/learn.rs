@@ -69,6 +69,55 @@ impl Learner {
         }
     }
 
+    /// What a learned IDS baseline says each client did, as the learner's observations: the
+    /// policy it proposes allows each client the units and functions it used, with the
+    /// ranges it read and wrote in the tables those functions address and its largest
+    /// quantity. A baseline keeps no FC 8 sub-function or FC 43 MEI type, so those appear as
+    /// the function alone, which the policy reads as the harmless preset diagnostics only.
+    pub fn from_baseline(baseline: &crate::Baseline) -> Learner {
+        use rampart_modbus::Table;
+        let mut learner = Learner::new();
+        for (client, learned) in &baseline.clients {
+            let usages = learner.clients.entry(client.clone()).or_default();
+            for function in &learned.functions {
+                let (reads, writes): (&[Table], &[Table]) = match function.function {
+                    1 => (&[Table::Coils], &[]),
+                    2 => (&[Table::DiscreteInputs], &[]),
+                    3 | 24 => (&[Table::HoldingRegisters], &[]),
+                    4 => (&[Table::InputRegisters], &[]),
+                    5 | 15 => (&[], &[Table::Coils]),
+                    6 | 16 | 22 => (&[], &[Table::HoldingRegisters]),
+                    23 => (&[Table::HoldingRegisters], &[Table::HoldingRegisters]),
+                    _ => (&[], &[]),
+                };
+                let key = (
+                    function.unit,
+                    FunctionKey {
+                        code: function.function,
+                        sub: None,
+                    },
+                );
+                let usage = usages.entry(key).or_default();
+                usage.count += function.requests;
+                usage.max_quantity = usage.max_quantity.max(function.max_quantity);
+                for table in reads {
+                    if let Some(ranges) = learned.ranges(function.unit, *table) {
+                        usage.read.extend(ranges.read.iter().map(|[a, b]| (*a, *b)));
+                    }
+                }
+                for table in writes {
+                    if let Some(ranges) = learned.ranges(function.unit, *table) {
+                        usage
+                            .write
+                            .extend(ranges.written.iter().map(|[a, b]| (*a, *b)));
+                    }
+                }
+            }
+            learner.requests += learned.requests;
+        }
+        learner
+    }
+
     /// How many requests were observed.
     pub fn requests(&self) -> u64 {
         self.requests

@@ -521,6 +521,13 @@ pub(crate) fn table() -> Vec<Route> {
         )
         .doc("The baseline learned or in force, as its JSON file (docs/ids.md).")
         .media("application/json")
+        .get(
+            "/api/v1/ids/baseline/policy",
+            P(Perm::PolicyView),
+            api::ids::proposed_policy,
+        )
+        .doc("A least-privilege conduit policy proposed from the baseline, to review and stage.")
+        .media("application/toml")
         .delete(
             "/api/v1/ids/baseline",
             P(Perm::PolicyApply),

@@ -63,7 +63,7 @@ fn read_response(quantity: u8) -> Vec<u8> {
 }
 
 /// A plant's routine: a master that writes coils 0-7 of unit 1 25 times a second and reads
-/// holding registers 0-19 ten times a second, and an HMI that reads holding registers
+/// holding registers 0-19 after every fifth write, and an HMI that reads holding registers
 /// 100-119 once a second; every 15 s an operator writes register 105 from the HMI.
 fn plant(deviation: Deviation) -> Capture {
     let mut capture = Capture::new();
@@ -71,7 +71,7 @@ fn plant(deviation: Deviation) -> Capture {
     capture.connect(T0, master());
     capture.connect(T0 + 200, hmi());
     let deviating = |t: u64| (EVENT..EVENT + 20 * S).contains(&t);
-    // The master: writes every 40 ms (or faster while deviating), reads every 100 ms.
+    // The master: writes every 40 ms (or faster while deviating), reads after every fifth.
     let mut t = MS;
     let mut coil = 0u8;
     while t < DURATION {
@@ -85,7 +85,7 @@ fn plant(deviation: Deviation) -> Capture {
             Some((1_500 + jitter.next(1_000), &pdu)),
         );
         coil = coil.wrapping_add(1);
-        if (t / MS).is_multiple_of(100) {
+        if coil.is_multiple_of(5) {
             let read = [3, 0, 0, 0, 20];
             capture.exchange(
                 T0 + t + 13 * MS,
@@ -597,4 +597,61 @@ fn benign_reference_captures_raise_no_high_alert_after_learning() {
             );
         }
     }
+}
+
+#[test]
+fn a_baseline_proposes_a_least_privilege_policy_that_allows_the_routine_only() {
+    use rampart_conduit::{CompiledPolicy, Decision, Learner, Policy};
+    let clean = plant(Deviation::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clean.pcap");
+    std::fs::write(&path, clean.to_pcap()).unwrap();
+    let mut learner = Inspector::new(Options::default(), None);
+    learner.learn_baseline(LearningPeriod::Open, Adaptation::Frozen);
+    learner.inspect_file(&path, |_| {}).unwrap();
+    let baseline = learner.finish_baseline().unwrap();
+    let text = Learner::from_baseline(&baseline).policy_toml();
+    let policy = CompiledPolicy::compile(Policy::parse(&text, "proposed").unwrap());
+    let decide = |role: &str, adu: &[u8]| {
+        let request = rampart_modbus::decode_request(adu).unwrap();
+        matches!(
+            policy.decide(policy.resolve(Some(role)), &request),
+            Decision::Allow(_)
+        )
+    };
+    let master = "client-10-0-0-10";
+    let hmi = "client-10-0-0-11";
+    // The routine: the master writes coils 0-7 and reads registers 0-19; the HMI reads
+    // registers 100-119 and writes register 105.
+    assert!(
+        decide(master, &[0, 1, 0, 0, 0, 6, 1, 5, 0, 3, 0xFF, 0]),
+        "{text}"
+    );
+    assert!(
+        decide(master, &[0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 20]),
+        "{text}"
+    );
+    assert!(
+        decide(hmi, &[0, 1, 0, 0, 0, 6, 1, 3, 0, 100, 0, 20]),
+        "{text}"
+    );
+    assert!(
+        decide(hmi, &[0, 1, 0, 0, 0, 6, 1, 6, 0, 105, 0, 1]),
+        "{text}"
+    );
+    // Nothing else: coil 4000, a register the HMI only reads, the HMI writing coils, FC 16.
+    assert!(!decide(
+        master,
+        &[0, 1, 0, 0, 0, 6, 1, 5, 0x0F, 0xA0, 0xFF, 0]
+    ));
+    assert!(!decide(hmi, &[0, 1, 0, 0, 0, 6, 1, 6, 0, 110, 0, 1]));
+    assert!(!decide(hmi, &[0, 1, 0, 0, 0, 6, 1, 5, 0, 3, 0xFF, 0]));
+    assert!(!decide(
+        master,
+        &[0, 1, 0, 0, 0, 9, 1, 16, 0, 10, 0, 1, 2, 0, 7]
+    ));
+    assert!(
+        !decide(master, &[0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 21]),
+        "quantity above the learned 20"
+    );
 }

@@ -153,3 +153,15 @@ pub(crate) async fn baseline(State(state): State<Arc<AppState>>) -> ApiResult<Re
     )
         .into_response())
 }
+
+/// `GET /api/v1/ids/baseline/policy`: a least-privilege conduit policy proposed from the
+/// baseline, for an engineer to review and stage.
+pub(crate) async fn proposed_policy(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
+    let baseline = state
+        .services
+        .gateway
+        .ids_baseline()
+        .ok_or_else(|| ApiError::not_found("no IDS baseline is learned or in force"))?;
+    let text = rampart_conduit::Learner::from_baseline(&baseline).policy_toml();
+    Ok(([(header::CONTENT_TYPE, "application/toml")], text).into_response())
+}

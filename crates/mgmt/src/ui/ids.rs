@@ -34,6 +34,13 @@ pub(crate) async fn ids(
             @if let Some(requests) = view.requests { dt { "Requests learned" } dd { (requests) } }
             @if let Some(adaptation) = &view.adaptation { dt { "Adaptation" } dd { (adaptation) } }
         }
+        @if view.state != "none" && ctx.can(Permission::PolicyView) {
+            p {
+                "What the baseline learned can become a least-privilege conduit policy: "
+                a href="/api/v1/ids/baseline/policy" download="proposed-policy.toml" { "download the proposed policy" }
+                " (each client a role allowed what it was seen doing); review it, then stage it on the Policy page."
+            }
+        }
         @if can_change {
             h2 { "Learn a new baseline" }
             form method="post" action="/ids/learning" {

@@ -112,6 +112,11 @@ async fn the_ids_baseline_is_learned_from_the_api_by_who_may_apply_policy_and_au
     let baseline = admin.get("/api/v1/ids/baseline").await;
     assert_eq!(baseline.status, StatusCode::OK, "{}", baseline.text());
     assert_eq!(baseline.json()["format"], "rampart-ids-baseline");
+    // The viewer's read, learned: a policy proposed for review that parses and names it.
+    let proposed = admin.get("/api/v1/ids/baseline/policy").await;
+    assert_eq!(proposed.status, StatusCode::OK, "{}", proposed.text());
+    let policy = rampart_conduit::Policy::parse(&proposed.text(), "proposed").unwrap();
+    assert_eq!(policy.roles.len(), 1, "{}", proposed.text());
     let events = admin.get("/api/v1/audit?limit=1000").await.json();
     let started_by: Vec<_> = events["events"]
         .as_array()

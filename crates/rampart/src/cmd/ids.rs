@@ -21,6 +21,15 @@ pub(crate) enum Command {
         /// The baseline file.
         file: PathBuf,
     },
+    /// Propose a least-privilege conduit policy from a baseline, for review (each client a
+    /// role allowed what it was seen doing).
+    Policy {
+        /// The baseline file.
+        file: PathBuf,
+        /// Write the policy here (replaced atomically) instead of to stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The baseline of a running gateway, through its management API.
     #[command(subcommand)]
     Live(LiveCommand),
@@ -87,6 +96,23 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Learn(args) => learn(args),
         Command::Live(command) => live(command),
+        Command::Policy { file, out } => {
+            let baseline = super::inspect::read_baseline(file)?;
+            let text = rampart_conduit::Learner::from_baseline(&baseline).policy_toml();
+            match out {
+                Some(path) => {
+                    rampart_vault::write_atomic(path, text.as_bytes(), 0o644)
+                        .map_err(|e| anyhow::anyhow!("writing the policy: {e}"))?;
+                    eprintln!(
+                        "policy for {} clients written to {}; review it (rampart policy check) before use",
+                        baseline.clients.len(),
+                        path.display()
+                    );
+                }
+                None => output::print(&text)?,
+            }
+            Ok(Outcome::Ok)
+        }
         Command::Show { file } => {
             let baseline = super::inspect::read_baseline(file)?;
             let functions: usize = baseline.clients.values().map(|c| c.functions.len()).sum();

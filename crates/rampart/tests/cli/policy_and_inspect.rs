@@ -221,6 +221,20 @@ fn ids_learn_then_inspect_with_the_baseline_and_bad_baselines_are_bad_input() {
         baseline_arg,
     ]);
     assert!(ok(&["ids", "show", baseline_arg]).contains("1 clients"));
+    let proposed = dir.path().join("proposed.toml");
+    ok(&[
+        "ids",
+        "policy",
+        baseline_arg,
+        "--out",
+        proposed.to_str().unwrap(),
+    ]);
+    let checked = rampart(&["policy", "check", proposed.to_str().unwrap()]);
+    assert!(
+        matches!(checked.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&checked)
+    );
     let again = rampart(&[
         "inspect",
         "--pcap",
