@@ -152,6 +152,19 @@ pub(crate) fn approx(value: u64) -> f64 {
     value as f64
 }
 
+/// The smallest count at or above `value`, saturating at the ends of `u32` (bands are
+/// finite and not negative: [`Baseline::from_json`] checks it).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub(crate) fn count_ceiling(value: f64) -> u32 {
+    if value.is_nan() || value <= 0.0 {
+        0
+    } else if value >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        value.ceil() as u32
+    }
+}
+
 /// A data table, as written in a baseline file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

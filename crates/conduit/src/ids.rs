@@ -20,14 +20,15 @@
 //! small and fixed in size, and at most [`IdsConfig::max_clients`] clients are tracked (the
 //! least recently seen is forgotten first).
 
-use std::fmt;
-
 use std::collections::HashMap;
+use std::fmt;
 
 use rampart_modbus::{ExceptionCode, Request, RequestPdu, Response, ResponsePdu};
 use serde::Serialize;
 
-use crate::baseline::{Adaptation, Baseline, ClientBaseline, WindowCounts, WriteTarget, approx};
+use crate::baseline::{
+    Adaptation, Baseline, ClientBaseline, WindowCounts, WriteTarget, approx, count_ceiling,
+};
 use crate::decide::Decision;
 use crate::functions;
 
@@ -586,13 +587,19 @@ impl Ids {
             profile.close_window(&config, time_us, client, &closed, alerts);
         }
         // A band learned over too few windows says little: the fixed thresholds stay.
-        let banded = !learning
-            && profile.as_ref().is_some_and(|p| {
-                p.baseline
-                    .client(client)
-                    .is_some_and(|c| c.rate.samples >= MIN_BAND_WINDOWS)
-            });
-        fixed(&config, state, time_us, client, observation, banded, alerts);
+        let learned = profile
+            .as_ref()
+            .filter(|_| !learning)
+            .and_then(|p| p.baseline.client(client))
+            .filter(|c| c.rate.samples >= MIN_BAND_WINDOWS);
+        let limits = FixedLimits {
+            banded: learned.is_some(),
+            // A client that routinely gets exceptions (polling an address the device lacks)
+            // is not a storm or a scan: its learned band raises those thresholds, never
+            // lowers them.
+            exceptions_floor: learned.map_or(0, |c| count_ceiling(c.exceptions.upper(5.0))),
+        };
+        fixed(&config, state, time_us, client, observation, limits, alerts);
         if let Some(profile) = profile.as_mut() {
             profile.observe(&config, state, time_us, client, server, observation, alerts);
         }
@@ -685,15 +692,25 @@ fn end_learning(
     }
 }
 
-/// The fixed-threshold detectors. `banded`: the client has a learned rate band, which
-/// replaces the write-burst and flood thresholds.
+/// What a baseline changes in the fixed-threshold detectors for one client.
+#[derive(Clone, Copy)]
+struct FixedLimits {
+    /// The client has a learned rate band, which replaces the write-burst and flood
+    /// thresholds.
+    banded: bool,
+    /// The exception counts the client's baseline holds routine: the exception-storm and
+    /// exception-scan thresholds are at least this.
+    exceptions_floor: u32,
+}
+
+/// The fixed-threshold detectors, with what a baseline changes in them (`limits`).
 fn fixed(
     config: &IdsConfig,
     state: &mut ClientState,
     time_us: u64,
     client: &str,
     observation: Observation<'_, '_>,
-    banded: bool,
+    limits: FixedLimits,
     alerts: &mut Vec<Alert>,
 ) {
     let mut raise = |detector: Detector, severity, technique, explanation: String| {
@@ -734,21 +751,21 @@ fn fixed(
             for (count, limit, detector, technique, what) in [
                 (
                     state.exceptions,
-                    config.exception_storm,
+                    config.exception_storm.max(limits.exceptions_floor),
                     Detector::ExceptionStorm,
                     T0888,
                     "exception responses",
                 ),
                 (
                     state.address_exceptions,
-                    config.scan_address_exceptions,
+                    config.scan_address_exceptions.max(limits.exceptions_floor),
                     Detector::AddressScan,
                     T0861,
                     "illegal-data-address exceptions: probing for valid addresses",
                 ),
                 (
                     state.gateway_exceptions,
-                    config.scan_address_exceptions,
+                    config.scan_address_exceptions.max(limits.exceptions_floor),
                     Detector::UnitScan,
                     T0846,
                     "gateway-path exceptions: probing for unit ids",
@@ -834,7 +851,7 @@ fn fixed(
             }
             let secs = config.window_us / 1_000_000;
             // With a baseline for this client, its learned rate band replaces these.
-            let rate_limits = if banded {
+            let rate_limits = if limits.banded {
                 Vec::new()
             } else {
                 vec![

@@ -655,3 +655,31 @@ fn a_baseline_proposes_a_least_privilege_policy_that_allows_the_routine_only() {
         "quantity above the learned 20"
     );
 }
+
+#[test]
+fn a_client_that_routinely_gets_exceptions_is_not_a_storm_once_learned() {
+    // The HMI also polls register 9999, which the PLC lacks, every 300 ms (about 33
+    // illegal-data-address exceptions per 10 s window).
+    let mut capture = plant(Deviation::default());
+    let poller = Conversation::new(HMI, 40_004, PLC, 502);
+    capture.connect(T0 + 100 * MS, poller);
+    let mut t = 300 * MS;
+    while t < DURATION {
+        capture.exchange(
+            T0 + t,
+            poller,
+            1,
+            &[3, 0x27, 0x0F, 0, 1],
+            Some((MS, &[0x83, 0x02])),
+        );
+        t += 300 * MS;
+    }
+    let fixed = inspect(&capture, None);
+    assert!(
+        !of(&fixed, Detector::ExceptionStorm).is_empty(),
+        "{}",
+        describe(&fixed)
+    );
+    let learned = inspect(&capture, Some(LEARN));
+    assert!(learned.alerts.is_empty(), "{}", describe(&learned));
+}
