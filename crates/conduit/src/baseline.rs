@@ -617,42 +617,44 @@ impl Baseline {
 
     /// Learns the counts of a part of a window, multiplied by `scale` to a whole one.
     pub(crate) fn learn_scaled_window(&mut self, client: &str, window: &WindowCounts, scale: f64) {
-        let Some(learned) = self.clients.get_mut(client) else {
-            return;
-        };
-        learned.rate.add(f64::from(window.requests) * scale);
-        learned.exceptions.add(f64::from(window.exceptions) * scale);
-        for count in &window.functions {
-            if let Some(function) = learned.function_mut(count.unit, count.function) {
-                function.rate.add(f64::from(count.requests) * scale);
-                function.unanswered.add(f64::from(count.unanswered) * scale);
-            }
-        }
+        self.update_bands(client, window, true, |band, value| band.add(value * scale));
     }
 
     /// Moves the bands of `client` towards a window that raised nothing (adaptive only).
     pub(crate) fn adapt_window(&mut self, client: &str, window: &WindowCounts) {
+        self.update_bands(client, window, false, |band, value| {
+            band.adapt(value, ADAPTIVE_WEIGHT);
+        });
+    }
+
+    /// Applies `update` to every band of `client` a window counts; `add_functions`: a
+    /// function new to the baseline gets its bands (learning), or is left out (adapting).
+    fn update_bands(
+        &mut self,
+        client: &str,
+        window: &WindowCounts,
+        add_functions: bool,
+        mut update: impl FnMut(&mut Band, f64),
+    ) {
         let Some(learned) = self.clients.get_mut(client) else {
             return;
         };
-        learned
-            .rate
-            .adapt(f64::from(window.requests), ADAPTIVE_WEIGHT);
-        learned
-            .exceptions
-            .adapt(f64::from(window.exceptions), ADAPTIVE_WEIGHT);
+        update(&mut learned.rate, f64::from(window.requests));
+        update(&mut learned.exceptions, f64::from(window.exceptions));
         for count in &window.functions {
-            if let Ok(i) = learned
-                .functions
-                .binary_search_by_key(&(count.unit, count.function), |f| (f.unit, f.function))
-                && let Some(function) = learned.functions.get_mut(i)
-            {
-                function
-                    .rate
-                    .adapt(f64::from(count.requests), ADAPTIVE_WEIGHT);
-                function
-                    .unanswered
-                    .adapt(f64::from(count.unanswered), ADAPTIVE_WEIGHT);
+            let key = (count.unit, count.function);
+            let function = if add_functions {
+                learned.function_mut(count.unit, count.function)
+            } else {
+                learned
+                    .functions
+                    .binary_search_by_key(&key, |f| (f.unit, f.function))
+                    .ok()
+                    .and_then(|i| learned.functions.get_mut(i))
+            };
+            if let Some(function) = function {
+                update(&mut function.rate, f64::from(count.requests));
+                update(&mut function.unanswered, f64::from(count.unanswered));
             }
         }
     }

@@ -638,23 +638,7 @@ fn client_state<'c>(
     state.last_seen_us = time_us;
     let mut closed = None;
     if time_us.saturating_sub(state.window_start_us) >= window {
-        let mut counts = std::mem::take(&mut state.window);
-        counts.requests = state.requests;
-        counts.exceptions = state.exceptions;
-        closed = Some(ClosedWindow {
-            start_us: state.window_start_us,
-            counts,
-        });
-        state.window_start_us = time_us;
-        state.requests = 0;
-        state.writes = 0;
-        state.exceptions = 0;
-        state.address_exceptions = 0;
-        state.gateway_exceptions = 0;
-        state.units = [0; 4];
-        state.unit_count = 0;
-        state.addresses.clear();
-        state.raised = 0;
+        closed = Some(state.start_window(time_us));
     }
     (state, closed)
 }
@@ -672,23 +656,13 @@ fn end_learning(
     let window = config.window_us.max(1);
     for (name, state) in clients.iter_mut() {
         let elapsed = until.saturating_sub(state.window_start_us);
-        let mut counts = std::mem::take(&mut state.window);
+        let closed = state.start_window(until);
         if elapsed >= window / 10 && elapsed > 0 {
-            counts.requests = state.requests;
-            counts.exceptions = state.exceptions;
             let scale = (approx(window) / approx(elapsed)).max(1.0);
-            profile.baseline.learn_scaled_window(name, &counts, scale);
+            profile
+                .baseline
+                .learn_scaled_window(name, &closed.counts, scale);
         }
-        state.window_start_us = until;
-        state.requests = 0;
-        state.writes = 0;
-        state.exceptions = 0;
-        state.address_exceptions = 0;
-        state.gateway_exceptions = 0;
-        state.units = [0; 4];
-        state.unit_count = 0;
-        state.addresses.clear();
-        state.raised = 0;
     }
 }
 
@@ -1460,6 +1434,28 @@ fn spans(ranges: &[[u16; 2]]) -> String {
 }
 
 impl ClientState {
+    /// Closes the current counting window and opens one at `time_us`.
+    fn start_window(&mut self, time_us: u64) -> ClosedWindow {
+        let mut counts = std::mem::take(&mut self.window);
+        counts.requests = self.requests;
+        counts.exceptions = self.exceptions;
+        let closed = ClosedWindow {
+            start_us: self.window_start_us,
+            counts,
+        };
+        self.window_start_us = time_us;
+        self.requests = 0;
+        self.writes = 0;
+        self.exceptions = 0;
+        self.address_exceptions = 0;
+        self.gateway_exceptions = 0;
+        self.units = [0; 4];
+        self.unit_count = 0;
+        self.addresses.clear();
+        self.raised = 0;
+        closed
+    }
+
     /// Whether `detector` has not yet alerted in this window (and marks it as alerted).
     fn first_in_window(&mut self, detector: Detector) -> bool {
         let bit = 1u32 << (detector as u32);

@@ -136,6 +136,17 @@ fn inspect(capture: &Capture, learn: Option<u64>) -> Report {
     inspector.finish().0
 }
 
+/// The baseline learned over a whole capture, as `rampart ids learn` does.
+fn learn_whole(capture: &Capture) -> Baseline {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clean.pcap");
+    std::fs::write(&path, capture.to_pcap()).unwrap();
+    let mut learner = Inspector::new(Options::default(), None);
+    learner.learn_baseline(LearningPeriod::Open, Adaptation::Frozen);
+    learner.inspect_file(&path, |_| {}).unwrap();
+    learner.finish_baseline().unwrap()
+}
+
 fn of(report: &Report, detector: Detector) -> Vec<&Alert> {
     report
         .alerts
@@ -424,14 +435,7 @@ fn exception_storms_and_address_sweeps_are_still_detected() {
 #[test]
 fn a_saved_baseline_detects_the_same_as_one_learned_in_the_run() {
     // Learn over the clean routine, save, reload, detect on a capture with an intruder.
-    let clean = plant(Deviation::default());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clean.pcap");
-    std::fs::write(&path, clean.to_pcap()).unwrap();
-    let mut learner = Inspector::new(Options::default(), None);
-    learner.learn_baseline(LearningPeriod::Open, Adaptation::Frozen);
-    learner.inspect_file(&path, |_| {}).unwrap();
-    let baseline = learner.finish_baseline().unwrap();
+    let baseline = learn_whole(&plant(Deviation::default()));
     let text = baseline.to_json();
     let loaded = Baseline::from_json(&text).unwrap();
     assert_eq!(loaded.clients.len(), 2);
@@ -445,6 +449,7 @@ fn a_saved_baseline_detects_the_same_as_one_learned_in_the_run() {
         &[5, 0, 1, 0xFF, 0],
         Some((MS, &[5, 0, 1, 0xFF, 0])),
     );
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("attack.pcap");
     std::fs::write(&path, capture.to_pcap()).unwrap();
     let mut inspector = Inspector::new(Options::default(), None);
@@ -602,14 +607,7 @@ fn benign_reference_captures_raise_no_high_alert_after_learning() {
 #[test]
 fn a_baseline_proposes_a_least_privilege_policy_that_allows_the_routine_only() {
     use rampart_conduit::{CompiledPolicy, Decision, Learner, Policy};
-    let clean = plant(Deviation::default());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clean.pcap");
-    std::fs::write(&path, clean.to_pcap()).unwrap();
-    let mut learner = Inspector::new(Options::default(), None);
-    learner.learn_baseline(LearningPeriod::Open, Adaptation::Frozen);
-    learner.inspect_file(&path, |_| {}).unwrap();
-    let baseline = learner.finish_baseline().unwrap();
+    let baseline = learn_whole(&plant(Deviation::default()));
     let text = Learner::from_baseline(&baseline).policy_toml();
     let policy = CompiledPolicy::compile(Policy::parse(&text, "proposed").unwrap());
     let decide = |role: &str, adu: &[u8]| {

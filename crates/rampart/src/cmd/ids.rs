@@ -155,13 +155,7 @@ fn learn(args: &LearnArgs) -> anyhow::Result<Outcome> {
         Adaptation::Frozen
     };
     inspector.learn_baseline(LearningPeriod::Open, adaptation);
-    for path in &args.pcaps {
-        let progress = output::Progress::for_file(path);
-        inspector
-            .inspect_file(path, |done| progress.set(done))
-            .map_err(|e| BadInput(e.to_string()))?;
-        progress.finish();
-    }
+    super::inspect::inspect_files(&mut inspector, &args.pcaps)?;
     let Some(baseline) = inspector.finish_baseline() else {
         return Err(BadInput("no baseline was learned".into()).into());
     };

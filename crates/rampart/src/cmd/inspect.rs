@@ -49,6 +49,19 @@ pub(crate) struct Args {
     format: Format,
 }
 
+/// Feeds every capture to `inspector`, with a progress bar on a terminal; an unreadable
+/// capture is bad input.
+pub(crate) fn inspect_files(inspector: &mut Inspector, pcaps: &[PathBuf]) -> anyhow::Result<()> {
+    for path in pcaps {
+        let progress = output::Progress::for_file(path);
+        inspector
+            .inspect_file(path, |done| progress.set(done))
+            .map_err(|e| BadInput(e.to_string()))?;
+        progress.finish();
+    }
+    Ok(())
+}
+
 /// Reads and checks a baseline file; errors name the file.
 pub(crate) fn read_baseline(path: &std::path::Path) -> anyhow::Result<rampart_conduit::Baseline> {
     let text = rampart_vault::read_capped_text(path, rampart_conduit::baseline::MAX_BASELINE_BYTES)
@@ -84,13 +97,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.baseline {
         inspector.use_baseline(read_baseline(path)?);
     }
-    for path in &args.pcaps {
-        let progress = output::Progress::for_file(path);
-        inspector
-            .inspect_file(path, |done| progress.set(done))
-            .map_err(|e| BadInput(e.to_string()))?;
-        progress.finish();
-    }
+    inspect_files(&mut inspector, &args.pcaps)?;
     let (report, _) = inspector.finish();
     let text = match args.format {
         Format::Json => {

@@ -90,13 +90,7 @@ fn learn(
     options.ports.extend(ports);
     let mut inspector = Inspector::new(options, None);
     inspector.learn();
-    for path in pcaps {
-        let progress = output::Progress::for_file(path);
-        inspector
-            .inspect_file(path, |done| progress.set(done))
-            .map_err(|e| BadInput(e.to_string()))?;
-        progress.finish();
-    }
+    super::inspect::inspect_files(&mut inspector, pcaps)?;
     let (_, learner) = inspector.finish();
     let learner = learner.context("learning was switched on")?;
     if learner.requests() == 0 {
