@@ -61,6 +61,9 @@ pub struct ReportInputs<'a> {
     pub halted: Option<String>,
     /// The upstream pool, when the gateway runs.
     pub upstream: Option<rampart_gateway::UpstreamStatus>,
+    /// The IDS baseline: `none`, `learning` or `detecting` (stopped: `detecting` when a
+    /// saved baseline exists).
+    pub ids_baseline: &'static str,
     /// The identity service.
     pub identity: &'a rampart_identity::Identity,
     /// The audit trail.
@@ -92,6 +95,11 @@ pub(crate) fn build(state: &AppState) -> ConfigReport {
         island,
         halted,
         upstream: Some(status.upstream),
+        ids_baseline: match status.ids {
+            rampart_conduit::LearningState::None => "none",
+            rampart_conduit::LearningState::Learning { .. } => "learning",
+            rampart_conduit::LearningState::Detecting { .. } => "detecting",
+        },
         identity: &services.identity,
         audit: &services.audit,
         data: &services.data,
@@ -260,6 +268,12 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         json!(inputs.island),
         "Island mode: no traffic across the conduit",
         &["NDR 5.2 RE 2"],
+    );
+    s.add(
+        "ids.baseline",
+        json!(inputs.ids_baseline),
+        "The IDS's baseline of normal traffic: none (fixed thresholds), learning, or detecting anomalies on it",
+        &["CR 6.2"],
     );
     s.add(
         "conduit.fail_closed",

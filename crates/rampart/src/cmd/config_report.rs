@@ -71,6 +71,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         island,
         halted: None,
         upstream: None,
+        ids_baseline: if component
+            .data
+            .file(rampart_vault::Entry::IdsBaseline)
+            .exists()
+        {
+            "detecting"
+        } else {
+            "none"
+        },
         identity: &identity,
         audit: &component.audit,
         data: &component.data,
