@@ -503,40 +503,60 @@ fn inspect_reference(name: &str, appended: Option<&Capture>, learn: u64) -> Repo
     inspector.finish().0
 }
 
+/// zeek_modbusBig's master and PLC.
+const BIG_MASTER: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 240);
+const BIG_PLC: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 243);
+
+/// A new connection of zeek_modbusBig's master, one second after the capture's end.
+fn big_master(end: u64, capture: &mut Capture, port: u16) -> Conversation {
+    let master = Conversation::new(BIG_MASTER, port, BIG_PLC, 502);
+    capture.connect(end + S, master);
+    master
+}
+
+/// `count` read-coils requests of zeek_modbusBig's master from `start`, `period` apart,
+/// answered after `latency` (or not at all).
+fn big_reads(
+    capture: &mut Capture,
+    master: Conversation,
+    start: u64,
+    period: u64,
+    count: u64,
+    latency: Option<u64>,
+) {
+    for i in 0..count {
+        let answer = [1u8, 1, 0];
+        capture.exchange(
+            start + i * period,
+            master,
+            255,
+            &[1, 0, 0, 0, 8],
+            latency.map(|l| (l, answer.as_slice())),
+        );
+    }
+}
+
 #[test]
-fn injected_events_are_detected_in_the_write_heavy_reference_capture() {
+fn every_detector_finds_its_event_injected_into_a_reference_capture() {
     // zeek_modbusBig: one master (10.235.149.240) reading and writing coils of unit 255 of
-    // 10.235.149.243 about 24 times a second for 58 s.
+    // 10.235.149.243 about 24 times a second for 58 s: learn 30 s of it, then each event
+    // is appended after its end by the capture generator.
     let name = "zeek_modbusBig.pcap";
-    let plc = Ipv4Addr::new(10, 235, 149, 243);
     let clean = inspect_reference(name, None, 30 * S);
-    for (detector, inject) in [
-        (
-            Detector::NewTalker,
-            (|end: u64, capture: &mut Capture| {
-                let intruder = Conversation::new(
-                    Ipv4Addr::new(10, 235, 149, 99),
-                    40_000,
-                    Ipv4Addr::new(10, 235, 149, 243),
-                    502,
-                );
-                capture.connect(end + S, intruder);
-                capture.exchange(
-                    end + S + MS,
-                    intruder,
-                    255,
-                    &[5, 0, 1, 0xFF, 0],
-                    Some((MS, &[5, 0, 1, 0xFF, 0])),
-                );
-            }) as fn(u64, &mut Capture),
-        ),
-        (Detector::RoleReversal, |end, capture| {
-            let reversed = Conversation::new(
-                Ipv4Addr::new(10, 235, 149, 243),
-                40_000,
-                Ipv4Addr::new(10, 235, 149, 1),
-                502,
+    let cases: [(Detector, fn(u64, &mut Capture)); 11] = [
+        (Detector::NewTalker, |end, capture| {
+            let intruder = Conversation::new(Ipv4Addr::new(10, 235, 149, 99), 40_000, BIG_PLC, 502);
+            capture.connect(end + S, intruder);
+            capture.exchange(
+                end + S + MS,
+                intruder,
+                255,
+                &[5, 0, 1, 0xFF, 0],
+                Some((MS, &[5, 0, 1, 0xFF, 0])),
             );
+        }),
+        (Detector::RoleReversal, |end, capture| {
+            let reversed = Conversation::new(BIG_PLC, 40_000, Ipv4Addr::new(10, 235, 149, 1), 502);
             capture.connect(end + S, reversed);
             capture.exchange(
                 end + S + MS,
@@ -547,13 +567,7 @@ fn injected_events_are_detected_in_the_write_heavy_reference_capture() {
             );
         }),
         (Detector::UnusualFunction, |end, capture| {
-            let master = Conversation::new(
-                Ipv4Addr::new(10, 235, 149, 240),
-                40_000,
-                Ipv4Addr::new(10, 235, 149, 243),
-                502,
-            );
-            capture.connect(end + S, master);
+            let master = big_master(end, capture, 40_000);
             capture.exchange(
                 end + S + MS,
                 master,
@@ -562,7 +576,77 @@ fn injected_events_are_detected_in_the_write_heavy_reference_capture() {
                 Some((MS, &[15, 0, 0, 0, 8])),
             );
         }),
-    ] {
+        (Detector::NewUnit, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            capture.exchange(
+                end + S + MS,
+                master,
+                7,
+                &[1, 0, 0, 0, 8],
+                Some((MS, &[1, 1, 0])),
+            );
+        }),
+        (Detector::NewWriteTarget, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            capture.exchange(
+                end + S + MS,
+                master,
+                255,
+                &[5, 0x13, 0x88, 0xFF, 0],
+                Some((MS, &[5, 0x13, 0x88, 0xFF, 0])),
+            );
+        }),
+        (Detector::RateAnomaly, |end, capture| {
+            // Ten times the routine's rate for 10 s.
+            let master = big_master(end, capture, 40_000);
+            big_reads(capture, master, end + S + MS, 4 * MS, 2_500, Some(MS));
+        }),
+        (Detector::Unanswered, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            big_reads(capture, master, end + S + MS, S, 12, None);
+        }),
+        (Detector::ResponseTimeDrift, |end, capture| {
+            // Answers half a second late, four a second for 12 s.
+            let master = big_master(end, capture, 40_000);
+            big_reads(capture, master, end + S + MS, 250 * MS, 48, Some(500 * MS));
+        }),
+        (Detector::ExceptionStorm, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            for i in 0..30 {
+                capture.exchange(
+                    end + S + i * 10 * MS,
+                    master,
+                    255,
+                    &[1, 0, 0, 0, 8],
+                    Some((MS, &[0x81, 0x04])),
+                );
+            }
+        }),
+        (Detector::AddressScan, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            for i in 0..80u16 {
+                let [hi, lo] = (2_000 + i * 16).to_be_bytes();
+                capture.exchange(
+                    end + S + u64::from(i) * 10 * MS,
+                    master,
+                    255,
+                    &[1, hi, lo, 0, 8],
+                    Some((MS, &[0x81, 0x02])),
+                );
+            }
+        }),
+        (Detector::Reconnaissance, |end, capture| {
+            let master = big_master(end, capture, 40_000);
+            capture.exchange(
+                end + S + MS,
+                master,
+                255,
+                &[43, 14, 1, 0],
+                Some((MS, &[0xAB, 0x01])),
+            );
+        }),
+    ];
+    for (detector, inject) in cases {
         assert!(
             of(&clean, detector).is_empty(),
             "{detector} on the clean capture: {}",
@@ -576,14 +660,17 @@ fn injected_events_are_detected_in_the_write_heavy_reference_capture() {
             describe(&report)
         );
     }
-    let _ = plc;
 }
 
 #[test]
 fn benign_reference_captures_raise_no_high_alert_after_learning() {
-    // The captures of normal operation (no attack, scan, fuzzing or recon in them).
+    // The captures of normal operation: polling, a write-heavy control loop, short
+    // sessions, an engineering tool's UMAS session and a device identification (no attack,
+    // scan or fuzzing in them).
     for name in [
         "iti_modbus_test.pcap",
+        "iti_modicon_test_umas_fc90.pcap",
+        "zeek_modbus-eit.pcap",
         "zeek_modbusBig.pcap",
         "zeek_modbusSmall.pcap",
     ] {
