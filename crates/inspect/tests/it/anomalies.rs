@@ -503,18 +503,18 @@ fn inspect_reference(name: &str, appended: Option<&Capture>, learn: u64) -> Repo
     inspector.finish().0
 }
 
-/// zeek_modbusBig's master and PLC.
+/// `zeek_modbusBig`'s master and PLC.
 const BIG_MASTER: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 240);
 const BIG_PLC: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 243);
 
-/// A new connection of zeek_modbusBig's master, one second after the capture's end.
+/// A new connection of `zeek_modbusBig`'s master, one second after the capture's end.
 fn big_master(end: u64, capture: &mut Capture, port: u16) -> Conversation {
     let master = Conversation::new(BIG_MASTER, port, BIG_PLC, 502);
     capture.connect(end + S, master);
     master
 }
 
-/// `count` read-coils requests of zeek_modbusBig's master from `start`, `period` apart,
+/// `count` read-coils requests of `zeek_modbusBig`'s master from `start`, `period` apart,
 /// answered after `latency` (or not at all).
 fn big_reads(
     capture: &mut Capture,
