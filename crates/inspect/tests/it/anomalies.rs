@@ -503,6 +503,9 @@ fn inspect_reference(name: &str, appended: Option<&Capture>, learn: u64) -> Repo
     inspector.finish().0
 }
 
+/// Appends an event to a capture that ends at the given time.
+type Injection = fn(u64, &mut Capture);
+
 /// `zeek_modbusBig`'s master and PLC.
 const BIG_MASTER: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 240);
 const BIG_PLC: Ipv4Addr = Ipv4Addr::new(10, 235, 149, 243);
@@ -543,7 +546,7 @@ fn every_detector_finds_its_event_injected_into_a_reference_capture() {
     // is appended after its end by the capture generator.
     let name = "zeek_modbusBig.pcap";
     let clean = inspect_reference(name, None, 30 * S);
-    let cases: [(Detector, fn(u64, &mut Capture)); 11] = [
+    let cases: [(Detector, Injection); 11] = [
         (Detector::NewTalker, |end, capture| {
             let intruder = Conversation::new(Ipv4Addr::new(10, 235, 149, 99), 40_000, BIG_PLC, 502);
             capture.connect(end + S, intruder);
