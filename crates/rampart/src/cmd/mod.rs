@@ -10,3 +10,4 @@ pub(crate) mod identity;
 pub(crate) mod inspect;
 pub(crate) mod policy;
 pub(crate) mod up;
+pub(crate) mod vuln;

@@ -1,0 +1,225 @@
+//! `rampart vuln`: match an SBOM against advisories (CSAF 2.0, OSV, RustSec) and report what
+//! affects which component, with the fix or mitigation the advisory gives.
+//!
+//! The domain logic is in `rampart-vuln`; this module picks the files, the format and the
+//! exit code: 0 when no component is affected, 1 when one is `known_affected` or
+//! `under_investigation` (fail-closed: a match that might be affected needs a decision),
+//! 2 on bad input.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rampart_vuln::{Advisory, Inventory, Match, Options, Status, load, match_inventory, report};
+
+use crate::output::{self, Style, Table};
+use crate::{BadInput, Outcome};
+
+/// Output formats of `rampart vuln match`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// The matches sorted by severity, with the fix or mitigation, for a terminal.
+    Table,
+    /// The stable JSON report (schemas/vuln/matches.schema.json).
+    Json,
+    /// SARIF 2.1.0: affected and undecided matches as results located in the SBOM.
+    Sarif,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum Command {
+    /// Match an SBOM (CycloneDX 1.4–1.6 or SPDX 2.3 JSON) against advisories; exit 1 when a
+    /// component is known_affected or under_investigation.
+    Match(MatchArgs),
+    /// Match this build's own SBOM (embedded in the binary) against advisories, e.g. a RustSec
+    /// advisory database checkout.
+    #[command(name = "self")]
+    SelfCheck(Sources),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct MatchArgs {
+    /// The SBOM: CycloneDX 1.4–1.6 JSON or SPDX 2.3 JSON.
+    #[arg(long, value_name = "FILE")]
+    sbom: PathBuf,
+    #[command(flatten)]
+    sources: Sources,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Sources {
+    /// A CSAF 2.0 document, or a directory of them (searched recursively; feeds and
+    /// provider metadata are skipped). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    csaf: Vec<PathBuf>,
+    /// An OSV JSON record (or array of records), or a directory of them. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    osv: Vec<PathBuf>,
+    /// A RustSec advisory database checkout (or its crates/ directory, or one advisory
+    /// file). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    rustsec: Vec<PathBuf>,
+    /// Matches below this confidence (0–1) are reported under_investigation.
+    #[arg(long, value_name = "0..1", default_value_t = rampart_vuln::matching::DEFAULT_THRESHOLD)]
+    threshold: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Match(args) => {
+            let inventory = load::inventory(&args.sbom).map_err(|e| BadInput(e.to_string()))?;
+            let uri = args.sbom.display().to_string();
+            report_matches(&inventory, &uri, &args.sources)
+        }
+        Command::SelfCheck(sources) => {
+            let inventory = Inventory::from_json(rampart_mgmt::SBOM_JSON, "the embedded SBOM")
+                .context("reading this build's SBOM")?;
+            report_matches(&inventory, "rampart.cdx.json", sources)
+        }
+    }
+}
+
+fn report_matches(
+    inventory: &Inventory,
+    sbom_uri: &str,
+    sources: &Sources,
+) -> anyhow::Result<Outcome> {
+    if !(0.0..=1.0).contains(&sources.threshold) {
+        return Err(BadInput(format!("--threshold {} is outside 0..1", sources.threshold)).into());
+    }
+    let advisories = advisories(sources)?;
+    for advisory in &advisories {
+        for warning in &advisory.warnings {
+            eprintln!("warning: {}: {warning}", advisory.origin);
+        }
+    }
+    let options = Options {
+        threshold: sources.threshold,
+    };
+    let matches = match_inventory(inventory, &advisories, &options);
+    let text = match sources.format {
+        Format::Json => report::json(&matches),
+        Format::Sarif => report::sarif(&matches, sbom_uri),
+        Format::Table => {
+            let colour = sources.output.is_none() && output::colour_stdout();
+            table(&matches, inventory, advisories.len(), Style::new(colour))
+        }
+    };
+    match &sources.output {
+        Some(path) => rampart_vault::write_atomic(path, text.as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => output::print(&text).context("writing to stdout")?,
+    }
+    let open = matches
+        .iter()
+        .any(|m| matches!(m.status, Status::KnownAffected | Status::UnderInvestigation));
+    Ok(if open {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn advisories(sources: &Sources) -> anyhow::Result<Vec<Advisory>> {
+    if sources.csaf.is_empty() && sources.osv.is_empty() && sources.rustsec.is_empty() {
+        return Err(
+            BadInput("give advisories: --csaf PATH, --osv PATH or --rustsec DIR".into()).into(),
+        );
+    }
+    let mut out = Vec::new();
+    let bad = |e: rampart_vuln::InputError| BadInput(e.to_string());
+    let exists = |p: &Path| -> anyhow::Result<()> {
+        if p.exists() {
+            Ok(())
+        } else {
+            Err(BadInput(format!("{}: no such file or directory", p.display())).into())
+        }
+    };
+    for path in &sources.csaf {
+        exists(path)?;
+        out.extend(load::csaf(path).map_err(bad)?);
+    }
+    for path in &sources.osv {
+        exists(path)?;
+        out.extend(load::osv(path).map_err(bad)?);
+    }
+    for path in &sources.rustsec {
+        exists(path)?;
+        out.extend(load::rustsec(path).map_err(bad)?);
+    }
+    Ok(out)
+}
+
+fn table(matches: &[Match], inventory: &Inventory, advisories: usize, style: Style) -> String {
+    let mut sorted = matches.to_vec();
+    report::sort_by_severity(&mut sorted);
+    let mut table = Table::new([
+        "SEVERITY",
+        "STATUS",
+        "COMPONENT",
+        "ADVISORY",
+        "CVE",
+        "MATCH",
+        "FIX OR MITIGATION",
+    ]);
+    for m in &sorted {
+        let component = match &m.component_version {
+            Some(v) => format!("{} {v}", m.component_name),
+            None => m.component_name.clone(),
+        };
+        let severity = match m.cvss {
+            Some(score) => format!("{score:.1} {}", report::severity(Some(score))),
+            None => report::severity(None).to_owned(),
+        };
+        let fix = report::first_remediation(&m.remediations).map_or_else(
+            || "none given".to_owned(),
+            |r| format!("{}: {}", r.category, first_sentence(&r.details)),
+        );
+        table.row(vec![
+            severity,
+            m.status.as_str().to_owned(),
+            component,
+            m.advisory.clone(),
+            m.cve.clone().unwrap_or_else(|| "-".to_owned()),
+            format!("{} {:.2}", m.rule, m.confidence),
+            fix,
+        ]);
+    }
+    let count = |s: Status| matches.iter().filter(|m| m.status == s).count();
+    let mut text = if matches.is_empty() {
+        String::new()
+    } else {
+        table.render(style)
+    };
+    let _ = writeln!(
+        text,
+        "{}{} components, {advisories} advisories: {} known_affected, {} under_investigation, \
+         {} fixed, {} known_not_affected{}",
+        style.bold,
+        inventory.components.len(),
+        count(Status::KnownAffected),
+        count(Status::UnderInvestigation),
+        count(Status::Fixed),
+        count(Status::KnownNotAffected),
+        style.reset,
+    );
+    text
+}
+
+/// The first sentence of a remediation, at most 100 characters.
+fn first_sentence(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let sentence = line.split(". ").next().unwrap_or(line);
+    if sentence.chars().count() > 100 {
+        let cut: String = sentence.chars().take(99).collect();
+        format!("{cut}…")
+    } else {
+        sentence.to_owned()
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of `rampart-vuln`: the file layer, Rampart's own SBOM against the
+//! RustSec data, the JSON report against its schema, and bad input.
+
+mod bad_input;
+mod inventories;
+mod own_sbom;
+mod report_schema;
+mod util;
