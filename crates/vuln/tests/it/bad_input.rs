@@ -58,3 +58,26 @@ fn advisories() {
     )));
     assert!(m.starts_with("/nonexistent/x.json: cannot read"), "{m}");
 }
+
+#[test]
+fn fuzzing_entry_points_take_the_seeds_and_garbage() {
+    for entry in std::fs::read_dir(crate::util::data("csaf")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        rampart_vuln::fuzzing::csaf(&bytes);
+        rampart_vuln::fuzzing::csaf(&bytes[..bytes.len() / 2]);
+    }
+    rampart_vuln::fuzzing::osv(
+        &std::fs::read(crate::util::data("osv/GHSA-rr8g-9fpq-6wmg.json")).unwrap(),
+    );
+    for garbage in [
+        &b"\xff\xfe"[..],
+        b"[]",
+        b"{}",
+        b"null",
+        b"<= 1.0\n1.0\nV1 SP\n\n",
+    ] {
+        rampart_vuln::fuzzing::csaf(garbage);
+        rampart_vuln::fuzzing::osv(garbage);
+        rampart_vuln::fuzzing::version_range(garbage);
+    }
+}

@@ -1,0 +1,130 @@
+//! `rampart vuln`: exit codes, the table sorted by severity, the JSON contract, and bad input.
+
+use crate::util::{rampart, stderr, stdout};
+
+fn data(relative: &str) -> String {
+    format!(
+        "{}/../vuln/tests/data/{relative}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn affected_components_exit_1_with_the_table_sorted_by_severity() {
+    let sbom = data("sbom/plant.cdx.json");
+    let csaf = data("csaf");
+    let output = rampart(&["vuln", "match", "--sbom", &sbom, "--csaf", &csaf]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let rows: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("9 components"))
+        .collect();
+    assert!(
+        rows[0].starts_with("9.9 critical  known_affected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vendor_fix: Update to V2.50 or later version"),
+        "{text}"
+    );
+    assert!(
+        text.contains("under_investigation  Common Components 2018.12"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "9 components, 21 advisories: 6 known_affected, 1 under_investigation, 2 fixed"
+        ),
+        "{text}"
+    );
+    // The ranges Rampart cannot compare are named on stderr.
+    assert!(
+        stderr(&output).contains("\"<= January 2019\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn json_report_follows_the_contract() {
+    let sbom = data("sbom/plant.cdx.json");
+    let csaf = data("csaf/icsa-22-314-11.json");
+    let output = rampart(&[
+        "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--format", "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let first = &report["matches"][0];
+    assert_eq!(first["component"], "q100");
+    assert_eq!(first["advisory"], "ICSA-22-314-11");
+    assert_eq!(first["cve"], "CVE-2022-43398");
+    assert_eq!(first["status"], "known_affected");
+    assert_eq!(first["rule"], "model-number");
+    assert_eq!(first["confidence"], 0.95);
+    assert_eq!(first["cvss"], 7.5);
+    assert_eq!(first["remediations"][0]["category"], "vendor_fix");
+}
+
+#[test]
+fn nothing_affected_exits_0() {
+    let sbom = data("sbom/plant.spdx.json");
+    let csaf = data("csaf/icsa-24-011-05.json");
+    let output = rampart(&["vuln", "match", "--sbom", &sbom, "--csaf", &csaf]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        "3 components, 1 advisories: 0 known_affected, 0 under_investigation, 0 fixed, 0 known_not_affected\n"
+    );
+}
+
+#[test]
+fn this_build_is_clean_against_the_rustsec_data() {
+    let rustsec = data("rustsec");
+    let output = rampart(&["vuln", "self", "--rustsec", &rustsec, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["matches"], serde_json::json!([]));
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    let sbom = data("sbom/plant.cdx.json");
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["vuln", "match", "--sbom", &sbom], "give advisories"),
+        (
+            vec![
+                "vuln",
+                "match",
+                "--sbom",
+                "/nonexistent.json",
+                "--csaf",
+                &sbom,
+            ],
+            "/nonexistent.json: cannot read",
+        ),
+        (
+            vec!["vuln", "match", "--sbom", &sbom, "--csaf", &sbom],
+            "missing field `document`",
+        ),
+        (
+            vec!["vuln", "match", "--sbom", &sbom, "--osv", "/no/such/dir"],
+            "/no/such/dir: no such file",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = rampart(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
