@@ -58,6 +58,8 @@ pub struct Inventory {
     pub format: InventoryFormat,
     /// The components, the SBOM's subject (CycloneDX `metadata.component`) first.
     pub components: Vec<Component>,
+    /// The CycloneDX `serialNumber` and `version`, for BOM-Links from a VEX document.
+    pub serial: Option<(String, u64)>,
 }
 
 impl Inventory {
@@ -119,9 +121,20 @@ fn cyclonedx(value: &Value, origin: &str) -> Result<Inventory, InputError> {
             read_cdx_component(c, &format!("/components/{i}"), origin, 0, &mut components)?;
         }
     }
+    let serial = value
+        .get("serialNumber")
+        .and_then(Value::as_str)
+        .filter(|s| s.starts_with("urn:uuid:"))
+        .map(|s| {
+            (
+                s.to_owned(),
+                value.get("version").and_then(Value::as_u64).unwrap_or(1),
+            )
+        });
     Ok(Inventory {
         format: InventoryFormat::CycloneDx(minor),
         components,
+        serial,
     })
 }
 
@@ -329,6 +342,7 @@ fn spdx(value: &Value, origin: &str) -> Result<Inventory, InputError> {
     Ok(Inventory {
         format: InventoryFormat::Spdx,
         components,
+        serial: None,
     })
 }
 

@@ -9,7 +9,9 @@
 //! - [`version`]: vendor version schemes and ranges (`vers:`, operators, CISA's free text).
 //! - [`matching`]: the identity rules and the fail-closed decision, each match with its rule
 //!   and confidence ([`match_inventory`]).
-//! - [`report`]: the JSON report (`schemas/vuln/matches.schema.json`) and SARIF.
+//! - [`vex`]: VEX statements (analyst decisions in TOML, CycloneDX VEX) applied to matches.
+//! - [`report`]: the JSON report (`schemas/vuln/matches.schema.json`), SARIF and CycloneDX
+//!   1.6 VEX.
 //! - [`load`]: the thin file layer (size-capped reads, directories).
 //!
 //! # Security model
@@ -38,6 +40,7 @@ pub mod osv;
 pub mod report;
 pub mod rustsec;
 pub mod version;
+pub mod vex;
 
 pub use advisory::{Advisory, Product, Remediation, Score, Source, Status, Vulnerability};
 pub use error::InputError;
@@ -93,6 +96,7 @@ pub mod fuzzing {
         crate::Inventory::from_json(sbom, "fuzz").unwrap_or(crate::Inventory {
             format: crate::InventoryFormat::Spdx,
             components: Vec::new(),
+            serial: None,
         })
     }
 }

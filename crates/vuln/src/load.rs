@@ -84,6 +84,17 @@ pub fn rustsec(path: &Path) -> Result<Vec<Advisory>, InputError> {
     Ok(out)
 }
 
+/// Reads VEX statements: a TOML file of analyst decisions or CycloneDX VEX JSON.
+///
+/// # Errors
+/// [`InputError`].
+pub fn vex(path: &Path) -> Result<Vec<crate::vex::Statement>, InputError> {
+    crate::vex::read(
+        &text(path, MAX_ADVISORY_BYTES)?,
+        &path.display().to_string(),
+    )
+}
+
 /// A CSAF document has a `document` object with a `csaf_version`; a cheap test before
 /// parsing, for directories that also hold feeds and metadata.
 fn looks_like_csaf(body: &str) -> bool {

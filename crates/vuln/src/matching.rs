@@ -28,6 +28,7 @@ use crate::advisory::{Advisory, Product, Remediation, Source, Status, Vulnerabil
 use crate::inventory::{Component, Inventory};
 use crate::names::{model_matches, normalize, product_key, strip_series, vendor_key};
 use crate::version::{Containment, Range};
+use crate::vex::VexNote;
 
 /// The confidence below which a match is reported `under_investigation` by default.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
@@ -133,6 +134,19 @@ pub struct Match {
     pub cvss_vector: Option<String>,
     /// The remediations given for those products.
     pub remediations: Vec<Remediation>,
+    /// The VEX statement that applies, if any ([`crate::vex::apply`]).
+    pub vex: Option<VexNote>,
+}
+
+impl Match {
+    /// Whether the match needs action: affected or under investigation, and not covered by
+    /// a VEX statement of `known_not_affected` or `fixed`.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.status,
+            Status::KnownAffected | Status::UnderInvestigation
+        ) && !self.vex.as_ref().is_some_and(VexNote::covers)
+    }
 }
 
 /// A product tied to a component, before the statuses decide.
@@ -479,6 +493,7 @@ fn decide(
         cvss: score.and_then(|s| s.base_score),
         cvss_vector: score.and_then(|s| s.vector.clone()),
         remediations: vulnerability.remediations_for(&ids),
+        vex: None,
     })
 }
 

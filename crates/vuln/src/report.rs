@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::advisory::{Remediation, Source, Status};
+use crate::inventory::Inventory;
 use crate::matching::{Match, Rule};
+use crate::vex::{VexNote, cyclonedx_justification};
 
 /// The JSON report: every match, in [`sort_for_json`] order.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -63,6 +65,12 @@ pub struct MatchEntry {
     /// What the advisory says to do (CSAF categories `vendor_fix`, `mitigation`,
     /// `workaround`, `none_available`, `no_fix_planned`).
     pub remediations: Vec<Remediation>,
+    /// The VEX statement that applies (`--vex`); a `known_not_affected` or `fixed` one
+    /// covers the match.
+    pub vex: Option<VexNote>,
+    /// Whether the match needs action: affected or under investigation and not covered by
+    /// VEX. The command exits 1 when any match is open.
+    pub open: bool,
 }
 
 impl From<&Match> for MatchEntry {
@@ -84,6 +92,8 @@ impl From<&Match> for MatchEntry {
             products: m.products.clone(),
             reason: m.reason.clone(),
             remediations: m.remediations.clone(),
+            vex: m.vex.clone(),
+            open: m.is_open(),
         }
     }
 }
@@ -168,10 +178,7 @@ pub fn first_remediation(remediations: &[Remediation]) -> Option<&Remediation> {
 /// SARIF 2.1.0: one result per match that is affected or under investigation, located at
 /// the SBOM (`sbom_uri`) and the component's reference.
 pub fn sarif(matches: &[Match], sbom_uri: &str) -> String {
-    let mut sorted: Vec<&Match> = matches
-        .iter()
-        .filter(|m| matches!(m.status, Status::KnownAffected | Status::UnderInvestigation))
-        .collect();
+    let mut sorted: Vec<&Match> = matches.iter().filter(|m| m.is_open()).collect();
     sorted.sort_by(|a, b| {
         (&a.advisory, &a.cve, &a.component).cmp(&(&b.advisory, &b.cve, &b.component))
     });
@@ -239,6 +246,105 @@ pub fn sarif(matches: &[Match], sbom_uri: &str) -> String {
         }],
     });
     let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// CycloneDX 1.6 VEX: one `vulnerabilities[]` entry per match, its `affects` a BOM-Link to
+/// the component in the input SBOM (`urn:cdx:<serial>/<version>#<bom-ref>`, or the bare
+/// `bom-ref` when the SBOM has no serial number), its `analysis` from the VEX statement when
+/// one applies, else from the match: `known_affected` → `exploitable`,
+/// `under_investigation` → `in_triage`, `fixed` → `resolved`, `known_not_affected` →
+/// `not_affected`.
+pub fn cyclonedx_vex(matches: &[Match], inventory: &Inventory) -> String {
+    let mut sorted = matches.to_vec();
+    sort_for_json(&mut sorted);
+    let link = |bom_ref: &str| match &inventory.serial {
+        Some((serial, version)) => format!(
+            "urn:cdx:{}/{version}#{bom_ref}",
+            serial.trim_start_matches("urn:uuid:")
+        ),
+        None => bom_ref.to_owned(),
+    };
+    let vulnerabilities: Vec<serde_json::Value> = sorted
+        .iter()
+        .map(|m| {
+            let (status, justification, detail) = match &m.vex {
+                Some(note) => (
+                    note.status,
+                    note.justification.as_deref().map(cyclonedx_justification),
+                    if note.detail.is_empty() {
+                        m.reason.clone()
+                    } else {
+                        note.detail.clone()
+                    },
+                ),
+                None => (m.status, None, m.reason.clone()),
+            };
+            let state = match status {
+                Status::KnownAffected => "exploitable",
+                Status::UnderInvestigation => "in_triage",
+                Status::Fixed => "resolved",
+                Status::KnownNotAffected => "not_affected",
+            };
+            let mut analysis = json!({ "state": state, "detail": detail });
+            if let Some(j) = justification {
+                analysis["justification"] = json!(j);
+            }
+            let mut entry = json!({
+                "id": m.cve.clone().unwrap_or_else(|| m.advisory.clone()),
+                "source": { "name": m.advisory },
+                "description": m.title,
+                "analysis": analysis,
+                "affects": [ { "ref": link(&m.component) } ],
+            });
+            let aliases: Vec<&String> = m
+                .ids
+                .iter()
+                .filter(|id| Some(*id) != m.cve.as_ref())
+                .collect();
+            if !aliases.is_empty() {
+                entry["references"] = json!(
+                    aliases
+                        .iter()
+                        .map(|id| json!({ "id": id, "source": { "name": m.advisory } }))
+                        .collect::<Vec<_>>()
+                );
+            }
+            if let Some(score) = m.cvss {
+                let method = match m.cvss_vector.as_deref() {
+                    Some(v) if v.starts_with("CVSS:3.1") => "CVSSv31",
+                    Some(v) if v.starts_with("CVSS:3.0") => "CVSSv3",
+                    Some(v) if v.starts_with("CVSS:4") => "CVSSv4",
+                    Some(_) => "CVSSv2",
+                    None => "other",
+                };
+                let mut rating = json!({
+                    "score": score,
+                    "severity": severity(Some(score)),
+                    "method": method,
+                });
+                if let Some(v) = &m.cvss_vector {
+                    rating["vector"] = json!(v);
+                }
+                entry["ratings"] = json!([rating]);
+            }
+            if let Some(r) = first_remediation(&m.remediations) {
+                entry["recommendation"] = json!(format!("{}: {}", r.category, r.details));
+            }
+            entry
+        })
+        .collect();
+    let doc = json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {
+            "tools": { "components": [ { "type": "application", "name": "rampart vuln" } ] },
+        },
+        "vulnerabilities": vulnerabilities,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
 }

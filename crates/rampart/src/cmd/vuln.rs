@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use rampart_vuln::{Advisory, Inventory, Match, Options, Status, load, match_inventory, report};
+use rampart_vuln::{
+    Advisory, Inventory, Match, Options, Status, load, match_inventory, report, vex,
+};
 
 use crate::output::{self, Style, Table};
 use crate::{BadInput, Outcome};
@@ -22,8 +24,11 @@ pub(crate) enum Format {
     Table,
     /// The stable JSON report (schemas/vuln/matches.schema.json).
     Json,
-    /// SARIF 2.1.0: affected and undecided matches as results located in the SBOM.
+    /// SARIF 2.1.0: open matches (affected or undecided, not covered by VEX) as results
+    /// located in the SBOM.
     Sarif,
+    /// CycloneDX 1.6 VEX: an analysis per match, linked to the components of the SBOM.
+    CyclonedxVex,
 }
 
 #[derive(clap::Subcommand)]
@@ -59,6 +64,11 @@ pub(crate) struct Sources {
     /// file). Repeatable.
     #[arg(long, value_name = "DIR")]
     rustsec: Vec<PathBuf>,
+    /// VEX statements: a TOML file of analyst decisions or CycloneDX VEX JSON. A justified
+    /// known_not_affected (or a fixed) statement covers a match: shown, not counted for the
+    /// exit code. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<PathBuf>,
     /// Matches below this confidence (0–1) are reported under_investigation.
     #[arg(long, value_name = "0..1", default_value_t = rampart_vuln::matching::DEFAULT_THRESHOLD)]
     threshold: f64,
@@ -102,10 +112,23 @@ fn report_matches(
     let options = Options {
         threshold: sources.threshold,
     };
-    let matches = match_inventory(inventory, &advisories, &options);
+    let mut matches = match_inventory(inventory, &advisories, &options);
+    let mut statements = Vec::new();
+    for path in &sources.vex {
+        statements.extend(load::vex(path).map_err(|e| BadInput(e.to_string()))?);
+    }
+    if !statements.is_empty() {
+        let today = jiff::tz::Offset::UTC
+            .to_datetime(crate::cmd::assess::now()?)
+            .date();
+        for warning in vex::apply(&mut matches, &statements, today) {
+            eprintln!("warning: {warning}");
+        }
+    }
     let text = match sources.format {
         Format::Json => report::json(&matches),
         Format::Sarif => report::sarif(&matches, sbom_uri),
+        Format::CyclonedxVex => report::cyclonedx_vex(&matches, inventory),
         Format::Table => {
             let colour = sources.output.is_none() && output::colour_stdout();
             table(&matches, inventory, advisories.len(), Style::new(colour))
@@ -116,10 +139,7 @@ fn report_matches(
             .with_context(|| format!("writing {}", path.display()))?,
         None => output::print(&text).context("writing to stdout")?,
     }
-    let open = matches
-        .iter()
-        .any(|m| matches!(m.status, Status::KnownAffected | Status::UnderInvestigation));
-    Ok(if open {
+    Ok(if matches.iter().any(Match::is_open) {
         Outcome::CheckFailed
     } else {
         Outcome::Ok
@@ -177,13 +197,28 @@ fn table(matches: &[Match], inventory: &Inventory, advisories: usize, style: Sty
             Some(score) => format!("{score:.1} {}", report::severity(Some(score))),
             None => report::severity(None).to_owned(),
         };
-        let fix = report::first_remediation(&m.remediations).map_or_else(
-            || "none given".to_owned(),
-            |r| format!("{}: {}", r.category, first_sentence(&r.details)),
-        );
+        let fix = match &m.vex {
+            Some(note) => format!(
+                "VEX {}: {}",
+                note.justification
+                    .as_deref()
+                    .unwrap_or(note.status.as_str()),
+                first_sentence(&note.detail)
+            ),
+            None => report::first_remediation(&m.remediations).map_or_else(
+                || "none given".to_owned(),
+                |r| format!("{}: {}", r.category, first_sentence(&r.details)),
+            ),
+        };
+        let status = match &m.vex {
+            Some(note) if note.covers() => {
+                format!("{} (VEX: {})", m.status.as_str(), note.status.as_str())
+            }
+            _ => m.status.as_str().to_owned(),
+        };
         table.row(vec![
             severity,
-            m.status.as_str().to_owned(),
+            status,
             component,
             m.advisory.clone(),
             m.cve.clone().unwrap_or_else(|| "-".to_owned()),
@@ -192,6 +227,10 @@ fn table(matches: &[Match], inventory: &Inventory, advisories: usize, style: Sty
         ]);
     }
     let count = |s: Status| matches.iter().filter(|m| m.status == s).count();
+    let covered = matches
+        .iter()
+        .filter(|m| m.vex.as_ref().is_some_and(vex::VexNote::covers))
+        .count();
     let mut text = if matches.is_empty() {
         String::new()
     } else {
@@ -200,7 +239,7 @@ fn table(matches: &[Match], inventory: &Inventory, advisories: usize, style: Sty
     let _ = writeln!(
         text,
         "{}{} components, {advisories} advisories: {} known_affected, {} under_investigation, \
-         {} fixed, {} known_not_affected{}",
+         {} fixed, {} known_not_affected; {covered} covered by VEX{}",
         style.bold,
         inventory.components.len(),
         count(Status::KnownAffected),

@@ -75,7 +75,8 @@ fn nothing_affected_exits_0() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert_eq!(
         stdout(&output),
-        "3 components, 1 advisories: 0 known_affected, 0 under_investigation, 0 fixed, 0 known_not_affected\n"
+        "3 components, 1 advisories: 0 known_affected, 0 under_investigation, 0 fixed, \
+         0 known_not_affected; 0 covered by VEX\n"
     );
 }
 
@@ -126,5 +127,64 @@ fn bad_input_exits_2_naming_the_file() {
             "{args:?}: {}",
             stderr(&output)
         );
+    }
+}
+
+#[test]
+fn vex_decisions_cover_findings_and_round_trip_as_cyclonedx_vex() {
+    let sbom = data("sbom/plant.cdx.json");
+    let csaf = data("csaf/icsa-22-314-11.json");
+    let decisions = data("vex/plant-decisions.toml");
+    // Without VEX the four Q100 findings fail the check.
+    let output = rampart(&["vuln", "match", "--sbom", &sbom, "--csaf", &csaf]);
+    assert_eq!(output.status.code(), Some(1));
+    // The analyst's justified not_affected covers them: shown with the reason, exit 0.
+    let output = rampart(&[
+        "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--vex", &decisions,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("known_affected (VEX: known_not_affected)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("VEX vulnerable_code_cannot_be_controlled_by_adversary: The web server"),
+        "{text}"
+    );
+    assert!(text.contains("4 covered by VEX"), "{text}");
+    assert!(
+        stderr(&output).contains("expired on 2020-01-01"),
+        "{}",
+        stderr(&output)
+    );
+    // Written as CycloneDX VEX and read back, the same.
+    let dir = tempfile::tempdir().unwrap();
+    let vex = dir.path().join("q100.vex.cdx.json");
+    let vex = vex.to_str().unwrap();
+    let output = rampart(&[
+        "vuln",
+        "match",
+        "--sbom",
+        &sbom,
+        "--csaf",
+        &csaf,
+        "--vex",
+        &decisions,
+        "--format",
+        "cyclonedx-vex",
+        "-o",
+        vex,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let output = rampart(&[
+        "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--vex", vex, "--format", "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    for m in report["matches"].as_array().unwrap() {
+        assert_eq!(m["vex"]["status"], "known_not_affected");
+        assert_eq!(m["vex"]["justification"], "requires_environment");
+        assert_eq!(m["open"], false);
     }
 }

@@ -6,3 +6,4 @@ mod inventories;
 mod own_sbom;
 mod report_schema;
 mod util;
+mod vex;
