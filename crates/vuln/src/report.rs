@@ -348,3 +348,250 @@ pub fn cyclonedx_vex(matches: &[Match], inventory: &Inventory) -> String {
     text.push('\n');
     text
 }
+
+/// What a CSAF VEX document says about itself.
+#[derive(Debug, Clone)]
+pub struct CsafVexOptions {
+    /// `/document/tracking/id`.
+    pub tracking_id: String,
+    /// `/document/title`.
+    pub title: String,
+    /// `/document/publisher/name`.
+    pub publisher: String,
+    /// `/document/publisher/namespace` (a URL of the publisher).
+    pub namespace: String,
+    /// The release date, RFC 3339 (`2026-12-07T06:00:00Z`).
+    pub date: String,
+    /// The generator's version (`/document/tracking/generator/engine/version`).
+    pub engine_version: String,
+}
+
+/// A CSAF 2.0 document of the `csaf_vex` profile: one product per matched component (its
+/// purl and model numbers as helpers, and a BOM-Link to the SBOM in `x_generic_uris` when
+/// the SBOM has a serial number), one vulnerability per CVE (or advisory id without one),
+/// each product in the status the match (or its VEX statement) gives, with the impact
+/// statement (a flag with the justification and a threat of category `impact`) of every
+/// `known_not_affected` product and the action statement (the advisory's remediations) of
+/// every `known_affected` one, as the profile's tests 6.1.27.9 and 6.1.27.10 require.
+/// `None` when there is no match: a `csaf_vex` document needs a vulnerability.
+pub fn csaf_vex(
+    matches: &[Match],
+    inventory: &Inventory,
+    options: &CsafVexOptions,
+) -> Option<String> {
+    use std::collections::BTreeMap;
+
+    if matches.is_empty() {
+        return None;
+    }
+    let mut sorted = matches.to_vec();
+    sort_for_json(&mut sorted);
+    // Products: the matched components, in inventory order.
+    let mut products = Vec::new();
+    for c in &inventory.components {
+        if !sorted.iter().any(|m| m.component == c.bom_ref) {
+            continue;
+        }
+        let mut helper = serde_json::Map::new();
+        if let Some(purl) = &c.purl {
+            helper.insert("purl".to_owned(), json!(purl.to_string()));
+        }
+        if !c.model_numbers.is_empty() {
+            helper.insert("model_numbers".to_owned(), json!(c.model_numbers));
+        }
+        if let Some((serial, version)) = &inventory.serial {
+            helper.insert(
+                "x_generic_uris".to_owned(),
+                json!([{
+                    "namespace": "https://cyclonedx.org/capabilities/bomlink/",
+                    "uri": format!("urn:cdx:{}/{version}#{}", serial.trim_start_matches("urn:uuid:"), c.bom_ref),
+                }]),
+            );
+        }
+        let name = match &c.version {
+            Some(v) => format!("{} {v}", c.name),
+            None => c.name.clone(),
+        };
+        let mut product = json!({ "product_id": c.bom_ref, "name": name });
+        if !helper.is_empty() {
+            product["product_identification_helper"] = serde_json::Value::Object(helper);
+        }
+        products.push(product);
+    }
+    // Vulnerabilities: grouped by CVE, else advisory id; a component in several matches of
+    // one vulnerability takes the most severe status.
+    let mut groups: BTreeMap<String, Vec<&Match>> = BTreeMap::new();
+    for m in &sorted {
+        groups
+            .entry(m.cve.clone().unwrap_or_else(|| m.advisory.clone()))
+            .or_default()
+            .push(m);
+    }
+    let mut vulnerabilities = Vec::new();
+    for (key, group) in groups {
+        let mut per_component: BTreeMap<&str, &Match> = BTreeMap::new();
+        for m in &group {
+            let status = effective_status(m);
+            per_component
+                .entry(m.component.as_str())
+                .and_modify(|e| {
+                    if status < effective_status(e) {
+                        *e = m;
+                    }
+                })
+                .or_insert(m);
+        }
+        let mut status: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut flags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut threats = Vec::new();
+        let mut remediations = Vec::new();
+        let mut scores = Vec::new();
+        for (component, m) in &per_component {
+            let s = effective_status(m);
+            status.entry(s.as_str()).or_default().push(component);
+            match s {
+                Status::KnownNotAffected => {
+                    let note = m.vex.as_ref();
+                    let label = note
+                        .and_then(|n| n.justification.as_deref())
+                        .map_or("vulnerable_code_not_present", csaf_justification);
+                    flags.entry(label).or_default().push(component);
+                    let details = note
+                        .map(|n| n.detail.clone())
+                        .filter(|d| !d.trim().is_empty())
+                        .unwrap_or_else(|| {
+                            format!("Not affected according to {}: {}", m.advisory, m.reason)
+                        });
+                    threats.push(json!({ "category": "impact", "details": details, "product_ids": [component] }));
+                }
+                Status::KnownAffected => {
+                    let mut any = false;
+                    for r in &m.remediations {
+                        let mut entry = json!({ "category": r.category, "details": r.details, "product_ids": [component] });
+                        if let Some(url) = &r.url {
+                            entry["url"] = json!(url);
+                        }
+                        remediations.push(entry);
+                        any = true;
+                    }
+                    if let Some(note) = m.vex.as_ref().filter(|n| !n.detail.trim().is_empty()) {
+                        remediations.push(json!({ "category": "mitigation", "details": note.detail, "product_ids": [component] }));
+                        any = true;
+                    }
+                    if !any {
+                        remediations.push(json!({
+                            "category": "none_available",
+                            "details": format!("{} gives no remediation.", m.advisory),
+                            "product_ids": [component],
+                        }));
+                    }
+                }
+                Status::Fixed | Status::UnderInvestigation => {}
+            }
+            if let (Some(score), Some(vector)) = (m.cvss, m.cvss_vector.as_deref()) {
+                let version = if vector.starts_with("CVSS:3.1/") {
+                    Some("3.1")
+                } else if vector.starts_with("CVSS:3.0/") {
+                    Some("3.0")
+                } else {
+                    None
+                };
+                if let Some(version) = version {
+                    scores.push(json!({
+                        "products": [component],
+                        "cvss_v3": {
+                            "version": version,
+                            "vectorString": vector,
+                            "baseScore": score,
+                            "baseSeverity": severity(Some(score)).to_ascii_uppercase(),
+                        },
+                    }));
+                }
+            }
+        }
+        let first = group[0];
+        let mut vulnerability = json!({
+            "notes": [{
+                "category": "description",
+                "title": "Vulnerability description",
+                "text": if first.title.is_empty() { key.clone() } else { first.title.clone() },
+            }],
+            "product_status": status,
+        });
+        match &first.cve {
+            Some(cve) => vulnerability["cve"] = json!(cve),
+            None => {
+                vulnerability["ids"] = json!([{ "system_name": format!("{:?}", first.source).to_lowercase(), "text": first.advisory }]);
+            }
+        }
+        if !flags.is_empty() {
+            vulnerability["flags"] = json!(
+                flags
+                    .iter()
+                    .map(|(label, ids)| json!({ "label": label, "product_ids": ids }))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if !threats.is_empty() {
+            vulnerability["threats"] = json!(threats);
+        }
+        if !remediations.is_empty() {
+            vulnerability["remediations"] = json!(remediations);
+        }
+        if !scores.is_empty() {
+            vulnerability["scores"] = json!(scores);
+        }
+        vulnerabilities.push(vulnerability);
+    }
+    let doc = json!({
+        "document": {
+            "category": "csaf_vex",
+            "csaf_version": "2.0",
+            "lang": "en",
+            "title": options.title,
+            "publisher": { "category": "user", "name": options.publisher, "namespace": options.namespace },
+            "notes": [{
+                "category": "summary",
+                "title": "About this document",
+                "text": "The status of the components of an SBOM for the vulnerabilities of the advisories \
+                         they were matched against by rampart vuln (fail-closed matching; analyst \
+                         decisions as VEX).",
+            }],
+            "tracking": {
+                "id": options.tracking_id,
+                "status": "final",
+                "version": "1",
+                "initial_release_date": options.date,
+                "current_release_date": options.date,
+                "revision_history": [{ "date": options.date, "number": "1", "summary": "Initial version." }],
+                "generator": { "engine": { "name": "rampart vuln", "version": options.engine_version } },
+            },
+        },
+        "product_tree": { "full_product_names": products },
+        "vulnerabilities": vulnerabilities,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    Some(text)
+}
+
+/// The status a match stands at: its VEX statement's, else its own.
+fn effective_status(m: &Match) -> Status {
+    m.vex.as_ref().map_or(m.status, |n| n.status)
+}
+
+/// The CSAF flag label for a CycloneDX justification (CSAF labels map to themselves).
+fn csaf_justification(label: &str) -> &str {
+    match label {
+        "code_not_present" | "requires_dependency" => "vulnerable_code_not_present",
+        "code_not_reachable" => "vulnerable_code_not_in_execute_path",
+        "requires_configuration" | "requires_environment" => {
+            "vulnerable_code_cannot_be_controlled_by_adversary"
+        }
+        "protected_by_compiler"
+        | "protected_at_runtime"
+        | "protected_at_perimeter"
+        | "protected_by_mitigating_control" => "inline_mitigations_already_exist",
+        other => other,
+    }
+}

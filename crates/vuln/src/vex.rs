@@ -1,6 +1,7 @@
 //! VEX: statements of whether a component is affected by a vulnerability, read from a TOML
-//! file of analyst decisions or from CycloneDX VEX (`vulnerabilities[].analysis`, as
-//! [`crate::report::cyclonedx_vex`] writes it), and applied to matches.
+//! file of analyst decisions, from CycloneDX VEX (`vulnerabilities[].analysis`, as
+//! [`crate::report::cyclonedx_vex`] writes it) or from CSAF VEX (as
+//! [`crate::report::csaf_vex`] writes it), and applied to matches.
 //!
 //! A statement covers a match when it names the match's component (its `bom-ref`, or a
 //! CycloneDX BOM-Link `urn:cdx:…#bom-ref`) and its vulnerability (the CVE, the advisory's
@@ -121,10 +122,159 @@ struct Decision {
 /// # Errors
 /// [`InputError`] naming the file and the statement.
 pub fn read(text: &str, origin: &str) -> Result<Vec<Statement>, InputError> {
-    if text.trim_start().starts_with('{') {
-        read_cyclonedx(text, origin)
+    if !text.trim_start().starts_with('{') {
+        return read_decisions(text, origin);
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| InputError::syntax(origin, &e))?;
+    if value.get("document").is_some() {
+        read_csaf(text, &value, origin)
     } else {
-        read_decisions(text, origin)
+        read_cyclonedx(&value, origin)
+    }
+}
+
+/// CSAF VEX: each product in a vulnerability's `product_status` is a statement about the
+/// component its BOM-Link (`x_generic_uris`) names, else the component whose `bom-ref` is
+/// the product id; the justification is the product's flag, the detail its impact threat
+/// (or, for an affected product, its remediations). The document passes the same checks
+/// as an advisory ([`crate::csaf::read`]) first.
+fn read_csaf(text: &str, value: &Value, origin: &str) -> Result<Vec<Statement>, InputError> {
+    crate::csaf::read(text, origin)?;
+    let mut component_of = std::collections::BTreeMap::new();
+    let mut products: Vec<&Value> = Vec::new();
+    if let Some(tree) = value.get("product_tree") {
+        collect_products(tree, &mut products, 0);
+    }
+    for p in products {
+        let Some(id) = p.get("product_id").and_then(Value::as_str) else {
+            continue;
+        };
+        let link = p
+            .pointer("/product_identification_helper/x_generic_uris")
+            .and_then(Value::as_array)
+            .and_then(|uris| {
+                uris.iter()
+                    .filter_map(|u| u.get("uri").and_then(Value::as_str))
+                    .find(|u| u.starts_with("urn:cdx:"))
+            });
+        component_of.insert(id.to_owned(), link.map_or(id, bom_ref_of).to_owned());
+    }
+    let mut out = Vec::new();
+    let list = value
+        .get("vulnerabilities")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for v in list {
+        let ids: Vec<String> = v
+            .get("cve")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .chain(
+                v.get("ids")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i.get("text").and_then(Value::as_str).map(str::to_owned)),
+            )
+            .collect();
+        let Some(vulnerability) = ids.first() else {
+            continue;
+        };
+        let about = |field: &str, product: &str| -> Vec<&Value> {
+            v.get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| {
+                    e.get("product_ids")
+                        .and_then(Value::as_array)
+                        .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(product)))
+                })
+                .collect()
+        };
+        for (field, status) in [
+            ("known_affected", Status::KnownAffected),
+            ("first_affected", Status::KnownAffected),
+            ("last_affected", Status::KnownAffected),
+            ("under_investigation", Status::UnderInvestigation),
+            ("fixed", Status::Fixed),
+            ("first_fixed", Status::Fixed),
+            ("known_not_affected", Status::KnownNotAffected),
+        ] {
+            let Some(list) = v
+                .pointer(&format!("/product_status/{field}"))
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            for product in list.iter().filter_map(Value::as_str) {
+                let justification = about("flags", product)
+                    .first()
+                    .and_then(|f| f.get("label").and_then(Value::as_str))
+                    .map(str::to_owned);
+                let detail_source = if status == Status::KnownAffected {
+                    "remediations"
+                } else {
+                    "threats"
+                };
+                let detail: Vec<&str> = about(detail_source, product)
+                    .iter()
+                    .filter(|t| {
+                        detail_source == "remediations"
+                            || t.get("category").and_then(Value::as_str) == Some("impact")
+                    })
+                    .filter_map(|t| t.get("details").and_then(Value::as_str))
+                    .collect();
+                if out.len() >= MAX_STATEMENTS {
+                    return Err(InputError::invalid(
+                        origin,
+                        "/vulnerabilities",
+                        format!("more than {MAX_STATEMENTS} statements"),
+                    ));
+                }
+                out.push(Statement {
+                    component: component_of
+                        .get(product)
+                        .cloned()
+                        .unwrap_or_else(|| product.to_owned()),
+                    vulnerability: vulnerability.clone(),
+                    status,
+                    justification,
+                    detail: detail.join(" "),
+                    by: None,
+                    date: None,
+                    expires: None,
+                    origin: origin.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every `product` and `full_product_name` of a product tree (branches nest at most as deep
+/// as the CSAF reader accepts).
+fn collect_products<'a>(node: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 40 {
+        return;
+    }
+    if let Some(p) = node.get("product") {
+        out.push(p);
+    }
+    for key in ["full_product_names"] {
+        if let Some(list) = node.get(key).and_then(Value::as_array) {
+            out.extend(list.iter());
+        }
+    }
+    if let Some(list) = node.get("relationships").and_then(Value::as_array) {
+        out.extend(list.iter().filter_map(|r| r.get("full_product_name")));
+    }
+    if let Some(list) = node.get("branches").and_then(Value::as_array) {
+        for b in list {
+            collect_products(b, out, depth + 1);
+        }
     }
 }
 
@@ -204,8 +354,7 @@ fn toml_date(d: &toml::value::Datetime) -> Option<Date> {
     }
 }
 
-fn read_cyclonedx(text: &str, origin: &str) -> Result<Vec<Statement>, InputError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| InputError::syntax(origin, &e))?;
+fn read_cyclonedx(value: &Value, origin: &str) -> Result<Vec<Statement>, InputError> {
     if value.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
         return Err(InputError::invalid(
             origin,

@@ -29,6 +29,9 @@ pub(crate) enum Format {
     Sarif,
     /// CycloneDX 1.6 VEX: an analysis per match, linked to the components of the SBOM.
     CyclonedxVex,
+    /// CSAF 2.0 of the csaf_vex profile: the components as products, their status per
+    /// vulnerability with impact and action statements.
+    CsafVex,
 }
 
 #[derive(clap::Subcommand)]
@@ -75,6 +78,16 @@ pub(crate) struct Sources {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// --format csaf-vex: the publisher's name.
+    #[arg(long, value_name = "NAME", default_value = "Rampart user")]
+    publisher: String,
+    /// --format csaf-vex: the publisher's namespace (a URL of the publisher).
+    #[arg(long, value_name = "URL", default_value = "https://example.invalid")]
+    namespace: String,
+    /// --format csaf-vex: the document's tracking id (default: VEX- and the SBOM subject's
+    /// name and the date).
+    #[arg(long, value_name = "ID")]
+    tracking_id: Option<String>,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -129,6 +142,7 @@ fn report_matches(
         Format::Json => report::json(&matches),
         Format::Sarif => report::sarif(&matches, sbom_uri),
         Format::CyclonedxVex => report::cyclonedx_vex(&matches, inventory),
+        Format::CsafVex => csaf_vex(&matches, inventory, sources)?,
         Format::Table => {
             let colour = sources.output.is_none() && output::colour_stdout();
             table(&matches, inventory, advisories.len(), Style::new(colour))
@@ -143,6 +157,46 @@ fn report_matches(
         Outcome::CheckFailed
     } else {
         Outcome::Ok
+    })
+}
+
+fn csaf_vex(matches: &[Match], inventory: &Inventory, sources: &Sources) -> anyhow::Result<String> {
+    let now = jiff::Timestamp::from_second(crate::cmd::assess::now()?.as_second())?;
+    let subject = inventory
+        .components
+        .first()
+        .map_or("SBOM", |c| c.name.as_str());
+    let tracking_id = sources.tracking_id.clone().unwrap_or_else(|| {
+        let name: String = subject
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!(
+            "VEX-{name}-{}",
+            jiff::tz::Offset::UTC
+                .to_datetime(now)
+                .date()
+                .strftime("%Y%m%d")
+        )
+    });
+    let options = report::CsafVexOptions {
+        tracking_id,
+        title: format!("VEX for {subject}"),
+        publisher: sources.publisher.clone(),
+        namespace: sources.namespace.clone(),
+        date: now.to_string(),
+        engine_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    report::csaf_vex(matches, inventory, &options).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no match: a csaf_vex document states at least one vulnerability, and there is none"
+        )
     })
 }
 

@@ -2,6 +2,32 @@
 
 use crate::util::{rampart, stderr, stdout};
 
+/// `vuln match` of the plant SBOM against ICSA-22-314-11 with the analyst decisions, writing
+/// `format` (and `extra` options) into `dir`: the file written and the command's output.
+fn write_q100_vex(
+    dir: &std::path::Path,
+    format: &str,
+    extra: &[&str],
+) -> (String, std::process::Output) {
+    let file = dir
+        .join(format!("q100.{format}.json"))
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (sbom, csaf, decisions) = (
+        data("sbom/plant.cdx.json"),
+        data("csaf/icsa-22-314-11.json"),
+        data("vex/plant-decisions.toml"),
+    );
+    let mut args = vec![
+        "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--vex", &decisions, "--format", format,
+        "-o", &file,
+    ];
+    args.extend_from_slice(extra);
+    let output = rampart(&args);
+    (file, output)
+}
+
 fn data(relative: &str) -> String {
     format!(
         "{}/../vuln/tests/data/{relative}",
@@ -160,22 +186,8 @@ fn vex_decisions_cover_findings_and_round_trip_as_cyclonedx_vex() {
     );
     // Written as CycloneDX VEX and read back, the same.
     let dir = tempfile::tempdir().unwrap();
-    let vex = dir.path().join("q100.vex.cdx.json");
-    let vex = vex.to_str().unwrap();
-    let output = rampart(&[
-        "vuln",
-        "match",
-        "--sbom",
-        &sbom,
-        "--csaf",
-        &csaf,
-        "--vex",
-        &decisions,
-        "--format",
-        "cyclonedx-vex",
-        "-o",
-        vex,
-    ]);
+    let (vex, output) = write_q100_vex(dir.path(), "cyclonedx-vex", &[]);
+    let vex = vex.as_str();
     assert_eq!(output.status.code(), Some(0));
     let output = rampart(&[
         "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--vex", vex, "--format", "json",
@@ -187,4 +199,45 @@ fn vex_decisions_cover_findings_and_round_trip_as_cyclonedx_vex() {
         assert_eq!(m["vex"]["justification"], "requires_environment");
         assert_eq!(m["open"], false);
     }
+}
+
+#[test]
+fn csaf_vex_names_the_publisher_and_reads_back() {
+    let sbom = data("sbom/plant.cdx.json");
+    let csaf = data("csaf/icsa-22-314-11.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (vex, output) = write_q100_vex(
+        dir.path(),
+        "csaf-vex",
+        &[
+            "--publisher",
+            "Example Integrator",
+            "--namespace",
+            "https://integrator.example",
+            "--tracking-id",
+            "EI-VEX-2026-001",
+        ],
+    );
+    let vex = vex.as_str();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vex).unwrap()).unwrap();
+    assert_eq!(document["document"]["category"], "csaf_vex");
+    assert_eq!(
+        document["document"]["publisher"]["name"],
+        "Example Integrator"
+    );
+    assert_eq!(document["document"]["tracking"]["id"], "EI-VEX-2026-001");
+    let output = rampart(&[
+        "vuln", "match", "--sbom", &sbom, "--csaf", &csaf, "--vex", vex,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    // Nothing to state: no document.
+    let spdx = data("sbom/plant.spdx.json");
+    let other = data("csaf/icsa-24-011-05.json");
+    let output = rampart(&[
+        "vuln", "match", "--sbom", &spdx, "--csaf", &other, "--format", "csaf-vex",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("no match"), "{}", stderr(&output));
 }

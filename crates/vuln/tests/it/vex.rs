@@ -156,3 +156,114 @@ fn cyclonedx_errors(document: &serde_json::Value) -> Vec<String> {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
 }
+
+fn csaf_vex_text(matches: &[Match], inventory: &Inventory) -> String {
+    let options = report::CsafVexOptions {
+        tracking_id: "VEX-TANK-FARM-20261207".to_owned(),
+        title: "VEX for the tank farm".to_owned(),
+        publisher: "Example Integrator".to_owned(),
+        namespace: "https://example.invalid".to_owned(),
+        date: "2026-12-07T06:00:00Z".to_owned(),
+        engine_version: "0.1.0".to_owned(),
+    };
+    report::csaf_vex(matches, inventory, &options).unwrap()
+}
+
+#[test]
+fn csaf_vex_passes_the_csaf_checks_and_reads_back() {
+    let (inventory, mut matches) = plant();
+    let statements = load::vex(&data("vex/plant-decisions.toml")).unwrap();
+    vex::apply(&mut matches, &statements, today());
+    let text = csaf_vex_text(&matches, &inventory);
+    // The document is an advisory Rampart reads, with the mandatory tests it checks.
+    let advisory = rampart_vuln::csaf::read(&text, "vex.csaf.json").unwrap();
+    assert_eq!(advisory.id, "VEX-TANK-FARM-20261207");
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let q100 = value["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["cve"] == "CVE-2022-43398")
+        .unwrap();
+    assert_eq!(
+        q100["product_status"]["known_not_affected"],
+        serde_json::json!(["q100"])
+    );
+    assert_eq!(
+        q100["flags"][0]["label"],
+        "vulnerable_code_cannot_be_controlled_by_adversary"
+    );
+    assert_eq!(q100["threats"][0]["category"], "impact");
+    // Read back: the same matches are open.
+    let (_, mut fresh) = plant();
+    vex::apply(
+        &mut fresh,
+        &vex::read(&text, "vex.csaf.json").unwrap(),
+        today(),
+    );
+    assert_eq!(open(&fresh), open(&matches));
+    assert!(
+        report::csaf_vex(
+            &[],
+            &inventory,
+            &report::CsafVexOptions {
+                tracking_id: String::new(),
+                title: String::new(),
+                publisher: String::new(),
+                namespace: String::new(),
+                date: String::new(),
+                engine_version: String::new(),
+            }
+        )
+        .is_none()
+    );
+}
+
+/// Runs a program on a file written to a temporary directory; its output when it fails.
+fn run_peer(program: &str, args: &[&str], file_name: &str, text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(file_name);
+    std::fs::write(&path, text).unwrap();
+    let output = std::process::Command::new(program)
+        .args(args)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs csaf (PyPI): run scripts/test"]
+fn csaf_vex_passes_the_pypi_csaf_validator() {
+    let (inventory, mut matches) = plant();
+    let statements = load::vex(&data("vex/plant-decisions.toml")).unwrap();
+    vex::apply(&mut matches, &statements, today());
+    let text = csaf_vex_text(&matches, &inventory);
+    run_peer(
+        "csaf",
+        &["validate", "--spec-version", "v20", "--no-network"],
+        "vex.csaf.json",
+        &text,
+    );
+}
+
+#[test]
+#[ignore = "needs cyclonedx-python-lib (PyPI): run scripts/test"]
+fn cyclonedx_vex_is_read_by_cyclonedx_python_lib() {
+    let (inventory, mut matches) = plant();
+    let statements = load::vex(&data("vex/plant-decisions.toml")).unwrap();
+    vex::apply(&mut matches, &statements, today());
+    let text = report::cyclonedx_vex(&matches, &inventory);
+    let script = "import json, sys\n\
+        from cyclonedx.model.bom import Bom\n\
+        bom = Bom.from_json(json.load(open(sys.argv[1])))\n\
+        states = sorted(str(v.analysis.state) for v in bom.vulnerabilities)\n\
+        assert len(states) == len(json.load(open(sys.argv[1]))['vulnerabilities']), states\n\
+        print(states)\n";
+    run_peer("python3", &["-c", script], "vex.cdx.json", &text);
+}
