@@ -2,8 +2,10 @@
 //! RustSec data, the JSON report against its schema, and bad input.
 
 mod bad_input;
+mod corpus;
 mod inventories;
 mod own_sbom;
 mod report_schema;
+mod rolie;
 mod util;
 mod vex;
