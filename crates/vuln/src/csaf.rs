@@ -577,8 +577,13 @@ fn apply_helper(
     }
     if let Some(text) = &helper.cpe {
         // The schema's pattern is looser than the CPE grammar; a CPE Rampart cannot read
-        // does not identify, and the names still do.
+        // does not identify, and the names still do. A CPE with a version on a product
+        // without a version branch states the version, as a purl does.
         if let Some(cpe) = Cpe::parse(text) {
+            if let (Some(v), Range::All) = (&cpe.version, &product.range) {
+                product.range = Range::exact(v);
+                product.exact_version = Some(v.clone());
+            }
             product.cpes.push(cpe);
         }
     }

@@ -178,7 +178,7 @@ fn read_cdx_component(
         .ok_or_else(|| {
             InputError::invalid(origin, &format!("{at}/name"), "a component needs a name")
         })?;
-    let version = string("version")?.filter(|v| !v.trim().is_empty());
+    let stated_version = string("version")?.filter(|v| !v.trim().is_empty());
     let purl = match string("purl")? {
         Some(text) => Some(Purl::parse(&text).ok_or_else(|| {
             InputError::invalid(
@@ -199,6 +199,10 @@ fn read_cdx_component(
         })?),
         None => None,
     };
+    // Without a `version`, the purl's or the CPE's version is the component's.
+    let version = stated_version
+        .or_else(|| purl.as_ref().and_then(|p| p.version.clone()))
+        .or_else(|| cpe.as_ref().and_then(|c| c.version.clone()));
     let named = |key: &str| {
         obj.get(key)
             .and_then(|v| v.get("name"))

@@ -70,6 +70,20 @@ fn check(file: &str, component: &C<'_>, status: Status, rule: Rule) {
     }
 }
 
+/// Matches an inventory given as CycloneDX text against one advisory.
+fn match_text(advisory: Advisory, sbom: &str) -> Vec<Match> {
+    let inventory = Inventory::from_json(sbom, "t").unwrap();
+    match_inventory(&inventory, &[advisory], &Options::default())
+}
+
+/// Component, status and rule of each match.
+fn decided(matches: &[Match]) -> Vec<(&str, Status, Rule)> {
+    matches
+        .iter()
+        .map(|m| (m.component.as_str(), m.status, m.rule))
+        .collect()
+}
+
 fn check_none(file: &str, component: &C<'_>) {
     let found = run(file, component);
     assert!(
@@ -435,14 +449,9 @@ fn purl_and_cpe_rules() {
         {"bom-ref":"b","name":"libfoo","version":"1.2.4","purl":"pkg:generic/acme/libfoo@1.2.4"},
         {"bom-ref":"c","name":"libfoo","version":"1.2.3","purl":"pkg:generic/other/libfoo@1.2.3"},
         {"bom-ref":"d","name":"gizmo","version":"7","cpe":"cpe:2.3:o:acme:gizmo_os:7:*:*:*:*:*:*:*"}]}"#;
-    let inventory = Inventory::from_json(sbom, "t").unwrap();
-    let matches = match_inventory(&inventory, &[advisory], &Options::default());
-    let got: Vec<(&str, Status, Rule)> = matches
-        .iter()
-        .map(|m| (m.component.as_str(), m.status, m.rule))
-        .collect();
+    let matches = match_text(advisory, sbom);
     assert_eq!(
-        got,
+        decided(&matches),
         [
             ("a", KnownAffected, Rule::Purl),
             ("d", KnownAffected, Rule::Cpe)
@@ -559,4 +568,66 @@ fn vendor_alias_data_is_valid() {
         vendor_key("Digi International, Inc. "),
         "digi international"
     );
+}
+
+#[test]
+fn rule_platform_of_a_relationship() {
+    // A vulnerable library installed on a server product: the library matches by its own
+    // names; the server, which contains it, is under investigation (rule platform).
+    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-3"}},
+        "product_tree":{"branches":[{"category":"vendor","name":"Acme Corp.","branches":[
+            {"category":"product_name","name":"libgizmo","branches":[{"category":"product_version","name":"1.2",
+              "product":{"product_id":"LIB","name":"Acme libgizmo 1.2"}}]},
+            {"category":"product_name","name":"Gizmo Server","branches":[{"category":"product_version_range","name":"vers:all/*",
+              "product":{"product_id":"SRV","name":"Acme Gizmo Server"}}]}]}],
+          "relationships":[{"category":"installed_on","product_reference":"LIB","relates_to_product_reference":"SRV",
+            "full_product_name":{"product_id":"LIB-ON-SRV","name":"libgizmo 1.2 on Gizmo Server"}}]},
+        "vulnerabilities":[{"cve":"CVE-2024-0002","product_status":{"known_affected":["LIB-ON-SRV"]},
+          "remediations":[{"category":"vendor_fix","details":"Update libgizmo to 1.3.","product_ids":["LIB-ON-SRV"]}]}]}"#;
+    let advisory = csaf::read(doc, "t").unwrap();
+    assert_eq!(
+        advisory.product("LIB-ON-SRV").unwrap().platform.as_deref(),
+        Some("SRV")
+    );
+    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+        {"bom-ref":"srv","name":"Gizmo Server","version":"7.0","manufacturer":{"name":"ACME Corporation"}},
+        {"bom-ref":"lib","name":"libgizmo","version":"1.2","manufacturer":{"name":"Acme"}},
+        {"bom-ref":"lib13","name":"libgizmo","version":"1.3","manufacturer":{"name":"Acme"}}]}"#;
+    let matches = match_text(advisory, sbom);
+    assert_eq!(
+        decided(&matches),
+        [
+            ("srv", UnderInvestigation, Rule::Platform),
+            ("lib", KnownAffected, Rule::VendorProduct)
+        ]
+    );
+    assert_eq!(
+        matches[1].remediations[0].details,
+        "Update libgizmo to 1.3."
+    );
+}
+
+#[test]
+fn versions_from_purl_and_cpe_helpers() {
+    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-4"}},
+        "product_tree":{"full_product_names":[
+          {"product_id":"C","name":"Gizmo OS 7.1","product_identification_helper":{"cpe":"cpe:2.3:o:acme:gizmo_os:7.1:*:*:*:*:*:*:*"}}]},
+        "vulnerabilities":[{"cve":"CVE-2024-0003","product_status":{"known_affected":["C"]}}]}"#;
+    let advisory = csaf::read(doc, "t").unwrap();
+    // The component states its version only in its CPE.
+    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.4","components":[
+        {"bom-ref":"a","name":"gizmo","cpe":"cpe:2.3:o:acme:gizmo_os:7.1:*:*:*:*:*:*:*"},
+        {"bom-ref":"b","name":"gizmo","cpe":"cpe:2.3:o:acme:gizmo_os:7.2:*:*:*:*:*:*:*"}]}"#;
+    assert_eq!(
+        Inventory::from_json(sbom, "t").unwrap().components[0]
+            .version
+            .as_deref(),
+        Some("7.1")
+    );
+    let matches = match_text(advisory, sbom);
+    let got: Vec<(&str, Status)> = matches
+        .iter()
+        .map(|m| (m.component.as_str(), m.status))
+        .collect();
+    assert_eq!(got, [("a", KnownAffected)]);
 }
