@@ -15,6 +15,9 @@ use std::fmt;
 
 /// The longest version or range text accepted; longer text is [`Range::Unparsed`].
 const MAX_TEXT: usize = 256;
+/// The most range bounds (`<`, `<=`, `>=`, `>`) compared for one containment; more (only an
+/// OSV record could have them) make it [`Containment::Unknown`].
+const MAX_BOUNDS: usize = 512;
 
 /// Qualifier slots after the numeric release, in comparison order.
 const SLOT_SP: usize = 0;
@@ -652,16 +655,23 @@ fn contains(constraints: &[Constraint], version_text: &str) -> Containment {
         };
     }
     // Sort the bounds by version; bounds that do not compare with each other make the set
-    // undecidable.
-    let mut sortable = true;
-    ranged.sort_by(|a, b| {
-        a.1.compare(b.1).unwrap_or_else(|| {
-            sortable = false;
-            Ordering::Equal
-        })
-    });
-    if !sortable {
+    // undecidable. `Version::compare` is partial and, with wildcards (`2.x`), not
+    // transitive, so the standard sort (which may panic on a comparison that is not a total
+    // order) is not used: an insertion sort that gives up on any incomparable pair, over a
+    // bounded number of bounds.
+    if ranged.len() > MAX_BOUNDS {
         return Containment::Unknown;
+    }
+    for i in 1..ranged.len() {
+        let mut j = i;
+        while j > 0 {
+            match ranged[j - 1].1.compare(ranged[j].1) {
+                Some(Ordering::Greater) => ranged.swap(j - 1, j),
+                Some(_) => break,
+                None => return Containment::Unknown,
+            }
+            j -= 1;
+        }
     }
     let mut inside = false;
     let mut open: Option<(Op, Option<Ordering>)> = None;

@@ -249,3 +249,35 @@ fn hostile_text_is_unparsed_not_a_panic() {
         let _ = r.to_string();
     }
 }
+
+#[test]
+fn wildcards_that_break_transitivity_do_not_panic_the_sort() {
+    // 2.5 < 2.6, but 2.x equals both: no total order. The sort must neither panic nor
+    // claim an answer it cannot give.
+    let mut bounds = Vec::new();
+    for i in 0..40 {
+        bounds.push(format!(">={}.{}", 2, i % 7));
+        bounds.push("<=2.x".to_owned());
+        bounds.push(format!("<{}.{}", 2 + i % 3, i % 5));
+        bounds.push(">2.x".to_owned());
+    }
+    let range = Range::Constraints(
+        bounds
+            .iter()
+            .map(|b| match Range::parse(b) {
+                Range::Constraints(mut c) => c.remove(0),
+                other => panic!("{b}: {other:?}"),
+            })
+            .collect(),
+    );
+    for version in ["2.5", "2.x", "3.0", "1.0", "B.1"] {
+        let _ = range.contains(version);
+    }
+    let many: Vec<Constraint> = (0..600)
+        .map(|i| match Range::parse(&format!(">={i}")) {
+            Range::Constraints(mut c) => c.remove(0),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(Range::Constraints(many).contains("5"), Unknown);
+}
