@@ -97,7 +97,6 @@ struct Helper {
 
 #[derive(Deserialize)]
 struct Relationship {
-    category: String,
     product_reference: String,
     relates_to_product_reference: String,
     full_product_name: FullProductName,
@@ -250,6 +249,12 @@ pub fn read(text: &str, origin: &str) -> Result<Advisory, InputError> {
             ));
         }
     }
+    // Sets and indexes, so that large documents cost linear time.
+    let relationship_ids: std::collections::BTreeSet<&str> = tree
+        .relationships
+        .iter()
+        .map(|r| r.full_product_name.product_id.as_str())
+        .collect();
     for (i, rel) in tree.relationships.iter().enumerate() {
         let at = format!("/product_tree/relationships/{i}");
         let id = &rel.full_product_name.product_id;
@@ -267,12 +272,7 @@ pub fn read(text: &str, origin: &str) -> Result<Advisory, InputError> {
                 &rel.relates_to_product_reference,
             ),
         ] {
-            if !defined.contains_key(reference)
-                && !tree
-                    .relationships
-                    .iter()
-                    .any(|r| &r.full_product_name.product_id == reference)
-            {
+            if !defined.contains_key(reference) && !relationship_ids.contains(reference.as_str()) {
                 return Err(fail(
                     "6.1.1",
                     format!("{at}/{field}"),
@@ -290,26 +290,31 @@ pub fn read(text: &str, origin: &str) -> Result<Advisory, InputError> {
     }
     // A relationship product is the component (`product_reference`) in or on the platform:
     // it takes the component's identity and records the platform.
+    let index: BTreeMap<&str, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    let mut from_relationships = Vec::with_capacity(tree.relationships.len());
     for (i, rel) in tree.relationships.iter().enumerate() {
         let at = format!("/product_tree/relationships/{i}");
-        let base = products
-            .iter()
-            .find(|p| p.id == rel.product_reference)
-            .cloned()
-            .unwrap_or_else(|| Product::named(&rel.product_reference, &rel.product_reference));
+        let base = index.get(rel.product_reference.as_str()).map_or_else(
+            || Product::named(&rel.product_reference, &rel.product_reference),
+            |&i| products[i].clone(),
+        );
         let mut product = base;
         product.id.clone_from(&rel.full_product_name.product_id);
         product.full_name.clone_from(&rel.full_product_name.name);
         product.platform = Some(rel.relates_to_product_reference.clone());
-        let _ = &rel.category;
         apply_helper(
             &mut product,
             rel.full_product_name.product_identification_helper.as_ref(),
             &format!("{at}/full_product_name"),
         )
         .map_err(|(at, message)| fail("6.1.13", at, message))?;
-        products.push(product);
+        from_relationships.push(product);
     }
+    products.extend(from_relationships);
 
     // Product groups.
     let mut groups: BTreeMap<&str, &[String]> = BTreeMap::new();

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::advisory::{Advisory, Product, Remediation, Source, Status, Vulnerability};
 use crate::inventory::{Component, Inventory};
-use crate::names::{model_matches, normalize, product_key, strip_series, vendor_key};
+use crate::names::{model_matches, normalize, product_key, strip_parens, strip_series, vendor_key};
 use crate::version::{Containment, Range};
 use crate::vex::VexNote;
 
@@ -164,12 +164,20 @@ pub fn match_inventory(
     options: &Options,
 ) -> Vec<Match> {
     let mut out = Vec::new();
+    // Normalised once: every component is compared with every product.
+    let component_keys: Vec<Keys> = inventory
+        .components
+        .iter()
+        .map(|c| Keys::new(c.vendor.as_deref(), &c.name))
+        .collect();
     for advisory in advisories {
-        for component in &inventory.components {
+        let prepared = Prepared::new(advisory);
+        for (component, ck) in inventory.components.iter().zip(&component_keys) {
             let candidates: Vec<Candidate<'_>> = advisory
                 .products
                 .iter()
-                .filter_map(|p| candidate(component, p, advisory))
+                .zip(&prepared.keys)
+                .filter_map(|(p, pk)| candidate(component, ck, p, pk, &prepared))
                 .collect();
             if candidates.is_empty() {
                 continue;
@@ -194,16 +202,23 @@ pub fn match_inventory(
 /// component's version is not outside its range.
 fn candidate<'a>(
     component: &Component,
+    ck: &Keys,
     product: &'a Product,
-    advisory: &'a Advisory,
+    pk: &Keys,
+    prepared: &Prepared<'_>,
 ) -> Option<Candidate<'a>> {
-    let found = identify(component, product);
+    let found = identify(component, ck, product, pk);
     let (rule, confidence, mut reason, range_overridden) = if let Some(found) = found {
         found
     } else {
         // The platform of a relationship: the component contains the vulnerable part.
-        let platform = advisory.product(product.platform.as_deref()?)?;
-        let (_, confidence, reason, _) = identify(component, platform)?;
+        let &i = prepared.index.get(product.platform.as_deref()?)?;
+        let (_, confidence, reason, _) = identify(
+            component,
+            ck,
+            &prepared.advisory.products[i],
+            &prepared.keys[i],
+        )?;
         (
             Rule::Platform,
             confidence.min(0.6),
@@ -251,7 +266,12 @@ fn candidate<'a>(
 
 /// The identity rule that ties `component` to `product`, its confidence, the reason, and
 /// whether the product's range is to be ignored (the version field held a model number).
-fn identify(component: &Component, product: &Product) -> Option<(Rule, f64, String, bool)> {
+fn identify(
+    component: &Component,
+    ck: &Keys,
+    product: &Product,
+    pk: &Keys,
+) -> Option<(Rule, f64, String, bool)> {
     // Rule purl: decisive either way when both sides carry one.
     if let Some(cp) = &component.purl
         && !product.purls.is_empty()
@@ -280,13 +300,13 @@ fn identify(component: &Component, product: &Product) -> Option<(Rule, f64, Stri
             }
         }
     }
-    let component_vendor = component.vendor.as_deref().map(vendor_key);
-    let product_vendor = product.vendor.as_deref().map(vendor_key);
+    let component_vendor = &ck.vendor;
+    let product_vendor = &pk.vendor;
     let vendors_known = component_vendor.is_some() && product_vendor.is_some();
     // Vendors whose names agree word by word up to the shorter one ("Yokogawa" and
     // "Yokogawa Electric Corporation") are taken as the same at a lower confidence.
     let mut vendor_penalty = 0.0;
-    if let (Some(a), Some(b)) = (&component_vendor, &product_vendor)
+    if let (Some(a), Some(b)) = (component_vendor, product_vendor)
         && a != b
     {
         if words_prefix(a, b) || words_prefix(b, a) {
@@ -295,7 +315,7 @@ fn identify(component: &Component, product: &Product) -> Option<(Rule, f64, Stri
             return None;
         }
     }
-    identify_same_vendor(component, product, vendors_known).map(
+    identify_same_vendor(component, ck, product, pk, vendors_known).map(
         |(rule, confidence, reason, overridden)| {
             if vendor_penalty > 0.0 {
                 (
@@ -323,7 +343,9 @@ fn words_prefix(long: &str, short: &str) -> bool {
 /// The rules after purl and CPE, for a component and product whose vendors do not differ.
 fn identify_same_vendor(
     component: &Component,
+    ck: &Keys,
     product: &Product,
+    pk: &Keys,
     vendors_known: bool,
 ) -> Option<(Rule, f64, String, bool)> {
     // Rule model-number; a component and a product that both list model numbers, none of
@@ -364,7 +386,11 @@ fn identify_same_vendor(
             return None;
         }
     }
-    // Name rules.
+    // Name rules. Each needs a word in common; most pairs have none, and are rejected
+    // before any text is built.
+    if !ck.words.iter().any(|w| pk.words.contains(w)) {
+        return None;
+    }
     let vendor_text = product.vendor.as_deref().or(component.vendor.as_deref());
     let product_name = product
         .name
@@ -418,6 +444,58 @@ fn identify_same_vendor(
         ));
     }
     None
+}
+
+/// A component's or product's vendor key and the words of its name, computed once.
+struct Keys {
+    vendor: Option<String>,
+    words: Vec<String>,
+}
+
+impl Keys {
+    fn new(vendor: Option<&str>, name: &str) -> Keys {
+        Keys {
+            vendor: vendor.map(vendor_key),
+            words: normalize(&strip_parens(name))
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// An advisory with its products' keys and an index of its product ids.
+struct Prepared<'a> {
+    advisory: &'a Advisory,
+    keys: Vec<Keys>,
+    index: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(advisory: &'a Advisory) -> Prepared<'a> {
+        Prepared {
+            advisory,
+            keys: advisory
+                .products
+                .iter()
+                .map(|p| {
+                    let name = p
+                        .name
+                        .as_deref()
+                        .or(p.family.as_deref())
+                        .unwrap_or(&p.full_name);
+                    Keys::new(p.vendor.as_deref(), name)
+                })
+                .collect(),
+            index: advisory
+                .products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.as_str(), i))
+                .collect(),
+        }
+    }
 }
 
 /// Whether the words of `short` occur as a run in `long` (at least 4 characters).

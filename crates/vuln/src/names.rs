@@ -157,7 +157,8 @@ fn first_word(s: &str) -> String {
     s.split(' ').next().unwrap_or_default().to_owned()
 }
 
-fn strip_parens(name: &str) -> String {
+/// The name without its parenthesised parts.
+pub(crate) fn strip_parens(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
     for c in name.chars() {
