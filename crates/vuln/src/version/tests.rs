@@ -281,3 +281,70 @@ fn wildcards_that_break_transitivity_do_not_panic_the_sort() {
         .collect();
     assert_eq!(Range::Constraints(many).contains("5"), Unknown);
 }
+
+#[test]
+fn random_ranges_and_versions_never_panic() {
+    // A deterministic xorshift generator over the pieces version text is made of: a cheap
+    // stand-in for the fuzz target `vuln_version_range` that runs with every `cargo test`.
+    const PIECES: &[&str] = &[
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "=",
+        "!=",
+        "|",
+        " ",
+        ".",
+        "-",
+        "_",
+        "x",
+        "*",
+        "V",
+        "R",
+        "FW",
+        "SP",
+        "Update",
+        "B.",
+        "rc",
+        "alpha",
+        "0",
+        "1",
+        "2",
+        "05",
+        "10",
+        "99999999999999999999",
+        "all versions",
+        "prior to ",
+        " and later",
+        "vers:generic/",
+        "vers:",
+        "≤",
+        "é",
+        "(",
+        ")",
+        " < ",
+        " to ",
+        "+",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // The low bits are enough for indexes and lengths here.
+        usize::from(u16::try_from(state & 0xFFFF).unwrap_or(0))
+    };
+    let mut text = |n: usize| -> String {
+        let len = next() % n;
+        (0..len).map(|_| PIECES[next() % PIECES.len()]).collect()
+    };
+    for _ in 0..20_000 {
+        let range = Range::parse(&text(12));
+        let version = text(6);
+        let first = range.contains(&version);
+        assert_eq!(range.contains(&version), first, "{range:?} {version:?}");
+        let _ = range.to_string();
+        let _ = Range::exact(&version).contains(&text(6));
+    }
+}
