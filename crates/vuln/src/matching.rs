@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::advisory::{Advisory, Product, Remediation, Source, Status, Vulnerability};
 use crate::inventory::{Component, Inventory};
-use crate::names::{model_matches, normalize, product_key, strip_parens, strip_series, vendor_key};
+use crate::names::{model_matches, normalize, product_key, strip_series, vendor_key};
 use crate::version::{Containment, Range};
 use crate::vex::VexNote;
 
@@ -425,13 +425,32 @@ fn identify_same_vendor(
                 false,
             ));
         }
-        if contains_words(&stem, &component_key) || contains_words(&component_key, &stem) {
+        if overlap(&stem, series, &component_key) {
             return Some((
                 Rule::PartialName,
                 0.6,
                 format!("vendor {vendor:?}; product names {names} overlap word by word"),
                 false,
             ));
+        }
+        // A parenthesised part of the advisory's name is often the product's short name or
+        // series ("Network Power Switch (NPS Series)"): it may name the component too.
+        for inner in parenthesised(product_name) {
+            let (inner_stem, inner_series) = strip_series(&product_key(inner, vendor_text));
+            if !inner_stem.is_empty()
+                && (inner_stem == component_key
+                    || overlap(&inner_stem, inner_series, &component_key))
+            {
+                return Some((
+                    Rule::PartialName,
+                    0.6,
+                    format!(
+                        "vendor {vendor:?}; {:?} overlaps ({inner}) of {product_name:?}",
+                        component.name
+                    ),
+                    false,
+                ));
+            }
         }
         return None;
     }
@@ -456,7 +475,7 @@ impl Keys {
     fn new(vendor: Option<&str>, name: &str) -> Keys {
         Keys {
             vendor: vendor.map(vendor_key),
-            words: normalize(&strip_parens(name))
+            words: normalize(name)
                 .split(' ')
                 .filter(|w| !w.is_empty())
                 .map(str::to_owned)
@@ -496,6 +515,56 @@ impl<'a> Prepared<'a> {
                 .collect(),
         }
     }
+}
+
+/// Whether two product keys (of one vendor) might name the same product: one's words occur
+/// as a run in the other's; a series stem (`nps` of `NPS Series`) starts the other; or most
+/// words are shared (Dice coefficient of the word sets at least [`WORD_OVERLAP`]:
+/// `Signum DVB-S2 IRD` and `Signum DVB-S/S2 IRD`).
+fn overlap(advisory_key: &str, series: bool, component_key: &str) -> bool {
+    if contains_words(advisory_key, component_key) || contains_words(component_key, advisory_key) {
+        return true;
+    }
+    if series
+        && advisory_key.len() >= 3
+        && format!("{component_key} ").starts_with(&format!("{advisory_key} "))
+    {
+        return true;
+    }
+    let a: Vec<&str> = advisory_key.split(' ').collect();
+    let b: Vec<&str> = component_key.split(' ').collect();
+    let shared = a.iter().filter(|w| b.contains(w)).count();
+    #[allow(clippy::cast_precision_loss, reason = "word counts are small")]
+    let dice = 2.0 * shared as f64 / (a.len() + b.len()) as f64;
+    dice >= WORD_OVERLAP
+}
+
+/// The share of words two product names must have in common to overlap ([`overlap`]).
+const WORD_OVERLAP: f64 = 0.75;
+
+/// The parenthesised parts of a name, outermost only.
+fn parenthesised(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in name.char_indices() {
+        match c {
+            '(' => {
+                if depth == 0 {
+                    start = i + 1;
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(&name[start..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether the words of `short` occur as a run in `long` (at least 4 characters).

@@ -75,15 +75,21 @@ pub fn vendor_key(name: &str) -> String {
 
 fn strip_legal(normalized: &str) -> String {
     let mut words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
-    // Drop `s a` (S.A.) and `b v` (B.V.) spelled with dots, then single legal words.
+    // Drop legal forms spelled with dots (`S.A.`, `B.V.`, `S.r.l.`, `S.p.A.`: a run of
+    // single letters at the end), then single legal words.
     while words.len() > 1 {
         let n = words.len();
-        let dotted = n >= 3 && words[n - 2].len() == 1 && words[n - 1].len() == 1 && {
-            let joined = format!("{}{}", words[n - 2], words[n - 1]);
+        let letters = words
+            .iter()
+            .rev()
+            .take_while(|w| w.chars().count() == 1)
+            .count();
+        let dotted = letters >= 2 && letters < n && {
+            let joined: String = words[n - letters..].concat();
             LEGAL_SUFFIXES.contains(&joined.as_str())
         };
         if dotted {
-            words.truncate(n - 2);
+            words.truncate(n - letters);
         } else if LEGAL_SUFFIXES.contains(&words[n - 1]) {
             words.truncate(n - 1);
         } else {
@@ -157,8 +163,7 @@ fn first_word(s: &str) -> String {
     s.split(' ').next().unwrap_or_default().to_owned()
 }
 
-/// The name without its parenthesised parts.
-pub(crate) fn strip_parens(name: &str) -> String {
+fn strip_parens(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
     for c in name.chars() {

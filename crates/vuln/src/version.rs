@@ -61,7 +61,15 @@ impl Version {
             let lower = word.to_ascii_lowercase();
             if matches!(
                 lower.as_str(),
-                "v" | "ver" | "version" | "r" | "rel" | "release" | "fw" | "firmware"
+                "v" | "ver"
+                    | "version"
+                    | "r"
+                    | "rel"
+                    | "release"
+                    | "rev"
+                    | "fw"
+                    | "firmware"
+                    | "sv"
             ) {
                 tokens.next();
             } else if word.len() == 1 {

@@ -563,6 +563,8 @@ fn vendor_alias_data_is_valid() {
         "phoenix contact"
     );
     assert_eq!(vendor_key("Schneider Electric S.A."), "schneider electric");
+    assert_eq!(vendor_key("Elber S.r.l."), "elber");
+    assert_eq!(vendor_key("WTI"), vendor_key("Western Telematic Inc"));
     assert_eq!(vendor_key("Allen-Bradley"), "rockwell automation");
     assert_eq!(
         vendor_key("Digi International, Inc. "),
@@ -630,4 +632,35 @@ fn versions_from_purl_and_cpe_helpers() {
         .map(|m| (m.component.as_str(), m.status))
         .collect();
     assert_eq!(got, [("a", KnownAffected)]);
+}
+
+#[test]
+fn rule_partial_name_by_parentheses_and_shared_words() {
+    // ICSA-25-035-01 (unseen while the rules were written): "Network Power Switch (NPS
+    // Series)" by "Western Telematic Inc"; the asset list says WTI NPS-16HV.
+    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-5"}},
+        "product_tree":{"branches":[{"category":"vendor","name":"Western Telematic Inc","branches":[
+          {"category":"product_name","name":"Network Power Switch (NPS Series)","branches":[
+            {"category":"product_version_range","name":"<=Firmware_6.62","product":{"product_id":"A","name":"NPS"}}]},
+          {"category":"product_name","name":"Signum DVB-S/S2 IRD","branches":[
+            {"category":"product_version_range","name":"<=1.999","product":{"product_id":"B","name":"Signum"}}]}]}]},
+        "vulnerabilities":[{"cve":"CVE-2025-0630","product_status":{"known_affected":["A","B"]}}]}"#;
+    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+        {"bom-ref":"nps","name":"NPS-16HV","version":"6.58","manufacturer":{"name":"WTI"}},
+        {"bom-ref":"nps-new","name":"NPS-16HV","version":"6.63","manufacturer":{"name":"WTI"}},
+        {"bom-ref":"signum","name":"Signum DVB-S2 IRD","version":"1.2","manufacturer":{"name":"Western Telematic"}},
+        {"bom-ref":"other","name":"Power Distribution Unit","version":"1.0","manufacturer":{"name":"WTI"}}]}"#;
+    let matches = match_text(csaf::read(doc, "t").unwrap(), sbom);
+    assert_eq!(
+        decided(&matches),
+        [
+            ("nps", UnderInvestigation, Rule::PartialName),
+            ("signum", UnderInvestigation, Rule::PartialName),
+        ]
+    );
+    assert!(
+        matches[0].reason.contains("(NPS Series)"),
+        "{}",
+        matches[0].reason
+    );
 }

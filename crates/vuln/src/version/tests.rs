@@ -148,6 +148,16 @@ fn operator_ranges_of_ics_advisories() {
         "< B.06.18",
         &[("B.06.17", Yes), ("B.06.18", No), ("A.07.00", Unknown)],
     );
+    // Unseen 2025 advisories: Schneider's SV prefix, WTI's "Firmware_".
+    check(
+        "vers:all/<SV4.30",
+        &[("SV4.20", Yes), ("SV4.30", No), ("4.31", No)],
+    );
+    check("<SV4.02.01", &[("SV4.02.00", Yes), ("SV4.02.01", No)]);
+    check(
+        "<=Firmware_6.62",
+        &[("6.58", Yes), ("FW6.62", Yes), ("8.06", No)],
+    );
     // VA-24-254-02 (TopQuadrant): "0 < 8.0.1" is the interval from 0.
     check("0 < 8.0.1", &[("7.1.3", Yes), ("8.0.1", No)]);
 }

@@ -7,5 +7,6 @@ mod inventories;
 mod own_sbom;
 mod report_schema;
 mod rolie;
+mod unseen;
 mod util;
 mod vex;
