@@ -42,7 +42,6 @@ struct Doc {
 
 #[derive(Deserialize)]
 struct DocMeta {
-    category: String,
     csaf_version: String,
     title: String,
     tracking: Tracking,
@@ -204,7 +203,6 @@ pub fn read(text: &str, origin: &str) -> Result<Advisory, InputError> {
             format!("{:?} is not supported (2.0 is)", doc.document.csaf_version),
         ));
     }
-    let _ = &doc.document.category;
     let fail = |test: &'static str, at: String, message: String| InputError::CsafMandatory {
         origin: origin.to_owned(),
         test,

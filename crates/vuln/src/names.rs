@@ -110,6 +110,9 @@ fn aliases() -> &'static BTreeMap<String, String> {
         else {
             return table;
         };
+        if file.format != 1 {
+            return table;
+        }
         for (canonical, names) in file.aliases {
             let key = strip_legal(&normalize(&canonical));
             for name in names {
@@ -124,7 +127,6 @@ fn aliases() -> &'static BTreeMap<String, String> {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AliasFile {
-    #[allow(dead_code, reason = "checked by the test; only version 1 exists")]
     format: u32,
     aliases: BTreeMap<String, Vec<String>>,
 }
