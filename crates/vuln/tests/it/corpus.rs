@@ -135,3 +135,51 @@ fn a_large_product_tree_costs_linear_time() {
         started.elapsed()
     );
 }
+
+#[test]
+fn byte_mutations_of_real_documents_never_panic() {
+    // Deterministic mutations (flip, insert and delete bytes; swap digits and operators) of
+    // the real documents, read and matched: a cheap stand-in for the `vuln_csaf` fuzz target.
+    const NOISE: &[&[u8]] = &[
+        b"<",
+        b"|",
+        b"\"",
+        b"{",
+        b"]",
+        b"vers:",
+        b"SP",
+        b"9999999999999999999999",
+        b"\\u0000",
+        b".x",
+    ];
+    let inventory = load::inventory(&data("sbom/plant.cdx.json")).unwrap();
+    let originals = corpus(1);
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move |n: usize| -> usize {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % 1_000_003).unwrap_or(0) % n.max(1)
+    };
+    for round in 0..3_000 {
+        let mut bytes = originals[round % originals.len()].clone().into_bytes();
+        for _ in 0..=next(4) {
+            let at = next(bytes.len());
+            match next(3) {
+                0 => bytes[at] = bytes[at].wrapping_add(u8::try_from(next(255)).unwrap_or(1)),
+                1 => {
+                    let piece = NOISE[next(NOISE.len())];
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+                _ => {
+                    let end = (at + next(16)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(advisory) = csaf::read(&text, "mutant") {
+            let _ = match_inventory(&inventory, &[advisory], &Options::default());
+        }
+    }
+}
