@@ -38,6 +38,10 @@ enum Command {
     /// Assess a component profile: SL-C per FR, the gap to SL-T, reports (table, HTML, JSON,
     /// OSCAL, SARIF, JUnit); `assess diff` compares two JSON reports.
     Assess(cmd::assess::Args),
+    /// Vulnerability management: match an SBOM against CSAF 2.0, OSV and RustSec advisories
+    /// (fail-closed), or this build's own SBOM (`vuln self`).
+    #[command(subcommand)]
+    Vuln(cmd::vuln::Command),
     /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::ConfigReport(args) => cmd::config_report::run(&args),
         Command::Assess(args) => cmd::assess::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
+        Command::Vuln(command) => cmd::vuln::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Ids(command) => cmd::ids::run(&command),
         Command::Audit(command) => cmd::audit::run(&command),

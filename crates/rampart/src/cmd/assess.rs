@@ -149,7 +149,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
 
 /// The time stamped on reports: `SOURCE_DATE_EPOCH` when set (reproducible builds'
 /// convention, used to regenerate committed reports byte for byte), otherwise now.
-fn now() -> anyhow::Result<jiff::Timestamp> {
+pub(crate) fn now() -> anyhow::Result<jiff::Timestamp> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => text
             .trim()

@@ -11,3 +11,4 @@ pub(crate) mod ids;
 pub(crate) mod inspect;
 pub(crate) mod policy;
 pub(crate) mod up;
+pub(crate) mod vuln;

@@ -12,3 +12,4 @@ mod live_assess;
 mod policy_and_inspect;
 mod up;
 mod util;
+mod vuln;

@@ -1,0 +1,318 @@
+//! `rampart vuln`: match an SBOM against advisories (CSAF 2.0, OSV, RustSec) and report what
+//! affects which component, with the fix or mitigation the advisory gives.
+//!
+//! The domain logic is in `rampart-vuln`; this module picks the files, the format and the
+//! exit code: 0 when no component is affected, 1 when one is `known_affected` or
+//! `under_investigation` (fail-closed: a match that might be affected needs a decision),
+//! 2 on bad input.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rampart_vuln::{
+    Advisory, Inventory, Match, Options, Status, load, match_inventory, report, vex,
+};
+
+use crate::output::{self, Style, Table};
+use crate::{BadInput, Outcome};
+
+/// Output formats of `rampart vuln match`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// The matches sorted by severity, with the fix or mitigation, for a terminal.
+    Table,
+    /// The stable JSON report (schemas/vuln/matches.schema.json).
+    Json,
+    /// SARIF 2.1.0: open matches (affected or undecided, not covered by VEX) as results
+    /// located in the SBOM.
+    Sarif,
+    /// CycloneDX 1.6 VEX: an analysis per match, linked to the components of the SBOM.
+    CyclonedxVex,
+    /// CSAF 2.0 of the csaf_vex profile: the components as products, their status per
+    /// vulnerability with impact and action statements.
+    CsafVex,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum Command {
+    /// Match an SBOM (CycloneDX 1.4–1.6 or SPDX 2.3 JSON) against advisories; exit 1 when a
+    /// component is known_affected or under_investigation.
+    Match(MatchArgs),
+    /// Match this build's own SBOM (embedded in the binary) against advisories, e.g. a RustSec
+    /// advisory database checkout.
+    #[command(name = "self")]
+    SelfCheck(Sources),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct MatchArgs {
+    /// The SBOM: CycloneDX 1.4–1.6 JSON or SPDX 2.3 JSON.
+    #[arg(long, value_name = "FILE")]
+    sbom: PathBuf,
+    #[command(flatten)]
+    sources: Sources,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Sources {
+    /// A CSAF 2.0 document, or a directory of them (searched recursively; feeds and
+    /// provider metadata are skipped). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    csaf: Vec<PathBuf>,
+    /// An OSV JSON record (or array of records), or a directory of them. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    osv: Vec<PathBuf>,
+    /// A RustSec advisory database checkout (or its crates/ directory, or one advisory
+    /// file). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    rustsec: Vec<PathBuf>,
+    /// VEX statements: a TOML file of analyst decisions or CycloneDX VEX JSON. A justified
+    /// known_not_affected (or a fixed) statement covers a match: shown, not counted for the
+    /// exit code. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    vex: Vec<PathBuf>,
+    /// Matches below this confidence (0–1) are reported under_investigation.
+    #[arg(long, value_name = "0..1", default_value_t = rampart_vuln::matching::DEFAULT_THRESHOLD)]
+    threshold: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// --format csaf-vex: the publisher's name.
+    #[arg(long, value_name = "NAME", default_value = "Rampart user")]
+    publisher: String,
+    /// --format csaf-vex: the publisher's namespace (a URL of the publisher).
+    #[arg(long, value_name = "URL", default_value = "https://example.invalid")]
+    namespace: String,
+    /// --format csaf-vex: the document's tracking id (default: VEX- and the SBOM subject's
+    /// name and the date).
+    #[arg(long, value_name = "ID")]
+    tracking_id: Option<String>,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Match(args) => {
+            let inventory = load::inventory(&args.sbom).map_err(|e| BadInput(e.to_string()))?;
+            let uri = args.sbom.display().to_string();
+            report_matches(&inventory, &uri, &args.sources)
+        }
+        Command::SelfCheck(sources) => {
+            let inventory = Inventory::from_json(rampart_mgmt::SBOM_JSON, "the embedded SBOM")
+                .context("reading this build's SBOM")?;
+            report_matches(&inventory, "rampart.cdx.json", sources)
+        }
+    }
+}
+
+fn report_matches(
+    inventory: &Inventory,
+    sbom_uri: &str,
+    sources: &Sources,
+) -> anyhow::Result<Outcome> {
+    if !(0.0..=1.0).contains(&sources.threshold) {
+        return Err(BadInput(format!("--threshold {} is outside 0..1", sources.threshold)).into());
+    }
+    let advisories = advisories(sources)?;
+    for advisory in &advisories {
+        for warning in &advisory.warnings {
+            eprintln!("warning: {}: {warning}", advisory.origin);
+        }
+    }
+    let options = Options {
+        threshold: sources.threshold,
+    };
+    let mut matches = match_inventory(inventory, &advisories, &options);
+    let mut statements = Vec::new();
+    for path in &sources.vex {
+        statements.extend(load::vex(path).map_err(|e| BadInput(e.to_string()))?);
+    }
+    if !statements.is_empty() {
+        let today = jiff::tz::Offset::UTC
+            .to_datetime(crate::cmd::assess::now()?)
+            .date();
+        for warning in vex::apply(&mut matches, &statements, today) {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let text = match sources.format {
+        Format::Json => report::json(&matches),
+        Format::Sarif => report::sarif(&matches, sbom_uri),
+        Format::CyclonedxVex => report::cyclonedx_vex(&matches, inventory),
+        Format::CsafVex => csaf_vex(&matches, inventory, sources)?,
+        Format::Table => {
+            let colour = sources.output.is_none() && output::colour_stdout();
+            table(&matches, inventory, advisories.len(), Style::new(colour))
+        }
+    };
+    match &sources.output {
+        Some(path) => rampart_vault::write_atomic(path, text.as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => output::print(&text).context("writing to stdout")?,
+    }
+    Ok(if matches.iter().any(Match::is_open) {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn csaf_vex(matches: &[Match], inventory: &Inventory, sources: &Sources) -> anyhow::Result<String> {
+    let now = jiff::Timestamp::from_second(crate::cmd::assess::now()?.as_second())?;
+    let subject = inventory
+        .components
+        .first()
+        .map_or("SBOM", |c| c.name.as_str());
+    let tracking_id = sources.tracking_id.clone().unwrap_or_else(|| {
+        let name: String = subject
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!(
+            "VEX-{name}-{}",
+            jiff::tz::Offset::UTC
+                .to_datetime(now)
+                .date()
+                .strftime("%Y%m%d")
+        )
+    });
+    let options = report::CsafVexOptions {
+        tracking_id,
+        title: format!("VEX for {subject}"),
+        publisher: sources.publisher.clone(),
+        namespace: sources.namespace.clone(),
+        date: now.to_string(),
+        engine_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    report::csaf_vex(matches, inventory, &options).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no match: a csaf_vex document states at least one vulnerability, and there is none"
+        )
+    })
+}
+
+fn advisories(sources: &Sources) -> anyhow::Result<Vec<Advisory>> {
+    if sources.csaf.is_empty() && sources.osv.is_empty() && sources.rustsec.is_empty() {
+        return Err(
+            BadInput("give advisories: --csaf PATH, --osv PATH or --rustsec DIR".into()).into(),
+        );
+    }
+    let mut out = Vec::new();
+    let bad = |e: rampart_vuln::InputError| BadInput(e.to_string());
+    let exists = |p: &Path| -> anyhow::Result<()> {
+        if p.exists() {
+            Ok(())
+        } else {
+            Err(BadInput(format!("{}: no such file or directory", p.display())).into())
+        }
+    };
+    for path in &sources.csaf {
+        exists(path)?;
+        out.extend(load::csaf(path).map_err(bad)?);
+    }
+    for path in &sources.osv {
+        exists(path)?;
+        out.extend(load::osv(path).map_err(bad)?);
+    }
+    for path in &sources.rustsec {
+        exists(path)?;
+        out.extend(load::rustsec(path).map_err(bad)?);
+    }
+    Ok(out)
+}
+
+fn table(matches: &[Match], inventory: &Inventory, advisories: usize, style: Style) -> String {
+    let mut sorted = matches.to_vec();
+    report::sort_by_severity(&mut sorted);
+    let mut table = Table::new([
+        "SEVERITY",
+        "STATUS",
+        "COMPONENT",
+        "ADVISORY",
+        "CVE",
+        "MATCH",
+        "FIX OR MITIGATION",
+    ]);
+    for m in &sorted {
+        let component = match &m.component_version {
+            Some(v) => format!("{} {v}", m.component_name),
+            None => m.component_name.clone(),
+        };
+        let severity = match m.cvss {
+            Some(score) => format!("{score:.1} {}", report::severity(Some(score))),
+            None => report::severity(None).to_owned(),
+        };
+        let fix = match &m.vex {
+            Some(note) => format!(
+                "VEX {}: {}",
+                note.justification
+                    .as_deref()
+                    .unwrap_or(note.status.as_str()),
+                first_sentence(&note.detail)
+            ),
+            None => report::first_remediation(&m.remediations).map_or_else(
+                || "none given".to_owned(),
+                |r| format!("{}: {}", r.category, first_sentence(&r.details)),
+            ),
+        };
+        let status = match &m.vex {
+            Some(note) if note.covers() => {
+                format!("{} (VEX: {})", m.status.as_str(), note.status.as_str())
+            }
+            _ => m.status.as_str().to_owned(),
+        };
+        table.row(vec![
+            severity,
+            status,
+            component,
+            m.advisory.clone(),
+            m.cve.clone().unwrap_or_else(|| "-".to_owned()),
+            format!("{} {:.2}", m.rule, m.confidence),
+            fix,
+        ]);
+    }
+    let count = |s: Status| matches.iter().filter(|m| m.status == s).count();
+    let covered = matches
+        .iter()
+        .filter(|m| m.vex.as_ref().is_some_and(vex::VexNote::covers))
+        .count();
+    let mut text = if matches.is_empty() {
+        String::new()
+    } else {
+        table.render(style)
+    };
+    let _ = writeln!(
+        text,
+        "{}{} components, {advisories} advisories: {} known_affected, {} under_investigation, \
+         {} fixed, {} known_not_affected; {covered} covered by VEX{}",
+        style.bold,
+        inventory.components.len(),
+        count(Status::KnownAffected),
+        count(Status::UnderInvestigation),
+        count(Status::Fixed),
+        count(Status::KnownNotAffected),
+        style.reset,
+    );
+    text
+}
+
+/// The first sentence of a remediation, at most 100 characters.
+fn first_sentence(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let sentence = line.split(". ").next().unwrap_or(line);
+    if sentence.chars().count() > 100 {
+        let cut: String = sentence.chars().take(99).collect();
+        format!("{cut}…")
+    } else {
+        sentence.to_owned()
+    }
+}

@@ -1,0 +1,245 @@
+//! The file layer: inventories and advisories read from files and directories, each file
+//! through the size-capped read of `rampart_vault`.
+
+use std::path::{Path, PathBuf};
+
+use rampart_vault::read_capped_text;
+
+use crate::advisory::Advisory;
+use crate::error::InputError;
+use crate::inventory::Inventory;
+
+/// The largest SBOM read.
+pub const MAX_SBOM_BYTES: u64 = 64 << 20;
+/// The largest advisory file read.
+pub const MAX_ADVISORY_BYTES: u64 = 16 << 20;
+/// The most files read from one directory tree.
+pub const MAX_FILES: usize = 100_000;
+
+fn text(path: &Path, limit: u64) -> Result<String, InputError> {
+    read_capped_text(path, limit).map_err(|source| InputError::Read {
+        origin: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads an SBOM file (CycloneDX or SPDX JSON).
+///
+/// # Errors
+/// [`InputError`].
+pub fn inventory(path: &Path) -> Result<Inventory, InputError> {
+    Inventory::from_json(&text(path, MAX_SBOM_BYTES)?, &path.display().to_string())
+}
+
+/// Reads a CSAF document, a provider's ROLIE feed with its documents ([`rolie_feed`]), or
+/// every `*.json` file under a directory (recursively, sorted; `provider-metadata.json`,
+/// ROLIE feeds and other non-CSAF JSON files — those without `csaf_version` — are skipped).
+///
+/// # Errors
+/// [`InputError`] for the first file that cannot be read or fails the checks.
+pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
+    let mut out = Vec::new();
+    for file in files(path, &["json"])? {
+        let body = text(&file, MAX_ADVISORY_BYTES)?;
+        let origin = file.display().to_string();
+        if path.is_dir() && !looks_like_csaf(&body) {
+            continue;
+        }
+        if !path.is_dir() && body.contains("\"feed\"") && !looks_like_csaf(&body) {
+            return rolie_feed(&file, &body);
+        }
+        out.push(crate::csaf::read(&body, &origin)?);
+    }
+    Ok(out)
+}
+
+/// Reads a ROLIE feed (`{"feed": {"entry": [...]}}`, CSAF 2.0 section 7.1.20) and, offline,
+/// every document it lists: an entry's `content.src` (else its `self` link) is a URL whose
+/// path is looked up next to the feed — the longest tail of the path that names a file under
+/// the feed's directory or one of its two parents (a mirror of the provider's directory).
+/// An entry whose document is not there is an error: a feed read in part would miss
+/// advisories silently. The feed's SHA-512 and signature files are not checked.
+///
+/// # Errors
+/// [`InputError`]: the feed is not ROLIE JSON, an entry has no URL, a document is missing
+/// or fails to read.
+pub fn rolie_feed(feed: &Path, body: &str) -> Result<Vec<Advisory>, InputError> {
+    let origin = feed.display().to_string();
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| InputError::syntax(&origin, &e))?;
+    let entries = value
+        .pointer("/feed/entry")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| {
+            InputError::invalid(
+                &origin,
+                "/feed/entry",
+                "a ROLIE feed lists its documents in feed.entry",
+            )
+        })?;
+    if entries.len() > MAX_FILES {
+        return Err(InputError::invalid(
+            &origin,
+            "/feed/entry",
+            format!("more than {MAX_FILES} entries"),
+        ));
+    }
+    let base = feed.parent().unwrap_or_else(|| Path::new("."));
+    let mut out = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("/feed/entry/{i}");
+        let url = entry
+            .pointer("/content/src")
+            .and_then(serde_json::Value::as_str)
+            .or_else(|| {
+                entry
+                    .get("link")
+                    .and_then(serde_json::Value::as_array)
+                    .and_then(|links| {
+                        links
+                            .iter()
+                            .find(|l| {
+                                l.get("rel").and_then(serde_json::Value::as_str) == Some("self")
+                            })
+                            .and_then(|l| l.get("href").and_then(serde_json::Value::as_str))
+                    })
+            })
+            .ok_or_else(|| {
+                InputError::invalid(&origin, &at, "an entry needs content.src or a self link")
+            })?;
+        let file = local_copy(base, url).ok_or_else(|| {
+            InputError::invalid(
+                &origin,
+                &at,
+                format!("{url}: no copy of this document next to the feed"),
+            )
+        })?;
+        let text = text(&file, MAX_ADVISORY_BYTES)?;
+        out.push(crate::csaf::read(&text, &file.display().to_string())?);
+    }
+    Ok(out)
+}
+
+/// The file under `base` (or its two parents) named by the longest tail of the URL's path.
+fn local_copy(base: &Path, url: &str) -> Option<PathBuf> {
+    let path = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.contains(&"..") {
+        return None;
+    }
+    let roots: Vec<&Path> = base.ancestors().take(3).collect();
+    for k in (1..=segments.len()).rev() {
+        let tail: PathBuf = segments[segments.len() - k..].iter().collect();
+        for root in &roots {
+            let candidate = root.join(&tail);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Reads OSV records from a file or every `*.json` file under a directory.
+///
+/// # Errors
+/// [`InputError`].
+pub fn osv(path: &Path) -> Result<Vec<Advisory>, InputError> {
+    let mut out = Vec::new();
+    for file in files(path, &["json"])? {
+        let body = text(&file, MAX_ADVISORY_BYTES)?;
+        out.extend(crate::osv::read(&body, &file.display().to_string())?);
+    }
+    Ok(out)
+}
+
+/// Reads a RustSec advisory database (its `crates/` directory, or any directory of
+/// advisory `.md` files) or one advisory file.
+///
+/// # Errors
+/// [`InputError`].
+pub fn rustsec(path: &Path) -> Result<Vec<Advisory>, InputError> {
+    let root = if path.join("crates").is_dir() {
+        path.join("crates")
+    } else {
+        path.to_owned()
+    };
+    let mut out = Vec::new();
+    for file in files(&root, &["md", "toml"])? {
+        let body = text(&file, MAX_ADVISORY_BYTES)?;
+        if let Some(advisory) = crate::rustsec::read(&body, &file.display().to_string())? {
+            out.push(advisory);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads VEX statements: a TOML file of analyst decisions or CycloneDX VEX JSON.
+///
+/// # Errors
+/// [`InputError`].
+pub fn vex(path: &Path) -> Result<Vec<crate::vex::Statement>, InputError> {
+    crate::vex::read(
+        &text(path, MAX_ADVISORY_BYTES)?,
+        &path.display().to_string(),
+    )
+}
+
+/// A CSAF document has a `document` object with a `csaf_version`; a cheap test before
+/// parsing, for directories that also hold feeds and metadata.
+fn looks_like_csaf(body: &str) -> bool {
+    body.contains("\"csaf_version\"")
+}
+
+/// `path` itself when it is a file, else the files under it with one of `extensions`,
+/// sorted, at most [`MAX_FILES`]; `README.md` and hidden entries are skipped.
+fn files(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, InputError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| InputError::List {
+            origin: dir.display().to_string(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| InputError::List {
+                origin: dir.display().to_string(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+                continue;
+            }
+            let file_type = entry.file_type().map_err(|source| InputError::List {
+                origin: entry.path().display().to_string(),
+                source,
+            })?;
+            let p = entry.path();
+            if file_type.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+            {
+                out.push(p);
+                if out.len() > MAX_FILES {
+                    return Err(InputError::invalid(
+                        &path.display().to_string(),
+                        "/",
+                        format!("more than {MAX_FILES} advisory files"),
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
