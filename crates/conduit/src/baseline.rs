@@ -359,6 +359,10 @@ impl TableRanges {
 /// Adds `[first, last]` to sorted, disjoint `ranges`, merging what touches it; beyond
 /// [`MAX_RANGES`] the two ranges with the smallest gap are merged.
 fn add_range(ranges: &mut Vec<[u16; 2]>, first: u16, last: u16) {
+    // The common case, a range read or written before: nothing to do.
+    if ranges.iter().any(|[a, b]| *a <= first && last <= *b) {
+        return;
+    }
     let (mut first, mut last) = (first, last);
     ranges.retain(|[a, b]| {
         let touches = u32::from(*a) <= u32::from(last) + 1 && u32::from(first) <= u32::from(*b) + 1;
@@ -571,10 +575,17 @@ impl Baseline {
         {
             self.servers.insert(server.to_owned());
         }
-        if !self.clients.contains_key(client) && self.clients.len() >= MAX_BASELINE_CLIENTS {
-            return;
+        // Looked up by `&str` first: the key is allocated only for a new client.
+        if !self.clients.contains_key(client) {
+            if self.clients.len() >= MAX_BASELINE_CLIENTS {
+                return;
+            }
+            self.clients
+                .insert(client.to_owned(), ClientBaseline::default());
         }
-        let learned = self.clients.entry(client.to_owned()).or_default();
+        let Some(learned) = self.clients.get_mut(client) else {
+            return;
+        };
         learned.requests += 1;
         if let Some(server) = server
             && learned.servers.len() < 64

@@ -1041,17 +1041,17 @@ impl Profile {
         let write = access.write().is_some()
             || function == 21
             || matches!(request.pdu(), RequestPdu::Other { .. });
-        let what = functions::describe(function);
-        let addresses = access
-            .write()
-            .or(access.read())
-            .map(|span| span.to_string());
+        // Texts are made only for an alert: most requests raise none.
+        let what = || functions::describe(function);
         let window_us = config.window_us;
         let context = |mut alert: Alert| {
             alert.server = server.map(str::to_owned);
             alert.unit = Some(unit);
             alert.function = Some(function);
-            alert.addresses.clone_from(&addresses);
+            alert.addresses = access
+                .write()
+                .or(access.read())
+                .map(|span| span.to_string());
             alert
         };
         let Some(learned) = self.baseline.client(client) else {
@@ -1063,7 +1063,8 @@ impl Profile {
                     Severity::High,
                     T0848,
                     format!(
-                        "{client}, seen only as a server while the baseline was learned, sends requests: {what} to unit {unit}"
+                        "{client}, seen only as a server while the baseline was learned, sends requests: {what} to unit {unit}",
+                        what = what()
                     ),
                 )
             } else {
@@ -1079,7 +1080,8 @@ impl Profile {
                     severity,
                     technique,
                     format!(
-                        "{client}, a client the baseline does not know, {verb}: {what} to unit {unit}"
+                        "{client}, a client the baseline does not know, {verb}: {what} to unit {unit}",
+                        what = what()
                     ),
                 )
             };
@@ -1106,7 +1108,8 @@ impl Profile {
                 severity,
                 if write { T0848 } else { T0846 },
                 format!(
-                    "{client} sends {what} to {server}, a server it did not talk to while the baseline was learned"
+                    "{client} sends {what} to {server}, a server it did not talk to while the baseline was learned",
+                    what = what()
                 ),
             ));
             alert.baseline = Some(format!("learned servers: {}", join(&learned.servers)));
@@ -1125,7 +1128,8 @@ impl Profile {
                 severity,
                 technique,
                 format!(
-                    "{what} to unit {unit}, which this client did not use while the baseline was learned"
+                    "{what} to unit {unit}, which this client did not use while the baseline was learned",
+                    what = what()
                 ),
             ));
             alert.baseline = Some(format!("learned units: {}", units(learned)));
@@ -1147,7 +1151,8 @@ impl Profile {
                 severity,
                 technique,
                 format!(
-                    "{what} to unit {unit}, a function this client did not use there while the baseline was learned"
+                    "{what} to unit {unit}, a function this client did not use there while the baseline was learned",
+                    what = what()
                 ),
             ));
             alert.baseline = Some(format!(
@@ -1178,7 +1183,8 @@ impl Profile {
                             " (inside or next to addresses it routinely reads or writes)"
                         } else {
                             ""
-                        }
+                        },
+                        what = what()
                     ),
                 ));
                 alert.baseline = Some(match learned.ranges(unit, span.table) {
@@ -1224,7 +1230,8 @@ impl Profile {
                     if write { T0806 } else { T0814 },
                     format!(
                         "{} {what} requests to unit {unit} within {secs} s, above the learned band",
-                        count.requests
+                        count.requests,
+                        what = what()
                     ),
                 ));
                 alert.baseline = Some(format!(
