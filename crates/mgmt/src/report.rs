@@ -275,6 +275,26 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         "The IDS's baseline of normal traffic: none (fixed thresholds), learning, or detecting anomalies on it",
         &["CR 6.2"],
     );
+    let today = jiff::tz::Offset::UTC
+        .to_datetime(inputs.identity.now())
+        .date();
+    let vulnerabilities = crate::api::vulnerabilities::self_check(inputs.data, today);
+    s.add(
+        "vulnerabilities.advisories",
+        vulnerabilities
+            .as_ref()
+            .map_or(serde_json::Value::Null, |c| json!(c.advisories)),
+        "Advisories kept in DATA/advisories/ that this build's SBOM is checked against (null: they cannot be read)",
+        &["CR 7.8"],
+    );
+    s.add(
+        "vulnerabilities.open",
+        vulnerabilities
+            .as_ref()
+            .map_or(serde_json::Value::Null, |c| json!(c.open())),
+        "Advisories affecting this build (or under investigation) that no VEX statement covers",
+        &["CR 7.8", "CR 3.4"],
+    );
     s.add(
         "conduit.fail_closed",
         json!(true),

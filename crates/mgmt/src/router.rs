@@ -502,6 +502,14 @@ pub(crate) fn table() -> Vec<Route> {
         .get("/api/v1/alerts", P(Perm::MetricsRead), api::observe::alerts)
         .doc("Recent IDS alerts, newest first.")
         .json::<Vec<api::observe::AlertView>>()
+        // ----- vulnerabilities (CR 7.8, CR 3.2) --------------------------------------------
+        .get(
+            "/api/v1/vulnerabilities",
+            P(Perm::ConfigView),
+            api::vulnerabilities::vulnerabilities,
+        )
+        .doc("This build's SBOM checked against the advisories in DATA/advisories/ (VEX applied): the rampart vuln JSON with counts.")
+        .media("application/json")
         // ----- IDS baseline (CR 6.2) ------------------------------------------------------
         .get("/api/v1/ids", P(Perm::MetricsRead), api::ids::ids)
         .doc("Where the IDS stands with its baseline: none, learning (until when) or detecting.")
@@ -651,6 +659,12 @@ pub(crate) fn table() -> Vec<Route> {
         .doc("Island mode off: traffic flows again as the policy allows.")
         .get("/alerts", P(Perm::MetricsRead), ui::alerts::alerts)
         .doc("Recent IDS alerts.")
+        .get(
+            "/vulnerabilities",
+            P(Perm::ConfigView),
+            ui::vulnerabilities::vulnerabilities,
+        )
+        .doc("Known vulnerabilities of this build: its SBOM against the advisories kept.")
         .get("/ids", P(Perm::MetricsRead), ui::ids::ids)
         .doc("The IDS baseline: its state, a learning window, clearing it.")
         .post("/ids/learning", P(Perm::PolicyApply), ui::ids::start_learning)

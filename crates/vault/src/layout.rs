@@ -42,6 +42,9 @@ pub enum Entry {
     StagedPolicy,
     /// `forward/`: the audit forwarding cursors, one per collector.
     Forward,
+    /// `advisories/`: security advisories and VEX statements this component's own inventory
+    /// is checked against (`csaf/`, `osv/`, `rustsec/`, `vex/`).
+    Advisories,
 }
 
 impl Entry {
@@ -63,6 +66,7 @@ impl Entry {
         Entry::Management,
         Entry::StagedPolicy,
         Entry::Forward,
+        Entry::Advisories,
     ];
 
     /// The path relative to the data directory.
@@ -84,6 +88,7 @@ impl Entry {
             Entry::Management => "mgmt",
             Entry::StagedPolicy => "mgmt/staged-policy.json",
             Entry::Forward => "forward",
+            Entry::Advisories => "advisories",
         }
     }
 
@@ -98,6 +103,7 @@ impl Entry {
                 | Entry::Gateway
                 | Entry::Management
                 | Entry::Forward
+                | Entry::Advisories
         )
     }
 }

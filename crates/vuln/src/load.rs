@@ -188,6 +188,47 @@ pub fn vex(path: &Path) -> Result<Vec<crate::vex::Statement>, InputError> {
     )
 }
 
+/// Advisories and VEX statements read from one directory laid out by source, as a running
+/// component keeps them (`DATA/advisories/`, docs/vulnerabilities.md).
+#[derive(Debug, Default)]
+pub struct Feeds {
+    /// Every advisory read.
+    pub advisories: Vec<Advisory>,
+    /// Every VEX statement read.
+    pub statements: Vec<crate::vex::Statement>,
+}
+
+/// Reads `root/csaf/` (CSAF documents or a provider's mirror), `root/osv/` (OSV records),
+/// `root/rustsec/` (a RustSec database checkout) and `root/vex/` (VEX files: `*.toml`
+/// analyst decisions, `*.json` CycloneDX VEX); a missing subdirectory (or `root`) gives
+/// nothing from that source.
+///
+/// # Errors
+/// [`InputError`] for the first file that cannot be read or fails its checks: a component
+/// checked against half its advisories would be reported clean.
+pub fn feed_directory(root: &Path) -> Result<Feeds, InputError> {
+    let mut feeds = Feeds::default();
+    let csaf_dir = root.join("csaf");
+    if csaf_dir.is_dir() {
+        feeds.advisories.extend(csaf(&csaf_dir)?);
+    }
+    let osv_dir = root.join("osv");
+    if osv_dir.is_dir() {
+        feeds.advisories.extend(osv(&osv_dir)?);
+    }
+    let rustsec_dir = root.join("rustsec");
+    if rustsec_dir.is_dir() {
+        feeds.advisories.extend(rustsec(&rustsec_dir)?);
+    }
+    let vex_dir = root.join("vex");
+    if vex_dir.is_dir() {
+        for file in files(&vex_dir, &["toml", "json"])? {
+            feeds.statements.extend(vex(&file)?);
+        }
+    }
+    Ok(feeds)
+}
+
 /// A CSAF document has a `document` object with a `csaf_version`; a cheap test before
 /// parsing, for directories that also hold feeds and metadata.
 fn looks_like_csaf(body: &str) -> bool {

@@ -27,6 +27,7 @@ pub(crate) mod policy;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod vulnerabilities;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -237,6 +238,11 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/audit", "Audit log", Some(Permission::AuditRead)),
     ("/alerts", "Alerts", Some(Permission::MetricsRead)),
     ("/ids", "IDS", Some(Permission::MetricsRead)),
+    (
+        "/vulnerabilities",
+        "Vulnerabilities",
+        Some(Permission::ConfigView),
+    ),
     ("/users", "Users", Some(Permission::UserView)),
     ("/sessions", "Sessions", Some(Permission::SessionView)),
     ("/approvals", "Approvals", None),

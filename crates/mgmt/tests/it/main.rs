@@ -18,4 +18,5 @@ mod status;
 mod transport;
 mod ui;
 mod ui_browser;
+mod vulnerabilities;
 mod weak_backup_passphrase;

@@ -40,9 +40,25 @@ pub(crate) enum Command {
     /// component is known_affected or under_investigation.
     Match(MatchArgs),
     /// Match this build's own SBOM (embedded in the binary) against advisories, e.g. a RustSec
-    /// advisory database checkout.
+    /// advisory database checkout; or, with --live, ask a running gateway, which checks its
+    /// SBOM against the advisories kept in its data directory (GET /api/v1/vulnerabilities).
     #[command(name = "self")]
-    SelfCheck(Sources),
+    SelfCheck(SelfArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SelfArgs {
+    #[command(flatten)]
+    sources: Sources,
+    /// A running gateway's management address, `https://HOST:PORT`.
+    #[arg(long, value_name = "URL", requires_all = ["token", "ca"], conflicts_with_all = ["csaf", "osv", "rustsec", "vex"])]
+    live: Option<String>,
+    /// API token for --live (config.view); @FILE reads it from a file.
+    #[arg(long, value_name = "TOKEN|@FILE", requires = "live")]
+    token: Option<String>,
+    /// The CA certificate the management plane's certificate chains to.
+    #[arg(long, value_name = "FILE", requires = "live")]
+    ca: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -100,10 +116,13 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
             let uri = args.sbom.display().to_string();
             report_matches(&inventory, &uri, &args.sources)
         }
-        Command::SelfCheck(sources) => {
+        Command::SelfCheck(args) => {
+            if let (Some(url), Some(token), Some(ca)) = (&args.live, &args.token, &args.ca) {
+                return live_self(url, token, ca, &args.sources);
+            }
             let inventory = Inventory::from_json(rampart_mgmt::SBOM_JSON, "the embedded SBOM")
                 .context("reading this build's SBOM")?;
-            report_matches(&inventory, "rampart.cdx.json", sources)
+            report_matches(&inventory, "rampart.cdx.json", &args.sources)
         }
     }
 }
@@ -315,4 +334,46 @@ fn first_sentence(text: &str) -> String {
     } else {
         sentence.to_owned()
     }
+}
+
+/// `rampart vuln self --live`: the running gateway's own check, as JSON or a table.
+fn live_self(url: &str, token: &str, ca: &Path, sources: &Sources) -> anyhow::Result<Outcome> {
+    const PATH: &str = "/api/v1/vulnerabilities";
+    let client = crate::api_client::ApiClient::new(url, token, ca)?;
+    let (status, body) = client.call(&hyper::Method::GET, PATH, None, load::MAX_ADVISORY_BYTES)?;
+    let text = crate::api_client::response_text(status, body, "config.view")
+        .with_context(|| client.url(PATH))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).context("the gateway's answer is not JSON")?;
+    let open = report["open"].as_u64().unwrap_or(0);
+    let out = if sources.format == Format::Json {
+        format!("{text}\n")
+    } else {
+        let mut table = Table::new(["STATUS", "COMPONENT", "ADVISORY", "CVE", "CVSS"]);
+        for m in report["matches"].as_array().into_iter().flatten() {
+            let text = |key: &str| m[key].as_str().unwrap_or("—").to_owned();
+            table.row(vec![
+                text("status"),
+                text("component"),
+                text("advisory"),
+                text("cve"),
+                m["cvss"]
+                    .as_f64()
+                    .map_or_else(|| "—".to_owned(), |c| format!("{c:.1}")),
+            ]);
+        }
+        format!(
+            "{}{} components checked against {} advisories and {} VEX statements: {open} open\n",
+            table.render(Style::new(output::colour_stdout())),
+            report["components"],
+            report["advisories"],
+            report["vex_statements"],
+        )
+    };
+    output::print(&out).context("writing to stdout")?;
+    Ok(if open > 0 {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Ok
+    })
 }

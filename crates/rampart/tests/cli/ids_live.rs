@@ -75,6 +75,13 @@ fn ids_live_starts_shows_fetches_and_clears_a_baseline() {
     let out = live(&engineer, &["clear"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("IDS: none"), "{}", stdout(&out));
+    // The gateway's own vulnerability check, through the same API client: nothing kept,
+    // nothing open.
+    let out = rampart(&[
+        "vuln", "self", "--live", &url, "--token", &engineer, "--ca", ca,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 advisories"), "{}", stdout(&out));
     // Recorded with who did it.
     let trail = ok(&["audit", "query", "--data", data_arg, "--format", "json"]);
     assert!(trail.contains("ids.learning_started"), "{trail}");
