@@ -54,6 +54,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![deny(missing_docs)]
 
+pub mod acceptor;
 pub mod admission;
 mod audit;
 pub mod bank;

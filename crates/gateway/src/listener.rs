@@ -18,7 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument as _;
 
-use crate::admission::{Admitted, PreAuthSlot, admit_connection};
+use crate::acceptor::{Acceptor, AdmissionLimits, Arrival};
+use crate::admission::{Admitted, PreAuthSlot};
 use crate::audit::{GatewayEvent, PLAIN_INTERFACE, SECURE_INTERFACE, Who};
 use crate::config::AllowList;
 use crate::session::{self, Peer};
@@ -53,53 +54,42 @@ pub(crate) async fn accept_loop(
     allow: AllowList,
 ) {
     let mut stop = shared.stop.clone();
+    let acceptor = Acceptor::new(listener, allow, "listener's");
     loop {
-        let (stream, peer) = tokio::select! {
+        let limits = AdmissionLimits {
+            per_source: shared.clients.per_source(),
+            max_per_source: shared.config.limits.max_connections_per_ip,
+            unauthenticated: &shared.unauthenticated,
+        };
+        let arrival = tokio::select! {
             _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            arrival = acceptor.next(limits) => arrival,
         };
         if !shared.is_open() {
-            // Island mode or fail close: nothing crosses, not even a handshake.
+            // Island mode or fail close: nothing crosses, not even a handshake (the places
+            // just taken are released with the arrival).
             Stats::add(&shared.stats.connections_refused);
-            drop(stream);
             continue;
         }
-        let refuse = |reason: String| {
-            Stats::add(&shared.stats.connections_refused);
-            // Aggregated: the first per source and reason now, the rest in a summary.
-            if let Some(event) =
-                shared.refusal_event(peer, &Refusal::connection(kind.interface(), reason))
-            {
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    shared.record(event).await;
-                });
+        let (stream, peer, slot, preauth) = match arrival {
+            Arrival::Admitted {
+                stream,
+                peer,
+                admitted: Admitted { source, preauth },
+            } => (stream, peer, source, preauth),
+            Arrival::Refused { peer, reason } => {
+                Stats::add(&shared.stats.connections_refused);
+                // Aggregated: the first per source and reason now, the rest in a summary.
+                if let Some(event) =
+                    shared.refusal_event(peer, &Refusal::connection(kind.interface(), reason))
+                {
+                    let shared = Arc::clone(&shared);
+                    tokio::spawn(async move {
+                        shared.record(event).await;
+                    });
+                }
+                continue;
             }
-        };
-        if !allow.allows(peer.ip()) {
-            refuse("the source address is not in the listener's allow-list (NDR 1.13)".into());
-            continue;
-        }
-        let Ok(Admitted {
-            source: slot,
-            preauth,
-        }) = admit_connection(
-            shared.clients.per_source(),
-            shared.config.limits.max_connections_per_ip,
-            &shared.unauthenticated,
-            peer.ip(),
-        )
-        .inspect_err(|refusal| refuse(refusal.to_string()))
-        else {
-            continue;
         };
         let span = tracing::info_span!(
             "connection",

@@ -19,8 +19,9 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use rampart_gateway::acceptor::{Acceptor, AdmissionLimits, Arrival};
 use rampart_gateway::admission::{
-    Admitted, PerSourceLimit, PreAuthBudget, PreAuthRelease, PreAuthSlot, admit_connection,
+    Admitted, PerSourceLimit, PreAuthBudget, PreAuthRelease, PreAuthSlot,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -210,42 +211,29 @@ async fn accept_loop(
         per_source: PerSourceLimit::new(),
     });
     let mut connections = tokio::task::JoinSet::new();
+    let arrivals = Acceptor::new(listener, state.config.allow.clone(), "management");
     loop {
-        let accepted = tokio::select! {
+        let limits = AdmissionLimits {
+            per_source: &budgets.per_source,
+            max_per_source: state.config.max_connections_per_ip,
+            unauthenticated: &budgets.unauthenticated,
+        };
+        let arrival = tokio::select! {
             _ = stopped.changed() => break,
-            accepted = listener.accept() => accepted,
+            arrival = arrivals.next(limits) => arrival,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // Out of descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "management accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (stream, peer, slot, preauth) = match arrival {
+            Arrival::Admitted {
+                stream,
+                peer,
+                admitted: Admitted { source, preauth },
+            } => (stream, peer, source, preauth),
+            Arrival::Refused { peer, reason } => {
+                HttpCounters::add(&state.counters.connections_refused);
+                state.refused(peer, &Refusal::connection(reason));
                 continue;
             }
-        };
-        let refuse = |reason: String| {
-            HttpCounters::add(&state.counters.connections_refused);
-            state.refused(peer, &Refusal::connection(reason));
-        };
-        if !state.config.allow.allows(peer.ip()) {
-            refuse("the source address is not in the management allow-list (NDR 1.13)".into());
-            continue;
-        }
-        // Counted by the canonical address: an IPv4 client on a dual-stack socket is one source.
-        let Ok(Admitted {
-            source: slot,
-            preauth,
-        }) = admit_connection(
-            &budgets.per_source,
-            state.config.max_connections_per_ip,
-            &budgets.unauthenticated,
-            peer.ip().to_canonical(),
-        )
-        .inspect_err(|refusal| refuse(refusal.to_string()))
-        else {
-            continue;
         };
         let acceptor = acceptor.clone();
         let state = Arc::clone(&state);
