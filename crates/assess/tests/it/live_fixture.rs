@@ -24,7 +24,10 @@ fn the_default_configuration_is_decided_setting_by_setting() {
     assert_eq!(outcome("dual-approval"), Outcome::Fail);
     // No baseline and no advisory data on a fresh gateway: noted, nothing decided.
     assert_eq!(outcome("ids-baseline"), Outcome::Fail);
-    assert_eq!(outcome("inventory-checked-for-vulnerabilities"), Outcome::Fail);
+    assert_eq!(
+        outcome("inventory-checked-for-vulnerabilities"),
+        Outcome::Fail
+    );
     assert_eq!(outcome("no-open-vulnerabilities"), Outcome::Pass);
     for check in [
         "device-authentication",
