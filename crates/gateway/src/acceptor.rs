@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::admission::{Admitted, PerSourceLimit, PreAuthBudget, admit_connection};
+use crate::admission::{
+    Admitted, PerSourceLimit, PreAuthBudget, PreAuthSlot, SourceSlot, admit_connection,
+};
 use crate::config::AllowList;
 
 /// How long to wait after a failed accept before trying again, instead of spinning.
@@ -44,6 +46,25 @@ pub enum Arrival {
         /// Why, for the audit trail.
         reason: String,
     },
+}
+
+impl Arrival {
+    /// The connection, its source and its places, or who was refused and why.
+    ///
+    /// # Errors
+    /// The refused source and the reason.
+    pub fn into_admitted(
+        self,
+    ) -> Result<(TcpStream, SocketAddr, SourceSlot, PreAuthSlot), (SocketAddr, String)> {
+        match self {
+            Arrival::Admitted {
+                stream,
+                peer,
+                admitted: Admitted { source, preauth },
+            } => Ok((stream, peer, source, preauth)),
+            Arrival::Refused { peer, reason } => Err((peer, reason)),
+        }
+    }
 }
 
 /// A listener with its allow-list.

@@ -18,8 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument as _;
 
-use crate::acceptor::{Acceptor, AdmissionLimits, Arrival};
-use crate::admission::{Admitted, PreAuthSlot};
+use crate::acceptor::{Acceptor, AdmissionLimits};
+use crate::admission::PreAuthSlot;
 use crate::audit::{GatewayEvent, PLAIN_INTERFACE, SECURE_INTERFACE, Who};
 use crate::config::AllowList;
 use crate::session::{self, Peer};
@@ -71,13 +71,9 @@ pub(crate) async fn accept_loop(
             Stats::add(&shared.stats.connections_refused);
             continue;
         }
-        let (stream, peer, slot, preauth) = match arrival {
-            Arrival::Admitted {
-                stream,
-                peer,
-                admitted: Admitted { source, preauth },
-            } => (stream, peer, source, preauth),
-            Arrival::Refused { peer, reason } => {
+        let (stream, peer, slot, preauth) = match arrival.into_admitted() {
+            Ok(admitted) => admitted,
+            Err((peer, reason)) => {
                 Stats::add(&shared.stats.connections_refused);
                 // Aggregated: the first per source and reason now, the rest in a summary.
                 if let Some(event) =

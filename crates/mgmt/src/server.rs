@@ -19,10 +19,8 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use rampart_gateway::acceptor::{Acceptor, AdmissionLimits, Arrival};
-use rampart_gateway::admission::{
-    Admitted, PerSourceLimit, PreAuthBudget, PreAuthRelease, PreAuthSlot,
-};
+use rampart_gateway::acceptor::{Acceptor, AdmissionLimits};
+use rampart_gateway::admission::{PerSourceLimit, PreAuthBudget, PreAuthRelease, PreAuthSlot};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -223,13 +221,9 @@ async fn accept_loop(
             arrival = arrivals.next(limits) => arrival,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let (stream, peer, slot, preauth) = match arrival {
-            Arrival::Admitted {
-                stream,
-                peer,
-                admitted: Admitted { source, preauth },
-            } => (stream, peer, source, preauth),
-            Arrival::Refused { peer, reason } => {
+        let (stream, peer, slot, preauth) = match arrival.into_admitted() {
+            Ok(admitted) => admitted,
+            Err((peer, reason)) => {
                 HttpCounters::add(&state.counters.connections_refused);
                 state.refused(peer, &Refusal::connection(reason));
                 continue;

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
-use crate::util::{ok, rampart, stderr, stdout};
+use crate::util::{assert_bad_input, ok, rampart, stderr, stdout};
 
 /// Runs rampart with `input` on stdin.
 /// Adds the human account `name` with role operator and a password read from stdin.
@@ -210,18 +210,7 @@ fn audit_bad_input_exits_2() {
             "not a directory",
         ),
     ] {
-        let output = rampart(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_bad_input(&args, message);
     }
     // A directory that is not a data directory is never written to.
     let foreign = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{ok, rampart, stderr};
+use crate::util::{assert_bad_input, ok, rampart, stderr};
 
 /// A configuration that listens on free ports, so tests do not collide.
 const CONFIG: &str = "[secure]\nlisten = \"127.0.0.1:0\"\n[management]\nlisten = \"127.0.0.1:0\"\n";
@@ -178,18 +178,7 @@ fn bad_gateway_input_exits_2() {
         ),
         (vec!["island", "maybe"], "invalid value 'maybe'"),
     ] {
-        let output = rampart(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(message),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_bad_input(&args, message);
     }
 }
 

@@ -103,3 +103,21 @@ pub(crate) fn trestle(workspace: &std::path::Path, args: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs `rampart ARGS` and checks it is refused as bad input: exit code 2, a message that
+/// contains `needle`, no panic.
+pub(crate) fn assert_bad_input(args: &[&str], needle: &str) {
+    let output = rampart(args);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains(needle),
+        "{args:?}: {}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("panicked"), "{args:?}");
+}

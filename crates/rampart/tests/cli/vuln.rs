@@ -1,6 +1,6 @@
 //! `rampart vuln`: exit codes, the table sorted by severity, the JSON contract, and bad input.
 
-use crate::util::{rampart, stderr, stdout};
+use crate::util::{assert_bad_input, rampart, stderr, stdout};
 
 /// `vuln match` of the plant SBOM against ICSA-22-314-11 with the analyst decisions, writing
 /// `format` (and `extra` options) into `dir`: the file written and the command's output.
@@ -141,18 +141,7 @@ fn bad_input_exits_2_naming_the_file() {
         ),
     ];
     for (args, expected) in cases {
-        let output = rampart(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(expected),
-            "{args:?}: {}",
-            stderr(&output)
-        );
+        assert_bad_input(&args, expected);
     }
 }
 
