@@ -68,6 +68,8 @@ pub enum Detector {
     AddressScan,
     /// Many distinct unit ids, or gateway-path exceptions, from one client.
     UnitScan,
+    /// Requests to many distinct servers from one client: a sweep for Modbus devices.
+    HostScan,
     /// Many writes in a short time.
     WriteBurst,
     /// Many exception responses to one client.
@@ -100,6 +102,7 @@ impl fmt::Display for Detector {
             Detector::Reconnaissance => "reconnaissance",
             Detector::AddressScan => "address-scan",
             Detector::UnitScan => "unit-scan",
+            Detector::HostScan => "host-scan",
             Detector::WriteBurst => "write-burst",
             Detector::ExceptionStorm => "exception-storm",
             Detector::RequestFlood => "request-flood",
@@ -253,6 +256,8 @@ pub struct IdsConfig {
     pub scan_address_exceptions: u32,
     /// Distinct unit ids that make a unit scan.
     pub scan_units: usize,
+    /// Distinct servers that make a host scan.
+    pub scan_servers: usize,
     /// Writes that make a write burst.
     pub write_burst: u32,
     /// Exception responses that make an exception storm.
@@ -273,6 +278,7 @@ impl Default for IdsConfig {
             scan_addresses: 64,
             scan_address_exceptions: 5,
             scan_units: 8,
+            scan_servers: 8,
             write_burst: 100,
             exception_storm: 20,
             flood_requests: 5_000,
@@ -325,6 +331,8 @@ struct ClientState {
     gateway_exceptions: u32,
     units: [u64; 4],
     unit_count: usize,
+    /// Distinct servers in this window (by hash), capped at the threshold.
+    servers: Vec<u64>,
     /// Distinct (table, start) pairs, capped at the threshold.
     addresses: Vec<(u8, u16)>,
     /// Detectors that already alerted in this window, as bits of `Detector as u32`.
@@ -599,7 +607,16 @@ impl Ids {
             // lowers them.
             exceptions_floor: learned.map_or(0, |c| count_ceiling(c.exceptions.upper(5.0))),
         };
-        fixed(&config, state, time_us, client, observation, limits, alerts);
+        fixed(
+            &config,
+            state,
+            time_us,
+            client,
+            server,
+            observation,
+            limits,
+            alerts,
+        );
         if let Some(profile) = profile.as_mut() {
             profile.observe(&config, state, time_us, client, server, observation, alerts);
         }
@@ -678,11 +695,13 @@ struct FixedLimits {
 }
 
 /// The fixed-threshold detectors, with what a baseline changes in them (`limits`).
+#[allow(clippy::too_many_arguments)]
 fn fixed(
     config: &IdsConfig,
     state: &mut ClientState,
     time_us: u64,
     client: &str,
+    server: Option<&str>,
     observation: Observation<'_, '_>,
     limits: FixedLimits,
     alerts: &mut Vec<Alert>,
@@ -801,6 +820,27 @@ fn fixed(
                         config.window_us / 1_000_000
                     ),
                 );
+            }
+            if let Some(server) = server {
+                use std::hash::BuildHasher as _;
+                let key = rustc_hash::FxBuildHasher.hash_one(server);
+                if state.servers.len() < config.scan_servers && !state.servers.contains(&key) {
+                    state.servers.push(key);
+                    if state.servers.len() == config.scan_servers
+                        && state.first_in_window(Detector::HostScan)
+                    {
+                        raise(
+                            Detector::HostScan,
+                            Severity::Medium,
+                            T0846,
+                            format!(
+                                "requests to {} distinct servers within {} s: a sweep for Modbus devices",
+                                config.scan_servers,
+                                config.window_us / 1_000_000
+                            ),
+                        );
+                    }
+                }
             }
             if let Some(span) = request.access().read().or(request.access().write()) {
                 let key = (span.table as u8, span.range.start());
@@ -1458,6 +1498,7 @@ impl ClientState {
         self.gateway_exceptions = 0;
         self.units = [0; 4];
         self.unit_count = 0;
+        self.servers.clear();
         self.addresses.clear();
         self.raised = 0;
         closed

@@ -771,3 +771,39 @@ fn a_client_that_routinely_gets_exceptions_is_not_a_storm_once_learned() {
     let learned = inspect(&capture, Some(LEARN));
     assert!(learned.alerts.is_empty(), "{}", describe(&learned));
 }
+
+#[test]
+fn a_sweep_across_many_servers_is_a_host_scan_with_or_without_a_baseline() {
+    let mut capture = plant(Deviation::default());
+    for i in 0..12u8 {
+        let target = Conversation::new(
+            Ipv4Addr::new(10, 0, 0, 99),
+            41_000 + u16::from(i),
+            Ipv4Addr::new(10, 0, 1, 100 + i),
+            502,
+        );
+        let t = T0 + EVENT + u64::from(i) * 100 * MS;
+        capture.connect(t, target);
+        capture.exchange(
+            t + MS,
+            target,
+            1,
+            &[43, 14, 1, 0],
+            Some((MS, &[0xAB, 0x01])),
+        );
+    }
+    for learn in [None, Some(LEARN)] {
+        let report = inspect(&capture, learn);
+        let scans = of(&report, Detector::HostScan);
+        assert_eq!(scans.len(), 1, "{}", describe(&report));
+        assert_eq!(scans[0].client, "10.0.0.99");
+        assert_eq!(scans[0].technique.id, "T0846");
+    }
+    assert!(
+        of(
+            &inspect(&plant(Deviation::default()), None),
+            Detector::HostScan
+        )
+        .is_empty()
+    );
+}
