@@ -311,6 +311,8 @@ pub enum Observation<'a, 'r> {
         /// From the request to the response, in microseconds.
         latency_us: u64,
     },
+    /// The client opened (or tried to open) a connection to the server.
+    Connect,
     /// A request of the client got no answer (timed out, or the connection ended first).
     Unanswered {
         /// Its unit id.
@@ -683,6 +685,38 @@ fn end_learning(
     }
 }
 
+/// Counts `server` among the client's servers of this window; the alert when they reach
+/// the host-scan threshold.
+fn host_scan(
+    config: &IdsConfig,
+    state: &mut ClientState,
+    time_us: u64,
+    client: &str,
+    server: Option<&str>,
+) -> Option<Alert> {
+    use std::hash::BuildHasher as _;
+    let key = rustc_hash::FxBuildHasher.hash_one(server?);
+    if state.servers.len() >= config.scan_servers || state.servers.contains(&key) {
+        return None;
+    }
+    state.servers.push(key);
+    (state.servers.len() == config.scan_servers && state.first_in_window(Detector::HostScan))
+        .then(|| {
+            Alert::new(
+                time_us,
+                client,
+                Detector::HostScan,
+                Severity::Medium,
+                T0846,
+                format!(
+                    "connections or requests to {} distinct servers within {} s: a sweep for Modbus devices",
+                    config.scan_servers,
+                    config.window_us / 1_000_000
+                ),
+            )
+        })
+}
+
 /// What a baseline changes in the fixed-threshold detectors for one client.
 #[derive(Clone, Copy)]
 struct FixedLimits {
@@ -718,6 +752,11 @@ fn fixed(
     };
     match observation {
         Observation::Answered { .. } | Observation::Unanswered { .. } => {}
+        Observation::Connect => {
+            if let Some(alert) = host_scan(config, state, time_us, client, server) {
+                alerts.push(alert);
+            }
+        }
         Observation::Malformed(why) => {
             if state.first_in_window(Detector::MalformedFrame) {
                 raise(
@@ -821,26 +860,13 @@ fn fixed(
                     ),
                 );
             }
-            if let Some(server) = server {
-                use std::hash::BuildHasher as _;
-                let key = rustc_hash::FxBuildHasher.hash_one(server);
-                if state.servers.len() < config.scan_servers && !state.servers.contains(&key) {
-                    state.servers.push(key);
-                    if state.servers.len() == config.scan_servers
-                        && state.first_in_window(Detector::HostScan)
-                    {
-                        raise(
-                            Detector::HostScan,
-                            Severity::Medium,
-                            T0846,
-                            format!(
-                                "requests to {} distinct servers within {} s: a sweep for Modbus devices",
-                                config.scan_servers,
-                                config.window_us / 1_000_000
-                            ),
-                        );
-                    }
-                }
+            if let Some(scan) = host_scan(config, state, time_us, client, server) {
+                raise(
+                    scan.detector,
+                    scan.severity,
+                    scan.technique,
+                    scan.explanation,
+                );
             }
             if let Some(span) = request.access().read().or(request.access().write()) {
                 let key = (span.table as u8, span.range.start());
@@ -1061,7 +1087,7 @@ impl Profile {
                     self.raise(config.window_us, detail(unit, function, 0), alert, alerts);
                 }
             }
-            Observation::Response(_) | Observation::Malformed(_) => {}
+            Observation::Response(_) | Observation::Malformed(_) | Observation::Connect => {}
         }
     }
 

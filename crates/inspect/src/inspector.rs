@@ -305,6 +305,19 @@ impl Inspector {
             }
         };
         flow.state.last_seen_us = segment.time_us;
+        if to_server && segment.syn {
+            // A connection attempt, answered or not: a sweep of port 502 across hosts shows
+            // here before (or without) any Modbus request.
+            let mut alerts = Vec::new();
+            self.engine.ids.observe_flow(
+                segment.time_us,
+                &flow.state.session.client,
+                Some(&flow.state.session.server),
+                Observation::Connect,
+                &mut alerts,
+            );
+            self.engine.alerts(alerts);
+        }
         let origin = Origin {
             packet: segment.packet,
             time_us: segment.time_us,
