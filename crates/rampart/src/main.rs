@@ -38,6 +38,9 @@ enum Command {
     /// Assess a component profile: SL-C per FR, the gap to SL-T, reports (table, HTML, JSON,
     /// OSCAL, SARIF, JUnit); `assess diff` compares two JSON reports.
     Assess(cmd::assess::Args),
+    /// Probe live components over the network (TLS, Modbus/TCP, HTTPS) requirement by
+    /// requirement; the evidence feeds `assess --evidence`. Read-only unless --intrusive.
+    Probe(cmd::probe::Args),
     /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(&args),
         Command::ConfigReport(args) => cmd::config_report::run(&args),
         Command::Assess(args) => cmd::assess::run(&args),
+        Command::Probe(args) => cmd::probe::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Ids(command) => cmd::ids::run(&command),

@@ -10,4 +10,5 @@ pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod inspect;
 pub(crate) mod policy;
+pub(crate) mod probe;
 pub(crate) mod up;

@@ -10,5 +10,6 @@ mod hardening_level;
 mod ids_live;
 mod live_assess;
 mod policy_and_inspect;
+mod probe;
 mod up;
 mod util;
