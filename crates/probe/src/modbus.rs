@@ -103,9 +103,13 @@ async fn call<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, request: &[u8])
         Read::Complete(bytes) => classify(&bytes),
         Read::Closed(bytes, why) if bytes.is_empty() => Reply::Closed(why),
         Read::Silent(bytes) if bytes.is_empty() => Reply::Silent,
-        Read::Closed(bytes, _) | Read::Silent(bytes) => {
-            Reply::Garbage(format!("{} bytes of an incomplete answer", bytes.len()))
-        }
+        Read::Closed(bytes, _) | Read::Silent(bytes) => match crate::legacy::parse_answer(&bytes) {
+            // A port that speaks only TLS answers clear text with an alert.
+            crate::legacy::Answer::Alert { description, .. } => {
+                Reply::Garbage(format!("a TLS alert, {description}: the port speaks TLS"))
+            }
+            _ => Reply::Garbage(format!("{} bytes of an incomplete answer", bytes.len())),
+        },
     }
 }
 
