@@ -56,6 +56,18 @@ pub static CHECKS: &[CheckSpec] = &[
                   authenticated encryption",
     },
     CheckSpec {
+        id: "tls-compression-renegotiation",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 4.3"],
+        bound: Duration::from_secs(10),
+        intrusive: false,
+        summary: "one hand-built TLS 1.2 ClientHello offering DEFLATE before null compression \
+                  and the renegotiation SCSV: met when the server picks no compression and \
+                  signals secure renegotiation (RFC 5746), or speaks only TLS 1.3",
+        failure: "the TLS service accepts compression (CRIME) or does not signal secure \
+                  renegotiation",
+    },
+    CheckSpec {
         id: "tls-certificate",
         schemes: TLS_SCHEMES,
         requirements: &["CR 1.9", "CR 4.3"],

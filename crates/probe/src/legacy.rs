@@ -88,12 +88,14 @@ pub(crate) fn is_weak(id: u16) -> bool {
 }
 
 /// A `ClientHello` record offering `version` (as the highest), `suites` (and the
-/// renegotiation SCSV), no compression, and for TLS the extensions servers of every era
-/// expect: server name (for a host name), groups, point formats, signature algorithms (TLS
-/// 1.2) and secure renegotiation. `random` is the client random.
+/// renegotiation SCSV), the compression methods `compression` in that order (0 null, 1
+/// DEFLATE), and for TLS the extensions servers of every era expect: server name (for a host
+/// name), groups, point formats, signature algorithms (TLS 1.2) and secure renegotiation.
+/// `random` is the client random.
 pub(crate) fn client_hello(
     version: u16,
     suites: &[u16],
+    compression: &[u8],
     server_name: Option<&str>,
     random: &[u8; 32],
 ) -> Vec<u8> {
@@ -107,7 +109,8 @@ pub(crate) fn client_hello(
     for suite in offered {
         body.extend_from_slice(&suite.to_be_bytes());
     }
-    body.extend_from_slice(&[1, 0]); // compression: null only
+    body.push(u8::try_from(compression.len()).unwrap_or(1));
+    body.extend_from_slice(compression.get(..255).unwrap_or(compression));
     if version > SSL3 {
         let mut extensions = Vec::new();
         if let Some(name) = server_name.filter(|n| n.len() <= 255) {
@@ -186,6 +189,8 @@ pub(crate) enum Answer {
         suite: u16,
         /// The chosen compression method (0: none).
         compression: u8,
+        /// Whether the server signalled secure renegotiation (RFC 5746, `renegotiation_info`).
+        secure_renegotiation: bool,
     },
     /// An alert instead.
     Alert {
@@ -231,10 +236,19 @@ pub(crate) fn parse_answer(bytes: &[u8]) -> Answer {
                 handshake.extend_from_slice(record.data);
                 match tls_parser::parse_tls_message_handshake(&handshake) {
                     Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(hello)))) => {
+                        let secure_renegotiation = hello
+                            .ext
+                            .and_then(|ext| tls_parser::parse_tls_server_hello_extensions(ext).ok())
+                            .is_some_and(|(_, extensions)| {
+                                extensions.iter().any(|e| {
+                                    matches!(e, tls_parser::TlsExtension::RenegotiationInfo(_))
+                                })
+                            });
                         return Answer::ServerHello {
                             version: hello.version.0,
                             suite: hello.cipher.0,
                             compression: hello.compression.0,
+                            secure_renegotiation,
                         };
                     }
                     Ok((_, other)) => {

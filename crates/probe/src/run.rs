@@ -77,6 +77,7 @@ async fn run_one(context: &Context, target: &Target, spec: &'static CheckSpec) -
 pub(crate) const IMPLEMENTED: &[&str] = &[
     "tls-versions",
     "tls-cipher-suites",
+    "tls-compression-renegotiation",
     "tls-certificate",
     "tls-client-certificate",
     "modbus-plaintext",
@@ -92,6 +93,9 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
     match spec.id {
         "tls-versions" => crate::tls::versions(context, target).await,
         "tls-cipher-suites" => crate::tls::cipher_suites(context, target).await,
+        "tls-compression-renegotiation" => {
+            crate::tls::compression_renegotiation(context, target).await
+        }
         "tls-certificate" => crate::tls::certificate(context, target).await,
         "tls-client-certificate" => crate::tls::client_certificate(context, target).await,
         "modbus-plaintext" => crate::modbus::plaintext(context, target).await,

@@ -198,6 +198,7 @@ fn legacy_client_hellos_are_well_formed_tls() {
         let hello = legacy::client_hello(
             version,
             legacy::LEGACY_SUITES,
+            &[0],
             Some("plc.example"),
             &[7; 32],
         );
@@ -242,6 +243,7 @@ fn answers_to_a_client_hello_are_read_whole_fragmented_or_not_at_all() {
         version: legacy::TLS10,
         suite: 0xC014,
         compression: 0,
+        secure_renegotiation: false,
     };
     assert_eq!(legacy::parse_answer(&hello), expected);
     for cut in 0..hello.len() {
@@ -281,6 +283,40 @@ fn answers_to_a_client_hello_are_read_whole_fragmented_or_not_at_all() {
         legacy::parse_answer(&[23, 3, 3, 0, 1, 0]),
         Answer::NotTls(_)
     ));
+}
+
+#[test]
+fn the_server_hello_tells_compression_and_secure_renegotiation() {
+    // A TLS 1.2 ServerHello with DEFLATE and an empty renegotiation_info extension.
+    let mut body = Vec::new();
+    body.extend_from_slice(&legacy::TLS12.to_be_bytes());
+    body.extend_from_slice(&[9; 32]);
+    body.push(0);
+    body.extend_from_slice(&0xC02F_u16.to_be_bytes());
+    body.push(1);
+    body.extend_from_slice(&[0, 5, 0xFF, 0x01, 0, 1, 0]);
+    let mut handshake = vec![2, 0, 0, u8::try_from(body.len()).unwrap()];
+    handshake.extend_from_slice(&body);
+    let mut record = vec![22, 3, 3, 0, u8::try_from(handshake.len()).unwrap()];
+    record.extend_from_slice(&handshake);
+    assert_eq!(
+        legacy::parse_answer(&record),
+        Answer::ServerHello {
+            version: legacy::TLS12,
+            suite: 0xC02F,
+            compression: 1,
+            secure_renegotiation: true,
+        }
+    );
+    // The hello offers DEFLATE first when asked to.
+    let hello = legacy::client_hello(legacy::TLS12, &[0xC02F], &[1, 0], None, &[7; 32]);
+    let (_, record) = tls_parser::parse_tls_plaintext(&hello).unwrap();
+    let [tls_parser::TlsMessage::Handshake(tls_parser::TlsMessageHandshake::ClientHello(ch))] =
+        record.msg.as_slice()
+    else {
+        panic!("one ClientHello");
+    };
+    assert_eq!(ch.comp.iter().map(|c| c.0).collect::<Vec<_>>(), [1, 0]);
 }
 
 #[test]

@@ -84,6 +84,17 @@ async fn legacy_hello(
     version: u16,
     suites: &[u16],
 ) -> Result<Answer, String> {
+    legacy_hello_with(context, target, version, suites, &[0]).await
+}
+
+/// As [`legacy_hello`], offering the compression methods `compression`.
+async fn legacy_hello_with(
+    context: &Context,
+    target: &Target,
+    version: u16,
+    suites: &[u16],
+    compression: &[u8],
+) -> Result<Answer, String> {
     let mut random = [0u8; 32];
     rampart_vault::crypto::fill_random(&mut random).map_err(|e| e.to_string())?;
     let server_name = target
@@ -91,7 +102,7 @@ async fn legacy_hello(
         .parse::<std::net::IpAddr>()
         .is_err()
         .then_some(target.host());
-    let hello = legacy::client_hello(version, suites, server_name, &random);
+    let hello = legacy::client_hello(version, suites, compression, server_name, &random);
     let mut tcp = context
         .connect(target)
         .await
@@ -522,6 +533,64 @@ pub(crate) async fn certificate(context: &Context, target: &Target) -> Finding {
         )
     };
     finding.with("chain", facts).with("problems", problems)
+}
+
+pub(crate) async fn compression_renegotiation(context: &Context, target: &Target) -> Finding {
+    // TLS 1.2 (or the server's highest below), DEFLATE offered before null compression.
+    let mut suites = legacy::TLS12_SUITES.to_vec();
+    suites.extend_from_slice(legacy::LEGACY_SUITES);
+    let answer = legacy_hello_with(context, target, legacy::TLS12, &suites, &[1, 0]).await;
+    match answer {
+        Ok(Answer::ServerHello {
+            version,
+            compression,
+            secure_renegotiation,
+            ..
+        }) => {
+            let mut problems = Vec::new();
+            if compression != 0 {
+                problems.push(format!(
+                    "accepts TLS compression (method {compression}: CRIME)"
+                ));
+            }
+            if !secure_renegotiation {
+                problems.push(
+                    "does not signal secure renegotiation (no renegotiation_info, RFC 5746)"
+                        .to_owned(),
+                );
+            }
+            let finding = if problems.is_empty() {
+                Finding::new(
+                    Outcome::Met,
+                    format!(
+                        "{}: no compression, secure renegotiation signalled",
+                        legacy::version_name(version)
+                    ),
+                )
+            } else {
+                Finding::new(
+                    Outcome::NotMet,
+                    format!("{}: {}", legacy::version_name(version), problems.join("; ")),
+                )
+            };
+            finding
+                .with("version", legacy::version_name(version))
+                .with("compression", compression)
+                .with("secure_renegotiation", secure_renegotiation)
+        }
+        Ok(Answer::Alert { description, .. }) => Finding::new(
+            Outcome::Met,
+            format!(
+                "refuses TLS 1.2 and older ({description}): TLS 1.3 has neither compression \
+                 nor renegotiation"
+            ),
+        ),
+        Ok(other) => Finding::new(
+            Outcome::NotTested,
+            format!("no TLS answer to a TLS 1.2 ClientHello: {other:?}"),
+        ),
+        Err(why) => Finding::new(Outcome::NotTested, format!("could not connect: {why}")),
+    }
 }
 
 /// Whether a certificate name covers `host` (one leading wildcard label at most).

@@ -39,6 +39,16 @@ async fn the_modbus_security_port_meets_every_tls_check() {
             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
         ]
     );
+    let renegotiation = expect(
+        &evidence,
+        "tls-compression-renegotiation",
+        &secure,
+        Outcome::Met,
+    );
+    assert!(
+        renegotiation.contains("secure renegotiation signalled"),
+        "{renegotiation}"
+    );
     let cert = expect(&evidence, "tls-certificate", &secure, Outcome::Met);
     assert!(
         cert.contains("EC 256 bits") && cert.contains("127.0.0.1"),

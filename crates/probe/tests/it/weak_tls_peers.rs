@@ -90,7 +90,12 @@ async fn stunnel_with_tls_1_0_and_cbc_is_weak_and_strict_stunnel_is_not() {
     let strict = format!("tls://127.0.0.1:{strict_port}");
     let evidence = probe(
         &[weak.clone(), strict.clone()],
-        &["tls-versions", "tls-cipher-suites", "tls-certificate"],
+        &[
+            "tls-versions",
+            "tls-cipher-suites",
+            "tls-compression-renegotiation",
+            "tls-certificate",
+        ],
         false,
     )
     .await;
@@ -109,6 +114,13 @@ async fn stunnel_with_tls_1_0_and_cbc_is_weak_and_strict_stunnel_is_not() {
             .len()
             >= 2,
         "{suites}"
+    );
+    // OpenSSL 3 compresses nothing and signals RFC 5746, however weak its suites.
+    expect(
+        &evidence,
+        "tls-compression-renegotiation",
+        &weak,
+        Outcome::Met,
     );
     let cert = expect(&evidence, "tls-certificate", &weak, Outcome::Met);
     assert!(cert.contains("RSA 2048 bits"), "{cert}");

@@ -111,6 +111,7 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
     for id in [
         "tls-versions",
         "tls-cipher-suites",
+        "tls-compression-renegotiation",
         "tls-certificate",
         "tls-client-certificate",
         "modbus-plaintext",
@@ -120,6 +121,7 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
     for id in [
         "tls-versions",
         "tls-cipher-suites",
+        "tls-compression-renegotiation",
         "tls-certificate",
         "https-security-headers",
         "https-anonymous-api",
