@@ -1,5 +1,5 @@
-//! Renderings of the evidence: a table for people and SARIF 2.1.0 for code-scanning tools.
-//! (The JSON evidence itself is [`Evidence::to_json`].)
+//! Renderings of the evidence: a table for people, SARIF 2.1.0 for code-scanning tools and
+//! `JUnit` XML for CI. (The JSON evidence itself is [`Evidence::to_json`].)
 
 use std::fmt::Write as _;
 
@@ -115,4 +115,88 @@ pub fn sarif_text(evidence: &Evidence) -> String {
     let mut text = serde_json::to_string_pretty(&sarif(evidence)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// `JUnit` XML: one test suite per target, one test case per check named with its
+/// requirements; `not_met` is a failure, `not_tested` is skipped, the observation is the
+/// message.
+pub fn junit(evidence: &Evidence) -> String {
+    let mut suites = String::new();
+    let (mut total, mut failed, mut skipped) = (0, 0, 0);
+    for target in &evidence.targets {
+        let mut cases = String::new();
+        let (mut n, mut f, mut s) = (0, 0, 0);
+        for c in evidence.checks.iter().filter(|c| &c.target == target) {
+            n += 1;
+            #[allow(clippy::cast_precision_loss)] // Milliseconds of a bounded check.
+            let seconds = c.elapsed_ms as f64 / 1000.0;
+            let _ = write!(
+                cases,
+                "    <testcase classname=\"{}\" name=\"{} [{}]\" time=\"{seconds:.3}\">",
+                escape_xml(target),
+                escape_xml(&c.id),
+                escape_xml(&c.requirements.join(", ")),
+            );
+            match c.outcome {
+                Outcome::Met => {
+                    let _ = write!(
+                        cases,
+                        "\n      <system-out>{}</system-out>\n    ",
+                        escape_xml(&c.observation)
+                    );
+                }
+                Outcome::NotMet => {
+                    f += 1;
+                    let _ = write!(
+                        cases,
+                        "\n      <failure message=\"{}\" type=\"not_met\">{} [{}]: {}</failure>\n    ",
+                        escape_xml(&c.observation),
+                        escape_xml(&c.id),
+                        escape_xml(&c.requirements.join(", ")),
+                        escape_xml(&c.observation)
+                    );
+                }
+                Outcome::NotTested => {
+                    s += 1;
+                    let _ = write!(
+                        cases,
+                        "\n      <skipped message=\"not tested: {}\"/>\n    ",
+                        escape_xml(&c.observation)
+                    );
+                }
+            }
+            cases.push_str("</testcase>\n");
+        }
+        total += n;
+        failed += f;
+        skipped += s;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{f}\" errors=\"0\" skipped=\"{s}\" timestamp=\"{}\">\n{cases}  </testsuite>\n",
+            escape_xml(target),
+            escape_xml(evidence.generated_at.trim_end_matches('Z')),
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"rampart probe\" tests=\"{total}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\">\n{suites}</testsuites>\n"
+    )
+}
+
+/// `text` with the five XML special characters escaped, and control characters (which XML
+/// 1.0 cannot carry) replaced.
+fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }

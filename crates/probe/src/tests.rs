@@ -532,6 +532,30 @@ fn the_table_and_sarif_carry_every_check_with_its_requirements() {
 }
 
 #[test]
+fn junit_has_one_case_per_check_failures_for_not_met_and_escapes_text() {
+    let mut evidence = sample();
+    evidence.checks[0].observation = "a <b> & \"c\"\u{1}".into();
+    let xml = crate::report::junit(&evidence);
+    assert!(xml.starts_with("<?xml version=\"1.0\""), "{xml}");
+    assert!(
+        xml.contains("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"modbus-plaintext [CR 3.1, CR 4.1]\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("a &lt;b&gt; &amp; &quot;c&quot;\u{FFFD}"),
+        "{xml}"
+    );
+    assert!(!xml.contains('\u{1}'));
+    assert_eq!(xml.matches("<testcase ").count(), 3);
+    assert_eq!(xml.matches("</testcase>").count(), 3);
+    assert_eq!(xml.matches("<testsuite ").count(), 1);
+}
+
+#[test]
 fn the_fuzz_oracles_hold_on_samples() {
     crate::fuzzing::server_answer(&server_hello(legacy::TLS12, 0x002F));
     crate::fuzzing::server_answer(&[21, 3, 3, 0, 2, 2, 70]);

@@ -22,6 +22,8 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0: one result per check and target, each with its requirement ids.
     Sarif,
+    /// JUnit XML: a test suite per target, a test case per check (not met: a failure).
+    Junit,
 }
 
 #[derive(clap::Args)]
@@ -81,6 +83,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         Format::Table => rampart_probe::report::table(&evidence),
         Format::Json => evidence.to_json(),
         Format::Sarif => rampart_probe::report::sarif_text(&evidence),
+        Format::Junit => rampart_probe::report::junit(&evidence),
     };
     output::print(&text).context("writing to stdout")?;
     Ok(if evidence.any_not_met() {

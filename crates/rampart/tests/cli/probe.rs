@@ -55,6 +55,21 @@ fn a_closed_port_is_probed_within_bounds_and_passes() {
         "{}",
         stdout(&out)
     );
+    let out = rampart(&[
+        "probe",
+        &format!("modbus://127.0.0.1:{port}"),
+        "--checks",
+        "modbus-plaintext,modbus-unauthenticated-access",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = stdout(&out);
+    assert!(xml.contains("tests=\"2\" failures=\"0\""), "{xml}");
+    assert!(
+        xml.contains("name=\"modbus-unauthenticated-access [CR 1.2, CR 2.1]\""),
+        "{xml}"
+    );
 }
 
 #[test]
