@@ -1,5 +1,7 @@
 //! The registry of checks and the plan: which checks run against which targets.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::evidence::Evidence;
@@ -20,6 +22,9 @@ pub struct CheckSpec {
     /// Whether it changes the target (writes, locks, loads); such a check runs only when the
     /// plan allows intrusive checks.
     pub intrusive: bool,
+    /// Whether it needs a Modbus session: against `modbus-tls://` it runs only when the plan
+    /// has a client certificate ([`ClientIdentity`]).
+    pub session: bool,
     /// What it does, for people and the documentation.
     pub summary: &'static str,
     /// What a `not_met` outcome means, as the assessment shows it.
@@ -36,6 +41,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
         bound: Duration::from_secs(45),
         intrusive: false,
+        session: false,
         summary: "which protocol versions the server accepts: SSL 3.0, TLS 1.0 and 1.1 by a \
                   hand-built ClientHello, TLS 1.2 and 1.3 by rustls; met when only TLS 1.2 \
                   and newer are accepted",
@@ -48,6 +54,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
         bound: Duration::from_mins(2),
         intrusive: false,
+        session: false,
         summary: "every TLS 1.2/1.3 suite rustls implements, offered one at a time, and the \
                   weak suites (no forward secrecy or no AEAD: RSA key exchange, CBC, 3DES, \
                   RC4, NULL, export) offered in a hand-built ClientHello until the server \
@@ -61,6 +68,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.1", "CR 4.3"],
         bound: Duration::from_secs(10),
         intrusive: false,
+        session: false,
         summary: "one hand-built TLS 1.2 ClientHello offering DEFLATE before null compression \
                   and the renegotiation SCSV: met when the server picks no compression and \
                   signals secure renegotiation (RFC 5746), or speaks only TLS 1.3",
@@ -73,6 +81,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 1.9", "CR 4.3"],
         bound: Duration::from_secs(15),
         intrusive: false,
+        session: false,
         summary: "the server's certificate chain: key type and size, signature algorithm, \
                   validity, names, the Modbus/TCP Security role extension; met when the key \
                   is RSA >= 2048 bits, EC >= 256 bits or Ed25519, no certificate is signed \
@@ -85,6 +94,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 1.2", "CR 2.1"],
         bound: Duration::from_secs(15),
         intrusive: false,
+        session: false,
         summary: "a handshake without a client certificate, then one read request (FC 3): met \
                   when the server refuses the handshake or the connection, as Modbus/TCP \
                   Security requires",
@@ -96,6 +106,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.1", "CR 4.1"],
         bound: Duration::from_secs(10),
         intrusive: false,
+        session: false,
         summary: "one read request (FC 3, address 0, quantity 1) in clear text: met when no \
                   Modbus answer comes back (nothing listens, or the port speaks only TLS)",
         failure: "the target answers Modbus/TCP in clear text, without integrity or \
@@ -107,6 +118,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 1.2", "CR 2.1"],
         bound: Duration::from_secs(25),
         intrusive: false,
+        session: true,
         summary: "the public read functions without authentication: FC 1, 2, 3, 4 at address \
                   0 quantity 1 and FC 43/14 (device identification), unit 1; met when none \
                   is answered with data",
@@ -114,12 +126,14 @@ pub static CHECKS: &[CheckSpec] = &[
     },
     CheckSpec {
         id: "modbus-malformed-frames",
-        schemes: &[Scheme::Modbus],
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
         requirements: &["CR 3.5", "CR 7.1"],
         bound: Duration::from_secs(30),
         intrusive: false,
-        summary: "three malformed frames, each on its own connection — protocol id 1, MBAP \
-                  length 1024, FC 3 quantity 126 — then one valid read: met when each gets an \
+        session: true,
+        summary: "three malformed frames, each on its own connection (over Modbus/TCP \
+                  Security with --client-cert) — protocol id 1, MBAP length 1024, FC 3 \
+                  quantity 126 — then one valid read: met when each gets an \
                   exception or a closed connection within 3 s (never a hang or data) and the \
                   target still answers afterwards as it did before",
         failure: "the target answers malformed frames with data, hangs on them, or stops \
@@ -131,10 +145,25 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 2.1", "NDR 5.2"],
         bound: Duration::from_secs(20),
         intrusive: true,
+        session: true,
         summary: "INTRUSIVE: reads holding register 0 of unit 1 (FC 3) and writes the value \
                   it read back to it (FC 6) without authentication, then reads it again \
                   (restoring the value read if it changed); met when the write is refused",
         failure: "the target accepts a write from a client that did not authenticate",
+    },
+    CheckSpec {
+        id: "modbus-role-write",
+        schemes: &[Scheme::ModbusTls],
+        requirements: &["CR 2.1", "NDR 5.2"],
+        bound: Duration::from_secs(20),
+        intrusive: true,
+        session: true,
+        summary: "INTRUSIVE, with --client-cert: over Modbus/TCP Security with the given client \
+                  certificate (give one whose role may not write), reads holding register 0 \
+                  of unit 1 and writes the value it read back to it (FC 6), then reads it \
+                  again (restoring the value read if it changed); met when the write is \
+                  refused",
+        failure: "the target accepts a write from a role that should not write",
     },
     CheckSpec {
         id: "https-security-headers",
@@ -142,6 +171,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.1", "CR 4.1"],
         bound: Duration::from_secs(15),
         intrusive: false,
+        session: false,
         summary: "GET /login (else /): Strict-Transport-Security, Content-Security-Policy, \
                   X-Content-Type-Options: nosniff, X-Frame-Options or CSP frame-ancestors, \
                   Referrer-Policy; met when all are present",
@@ -153,6 +183,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 3.8", "CR 4.1"],
         bound: Duration::from_secs(15),
         intrusive: false,
+        session: false,
         summary: "the cookies GET /login and GET / set before any login: met when each has \
                   Secure, HttpOnly and SameSite=Strict or Lax; not tested when none is set",
         failure: "the management interface sets cookies without Secure, HttpOnly or SameSite",
@@ -163,6 +194,7 @@ pub static CHECKS: &[CheckSpec] = &[
         requirements: &["CR 1.1", "CR 2.1"],
         bound: Duration::from_secs(40),
         intrusive: false,
+        session: false,
         summary: "GET without credentials on /api/v1/status, /api/v1/config-report, \
                   /api/v1/users, /api/v1/audit, /api/v1/policy and /api/v1/openapi.json: met \
                   when every route that exists answers 401 or 403 (or redirects to a login)",
@@ -199,8 +231,14 @@ pub enum PlanError {
     #[error("no target: name at least one, e.g. modbus-tls://127.0.0.1:8020")]
     NoTarget,
     /// The selection leaves nothing to run against any target.
-    #[error("none of the selected checks applies to the targets given")]
+    #[error(
+        "none of the selected checks applies to the targets given (Modbus checks on \
+         modbus-tls:// targets need a client certificate: --client-cert and --client-key)"
+    )]
     NothingToRun,
+    /// The client certificate or key cannot be used.
+    #[error("client certificate: {0}")]
+    Identity(String),
 }
 
 fn suggestion_text(suggestion: Option<&str>) -> String {
@@ -211,6 +249,23 @@ fn known() -> String {
     CHECKS.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
 }
 
+/// A client certificate and key for Modbus/TCP Security sessions: with one, the Modbus
+/// session checks also run against `modbus-tls://` targets, with its role.
+#[derive(Clone, Debug)]
+pub struct ClientIdentity(Arc<rustls::ClientConfig>);
+
+impl ClientIdentity {
+    /// Reads the certificate chain `cert` (PEM) and its key `key` (PEM, mode 0600).
+    ///
+    /// # Errors
+    /// [`PlanError::Identity`] for unreadable or unusable files, or a key others can read.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<ClientIdentity, PlanError> {
+        rampart_vault::tls::danger_inspecting_client_config_with_identity(cert, key)
+            .map(ClientIdentity)
+            .map_err(|e| PlanError::Identity(e.to_string()))
+    }
+}
+
 /// The checks to run against each target. Made only by [`Plan::new`], so a plan never holds
 /// an intrusive check the caller did not consent to.
 #[derive(Debug, Clone)]
@@ -218,6 +273,7 @@ pub struct Plan {
     pub(crate) targets: Vec<Target>,
     pub(crate) runs: Vec<(usize, &'static CheckSpec)>,
     pub(crate) intrusive: bool,
+    pub(crate) identity: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Plan {
@@ -234,6 +290,20 @@ impl Plan {
         targets: Vec<Target>,
         checks: Option<&[String]>,
         intrusive: bool,
+    ) -> Result<Plan, PlanError> {
+        Plan::with_identity(targets, checks, intrusive, None)
+    }
+
+    /// As [`Plan::new`], with a client certificate for the Modbus session checks against
+    /// `modbus-tls://` targets (without one they do not apply there).
+    ///
+    /// # Errors
+    /// As [`Plan::new`].
+    pub fn with_identity(
+        targets: Vec<Target>,
+        checks: Option<&[String]>,
+        intrusive: bool,
+        identity: Option<ClientIdentity>,
     ) -> Result<Plan, PlanError> {
         if targets.is_empty() {
             return Err(PlanError::NoTarget);
@@ -273,7 +343,10 @@ impl Plan {
         let mut runs = Vec::new();
         for (index, target) in targets.iter().enumerate() {
             for spec in &selected {
-                if spec.schemes.contains(&target.scheme()) {
+                let needs_identity = spec.session && target.scheme() == Scheme::ModbusTls;
+                if spec.schemes.contains(&target.scheme())
+                    && !(needs_identity && identity.is_none())
+                {
                     runs.push((index, *spec));
                 }
             }
@@ -285,6 +358,7 @@ impl Plan {
             targets,
             runs,
             intrusive,
+            identity: identity.map(|i| i.0),
         })
     }
 

@@ -13,8 +13,9 @@
 //!   through rustls —, cipher suites accepted, the certificate chain, and whether a client
 //!   certificate is required.
 //! - **Modbus/TCP** (`modbus`): clear-text Modbus reachable, public read functions answered
-//!   without authentication, malformed frames answered deterministically; with consent, an
-//!   unauthenticated write (of the value just read).
+//!   without authentication, malformed frames answered deterministically; with consent, a
+//!   write (of the value just read) without authentication or, over Modbus/TCP Security, with
+//!   the role of a client certificate the user gives ([`ClientIdentity`]).
 //! - **HTTPS management** (`https`): security headers, cookie attributes, anonymous access
 //!   to API routes.
 //!
@@ -50,7 +51,7 @@ mod tls;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use checks::{CheckSpec, Plan, PlanError};
+pub use checks::{CheckSpec, ClientIdentity, Plan, PlanError};
 pub use evidence::{CheckResult, Evidence, EvidenceError, Outcome};
 pub use net::MIN_CONNECTION_INTERVAL;
 pub use target::{Scheme, Target, TargetError};

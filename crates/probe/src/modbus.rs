@@ -1,5 +1,5 @@
 //! The Modbus/TCP checks: clear text, unauthenticated reads, malformed frames and (with
-//! consent) an unauthenticated write. Requests are encoded and answers decoded by
+//! consent) a write without authentication or with a given role. Requests are encoded and answers decoded by
 //! `rampart-modbus`; malformed frames are valid encodings with one field changed.
 
 use rampart_modbus::{AddressRange, ReadDeviceIdCode, Request, RequestPdu, ResponsePdu};
@@ -113,14 +113,47 @@ async fn call<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, request: &[u8])
     }
 }
 
+/// A Modbus session: plain TCP, or TLS for Modbus/TCP Security.
+pub(crate) trait Session: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for S {}
+
+/// A Modbus session with `target`: for `modbus-tls://`, a TLS session authenticated with the
+/// plan's client certificate (the plan runs session checks there only when it has one).
+async fn open(context: &Context, target: &Target) -> std::io::Result<Box<dyn Session>> {
+    let tcp = context.connect(target).await?;
+    if target.scheme() != crate::target::Scheme::ModbusTls {
+        return Ok(Box::new(tcp));
+    }
+    let config = context.identity.clone().ok_or_else(|| {
+        std::io::Error::other("a Modbus/TCP Security session needs a client certificate")
+    })?;
+    let name = rustls::pki_types::ServerName::try_from(target.host().to_owned()).unwrap_or(
+        rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
+    );
+    let tls = tokio::time::timeout(
+        net::HANDSHAKE_TIMEOUT,
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no TLS handshake within 5 s"))?
+    .map_err(|e| {
+        std::io::Error::other(format!(
+            "TLS handshake: {}",
+            crate::tls::describe_tls_error(&e)
+        ))
+    })?;
+    Ok(Box::new(tls))
+}
+
 /// A connection to `target`, or the finding when there is none: refused means nothing
 /// listens (met: `absent` says what is absent), anything else means not tested.
 async fn connect(
     context: &Context,
     target: &Target,
     absent: &str,
-) -> Result<tokio::net::TcpStream, Finding> {
-    context.connect(target).await.map_err(|e| {
+) -> Result<Box<dyn Session>, Finding> {
+    open(context, target).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::ConnectionRefused {
             Finding::new(
                 Outcome::Met,
@@ -136,9 +169,21 @@ async fn connect(
 }
 
 pub(crate) async fn plaintext(context: &Context, target: &Target) -> Finding {
-    let mut tcp = match connect(context, target, "no clear-text Modbus").await {
+    // Clear text on purpose, whatever the scheme.
+    let mut tcp = match context.connect(target).await {
         Ok(tcp) => tcp,
-        Err(finding) => return finding,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Finding::new(
+                Outcome::Met,
+                "nothing accepts TCP connections there: no clear-text Modbus",
+            );
+        }
+        Err(e) => {
+            return Finding::new(
+                Outcome::NotTested,
+                format!("could not connect: {}", net::describe_io(&e)),
+            );
+        }
     };
     let reply = call(&mut tcp, &read_request(1, 1)).await;
     let finding = if reply.is_modbus() {
@@ -202,7 +247,7 @@ pub(crate) async fn unauthenticated_access(context: &Context, target: &Target) -
     for (name, request) in public_reads() {
         let reply = if closed {
             // A closed connection is reopened (paced) so that each function gets its answer.
-            match context.connect(target).await {
+            match open(context, target).await {
                 Ok(fresh) => {
                     tcp = fresh;
                     closed = false;
@@ -264,7 +309,7 @@ fn malformed_frame_set() -> Vec<(&'static str, Vec<u8>)> {
 
 pub(crate) async fn malformed_frames(context: &Context, target: &Target) -> Finding {
     // Before: does a valid read get an answer at all?
-    let before = match context.connect(target).await {
+    let before = match open(context, target).await {
         Ok(mut tcp) => call(&mut tcp, &read_request(10, 1)).await,
         Err(e) => {
             return Finding::new(
@@ -277,7 +322,7 @@ pub(crate) async fn malformed_frames(context: &Context, target: &Target) -> Find
     details.insert("valid read before".into(), Value::String(before.describe()));
     let mut problems = Vec::new();
     for (name, frame) in malformed_frame_set() {
-        let reply = match context.connect(target).await {
+        let reply = match open(context, target).await {
             Ok(mut tcp) => call(&mut tcp, &frame).await,
             Err(e) => Reply::Closed(Some(net::describe_io(&e))),
         };
@@ -290,7 +335,7 @@ pub(crate) async fn malformed_frames(context: &Context, target: &Target) -> Find
         }
         details.insert(name.to_owned(), Value::String(reply.describe()));
     }
-    let after = match context.connect(target).await {
+    let after = match open(context, target).await {
         Ok(mut tcp) => call(&mut tcp, &read_request(14, 1)).await,
         Err(e) => Reply::Closed(Some(net::describe_io(&e))),
     };
@@ -313,15 +358,22 @@ pub(crate) async fn malformed_frames(context: &Context, target: &Target) -> Find
     Finding { details, ..finding }
 }
 
-pub(crate) async fn unauthenticated_write(context: &Context, target: &Target) -> Finding {
-    let mut tcp = match connect(context, target, "no unauthenticated write possible").await {
+/// The intrusive write of the value just read: without authentication on `modbus://`, with
+/// the plan's client certificate (its role) on `modbus-tls://`.
+pub(crate) async fn write_back(context: &Context, target: &Target) -> Finding {
+    let who = if target.scheme() == crate::target::Scheme::ModbusTls {
+        "with the client certificate's role"
+    } else {
+        "without authentication"
+    };
+    let mut tcp = match connect(context, target, "no write possible").await {
         Ok(tcp) => tcp,
         Err(finding) => return finding,
     };
     let Some(original) = read_register(&mut tcp, 21).await else {
         return Finding::new(
             Outcome::Met,
-            "holding register 0 cannot be read without authentication, so nothing was written",
+            format!("holding register 0 cannot be read {who}, so nothing was written"),
         );
     };
     let write = encode(
@@ -336,12 +388,12 @@ pub(crate) async fn unauthenticated_write(context: &Context, target: &Target) ->
         Reply::Data(_) => Finding::new(
             Outcome::NotMet,
             format!(
-                "accepted an unauthenticated write (FC 6) of holding register 0 (the value {original} it held)"
+                "accepted a write (FC 6) {who} of holding register 0 (the value {original} it held)"
             ),
         ),
         _ => Finding::new(
             Outcome::Met,
-            format!("refused an unauthenticated write (FC 6): {}", reply.describe()),
+            format!("refused a write (FC 6) {who}: {}", reply.describe()),
         ),
     }
     .with("value_read", original)
@@ -349,7 +401,7 @@ pub(crate) async fn unauthenticated_write(context: &Context, target: &Target) ->
     // The value written was the one read; if the register changed meanwhile, put back what
     // was read (the probe restores what it may have changed).
     if matches!(reply, Reply::Data(_)) {
-        let Ok(mut tcp) = context.connect(target).await else {
+        let Ok(mut tcp) = open(context, target).await else {
             return finding.with("restored", "not checked (no connection)");
         };
         match read_register(&mut tcp, 23).await {

@@ -42,11 +42,14 @@ impl Pacer {
     }
 }
 
-/// What the probes share while they run: the pacer.
+/// What the probes share while they run: the pacer, the time, the client identity.
 #[derive(Debug)]
 pub(crate) struct Context {
     pub(crate) pacer: Pacer,
     pub(crate) now: jiff::Timestamp,
+    /// The TLS client configuration with the user's certificate, for Modbus sessions with
+    /// `modbus-tls://` targets.
+    pub(crate) identity: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Context {

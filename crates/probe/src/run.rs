@@ -36,6 +36,7 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
     let context = Context {
         pacer: Pacer::new(),
         now,
+        identity: plan.identity.clone(),
     };
     let mut evidence = Evidence::new(
         now,
@@ -84,6 +85,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "modbus-unauthenticated-access",
     "modbus-malformed-frames",
     "modbus-unauthenticated-write",
+    "modbus-role-write",
     "https-security-headers",
     "https-cookie-attributes",
     "https-anonymous-api",
@@ -103,8 +105,8 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
             crate::modbus::unauthenticated_access(context, target).await
         }
         "modbus-malformed-frames" => crate::modbus::malformed_frames(context, target).await,
-        "modbus-unauthenticated-write" => {
-            crate::modbus::unauthenticated_write(context, target).await
+        "modbus-unauthenticated-write" | "modbus-role-write" => {
+            crate::modbus::write_back(context, target).await
         }
         "https-security-headers" => crate::https::security_headers(context, target).await,
         "https-cookie-attributes" => crate::https::cookie_attributes(context, target).await,

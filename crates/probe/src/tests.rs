@@ -157,6 +157,10 @@ fn intrusive_checks_need_consent_and_the_default_is_read_only() {
     assert_eq!(plan.runs().count(), 1);
     let plan = Plan::new(all.clone(), None, true).unwrap();
     assert!(plan.runs().any(|(_, s)| s.intrusive));
+    // Session checks need a client certificate against modbus-tls:// targets.
+    let tls = targets(&["modbus-tls://127.0.0.1:802"]);
+    let plan = Plan::new(tls, None, true).unwrap();
+    assert!(plan.runs().all(|(_, s)| !s.session), "{plan:?}");
     assert!(plan.bound() >= std::time::Duration::from_mins(1));
 }
 

@@ -277,13 +277,51 @@ pub fn danger_inspecting_client_config(
             )));
         }
     }
-    let inspection = Arc::new(inspection);
-    let mut config = ClientConfig::builder_with_provider(inspection.clone())
+    inspecting_config(inspection, versions, alpn, None)
+}
+
+/// Like [`danger_inspecting_client_config`] (TLS 1.3 and 1.2, every suite of the backend,
+/// any server certificate), authenticating with the client certificate chain `cert` and its
+/// key `key` (mode 0600): for probes that test what a given role may do over Modbus/TCP
+/// Security.
+///
+/// # Errors
+/// As [`client_config`], for the certificate and key files.
+///
+/// # Security
+/// The server is not authenticated: it learns the client certificate (public) and receives
+/// a signature by the key over this handshake only. Use a certificate made for testing.
+pub fn danger_inspecting_client_config_with_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let identity = (read_certs(cert)?, read_key(key)?);
+    inspecting_config(
+        backend::default_provider(),
+        PROTOCOL_VERSIONS,
+        &[],
+        Some(identity),
+    )
+}
+
+fn inspecting_config(
+    provider: CryptoProvider,
+    versions: &[&'static SupportedProtocolVersion],
+    alpn: &[&[u8]],
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = Arc::new(provider);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCertificate(inspection)))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCertificate(provider)));
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| TlsError::Config(format!("client certificate and key: {e}")))?,
+    };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))

@@ -61,7 +61,7 @@ async fn the_intrusive_write_is_accepted_by_a_plain_plc_and_changes_nothing() {
         Outcome::NotMet,
     );
     assert!(
-        write.contains("accepted an unauthenticated write"),
+        write.contains("accepted a write (FC 6) without authentication"),
         "{write}"
     );
     let details = &result(&evidence, "modbus-unauthenticated-write", &target).details;

@@ -96,3 +96,53 @@ async fn the_plain_listener_is_reported_as_unauthenticated_clear_text_but_robust
     assert!(write.contains("exception 0x01"), "{write}");
     gw.gateway.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_client_certificate_the_session_checks_run_over_modbus_security() {
+    use rampart_probe::{ClientIdentity, Plan, Target};
+    let gw = TestGateway::start().await;
+    let secure = gw.secure();
+    let pki = rampart_vault::pki::Pki::open(&gw.data).unwrap();
+    let run = |role: &str| {
+        let identity = ClientIdentity::from_files(
+            &pki.client_cert_path(role).unwrap(),
+            &pki.client_key_path(role).unwrap(),
+        )
+        .unwrap();
+        let target: Target = secure.parse().unwrap();
+        let checks = [
+            "modbus-malformed-frames".to_owned(),
+            "modbus-role-write".to_owned(),
+        ];
+        Plan::with_identity(vec![target], Some(&checks), true, Some(identity)).unwrap()
+    };
+    // The viewer may read, not write: malformed frames are refused over TLS, the write too.
+    let evidence = run("viewer").run(crate::util::now()).await;
+    let malformed = expect(&evidence, "modbus-malformed-frames", &secure, Outcome::Met);
+    assert!(malformed.contains("answered as before"), "{malformed}");
+    let details = &result(&evidence, "modbus-malformed-frames", &secure).details;
+    assert!(
+        details["valid read before"]
+            .as_str()
+            .unwrap()
+            .contains("data"),
+        "{details:?}"
+    );
+    let write = expect(&evidence, "modbus-role-write", &secure, Outcome::Met);
+    assert!(write.contains("exception 0x01"), "{write}");
+    // The operator may write holding registers 0-19: reported, and the value left as it was.
+    let evidence = run("operator").run(crate::util::now()).await;
+    let write = expect(&evidence, "modbus-role-write", &secure, Outcome::NotMet);
+    assert!(write.contains("accepted a write"), "{write}");
+    assert_eq!(
+        result(&evidence, "modbus-role-write", &secure).details["restored"],
+        "unchanged"
+    );
+    // Without a certificate the session checks do not apply to modbus-tls:// at all.
+    let checks = ["modbus-role-write".to_owned()];
+    assert_eq!(
+        Plan::new(vec![secure.parse().unwrap()], Some(&checks), true).unwrap_err(),
+        rampart_probe::PlanError::NothingToRun
+    );
+    gw.gateway.shutdown().await.unwrap();
+}

@@ -59,6 +59,7 @@ pub(crate) fn expect(evidence: &Evidence, id: &str, target: &str, outcome: Outco
 /// role `viewer` (reads only), in front of the built-in simulated PLC.
 pub(crate) struct TestGateway {
     pub(crate) _temp: tempfile::TempDir,
+    pub(crate) data: DataDir,
     pub(crate) gateway: RunningGateway,
 }
 
@@ -78,6 +79,7 @@ impl TestGateway {
             .unwrap();
         TestGateway {
             _temp: temp,
+            data,
             gateway,
         }
     }

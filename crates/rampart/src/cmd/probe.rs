@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_probe::{Plan, Target};
+use rampart_probe::{ClientIdentity, Plan, Target};
 
 use crate::output;
 use crate::{BadInput, Outcome};
@@ -39,6 +39,13 @@ pub(crate) struct Args {
     /// Allow intrusive checks (a write to the target, restored). Without it they are refused.
     #[arg(long)]
     intrusive: bool,
+    /// Client certificate (PEM) for Modbus/TCP Security sessions: with it, the Modbus checks
+    /// also run against modbus-tls:// targets with its role (e.g. DATA/pki/clients/viewer.crt).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The key of --client-cert (PEM, mode 0600).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
     /// Write the evidence (JSON, schemas/probe/evidence.schema.json) to FILE, for
     /// `rampart assess PROFILE --evidence FILE`.
     #[arg(long, value_name = "FILE")]
@@ -53,8 +60,19 @@ fn parse_target(text: &str) -> Result<Target, rampart_probe::TargetError> {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let plan = Plan::new(args.targets.clone(), args.checks.as_deref(), args.intrusive)
-        .map_err(|e| BadInput(e.to_string()))?;
+    let identity = match (&args.client_cert, &args.client_key) {
+        (Some(cert), Some(key)) => {
+            Some(ClientIdentity::from_files(cert, key).map_err(|e| BadInput(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let plan = Plan::with_identity(
+        args.targets.clone(),
+        args.checks.as_deref(),
+        args.intrusive,
+        identity,
+    )
+    .map_err(|e| BadInput(e.to_string()))?;
     if args.format == Format::Table {
         eprintln!(
             "probing {} target(s): {} check run(s), at most {} s{}",

@@ -29,6 +29,26 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
             "none of the selected checks",
         ),
         (vec!["probe"], "TARGET"),
+        (
+            vec![
+                "probe",
+                "modbus-tls://127.0.0.1:1",
+                "--client-cert",
+                "/nonexistent.crt",
+                "--client-key",
+                "/nonexistent.key",
+            ],
+            "client certificate: /nonexistent",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus-tls://127.0.0.1:1",
+                "--client-cert",
+                "c.crt",
+            ],
+            "--client-key",
+        ),
     ] {
         let out = rampart(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

@@ -208,3 +208,22 @@ fn an_inspecting_client_sees_a_server_it_does_not_trust_one_suite_at_a_time() {
         Err(TlsError::Config(_))
     ));
 }
+
+#[test]
+fn an_inspecting_client_with_an_identity_passes_mutual_authentication() {
+    let (_temp, pki) = init();
+    let config = danger_inspecting_client_config_with_identity(
+        &pki.client_cert_path("viewer").unwrap(),
+        &pki.client_key_path("viewer").unwrap(),
+    )
+    .unwrap();
+    let (server_conn, _) = handshake(server(&pki), config).unwrap();
+    assert_eq!(server_conn.peer_certificates().unwrap().len(), 1);
+    assert!(matches!(
+        danger_inspecting_client_config_with_identity(
+            &pki.client_cert_path("viewer").unwrap(),
+            &pki.ca_cert_path(),
+        ),
+        Err(TlsError::File { .. } | TlsError::Vault(_))
+    ));
+}
