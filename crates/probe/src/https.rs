@@ -27,6 +27,15 @@ pub(crate) const PROTECTED_ROUTES: &[&str] = &[
     "/api/v1/openapi.json",
 ];
 
+/// A spawned task aborted when this is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// An answer: the status and the headers.
 struct Answer {
     status: u16,
@@ -58,7 +67,9 @@ async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, S
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
                 .await
                 .map_err(|e| format!("HTTP/1.1: {e}"))?;
-        let connection = tokio::spawn(connection);
+        // Ended with the exchange, however it ends (an error, the deadline): no connection
+        // outlives its check.
+        let connection = AbortOnDrop(tokio::spawn(connection));
         let authority = if target.host().contains(':') {
             format!("[{}]:{}", target.host(), target.port())
         } else {
@@ -85,7 +96,7 @@ async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, S
         let _ = http_body_util::Limited::new(response.into_body(), MAX_BODY_BYTES)
             .collect()
             .await;
-        connection.abort();
+        drop(connection);
         Ok(Answer { status, headers })
     };
     tokio::time::timeout(ANSWER_TIMEOUT + ANSWER_TIMEOUT, exchange)

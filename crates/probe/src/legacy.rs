@@ -268,6 +268,40 @@ pub(crate) fn parse_answer(bytes: &[u8]) -> Answer {
     }
 }
 
+/// The server's certificate chain (DER, leaf first) from its answer to a TLS 1.2 (or older)
+/// `ClientHello`: the `Certificate` message that follows the `ServerHello`, read across
+/// records. `None` while it is incomplete, and when the answer holds none (an alert, another
+/// record, a malformed message).
+///
+/// # Security
+/// As [`parse_answer`]: every length is checked by `tls-parser`, at most
+/// [`MAX_ANSWER_BYTES`] are given.
+pub(crate) fn certificate_chain(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut rest = bytes;
+    let mut handshake = Vec::new();
+    while let Ok((after, record)) = tls_parser::parse_tls_raw_record(rest) {
+        if record.hdr.record_type != TlsRecordType::Handshake {
+            break;
+        }
+        handshake.extend_from_slice(record.data);
+        rest = after;
+    }
+    let mut messages = handshake.as_slice();
+    while let Ok((after, message)) = tls_parser::parse_tls_message_handshake(messages) {
+        if let TlsMessage::Handshake(TlsMessageHandshake::Certificate(certificate)) = message {
+            return Some(
+                certificate
+                    .cert_chain
+                    .iter()
+                    .map(|c| c.data.to_vec())
+                    .collect(),
+            );
+        }
+        messages = after;
+    }
+    None
+}
+
 fn message_kind(message: &TlsMessage<'_>) -> &'static str {
     match message {
         TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(_)) => "HelloRetryRequest",

@@ -324,6 +324,41 @@ fn the_server_hello_tells_compression_and_secure_renegotiation() {
 }
 
 #[test]
+fn the_certificate_chain_is_read_after_the_server_hello_across_records() {
+    let u24 = |n: usize| {
+        [
+            0,
+            u8::try_from(n >> 8).unwrap(),
+            u8::try_from(n & 0xFF).unwrap(),
+        ]
+    };
+    let (leaf, ca) = (vec![0x30; 300], vec![0x31; 20]);
+    let mut list = Vec::new();
+    for cert in [&leaf, &ca] {
+        list.extend_from_slice(&u24(cert.len()));
+        list.extend_from_slice(cert);
+    }
+    let mut message = vec![11];
+    message.extend_from_slice(&u24(list.len() + 3));
+    message.extend_from_slice(&u24(list.len()));
+    message.extend_from_slice(&list);
+    // The ServerHello record, then the Certificate message split over two records.
+    let mut answer = server_hello(legacy::TLS12, 0xC02F);
+    for part in [&message[..100], &message[100..]] {
+        answer.extend_from_slice(&[22, 3, 3]);
+        answer.extend_from_slice(&u16::try_from(part.len()).unwrap().to_be_bytes());
+        answer.extend_from_slice(part);
+    }
+    assert_eq!(legacy::certificate_chain(&answer), Some(vec![leaf, ca]));
+    assert_eq!(legacy::certificate_chain(&answer[..answer.len() - 1]), None);
+    assert_eq!(
+        legacy::certificate_chain(&server_hello(legacy::TLS12, 0xC02F)),
+        None
+    );
+    assert_eq!(legacy::certificate_chain(&[21, 3, 3, 0, 2, 2, 40]), None);
+}
+
+#[test]
 fn weak_suites_are_those_without_forward_secrecy_or_aead() {
     for weak in legacy::WEAK_SUITES {
         assert!(legacy::is_weak(*weak), "{}", legacy::suite_name(*weak));

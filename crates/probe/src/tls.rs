@@ -456,24 +456,41 @@ pub(crate) async fn certificate(context: &Context, target: &Target) -> Finding {
         Ok(config) => config,
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
-    let stream = match handshake(context, target, config).await {
-        Handshake::Done(stream) => stream,
-        Handshake::Refused(why) => {
-            return Finding::new(
-                Outcome::NotTested,
-                format!("no TLS 1.2/1.3 handshake to read the certificate from: {why}"),
-            );
-        }
-        Handshake::Unreachable(why) | Handshake::Silent(why) => {
-            return Finding::new(Outcome::NotTested, format!("could not connect: {why}"));
-        }
-    };
-    let chain: Vec<CertificateDer<'static>> = stream
-        .get_ref()
-        .1
-        .peer_certificates()
-        .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
-        .unwrap_or_default();
+    let (chain, source): (Vec<CertificateDer<'static>>, &str) =
+        match handshake(context, target, config).await {
+            Handshake::Done(stream) => (
+                stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+                    .unwrap_or_default(),
+                "a TLS 1.3/1.2 handshake",
+            ),
+            Handshake::Refused(why) => {
+                // A server that requires a client certificate in TLS 1.2 (Modbus/TCP Security
+                // v21) ends the handshake, but only after sending its chain: read it from the
+                // answer to a hand-built `ClientHello`.
+                match legacy_chain(context, target).await {
+                    Some(chain) if !chain.is_empty() => (
+                        chain.into_iter().map(CertificateDer::from).collect(),
+                        "the answer to a TLS 1.2 ClientHello",
+                    ),
+                    _ => {
+                        return Finding::new(
+                            Outcome::NotTested,
+                            format!(
+                                "no handshake to read the certificate from: {why}; no chain in \
+                                 the answer to a TLS 1.2 ClientHello either"
+                            ),
+                        );
+                    }
+                }
+            }
+            Handshake::Unreachable(why) | Handshake::Silent(why) => {
+                return Finding::new(Outcome::NotTested, format!("could not connect: {why}"));
+            }
+        };
     if chain.is_empty() {
         return Finding::new(Outcome::NotMet, "the server sent no certificate");
     }
@@ -532,7 +549,41 @@ pub(crate) async fn certificate(context: &Context, target: &Target) -> Finding {
             format!("{} ({describe})", problems.join("; ")),
         )
     };
-    finding.with("chain", facts).with("problems", problems)
+    finding
+        .with("chain", facts)
+        .with("problems", problems)
+        .with("read_from", source)
+}
+
+/// The chain in the answer to a hand-built TLS 1.2 `ClientHello` (strong and legacy suites).
+async fn legacy_chain(context: &Context, target: &Target) -> Option<Vec<Vec<u8>>> {
+    let mut suites = legacy::TLS12_SUITES.to_vec();
+    suites.extend_from_slice(legacy::LEGACY_SUITES);
+    let mut random = [0u8; 32];
+    rampart_vault::crypto::fill_random(&mut random).ok()?;
+    let server_name = target
+        .host()
+        .parse::<std::net::IpAddr>()
+        .is_err()
+        .then_some(target.host());
+    let hello = legacy::client_hello(legacy::TLS12, &suites, &[0], server_name, &random);
+    let mut tcp = context.connect(target).await.ok()?;
+    tcp.write_all(&hello).await.ok()?;
+    let read = net::read_answer(
+        &mut tcp,
+        HANDSHAKE_TIMEOUT,
+        legacy::MAX_ANSWER_BYTES,
+        |bytes| {
+            legacy::certificate_chain(bytes).is_some()
+                || matches!(
+                    legacy::parse_answer(bytes),
+                    Answer::Alert { .. } | Answer::NotTls(_)
+                )
+        },
+    )
+    .await;
+    let (Read::Complete(bytes) | Read::Closed(bytes, _) | Read::Silent(bytes)) = read;
+    legacy::certificate_chain(&bytes)
 }
 
 pub(crate) async fn compression_renegotiation(context: &Context, target: &Target) -> Finding {

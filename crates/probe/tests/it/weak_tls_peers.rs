@@ -136,6 +136,39 @@ async fn stunnel_with_tls_1_0_and_cbc_is_weak_and_strict_stunnel_is_not() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs stunnel4: run scripts/test"]
+async fn a_tls_1_2_server_requiring_client_certificates_still_shows_its_chain() {
+    // Modbus/TCP Security v21 style: TLS 1.2 only, a client certificate required.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("cert.pem");
+    let (_server, port, _backend) = stunnel(
+        dir.path(),
+        "mutual",
+        &format!(
+            "sslVersionMax = TLSv1.2\nverifyChain = yes\nrequireCert = yes\nCAfile = {}",
+            ca.display()
+        ),
+    );
+    wait_listening(format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let target = format!("modbus-tls://127.0.0.1:{port}");
+    let evidence = probe(
+        std::slice::from_ref(&target),
+        &["tls-versions", "tls-certificate", "tls-client-certificate"],
+        false,
+    )
+    .await;
+    let versions = expect(&evidence, "tls-versions", &target, Outcome::Met);
+    assert!(versions.contains("accepts TLS 1.2 only"), "{versions}");
+    let cert = expect(&evidence, "tls-certificate", &target, Outcome::Met);
+    assert!(cert.contains("RSA 2048 bits"), "{cert}");
+    assert_eq!(
+        result(&evidence, "tls-certificate", &target).details["read_from"],
+        "the answer to a TLS 1.2 ClientHello"
+    );
+    expect(&evidence, "tls-client-certificate", &target, Outcome::Met);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs openssl: run scripts/test"]
 async fn openssl_s_server_with_tls1_only_accepts_nothing_newer() {
     assert!(
