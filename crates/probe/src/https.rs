@@ -1,6 +1,6 @@
 //! The HTTPS management checks: security headers, cookie attributes, anonymous API access.
 //! One GET per connection, hyper's HTTP/1.1 client over the inspecting TLS configuration,
-//! the answer's body discarded after at most [`MAX_BODY_BYTES`].
+//! the answer's body read up to [`MAX_BODY_BYTES`] (and kept only for an `OpenAPI` document).
 
 use std::sync::Arc;
 
@@ -15,7 +15,9 @@ use crate::run::Finding;
 use crate::target::Target;
 
 /// The most of a body that is read (and then dropped).
-const MAX_BODY_BYTES: usize = 64 << 10;
+const MAX_BODY_BYTES: usize = 1 << 20;
+/// The most routes an `OpenAPI` document adds to those asked for.
+const MAX_OPENAPI_ROUTES: usize = 20;
 
 /// The API routes asked for without credentials.
 pub(crate) const PROTECTED_ROUTES: &[&str] = &[
@@ -24,8 +26,10 @@ pub(crate) const PROTECTED_ROUTES: &[&str] = &[
     "/api/v1/users",
     "/api/v1/audit",
     "/api/v1/policy",
-    "/api/v1/openapi.json",
 ];
+
+/// Where an `OpenAPI` document is looked for (without credentials).
+pub(crate) const OPENAPI_DOCUMENT: &str = "/api/v1/openapi.json";
 
 /// A spawned task aborted when this is dropped.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -40,6 +44,8 @@ impl<T> Drop for AbortOnDrop<T> {
 struct Answer {
     status: u16,
     headers: HeaderMap,
+    /// The body, empty when it was larger than [`MAX_BODY_BYTES`].
+    body: Vec<u8>,
 }
 
 async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, String> {
@@ -93,11 +99,25 @@ async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, S
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         // The body is read (capped) so the server sees a complete exchange, then dropped.
-        let _ = http_body_util::Limited::new(response.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await;
+        // Frame by frame, keeping what arrived before an error: many small servers end a
+        // close-delimited body without a TLS close_notify, which is an error to rustls.
+        let mut body = Vec::new();
+        let mut incoming = response.into_body();
+        while let Some(Ok(frame)) = incoming.frame().await {
+            if let Ok(data) = frame.into_data() {
+                if body.len() + data.len() > MAX_BODY_BYTES {
+                    body.clear();
+                    break;
+                }
+                body.extend_from_slice(&data);
+            }
+        }
         drop(connection);
-        Ok(Answer { status, headers })
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     };
     tokio::time::timeout(ANSWER_TIMEOUT + ANSWER_TIMEOUT, exchange)
         .await
@@ -273,7 +293,28 @@ pub(crate) async fn anonymous_api(context: &Context, target: &Target) -> Finding
     let mut refused = 0usize;
     let mut errors = Vec::new();
     let mut routes = serde_json::Map::new();
-    for path in PROTECTED_ROUTES {
+    let mut paths: Vec<String> = PROTECTED_ROUTES.iter().map(|p| (*p).to_owned()).collect();
+    // A document readable without credentials names more routes: each GET it does not mark
+    // public (`security: []`) must refuse an anonymous caller too.
+    let openapi = match get(context, target, OPENAPI_DOCUMENT).await {
+        Ok(answer) if (200..300).contains(&answer.status) => {
+            let extra = openapi_protected_gets(&answer.body);
+            let note = format!(
+                "readable without credentials; {} protected GET route(s)",
+                extra.len()
+            );
+            for route in extra.into_iter().take(MAX_OPENAPI_ROUTES) {
+                if !paths.contains(&route) {
+                    paths.push(route);
+                }
+            }
+            note
+        }
+        Ok(answer) => format!("HTTP {}", answer.status),
+        Err(e) => e,
+    };
+    for path in &paths {
+        let path = path.as_str();
         match get(context, target, path).await {
             Ok(answer) => {
                 let status = answer.status;
@@ -284,10 +325,10 @@ pub(crate) async fn anonymous_api(context: &Context, target: &Target) -> Finding
                 } else if (200..300).contains(&status) {
                     served.push(format!("{path} ({status})"));
                 }
-                routes.insert((*path).to_owned(), Value::from(status));
+                routes.insert(path.to_owned(), Value::from(status));
             }
             Err(e) => {
-                routes.insert((*path).to_owned(), Value::String(e.clone()));
+                routes.insert(path.to_owned(), Value::String(e.clone()));
                 errors.push(e);
             }
         }
@@ -310,8 +351,40 @@ pub(crate) async fn anonymous_api(context: &Context, target: &Target) -> Finding
             "none of the API routes asked for exists there",
         )
     };
+    routes.insert(
+        format!("{OPENAPI_DOCUMENT} (the document)"),
+        Value::String(openapi),
+    );
     Finding {
         details: routes,
         ..finding
     }
+}
+
+/// The GET routes of an `OpenAPI` 3 document without path parameters whose operation does
+/// not declare itself public (`security: []`), sorted. Empty for anything else.
+pub(crate) fn openapi_protected_gets(document: &[u8]) -> Vec<String> {
+    let Ok(document) = serde_json::from_slice::<Value>(document) else {
+        return Vec::new();
+    };
+    let global_public = document["security"].as_array().is_some_and(Vec::is_empty);
+    let mut routes: Vec<String> = document["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .iter()
+                .filter(|(path, _)| path.starts_with('/') && !path.contains('{'))
+                .filter_map(|(path, item)| {
+                    let get = item.get("get")?;
+                    let public = match get.get("security") {
+                        Some(security) => security.as_array().is_some_and(Vec::is_empty),
+                        None => global_public,
+                    };
+                    (!public).then(|| path.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    routes.sort();
+    routes
 }

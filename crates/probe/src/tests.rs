@@ -416,6 +416,29 @@ fn security_headers_and_cookie_attributes_are_judged_as_browsers_read_them() {
 }
 
 #[test]
+fn an_openapi_document_names_the_get_routes_to_ask_for_anonymously() {
+    let document = br#"{
+        "openapi": "3.1.0",
+        "paths": {
+            "/api/v1/items": {"get": {}, "post": {}},
+            "/api/v1/health": {"get": {"security": []}},
+            "/api/v1/items/{id}": {"get": {}},
+            "/api/v1/login": {"post": {}},
+            "/api/v1/admin": {"get": {"security": [{"bearer": []}]}}
+        }
+    }"#;
+    assert_eq!(
+        crate::https::openapi_protected_gets(document),
+        ["/api/v1/admin", "/api/v1/items"]
+    );
+    // A document whose default is public: only operations that ask for security count.
+    let public = br#"{"security": [], "paths": {"/a": {"get": {}}, "/b": {"get": {"security": [{"k": []}]}}}}"#;
+    assert_eq!(crate::https::openapi_protected_gets(public), ["/b"]);
+    assert!(crate::https::openapi_protected_gets(b"<html>").is_empty());
+    assert!(crate::https::openapi_protected_gets(b"{\"paths\": 3}").is_empty());
+}
+
+#[test]
 fn malformed_frames_break_exactly_one_field_of_a_valid_read() {
     let valid = crate::modbus::read_request(7, 1);
     assert!(rampart_modbus::decode_request(&valid).is_ok());

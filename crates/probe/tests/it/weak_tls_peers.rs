@@ -226,7 +226,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html")
             self.end_headers()
             self.wfile.write(b"<form>login</form>")
-        elif self.path == "/api/v1/status":
+        elif self.path == "/api/v1/openapi.json":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"openapi": "3.1.0", "paths": {"/api/v1/items": {"get": {}}, "/api/v1/health": {"get": {"security": []}}}}')
+        elif self.path in ("/api/v1/status", "/api/v1/items", "/api/v1/health"):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -298,4 +303,7 @@ async fn a_management_plane_without_headers_is_reported_header_by_header() {
     );
     let api = expect(&evidence, "https-anonymous-api", &target, Outcome::NotMet);
     assert!(api.contains("/api/v1/status (200)"), "{api}");
+    // Found through the OpenAPI document; the route it marks public is not asked for.
+    assert!(api.contains("/api/v1/items (200)"), "{api}");
+    assert!(!api.contains("/api/v1/health"), "{api}");
 }
