@@ -333,7 +333,8 @@ pub(crate) fn alert_name(code: u8) -> String {
 
 fn hex_prefix(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().take(8).fold(String::new(), |mut out, b| {
+    // The record header only: a decision must not change as more bytes arrive after it.
+    bytes.iter().take(5).fold(String::new(), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out
     })
