@@ -42,6 +42,9 @@ enum Command {
     /// (fail-closed), or this build's own SBOM (`vuln self`).
     #[command(subcommand)]
     Vuln(cmd::vuln::Command),
+    /// Probe live components over the network (TLS, Modbus/TCP, HTTPS) requirement by
+    /// requirement; the evidence feeds `assess --evidence`. Read-only unless --intrusive.
+    Probe(cmd::probe::Args),
     /// Check, lint and learn conduit policies (the Modbus DPI rules per role).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(&args),
         Command::ConfigReport(args) => cmd::config_report::run(&args),
         Command::Assess(args) => cmd::assess::run(&args),
+        Command::Probe(args) => cmd::probe::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Vuln(command) => cmd::vuln::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),

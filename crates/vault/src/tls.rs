@@ -230,6 +230,153 @@ pub fn client_config_with_versions(
     Ok(Arc::new(config))
 }
 
+/// Every cipher suite the backend implements for `version` (TLS 1.2 or 1.3), strongest
+/// first: what [`danger_inspecting_client_config`] can offer one at a time to learn which
+/// suites a server accepts. Wider than [`provider`] on purpose (it adds ChaCha20-Poly1305):
+/// an inspection must see what the server allows, not only what Rampart would.
+pub fn inspectable_cipher_suites(
+    version: &'static SupportedProtocolVersion,
+) -> Vec<rustls::CipherSuite> {
+    backend::default_provider()
+        .cipher_suites
+        .iter()
+        .filter(|s| s.version() == version)
+        .map(rustls::SupportedCipherSuite::suite)
+        .collect()
+}
+
+/// A client configuration for *inspecting* a TLS server, not for talking to it: it offers
+/// `versions` and, when given, only the cipher suites `suites` (else every suite of the
+/// backend), ALPN `alpn`, no client certificate, and it accepts **any** server certificate
+/// chain (the handshake signature is still checked with the backend, so the server proves it
+/// holds the key of the certificate it sent). The caller reads the chain, the version and
+/// the suite from the connection and judges them itself.
+///
+/// Used by the conformance probes (`rampart probe`), which must see a server whose
+/// certificate nobody trusts yet. Never use it to exchange data that matters.
+///
+/// # Errors
+/// [`TlsError::Config`] when `versions` or `suites` leave nothing to offer.
+///
+/// # Security
+/// A connection made with it authenticates nobody: anyone on the path can stand in for the
+/// server. Hence the name.
+pub fn danger_inspecting_client_config(
+    versions: &[&'static SupportedProtocolVersion],
+    suites: Option<&[rustls::CipherSuite]>,
+    alpn: &[&[u8]],
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let mut inspection = backend::default_provider();
+    if let Some(wanted) = suites {
+        inspection
+            .cipher_suites
+            .retain(|s| wanted.contains(&s.suite()));
+        if inspection.cipher_suites.is_empty() {
+            return Err(TlsError::Config(format!(
+                "none of the cipher suites {wanted:?} is implemented"
+            )));
+        }
+    }
+    inspecting_config(inspection, versions, alpn, None)
+}
+
+/// Like [`danger_inspecting_client_config`] (TLS 1.3 and 1.2, every suite of the backend,
+/// any server certificate), authenticating with the client certificate chain `cert` and its
+/// key `key` (mode 0600): for probes that test what a given role may do over Modbus/TCP
+/// Security.
+///
+/// # Errors
+/// As [`client_config`], for the certificate and key files.
+///
+/// # Security
+/// The server is not authenticated: it learns the client certificate (public) and receives
+/// a signature by the key over this handshake only. Use a certificate made for testing.
+pub fn danger_inspecting_client_config_with_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let identity = (read_certs(cert)?, read_key(key)?);
+    inspecting_config(
+        backend::default_provider(),
+        PROTOCOL_VERSIONS,
+        &[],
+        Some(identity),
+    )
+}
+
+fn inspecting_config(
+    provider: CryptoProvider,
+    versions: &[&'static SupportedProtocolVersion],
+    alpn: &[&[u8]],
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = Arc::new(provider);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCertificate(provider)));
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| TlsError::Config(format!("client certificate and key: {e}")))?,
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
+/// The verifier of [`danger_inspecting_client_config`]: any chain is accepted, handshake
+/// signatures are verified with the provider's algorithms.
+#[derive(Debug)]
+struct AcceptAnyServerCertificate(Arc<CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyServerCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| file_error(path, &e))?

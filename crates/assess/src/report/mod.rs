@@ -22,8 +22,9 @@ pub fn json(assessment: &Assessment) -> String {
     text
 }
 
-/// Escapes text for XML and HTML element content and attribute values.
-pub(crate) fn escape_xml(text: &str) -> String {
+/// Escapes text for XML and HTML element content and attribute values (also used by
+/// `rampart-probe`'s `JUnit` report); control characters XML 1.0 cannot carry become spaces.
+pub fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -2,13 +2,14 @@
 //! gap to SL-T and the evidence; `rampart assess diff` compares two JSON reports.
 //!
 //! The domain logic is in `rampart-assess`; this module reads files, fetches a gateway's
-//! config report for `--live` (through `crate::api_client`), picks
+//! config report for `--live` (through `crate::api_client`), reads probe evidence for
+//! `--evidence` (`rampart-probe` turns it into the same live findings), picks
 //! the time, and writes the chosen report.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use rampart_assess::live::{ConfigReport, LiveChecks, LiveEvaluation};
+use rampart_assess::live::{ConfigReport, LiveChecks, LiveEvaluation, ReportComponent};
 use rampart_assess::report::{self, oscal::Document};
 use rampart_assess::{Assessment, Options, Profile, SlVector, Waivers};
 use rampart_catalog::Catalog;
@@ -19,6 +20,8 @@ use crate::{BadInput, Outcome};
 
 /// The largest config report read from a gateway.
 const MAX_REPORT_BYTES: u64 = 4 << 20;
+/// The largest probe evidence file read.
+const MAX_EVIDENCE_BYTES: u64 = 16 << 20;
 /// The largest JSON report `diff` reads.
 const MAX_DIFF_INPUT_BYTES: u64 = 64 << 20;
 
@@ -76,6 +79,10 @@ pub(crate) struct Args {
     /// saved report).
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     live_report: Option<PathBuf>,
+    /// Evidence of `rampart probe --out FILE`: each check decides the requirements it bears
+    /// on as a live check does (not met overrides the profile's claim). Combines with --live.
+    #[arg(long, value_name = "FILE")]
+    evidence: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -166,7 +173,43 @@ pub(crate) fn now() -> anyhow::Result<jiff::Timestamp> {
     }
 }
 
+/// The live evidence: the gateway's config report (`--live`, `--live-report`) and the probe
+/// evidence (`--evidence`), as one set of findings.
 fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<LiveEvaluation>> {
+    let live = config_report_evaluation(args, profile)?;
+    let Some(path) = &args.evidence else {
+        return Ok(live);
+    };
+    let source = path.display().to_string();
+    let text = read_capped(path, MAX_EVIDENCE_BYTES)?;
+    let evidence =
+        rampart_probe::Evidence::parse(&text, &source).map_err(|e| BadInput(e.to_string()))?;
+    let component = profile.component();
+    let probed = evidence.live_evaluation(
+        &source,
+        ReportComponent {
+            vendor: component.vendor.clone(),
+            product: component.product.clone(),
+            version: component.version.clone(),
+            component_type: component.component_type,
+        },
+    );
+    Ok(Some(match live {
+        None => probed,
+        Some(mut live) => {
+            live.source = format!("{} + {}", live.source, probed.source);
+            live.findings.extend(probed.findings);
+            live.findings
+                .sort_by(|a, b| (a.requirement, &a.check).cmp(&(b.requirement, &b.check)));
+            live
+        }
+    }))
+}
+
+fn config_report_evaluation(
+    args: &Args,
+    profile: &Profile,
+) -> anyhow::Result<Option<LiveEvaluation>> {
     let (text, source) = if let Some(path) = &args.live_report {
         let text = read_capped(path, MAX_REPORT_BYTES)?;
         (text, path.display().to_string())

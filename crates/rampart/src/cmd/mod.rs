@@ -10,5 +10,6 @@ pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod inspect;
 pub(crate) mod policy;
+pub(crate) mod probe;
 pub(crate) mod up;
 pub(crate) mod vuln;

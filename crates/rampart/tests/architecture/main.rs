@@ -131,8 +131,9 @@ fn assert_none(rule: &str, violations: &[String]) {
 }
 
 /// The crates at the I/O edge: they may hold sockets, an async runtime and TLS sessions.
-/// `vault` builds the TLS configurations (it names rustls) but opens no socket.
-const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "rampart"];
+/// `vault` builds the TLS configurations (it names rustls) but opens no socket. `probe`
+/// connects only to the targets its caller names, each probe rate- and time-bounded.
+const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "probe", "rampart"];
 const IO_CRATES: &[&str] = &[
     "tokio",
     "tokio-rustls",
@@ -174,8 +175,8 @@ fn only_the_io_edge_knows_sockets_runtimes_and_tls() {
         }
     }
     assert_none(
-        "only gateway, mgmt, forward and the binary open sockets or run tokio/hyper; only \
-         vault and they name rustls",
+        "only gateway, mgmt, forward, probe and the binary open sockets or run tokio/hyper; \
+         only vault and they name rustls",
         &violations,
     );
 }
@@ -379,7 +380,7 @@ fn public_error_enums_are_non_exhaustive() {
 
 /// The crates that read network or file input: a panic there is a denial of service.
 const INPUT_CRATES: &[&str] = &[
-    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln",
+    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln", "probe",
 ];
 
 #[test]

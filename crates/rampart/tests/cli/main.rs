@@ -10,6 +10,7 @@ mod hardening_level;
 mod ids_live;
 mod live_assess;
 mod policy_and_inspect;
+mod probe;
 mod up;
 mod util;
 mod vuln;

@@ -56,6 +56,26 @@ impl Drop for Up {
 
 /// Starts `rampart up` and returns it with the management address it printed.
 pub(crate) fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, String) {
+    let (up, lines) = up_lines(data, config);
+    let management =
+        address(&lines, "management (HTTPS)").expect("rampart up printed its management address");
+    (up, format!("https://{management}"))
+}
+
+/// The address `rampart up` printed on the line starting with `label`, e.g.
+/// `Modbus/TCP Security` or `plain Modbus/TCP`.
+pub(crate) fn address(lines: &[String], label: &str) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let rest = line.trim().strip_prefix(label)?;
+        let word = rest.split_whitespace().next()?;
+        let word = word.strip_prefix("https://").unwrap_or(word);
+        Some(word.trim_end_matches('/').to_owned())
+    })
+}
+
+/// Starts `rampart up` and returns it with the lines it printed up to the end of its start-up
+/// summary.
+pub(crate) fn up_lines(data: &std::path::Path, config: &std::path::Path) -> (Up, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args([
             "up",
@@ -69,24 +89,19 @@ pub(crate) fn up(data: &std::path::Path, config: &std::path::Path) -> (Up, Strin
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut management = None;
+    let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_mins(1);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.trim().strip_prefix("management (HTTPS)") {
-            let url = rest.split_whitespace().next().unwrap();
-            management = Some(url.trim_end_matches('/').to_owned());
-        }
-        if line.contains("SIGHUP reloads the policy") {
+        let done = line.contains("SIGHUP reloads the policy");
+        seen.push(line);
+        if done {
             break;
         }
     }
     // Keep draining stdout so the gateway never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (
-        Up(child),
-        management.expect("rampart up printed its management address"),
-    )
+    (Up(child), seen)
 }
 
 /// Runs compliance-trestle with `args` in `workspace` and asserts that it succeeded.

@@ -163,3 +163,67 @@ fn a_key_file_others_can_read_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn an_inspecting_client_sees_a_server_it_does_not_trust_one_suite_at_a_time() {
+    let (_temp, pki) = init();
+    let web = web_server_config(&pki.server_cert_path(), &pki.server_key_path()).unwrap();
+    // Every suite the backend implements for TLS 1.2, offered alone: the server's policy
+    // accepts exactly the ECDHE-ECDSA AES-GCM ones (its key is ECDSA P-256, no ChaCha20).
+    let mut accepted = Vec::new();
+    for suite in inspectable_cipher_suites(&rustls::version::TLS12) {
+        let config =
+            danger_inspecting_client_config(&[&rustls::version::TLS12], Some(&[suite]), &[])
+                .unwrap();
+        if let Ok((_, client)) = handshake(web.clone(), config) {
+            assert_eq!(
+                client.negotiated_cipher_suite().unwrap().suite(),
+                suite,
+                "the one suite offered"
+            );
+            assert!(client.peer_certificates().is_some_and(|c| !c.is_empty()));
+            accepted.push(format!("{suite:?}"));
+        }
+    }
+    assert_eq!(
+        accepted,
+        [
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+        ]
+    );
+    assert!(
+        inspectable_cipher_suites(&rustls::version::TLS13)
+            .iter()
+            .any(|s| format!("{s:?}").contains("CHACHA20")),
+        "wider than the Modbus/TCP Security policy"
+    );
+    // No suite left to offer is a configuration error, not a silent default.
+    assert!(matches!(
+        danger_inspecting_client_config(
+            &[&rustls::version::TLS12],
+            Some(&[rustls::CipherSuite::TLS_RSA_WITH_AES_128_CBC_SHA]),
+            &[]
+        ),
+        Err(TlsError::Config(_))
+    ));
+}
+
+#[test]
+fn an_inspecting_client_with_an_identity_passes_mutual_authentication() {
+    let (_temp, pki) = init();
+    let config = danger_inspecting_client_config_with_identity(
+        &pki.client_cert_path("viewer").unwrap(),
+        &pki.client_key_path("viewer").unwrap(),
+    )
+    .unwrap();
+    let (server_conn, _) = handshake(server(&pki), config).unwrap();
+    assert_eq!(server_conn.peer_certificates().unwrap().len(), 1);
+    assert!(matches!(
+        danger_inspecting_client_config_with_identity(
+            &pki.client_cert_path("viewer").unwrap(),
+            &pki.ca_cert_path(),
+        ),
+        Err(TlsError::File { .. } | TlsError::Vault(_))
+    ));
+}

@@ -1,0 +1,387 @@
+//! The registry of checks and the plan: which checks run against which targets.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::evidence::Evidence;
+use crate::target::{Scheme, Target};
+
+/// One check: what it is, where it applies, what it bears on and how long it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSpec {
+    /// A stable id, e.g. `tls-versions`.
+    pub id: &'static str,
+    /// The target schemes it applies to.
+    pub schemes: &'static [Scheme],
+    /// The IEC 62443-4-2 requirements it bears on (catalog ids).
+    pub requirements: &'static [&'static str],
+    /// The longest it may run against one target; past it the check is abandoned and its
+    /// outcome is `not_tested`.
+    pub bound: Duration,
+    /// Whether it changes the target (writes, locks, loads); such a check runs only when the
+    /// plan allows intrusive checks.
+    pub intrusive: bool,
+    /// Whether it needs a Modbus session: against `modbus-tls://` it runs only when the plan
+    /// has a client certificate ([`ClientIdentity`]).
+    pub session: bool,
+    /// What it does, for people and the documentation.
+    pub summary: &'static str,
+    /// What a `not_met` outcome means, as the assessment shows it.
+    pub failure: &'static str,
+}
+
+const TLS_SCHEMES: &[Scheme] = &[Scheme::ModbusTls, Scheme::Https, Scheme::Tls];
+
+/// Every check, in the order they run.
+pub static CHECKS: &[CheckSpec] = &[
+    CheckSpec {
+        id: "tls-versions",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
+        bound: Duration::from_secs(45),
+        intrusive: false,
+        session: false,
+        summary: "which protocol versions the server accepts: SSL 3.0, TLS 1.0 and 1.1 by a \
+                  hand-built ClientHello, TLS 1.2 and 1.3 by rustls; met when only TLS 1.2 \
+                  and newer are accepted",
+        failure: "the TLS service accepts protocol versions older than TLS 1.2, or neither 1.2 \
+                  nor 1.3",
+    },
+    CheckSpec {
+        id: "tls-cipher-suites",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
+        bound: Duration::from_mins(2),
+        intrusive: false,
+        session: false,
+        summary: "every TLS 1.2/1.3 suite rustls implements, offered one at a time, and the \
+                  weak suites (no forward secrecy or no AEAD: RSA key exchange, CBC, 3DES, \
+                  RC4, NULL, export) offered in a hand-built ClientHello until the server \
+                  refuses; met when no weak suite is accepted",
+        failure: "the TLS service accepts cipher suites without forward secrecy or without \
+                  authenticated encryption",
+    },
+    CheckSpec {
+        id: "tls-compression-renegotiation",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 4.3"],
+        bound: Duration::from_secs(10),
+        intrusive: false,
+        session: false,
+        summary: "one hand-built TLS 1.2 ClientHello offering DEFLATE before null compression \
+                  and the renegotiation SCSV: met when the server picks no compression and \
+                  signals secure renegotiation (RFC 5746), or speaks only TLS 1.3",
+        failure: "the TLS service accepts compression (CRIME) or does not signal secure \
+                  renegotiation",
+    },
+    CheckSpec {
+        id: "tls-certificate",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 1.9", "CR 4.3"],
+        bound: Duration::from_secs(15),
+        intrusive: false,
+        session: false,
+        summary: "the server's certificate chain: key type and size, signature algorithm, \
+                  validity, names, the Modbus/TCP Security role extension; met when the key \
+                  is RSA >= 2048 bits, EC >= 256 bits or Ed25519, no certificate is signed \
+                  with MD5 or SHA-1, the leaf is valid now and names the target host",
+        failure: "the server certificate is weak, expired or does not name the host",
+    },
+    CheckSpec {
+        id: "tls-client-certificate",
+        schemes: &[Scheme::ModbusTls],
+        requirements: &["CR 1.2", "CR 2.1"],
+        bound: Duration::from_secs(15),
+        intrusive: false,
+        session: false,
+        summary: "a handshake without a client certificate, then one read request (FC 3): met \
+                  when the server refuses the handshake or the connection, as Modbus/TCP \
+                  Security requires",
+        failure: "the Modbus/TCP Security service serves a client without a certificate",
+    },
+    CheckSpec {
+        id: "modbus-plaintext",
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
+        requirements: &["CR 3.1", "CR 4.1"],
+        bound: Duration::from_secs(10),
+        intrusive: false,
+        session: false,
+        summary: "one read request (FC 3, address 0, quantity 1) in clear text: met when no \
+                  Modbus answer comes back (nothing listens, or the port speaks only TLS)",
+        failure: "the target answers Modbus/TCP in clear text, without integrity or \
+                  confidentiality protection",
+    },
+    CheckSpec {
+        id: "modbus-unauthenticated-access",
+        schemes: &[Scheme::Modbus],
+        requirements: &["CR 1.2", "CR 2.1"],
+        bound: Duration::from_secs(25),
+        intrusive: false,
+        session: true,
+        summary: "the public read functions without authentication: FC 1, 2, 3, 4 at address \
+                  0 quantity 1 and FC 43/14 (device identification), unit 1; met when none \
+                  is answered with data",
+        failure: "the target serves data to a client that did not authenticate",
+    },
+    CheckSpec {
+        id: "modbus-malformed-frames",
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
+        requirements: &["CR 3.5", "CR 7.1"],
+        bound: Duration::from_secs(30),
+        intrusive: false,
+        session: true,
+        summary: "three malformed frames, each on its own connection (over Modbus/TCP \
+                  Security with --client-cert) — protocol id 1, MBAP length 1024, FC 3 \
+                  quantity 126 — then one valid read: met when each gets an \
+                  exception or a closed connection within 3 s (never a hang or data) and the \
+                  target still answers afterwards as it did before",
+        failure: "the target answers malformed frames with data, hangs on them, or stops \
+                  answering after them",
+    },
+    CheckSpec {
+        id: "modbus-unauthenticated-write",
+        schemes: &[Scheme::Modbus],
+        requirements: &["CR 2.1", "NDR 5.2"],
+        bound: Duration::from_secs(20),
+        intrusive: true,
+        session: true,
+        summary: "INTRUSIVE: reads holding register 0 of unit 1 (FC 3) and writes the value \
+                  it read back to it (FC 6) without authentication, then reads it again \
+                  (restoring the value read if it changed); met when the write is refused",
+        failure: "the target accepts a write from a client that did not authenticate",
+    },
+    CheckSpec {
+        id: "modbus-role-write",
+        schemes: &[Scheme::ModbusTls],
+        requirements: &["CR 2.1", "NDR 5.2"],
+        bound: Duration::from_secs(20),
+        intrusive: true,
+        session: true,
+        summary: "INTRUSIVE, with --client-cert: over Modbus/TCP Security with the given client \
+                  certificate (give one whose role may not write), reads holding register 0 \
+                  of unit 1 and writes the value it read back to it (FC 6), then reads it \
+                  again (restoring the value read if it changed); met when the write is \
+                  refused",
+        failure: "the target accepts a write from a role that should not write",
+    },
+    CheckSpec {
+        id: "https-security-headers",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 3.1", "CR 4.1"],
+        bound: Duration::from_secs(15),
+        intrusive: false,
+        session: false,
+        summary: "GET /login (else /): Strict-Transport-Security, Content-Security-Policy, \
+                  X-Content-Type-Options: nosniff, X-Frame-Options or CSP frame-ancestors, \
+                  Referrer-Policy; met when all are present",
+        failure: "the management interface omits security headers",
+    },
+    CheckSpec {
+        id: "https-cookie-attributes",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 3.8", "CR 4.1"],
+        bound: Duration::from_secs(15),
+        intrusive: false,
+        session: false,
+        summary: "the cookies GET /login and GET / set before any login: met when each has \
+                  Secure, HttpOnly and SameSite=Strict or Lax; not tested when none is set",
+        failure: "the management interface sets cookies without Secure, HttpOnly or SameSite",
+    },
+    CheckSpec {
+        id: "https-anonymous-api",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 1.1", "CR 2.1"],
+        bound: Duration::from_mins(1),
+        intrusive: false,
+        session: false,
+        summary: "GET without credentials on /api/v1/status, /api/v1/config-report, \
+                  /api/v1/users, /api/v1/audit, /api/v1/policy, and on the GET routes \
+                  (without parameters, not marked public, at most 20) of an OpenAPI document \
+                  at /api/v1/openapi.json when that is readable without credentials: met \
+                  when every route that exists answers 401 or 403 (or redirects to a login)",
+        failure: "the management API serves a protected route to an anonymous caller",
+    },
+];
+
+/// The check with `id`.
+pub fn spec(id: &str) -> Option<&'static CheckSpec> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A check name that is not in the registry.
+    #[error("unknown check '{name}'{}; the checks are: {}", suggestion_text(.suggestion.as_deref()), known())]
+    UnknownCheck {
+        /// The name given.
+        name: String,
+        /// The nearest known id, when one is close.
+        suggestion: Option<String>,
+    },
+    /// An intrusive check named without consent.
+    #[error("'{id}' is intrusive ({summary}); it runs only with --intrusive")]
+    IntrusiveWithoutConsent {
+        /// The check.
+        id: &'static str,
+        /// What it would do.
+        summary: &'static str,
+    },
+    /// No target was given.
+    #[error("no target: name at least one, e.g. modbus-tls://127.0.0.1:8020")]
+    NoTarget,
+    /// The selection leaves nothing to run against any target.
+    #[error(
+        "none of the selected checks applies to the targets given (Modbus checks on \
+         modbus-tls:// targets need a client certificate: --client-cert and --client-key)"
+    )]
+    NothingToRun,
+    /// The client certificate or key cannot be used.
+    #[error("client certificate: {0}")]
+    Identity(String),
+}
+
+fn suggestion_text(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!(" (did you mean '{s}'?)"))
+}
+
+fn known() -> String {
+    CHECKS.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+}
+
+/// A client certificate and key for Modbus/TCP Security sessions: with one, the Modbus
+/// session checks also run against `modbus-tls://` targets, with its role.
+#[derive(Clone, Debug)]
+pub struct ClientIdentity(Arc<rustls::ClientConfig>);
+
+impl ClientIdentity {
+    /// Reads the certificate chain `cert` (PEM) and its key `key` (PEM, mode 0600).
+    ///
+    /// # Errors
+    /// [`PlanError::Identity`] for unreadable or unusable files, or a key others can read.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<ClientIdentity, PlanError> {
+        rampart_vault::tls::danger_inspecting_client_config_with_identity(cert, key)
+            .map(ClientIdentity)
+            .map_err(|e| PlanError::Identity(e.to_string()))
+    }
+}
+
+/// The checks to run against each target. Made only by [`Plan::new`], so a plan never holds
+/// an intrusive check the caller did not consent to.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub(crate) targets: Vec<Target>,
+    pub(crate) runs: Vec<(usize, &'static CheckSpec)>,
+    pub(crate) intrusive: bool,
+    pub(crate) identity: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Plan {
+    /// Plans `checks` (every check when `None`) against `targets`; a check runs against the
+    /// targets whose scheme it applies to.
+    ///
+    /// Without `intrusive`, the default selection leaves intrusive checks out and naming one
+    /// is an error; with it, the default selection includes them.
+    ///
+    /// # Errors
+    /// [`PlanError`] for no target, an unknown check name, an intrusive check named without
+    /// `intrusive`, and a selection that applies to none of the targets.
+    pub fn new(
+        targets: Vec<Target>,
+        checks: Option<&[String]>,
+        intrusive: bool,
+    ) -> Result<Plan, PlanError> {
+        Plan::with_identity(targets, checks, intrusive, None)
+    }
+
+    /// As [`Plan::new`], with a client certificate for the Modbus session checks against
+    /// `modbus-tls://` targets (without one they do not apply there).
+    ///
+    /// # Errors
+    /// As [`Plan::new`].
+    pub fn with_identity(
+        targets: Vec<Target>,
+        checks: Option<&[String]>,
+        intrusive: bool,
+        identity: Option<ClientIdentity>,
+    ) -> Result<Plan, PlanError> {
+        if targets.is_empty() {
+            return Err(PlanError::NoTarget);
+        }
+        let selected: Vec<&'static CheckSpec> = match checks {
+            None => CHECKS
+                .iter()
+                .filter(|c| intrusive || !c.intrusive)
+                .collect(),
+            Some(names) => {
+                let mut selected = Vec::new();
+                for name in names {
+                    let name = name.trim();
+                    let spec = spec(name).ok_or_else(|| PlanError::UnknownCheck {
+                        name: name.to_owned(),
+                        suggestion: CHECKS
+                            .iter()
+                            .map(|c| (strsim::levenshtein(name, c.id), c.id))
+                            .filter(|(d, _)| *d <= 4)
+                            .min()
+                            .map(|(_, id)| id.to_owned()),
+                    })?;
+                    if spec.intrusive && !intrusive {
+                        return Err(PlanError::IntrusiveWithoutConsent {
+                            id: spec.id,
+                            summary: spec.summary,
+                        });
+                    }
+                    if !selected.contains(&spec) {
+                        selected.push(spec);
+                    }
+                }
+                // Registry order, whatever order the names came in.
+                CHECKS.iter().filter(|c| selected.contains(c)).collect()
+            }
+        };
+        let mut runs = Vec::new();
+        for (index, target) in targets.iter().enumerate() {
+            for spec in &selected {
+                let needs_identity = spec.session && target.scheme() == Scheme::ModbusTls;
+                if spec.schemes.contains(&target.scheme())
+                    && !(needs_identity && identity.is_none())
+                {
+                    runs.push((index, *spec));
+                }
+            }
+        }
+        if runs.is_empty() {
+            return Err(PlanError::NothingToRun);
+        }
+        Ok(Plan {
+            targets,
+            runs,
+            intrusive,
+            identity: identity.map(|i| i.0),
+        })
+    }
+
+    /// The targets, as given.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// Each run: the target and the check, in the order they run.
+    pub fn runs(&self) -> impl Iterator<Item = (&Target, &'static CheckSpec)> {
+        self.runs.iter().map(|(i, spec)| (&self.targets[*i], *spec))
+    }
+
+    /// The longest the plan may take: the sum of the bounds of its runs.
+    pub fn bound(&self) -> Duration {
+        self.runs.iter().map(|(_, spec)| spec.bound).sum()
+    }
+
+    /// Runs every check of the plan, one after the other, and returns the evidence stamped
+    /// with `now` (the caller reads the clock). Each check is abandoned at its bound.
+    pub async fn run(&self, now: jiff::Timestamp) -> Evidence {
+        crate::run::run(self, now).await
+    }
+}

@@ -1,0 +1,38 @@
+//! Fuzzing oracles (not part of the API): the parsers of untrusted input in this crate.
+
+/// The answer to a hand-built `ClientHello`, as a hostile server may send it: parsing never
+/// panics, and an answer only grows more complete as bytes are added.
+pub fn server_answer(data: &[u8]) {
+    let data = data.get(..crate::legacy::MAX_ANSWER_BYTES).unwrap_or(data);
+    let answer = crate::legacy::parse_answer(data);
+    if answer != crate::legacy::Answer::Incomplete {
+        let mut longer = data.to_vec();
+        longer.extend_from_slice(&[0x16, 0x03, 0x03, 0x00, 0x01, 0x00]);
+        assert_eq!(
+            crate::legacy::parse_answer(&longer),
+            answer,
+            "decided answers are stable"
+        );
+    }
+}
+
+/// An evidence file as a user may hand it to `assess --evidence`: parsing never panics, and
+/// what parses reads back the same after writing.
+pub fn evidence(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(evidence) = crate::Evidence::parse(text, "fuzz") {
+        let back = crate::Evidence::parse(&evidence.to_json(), "fuzz");
+        assert_eq!(back.as_ref(), Ok(&evidence), "evidence reads back");
+        let _ = evidence.live_evaluation(
+            "fuzz",
+            rampart_assess::live::ReportComponent {
+                vendor: String::new(),
+                product: String::new(),
+                version: String::new(),
+                component_type: rampart_catalog::ComponentType::Ndr,
+            },
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! The runner: each planned check against its target, one after the other, within its bound.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::checks::{CheckSpec, Plan};
+use crate::evidence::{CheckResult, Evidence, Outcome};
+use crate::net::{Context, Pacer};
+use crate::target::Target;
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Finding {
+    pub(crate) outcome: Outcome,
+    pub(crate) observation: String,
+    pub(crate) details: Map<String, Value>,
+}
+
+impl Finding {
+    pub(crate) fn new(outcome: Outcome, observation: impl Into<String>) -> Finding {
+        Finding {
+            outcome,
+            observation: observation.into(),
+            details: Map::new(),
+        }
+    }
+
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
+    let context = Context {
+        pacer: Pacer::new(),
+        now,
+        identity: plan.identity.clone(),
+    };
+    let mut evidence = Evidence::new(
+        now,
+        plan.intrusive,
+        plan.targets.iter().map(ToString::to_string).collect(),
+    );
+    for (target, spec) in plan.runs() {
+        evidence.checks.push(run_one(&context, target, spec).await);
+    }
+    evidence
+}
+
+async fn run_one(context: &Context, target: &Target, spec: &'static CheckSpec) -> CheckResult {
+    let started = Instant::now();
+    let finding = match tokio::time::timeout(spec.bound, dispatch(context, target, spec)).await {
+        Ok(finding) => finding,
+        Err(_) => Finding::new(
+            Outcome::NotTested,
+            format!(
+                "abandoned at its bound of {} s before it could decide",
+                spec.bound.as_secs()
+            ),
+        ),
+    };
+    CheckResult {
+        id: spec.id.to_owned(),
+        target: target.to_string(),
+        requirements: spec.requirements.iter().map(|r| (*r).to_owned()).collect(),
+        outcome: finding.outcome,
+        observation: finding.observation,
+        details: finding.details,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        bound_ms: u64::try_from(spec.bound.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// The checks [`dispatch`] implements (the registry test holds the two together).
+#[cfg(test)]
+pub(crate) const IMPLEMENTED: &[&str] = &[
+    "tls-versions",
+    "tls-cipher-suites",
+    "tls-compression-renegotiation",
+    "tls-certificate",
+    "tls-client-certificate",
+    "modbus-plaintext",
+    "modbus-unauthenticated-access",
+    "modbus-malformed-frames",
+    "modbus-unauthenticated-write",
+    "modbus-role-write",
+    "https-security-headers",
+    "https-cookie-attributes",
+    "https-anonymous-api",
+];
+
+async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Finding {
+    match spec.id {
+        "tls-versions" => crate::tls::versions(context, target).await,
+        "tls-cipher-suites" => crate::tls::cipher_suites(context, target).await,
+        "tls-compression-renegotiation" => {
+            crate::tls::compression_renegotiation(context, target).await
+        }
+        "tls-certificate" => crate::tls::certificate(context, target).await,
+        "tls-client-certificate" => crate::tls::client_certificate(context, target).await,
+        "modbus-plaintext" => crate::modbus::plaintext(context, target).await,
+        "modbus-unauthenticated-access" => {
+            crate::modbus::unauthenticated_access(context, target).await
+        }
+        "modbus-malformed-frames" => crate::modbus::malformed_frames(context, target).await,
+        "modbus-unauthenticated-write" | "modbus-role-write" => {
+            crate::modbus::write_back(context, target).await
+        }
+        "https-security-headers" => crate::https::security_headers(context, target).await,
+        "https-cookie-attributes" => crate::https::cookie_attributes(context, target).await,
+        "https-anonymous-api" => crate::https::anonymous_api(context, target).await,
+        other => Finding::new(
+            Outcome::NotTested,
+            format!("no implementation of the check '{other}'"),
+        ),
+    }
+}

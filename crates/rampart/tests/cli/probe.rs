@@ -1,0 +1,210 @@
+//! `rampart probe` from the command line: bad input is exit 2, intrusive checks are refused
+//! without `--intrusive`, and a probe of `rampart up` — its Modbus/TCP Security port, its
+//! management plane and its (unauthenticated, by configuration) plain listener — yields the
+//! findings it should, whose evidence `rampart assess --evidence` then uses.
+
+use crate::util::{address, rampart, stderr, stdout, up_lines};
+
+#[test]
+fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
+    for (args, says) in [
+        (vec!["probe", "ftp://127.0.0.1:21"], "unknown scheme"),
+        (vec!["probe", "tls://127.0.0.1"], "tls:// needs a port"),
+        (vec!["probe", "modbus://127.0.0.1:99999"], "not 1-65535"),
+        (
+            vec!["probe", "modbus://127.0.0.1:1", "--checks", "tls-version"],
+            "did you mean 'tls-versions'",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--checks",
+                "modbus-unauthenticated-write",
+            ],
+            "runs only with --intrusive",
+        ),
+        (
+            vec!["probe", "modbus://127.0.0.1:1", "--checks", "tls-versions"],
+            "none of the selected checks",
+        ),
+        (vec!["probe"], "TARGET"),
+        (
+            vec![
+                "probe",
+                "modbus-tls://127.0.0.1:1",
+                "--client-cert",
+                "/nonexistent.crt",
+                "--client-key",
+                "/nonexistent.key",
+            ],
+            "client certificate: /nonexistent",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus-tls://127.0.0.1:1",
+                "--client-cert",
+                "c.crt",
+            ],
+            "--client-key",
+        ),
+    ] {
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_closed_port_is_probed_within_bounds_and_passes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = rampart(&[
+        "probe",
+        &format!("modbus://127.0.0.1:{port}"),
+        "--checks",
+        "modbus-plaintext",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("met") && stdout(&out).contains("CR 3.1, CR 4.1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = rampart(&[
+        "probe",
+        &format!("modbus://127.0.0.1:{port}"),
+        "--checks",
+        "modbus-plaintext,modbus-unauthenticated-access",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = stdout(&out);
+    assert!(xml.contains("tests=\"2\" failures=\"0\""), "{xml}");
+    assert!(
+        xml.contains("name=\"modbus-unauthenticated-access [CR 1.2, CR 2.1]\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[plain]\nenabled = true\nlisten = \"127.0.0.1:0\"\nrole = \"viewer\"\n",
+            crate::util::FREE_PORTS
+        ),
+    )
+    .unwrap();
+    let (_up, lines) = up_lines(&data, &config);
+    let secure = address(&lines, "Modbus/TCP Security").expect("secure address");
+    let plain = address(&lines, "plain Modbus/TCP").expect("plain address");
+    let management = address(&lines, "management (HTTPS)").expect("management address");
+    let evidence_file = dir.path().join("evidence.json");
+    let targets = [
+        format!("modbus-tls://{secure}"),
+        format!("https://{management}"),
+        format!("modbus://{plain}"),
+    ];
+    let out = rampart(&[
+        "probe",
+        &targets[0],
+        &targets[1],
+        &targets[2],
+        "--out",
+        evidence_file.to_str().unwrap(),
+        "--format",
+        "sarif",
+    ]);
+    // The plain listener serves reads in clear text to anyone: exit 1.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let evidence: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&evidence_file).unwrap()).unwrap();
+    assert_eq!(evidence["format"], "rampart-probe-evidence");
+    let outcome = |id: &str, target: &str| -> String {
+        evidence["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id && c["target"] == target)
+            .unwrap_or_else(|| panic!("{id} {target}"))["outcome"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for id in [
+        "tls-versions",
+        "tls-cipher-suites",
+        "tls-compression-renegotiation",
+        "tls-certificate",
+        "tls-client-certificate",
+        "modbus-plaintext",
+    ] {
+        assert_eq!(outcome(id, &targets[0]), "met", "{id}: {evidence:#}");
+    }
+    for id in [
+        "tls-versions",
+        "tls-cipher-suites",
+        "tls-compression-renegotiation",
+        "tls-certificate",
+        "https-security-headers",
+        "https-anonymous-api",
+    ] {
+        assert_eq!(outcome(id, &targets[1]), "met", "{id}: {evidence:#}");
+    }
+    // The login page sets no cookie before a login: nothing to judge read-only.
+    assert_eq!(
+        outcome("https-cookie-attributes", &targets[1]),
+        "not_tested"
+    );
+    assert_eq!(outcome("modbus-plaintext", &targets[2]), "not_met");
+    assert_eq!(
+        outcome("modbus-unauthenticated-access", &targets[2]),
+        "not_met"
+    );
+    assert_eq!(outcome("modbus-malformed-frames", &targets[2]), "met");
+
+    // The evidence decides requirements in the assessment, as --live does.
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../profiles/rampart-gateway.toml"
+    );
+    let out = rampart(&[
+        "assess",
+        profile,
+        "--evidence",
+        evidence_file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = report["live"]["findings"]
+        .as_array()
+        .expect("live findings");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["check"] == "probe:tls-versions" && f["outcome"] == "pass")
+    );
+    let failing: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["check"] == "probe:modbus-plaintext" && f["outcome"] == "fail")
+        .collect();
+    assert_eq!(failing.len(), 2, "CR 3.1 and CR 4.1: {failing:?}");
+    // The profile claims CR 3.1 met; the probe of the plain listener contradicts it.
+    assert!(stderr(&out).contains("CR 3.1"), "{}", stderr(&out));
+    let bad = rampart(&["assess", profile, "--evidence", config.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
