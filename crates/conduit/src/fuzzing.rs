@@ -4,6 +4,15 @@ use rampart_modbus::decode_request;
 
 use crate::{CompiledPolicy, Decision, Policy, RoleRef, lint};
 
+/// Splits a fuzz input into the text its first two bytes give the length of (UTF-8, else
+/// `None`) and the rest.
+fn text_then_adus(data: &[u8]) -> Option<(&str, &[u8])> {
+    let (&[hi, lo], rest) = data.split_first_chunk::<2>()?;
+    let len = usize::from(u16::from_be_bytes([hi, lo])).min(rest.len());
+    let (text, adus) = rest.split_at(len);
+    Some((std::str::from_utf8(text).ok()?, adus))
+}
+
 /// Policy parsing and evaluation over arbitrary input: the first two bytes give the length of
 /// the policy text, the rest are request ADUs (each prefixed by its length byte).
 ///
@@ -11,12 +20,7 @@ use crate::{CompiledPolicy, Decision, Policy, RoleRef, lint};
 /// asked twice; an unknown role is always denied; and an allowed request's function, unit and
 /// addresses are ones a rule of the role names.
 pub fn policy(data: &[u8]) {
-    let Some((&[hi, lo], rest)) = data.split_first_chunk::<2>() else {
-        return;
-    };
-    let len = usize::from(u16::from_be_bytes([hi, lo])).min(rest.len());
-    let (text, mut requests) = rest.split_at(len);
-    let Ok(text) = std::str::from_utf8(text) else {
+    let Some((text, mut requests)) = text_then_adus(data) else {
         return;
     };
     let Ok(policy) = Policy::parse(text, "fuzz") else {
@@ -77,12 +81,7 @@ pub fn policy(data: &[u8]) {
 /// baseline; detection on it raises alerts with a count of at least 1.
 pub fn baseline(data: &[u8]) {
     use crate::{Baseline, Ids, IdsConfig, Observation};
-    let Some((&[hi, lo], rest)) = data.split_first_chunk::<2>() else {
-        return;
-    };
-    let len = usize::from(u16::from_be_bytes([hi, lo])).min(rest.len());
-    let (text, mut requests) = rest.split_at(len);
-    let Ok(text) = std::str::from_utf8(text) else {
+    let Some((text, mut requests)) = text_then_adus(data) else {
         return;
     };
     let Ok(baseline) = Baseline::from_json(text) else {

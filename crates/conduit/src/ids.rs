@@ -514,14 +514,8 @@ impl Ids {
         match &self.profile {
             None => LearningState::None,
             Some(profile) => match profile.phase {
-                Phase::Learning(period) => LearningState::Learning {
-                    until_us: match period {
-                        LearningPeriod::Until(until) => Some(until),
-                        LearningPeriod::For(micros) if profile.baseline.requests > 0 => {
-                            Some(profile.baseline.learned_from_us.saturating_add(micros))
-                        }
-                        LearningPeriod::For(_) | LearningPeriod::Open => None,
-                    },
+                Phase::Learning(_) => LearningState::Learning {
+                    until_us: profile.learning_until(),
                     clients: profile.baseline.clients.len(),
                     requests: profile.baseline.requests,
                 },
@@ -951,17 +945,22 @@ fn fixed(
 }
 
 impl Profile {
+    /// When the learning period ends: `None` when detecting, when it ends on request, or
+    /// while a period counted from the first request has seen none.
+    fn learning_until(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Learning(LearningPeriod::Until(until)) => Some(until),
+            Phase::Learning(LearningPeriod::For(micros)) if self.baseline.requests > 0 => {
+                Some(self.baseline.learned_from_us.saturating_add(micros))
+            }
+            Phase::Learning(_) | Phase::Detecting => None,
+        }
+    }
+
     /// Ends a learning period that is over by `time_us`; `true` if it just ended.
     fn advance(&mut self, time_us: u64) -> bool {
-        let Phase::Learning(period) = self.phase else {
+        let Some(until) = self.learning_until() else {
             return false;
-        };
-        let until = match period {
-            LearningPeriod::Until(until) => until,
-            LearningPeriod::For(micros) if self.baseline.requests > 0 => {
-                self.baseline.learned_from_us.saturating_add(micros)
-            }
-            LearningPeriod::For(_) | LearningPeriod::Open => return false,
         };
         if time_us < until {
             return false;
