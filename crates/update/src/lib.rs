@@ -11,4 +11,5 @@
 
 pub mod bundle;
 pub mod crash;
+pub mod repo;
 pub mod slots;

@@ -647,5 +647,16 @@ mod rust_crypto {
     }
 }
 
+/// The TLS backend's randomness trait, for a library whose signing trait names it (tough's
+/// `Sign`): implementors receive it and sign with the vault's keys, never drawing from it.
+#[cfg(feature = "tls")]
+pub use aws_lc_rs::rand::SecureRandom as BackendSecureRandom;
+
+/// The TLS backend's system random source, to hand to such a library's signing call.
+#[cfg(feature = "tls")]
+pub fn backend_random() -> impl BackendSecureRandom + Sync {
+    aws_lc_rs::rand::SystemRandom::new()
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,1 +1,2 @@
 //! Integration tests of rampart-update.
+mod repo;
