@@ -42,6 +42,13 @@ enum Command {
     /// (fail-closed), or this build's own SBOM (`vuln self`).
     #[command(subcommand)]
     Vuln(cmd::vuln::Command),
+    /// Secure updates (FR3): the maker's TUF repository and bundles; a device's trust, A/B
+    /// slots, install, commit and rollback.
+    #[command(subcommand)]
+    Update(cmd::update::Command),
+    /// Run the committed (or trial) slot's binary after verifying it: signature of its
+    /// manifest, every file's hash, boot attempts and fallback. The first stage of a device.
+    Launch(cmd::update::LaunchArgs),
     /// Probe live components over the network (TLS, Modbus/TCP, HTTPS) requirement by
     /// requirement; the evidence feeds `assess --evidence`. Read-only unless --intrusive.
     Probe(cmd::probe::Args),
@@ -117,6 +124,8 @@ fn main() -> ExitCode {
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Vuln(command) => cmd::vuln::run(&command),
+        Command::Update(command) => cmd::update::run(&command),
+        Command::Launch(args) => cmd::update::launch(&args),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Ids(command) => cmd::ids::run(&command),
         Command::Audit(command) => cmd::audit::run(&command),

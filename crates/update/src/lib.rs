@@ -9,6 +9,14 @@
 //! - [`repo`]: the maker's side — keys, a TUF repository built with `tough`'s editor, bundles
 //!   added as targets, metadata re-signed and keys rotated.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// Panics are bugs: errors are returned and audited by the caller.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod bundle;
 pub mod crash;
 pub mod repo;

@@ -29,7 +29,9 @@ use tough::editor::RepositoryEditor;
 use tough::editor::signed::SignedRole;
 use tough::key_source::KeySource;
 use tough::schema::key::{Ed25519Key, Ed25519Scheme, Key};
-use tough::schema::{KeyHolder, RoleKeys, RoleType, Root, Signed, Snapshot, Target, Targets, Timestamp};
+use tough::schema::{
+    KeyHolder, RoleKeys, RoleType, Root, Signed, Snapshot, Target, Targets, Timestamp,
+};
 use tough::sign::Sign;
 
 use crate::bundle::{self, VerifiedManifest};
@@ -193,9 +195,10 @@ struct RepoSettings {
 
 impl RepoSettings {
     fn expiry(&self, role: Role) -> jiff::SignedDuration {
-        self.expiry_seconds
-            .get(&role)
-            .map_or_else(|| role.default_expiry(), |s| jiff::SignedDuration::from_secs(*s))
+        self.expiry_seconds.get(&role).map_or_else(
+            || role.default_expiry(),
+            |s| jiff::SignedDuration::from_secs(*s),
+        )
     }
 }
 
@@ -216,7 +219,10 @@ impl ReleaseKeys {
     /// A message naming the key that is not 32 bytes of hex.
     pub fn public_keys(&self) -> Result<Vec<DevicePublicKey>, String> {
         if self.format != "rampart-release-keys" {
-            return Err(format!("format '{}' is not 'rampart-release-keys'", self.format));
+            return Err(format!(
+                "format '{}' is not 'rampart-release-keys'",
+                self.format
+            ));
         }
         self.keys
             .iter()
@@ -301,6 +307,9 @@ fn tuf_key(public: DevicePublicKey) -> Key {
     }
 }
 
+/// The current targets metadata, with the versions of targets, snapshot and timestamp.
+type Current = (Signed<Targets>, [u64; 3]);
+
 /// Versions and expiry of the repository's metadata after an operation.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepoStatus {
@@ -338,9 +347,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, RepoError> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RepoError> {
-    let bytes = rampart_vault::read_capped(path, 16 * 1024 * 1024).map_err(|e| {
-        RepoError::State(format!("{}: {e}", path.display()))
-    })?;
+    let bytes = rampart_vault::read_capped(path, 16 * 1024 * 1024)
+        .map_err(|e| RepoError::State(format!("{}: {e}", path.display())))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| RepoError::State(format!("{}: not valid: {e}", path.display())))
 }
@@ -548,9 +556,14 @@ impl MakerRepo {
             let old_keys = self.retired_sources(Role::Root)?;
             let mut sources = all;
             sources.extend(old_keys);
-            let by_old = SignedRole::new(root.clone(), &KeyHolder::Root(previous.clone()), &sources, &rng)
-                .await
-                .map_err(tuf_err)?;
+            let by_old = SignedRole::new(
+                root.clone(),
+                &KeyHolder::Root(previous.clone()),
+                &sources,
+                &rng,
+            )
+            .await
+            .map_err(tuf_err)?;
             signed = signed
                 .add_old_signatures(by_old.signed().signatures.clone())
                 .map_err(tuf_err)?;
@@ -601,7 +614,7 @@ impl MakerRepo {
     }
 
     /// The current targets metadata and the versions of targets, snapshot and timestamp.
-    fn current(&self) -> Result<Option<(Signed<Targets>, [u64; 3])>, RepoError> {
+    fn current(&self) -> Result<Option<Current>, RepoError> {
         let timestamp_path = self.metadata().join("timestamp.json");
         if !timestamp_path.exists() {
             return Ok(None);
@@ -680,14 +693,14 @@ impl MakerRepo {
             let signed = editor.sign(&sources).await.map_err(tuf_err)?;
             signed.write(&staging).await.map_err(tuf_err)
         })?;
-        self.publish_staged(&staging, &self.metadata())?;
+        Self::publish_staged(&staging, &self.metadata())?;
         fs::remove_dir_all(&staging).map_err(io_err(format!("remove {}", staging.display())))?;
         self.status()
     }
 
     /// Moves staged metadata into `dest`: everything but `timestamp.json` first (versioned
     /// names, new files), each synced; `timestamp.json` last, atomically.
-    fn publish_staged(&self, staging: &Path, dest: &Path) -> Result<(), RepoError> {
+    fn publish_staged(staging: &Path, dest: &Path) -> Result<(), RepoError> {
         let mut names: Vec<String> = fs::read_dir(staging)
             .map_err(io_err(format!("read {}", staging.display())))?
             .filter_map(Result::ok)
@@ -703,7 +716,8 @@ impl MakerRepo {
             write_file(&dest.join(name), &bytes)?;
         }
         let timestamp = staging.join("timestamp.json");
-        let bytes = fs::read(&timestamp).map_err(io_err(format!("read {}", timestamp.display())))?;
+        let bytes =
+            fs::read(&timestamp).map_err(io_err(format!("read {}", timestamp.display())))?;
         write_file(&dest.join("timestamp.json"), &bytes)
     }
 
@@ -751,7 +765,8 @@ impl MakerRepo {
         );
         let sha256 = hex::encode(&*target.hashes.sha256);
         let dest = self.repo.join(TARGETS).join(format!("{sha256}.{name}"));
-        let bytes = fs::read(bundle_path).map_err(io_err(format!("read {}", bundle_path.display())))?;
+        let bytes =
+            fs::read(bundle_path).map_err(io_err(format!("read {}", bundle_path.display())))?;
         write_file(&dest, &bytes)?;
         let status = self.resign(Some((name.clone(), target)), now)?;
         Ok((name, verified, status))
@@ -865,8 +880,12 @@ impl MakerRepo {
             targets: BTreeMap::new(),
             keys: BTreeMap::new(),
         };
-        status.versions.insert("root".into(), root.signed.version.get());
-        status.expires.insert("root".into(), from_tough(root.signed.expires));
+        status
+            .versions
+            .insert("root".into(), root.signed.version.get());
+        status
+            .expires
+            .insert("root".into(), from_tough(root.signed.expires));
         for (role, keys) in &root.signed.roles {
             status.keys.insert(
                 role.to_string(),
@@ -880,7 +899,9 @@ impl MakerRepo {
             status.versions.insert("targets".into(), t);
             status.versions.insert("snapshot".into(), s);
             status.versions.insert("timestamp".into(), ts);
-            status.expires.insert("targets".into(), from_tough(targets.signed.expires));
+            status
+                .expires
+                .insert("targets".into(), from_tough(targets.signed.expires));
             for (name, target) in &targets.signed.targets {
                 status.targets.insert(
                     name.raw().to_owned(),
@@ -946,11 +967,7 @@ fn retire(path: &Path, suffix: &str) -> Result<(), RepoError> {
     fs::rename(path, &to).map_err(io_err(format!("retire {}", path.display())))
 }
 
-fn check_root_threshold(
-    by: &Root,
-    signed: &Signed<Root>,
-    whose: &str,
-) -> Result<(), RepoError> {
+fn check_root_threshold(by: &Root, signed: &Signed<Root>, whose: &str) -> Result<(), RepoError> {
     let Some(role) = by.roles.get(&RoleType::Root) else {
         return Err(RepoError::State(format!("{whose} lists no root role")));
     };
@@ -967,4 +984,3 @@ fn check_root_threshold(
     }
     Ok(())
 }
-

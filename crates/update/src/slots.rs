@@ -302,7 +302,8 @@ pub struct InstallOptions {
     pub commit: bool,
     /// Trial boot attempts before fallback.
     pub max_attempts: u32,
-    /// The target triple of this device; `None` accepts any.
+    /// This device's `ARCH-OS` (e.g. `x86_64-linux`): a bundle's target triple must name
+    /// both; `None` accepts any.
     pub device_target: Option<String>,
     /// The time of the install.
     pub now: jiff::Timestamp,
@@ -390,14 +391,29 @@ impl Slots {
             path: self.boot_state_path(),
             reason: e.to_string(),
         })?;
+        // Written step by step (not through `write_atomic`) so that the power-cut test can
+        // cut between every write, sync and rename.
+        let path = self.boot_state_path();
+        let temp = self.dir.join("boot-state.tmp");
+        fs::create_dir_all(&self.dir).map_err(io_err(format!("create {}", self.dir.display())))?;
         crash::point("boot-state: before write");
-        rampart_vault::write_atomic(&self.boot_state_path(), &bytes, 0o600).map_err(|e| {
-            UpdateError::Io {
-                context: format!("write {}", self.boot_state_path().display()),
-                source: io::Error::other(e.to_string()),
-            }
-        })?;
-        crash::point("boot-state: after rename");
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(io_err(format!("create {}", temp.display())))?;
+        file.write_all(&bytes)
+            .map_err(io_err(format!("write {}", temp.display())))?;
+        crash::point("boot-state: temporary file written");
+        file.sync_all()
+            .map_err(io_err(format!("sync {}", temp.display())))?;
+        crash::point("boot-state: temporary file synced");
+        fs::rename(&temp, &path).map_err(io_err(format!("rename to {}", path.display())))?;
+        crash::point("boot-state: renamed");
+        sync_dir(&self.dir)?;
+        crash::point("boot-state: directory synced");
         Ok(())
     }
 
@@ -516,7 +532,7 @@ impl Slots {
             });
         }
         if let Some(device) = &options.device_target
-            && &manifest.target != device
+            && !triple_matches(&manifest.target, device)
         {
             return Err(UpdateError::WrongTarget {
                 bundle: manifest.target.clone(),
@@ -828,6 +844,15 @@ impl Slots {
         self.write_boot_state(&state)?;
         Ok((previous, record))
     }
+}
+
+/// Whether a target triple (`x86_64-unknown-linux-gnu`) names the device's `ARCH-OS`.
+fn triple_matches(triple: &str, device: &str) -> bool {
+    let Some((arch, os)) = device.split_once('-') else {
+        return false;
+    };
+    let mut parts = triple.split('-');
+    parts.next() == Some(arch) && parts.any(|p| p == os)
 }
 
 fn demote_committed(state: &mut BootState) {

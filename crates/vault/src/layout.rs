@@ -45,6 +45,9 @@ pub enum Entry {
     /// `advisories/`: security advisories and VEX statements this component's own inventory
     /// is checked against (`csaf/`, `osv/`, `rustsec/`, `vex/`).
     Advisories,
+    /// `update/`: secure updates — the pinned trust (`trust/`), TUF metadata, the A/B slots
+    /// (`slots/a`, `slots/b`) and the boot state the launcher reads.
+    Update,
 }
 
 impl Entry {
@@ -67,6 +70,7 @@ impl Entry {
         Entry::StagedPolicy,
         Entry::Forward,
         Entry::Advisories,
+        Entry::Update,
     ];
 
     /// The path relative to the data directory.
@@ -89,6 +93,7 @@ impl Entry {
             Entry::StagedPolicy => "mgmt/staged-policy.json",
             Entry::Forward => "forward",
             Entry::Advisories => "advisories",
+            Entry::Update => "update",
         }
     }
 
@@ -104,6 +109,7 @@ impl Entry {
                 | Entry::Management
                 | Entry::Forward
                 | Entry::Advisories
+                | Entry::Update
         )
     }
 }

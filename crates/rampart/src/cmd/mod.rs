@@ -12,4 +12,5 @@ pub(crate) mod inspect;
 pub(crate) mod policy;
 pub(crate) mod probe;
 pub(crate) mod up;
+pub(crate) mod update;
 pub(crate) mod vuln;

@@ -132,8 +132,9 @@ fn assert_none(rule: &str, violations: &[String]) {
 
 /// The crates at the I/O edge: they may hold sockets, an async runtime and TLS sessions.
 /// `vault` builds the TLS configurations (it names rustls) but opens no socket. `probe`
-/// connects only to the targets its caller names, each probe rate- and time-bounded.
-const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "probe", "rampart"];
+/// connects only to the targets its caller names, each probe rate- and time-bounded. `update`
+/// fetches from the one repository its caller configures, and `tough` runs on tokio.
+const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "probe", "update", "rampart"];
 const IO_CRATES: &[&str] = &[
     "tokio",
     "tokio-rustls",
@@ -175,7 +176,7 @@ fn only_the_io_edge_knows_sockets_runtimes_and_tls() {
         }
     }
     assert_none(
-        "only gateway, mgmt, forward, probe and the binary open sockets or run tokio/hyper; \
+        "only gateway, mgmt, forward, probe, update and the binary open sockets or run tokio/hyper; \
          only vault and they name rustls",
         &violations,
     );

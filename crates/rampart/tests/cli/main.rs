@@ -12,5 +12,6 @@ mod live_assess;
 mod policy_and_inspect;
 mod probe;
 mod up;
+mod update;
 mod util;
 mod vuln;

@@ -2,6 +2,7 @@
 //! client (an independent reader of what we wrote), through key rotations.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use rampart_update::bundle::{BundleFile, FileRole, Release, write_bundle};
@@ -9,16 +10,15 @@ use rampart_update::repo::{InitOptions, MakerRepo, Role, Threshold};
 
 fn now() -> jiff::Timestamp {
     // Metadata must be valid for tough's client, which reads the system clock.
-    jiff::Timestamp::from_second(
-        std::time::UNIX_EPOCH
-            .elapsed()
-            .map(|d| i64::try_from(d.as_secs()).unwrap())
-            .unwrap(),
-    )
-    .unwrap()
+    rampart_clock::Clock::now(&rampart_clock::SystemClock::new())
 }
 
-fn bundle(repo: &MakerRepo, dir: &Path, version: &str, security_version: u64) -> std::path::PathBuf {
+fn bundle(
+    repo: &MakerRepo,
+    dir: &Path,
+    version: &str,
+    security_version: u64,
+) -> std::path::PathBuf {
     let key = repo.release_key().unwrap();
     let path = dir.join(format!("{version}.bundle"));
     let mut out = fs::File::create(&path).unwrap();
@@ -68,7 +68,10 @@ fn a_new_repository_with_a_bundle_verifies_under_tough() {
     assert_eq!(name, "rampart-1.0.0-x86_64-unknown-linux-gnu.bundle");
     assert_eq!(verified.manifest.security_version, 1);
     assert_eq!(status.versions["targets"], 2);
-    assert_eq!(status.targets[&name].custom["rampart"]["security_version"], 1);
+    assert_eq!(
+        status.targets[&name].custom["rampart"]["security_version"],
+        1
+    );
 
     let loaded = load_with_tough(&dir.path().join("repo"), &trusted_root);
     assert!(
@@ -80,7 +83,6 @@ fn a_new_repository_with_a_bundle_verifies_under_tough() {
             .any(|t| t.raw() == name)
     );
     // The key files are private.
-    use std::os::unix::fs::PermissionsExt as _;
     for entry in fs::read_dir(dir.path().join("keys")).unwrap() {
         let mode = entry.unwrap().metadata().unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
@@ -105,7 +107,8 @@ fn every_role_rotates_and_an_old_root_still_walks_forward() {
     for role in [Role::Timestamp, Role::Snapshot, Role::Targets, Role::Root] {
         let status = repo.rotate(role, now()).unwrap();
         assert_ne!(
-            status.keys[role.as_str()].0, before.keys[role.as_str()].0,
+            status.keys[role.as_str()].0,
+            before.keys[role.as_str()].0,
             "{role} keys unchanged"
         );
     }
@@ -133,7 +136,10 @@ fn a_bundle_not_signed_by_the_release_key_is_not_published() {
     other.init(&InitOptions::new(now())).unwrap();
     let foreign = bundle(&other, dir.path(), "9.9.9", 9);
     let err = repo.add_bundle(&foreign, None, now()).unwrap_err();
-    assert!(err.to_string().contains("not a trusted release key"), "{err}");
+    assert!(
+        err.to_string().contains("not a trusted release key"),
+        "{err}"
+    );
     assert!(repo.status().unwrap().targets.is_empty());
 }
 
@@ -147,7 +153,11 @@ fn publish_copies_targets_before_metadata_and_is_idempotent() {
     let web = dir.path().join("web");
     let copied = repo.publish(&web).unwrap();
     assert!(copied >= 5, "{copied}");
-    assert_eq!(repo.publish(&web).unwrap(), 1, "only the timestamp is rewritten");
+    assert_eq!(
+        repo.publish(&web).unwrap(),
+        1,
+        "only the timestamp is rewritten"
+    );
     let trusted_root = fs::read(dir.path().join("repo/trust/root.json")).unwrap();
     load_with_tough(&web, &trusted_root);
 }

@@ -1,0 +1,867 @@
+//! `rampart update …` and `rampart launch`: the maker's TUF repository and bundles, the
+//! device's A/B slots, and the launcher that verifies a slot before it runs it (FR3). The work
+//! is done by `rampart_update`; this module parses, audits and prints. docs/update.md has the
+//! model and the threat list.
+
+use std::fs::File;
+use std::io::{BufReader, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rampart_audit::{Category, NewEvent, Outcome as AuditOutcome, Severity};
+use rampart_update::bundle::{self, BundleFile, FileRole, Release};
+use rampart_update::repo::{InitOptions, MakerRepo, ReleaseKeys, RepoError, Role, Threshold};
+use rampart_update::slots::{DEFAULT_MAX_ATTEMPTS, InstallOptions, SlotName, Slots, UpdateError};
+use rampart_vault::{DevicePublicKey, Entry};
+
+use crate::component::Component;
+use crate::output::{self, Style, Table};
+use crate::{BadInput, Outcome};
+
+#[derive(clap::Subcommand)]
+pub(crate) enum Command {
+    /// The maker's side: a TUF repository of update bundles (keys, metadata, targets).
+    #[command(subcommand)]
+    Repo(RepoCommand),
+    /// Build an update bundle: the binary, its SBOM and release notes, and a manifest signed
+    /// by the repository's release key.
+    Bundle(BundleArgs),
+    /// Provision a device with the supplier's trust: the TUF root and the release keys that
+    /// sign bundle manifests (pinned; replacing them needs --replace).
+    Trust(TrustArgs),
+    /// Install a bundle file into the slot that is not committed, as a trial the launcher
+    /// boots (or, with --commit, as the committed slot of a device's first install).
+    Install(InstallArgs),
+    /// The slots, the boot state and its history.
+    Status(StatusArgs),
+    /// Commit the slot on trial: it becomes the known-good slot and the security-version
+    /// floor rises to its security version. The running gateway does this itself after its
+    /// health check holds.
+    Commit(CommitArgs),
+    /// Abandon the slot on trial, or return to the previous slot (never below the floor).
+    Rollback(DataArg),
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum RepoCommand {
+    /// Create the keys (Ed25519, one file per key, 0600) and a repository: root version 1,
+    /// empty targets, snapshot and timestamp, and trust/ for provisioning devices.
+    Init(RepoInitArgs),
+    /// Add a bundle as a target (checked against the release key) and re-sign.
+    Add(RepoAddArgs),
+    /// Re-sign targets, snapshot and timestamp with new versions and fresh expiries.
+    Sign(RepoArgs),
+    /// Replace the keys of a role; a root change is signed by the old and the new root keys.
+    Rotate(RepoRotateArgs),
+    /// Copy the repository to a served directory: targets, metadata, timestamp last.
+    Publish(RepoPublishArgs),
+    /// Versions, expiries, keys and targets.
+    Status(RepoStatusArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoArgs {
+    /// The repository directory.
+    #[arg(long, value_name = "DIR")]
+    repo: PathBuf,
+    /// The key directory (keep it off the web server; root keys offline).
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoInitArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// Keys and signatures a role needs, ROLE=N (N keys, all N must sign) or ROLE=K/N
+    /// (K of N); repeatable. Default one key per role.
+    #[arg(long, value_name = "ROLE=K/N")]
+    threshold: Vec<String>,
+    /// How long a role's metadata is valid, ROLE=DAYS; repeatable. Defaults: root 365,
+    /// targets 90, snapshot 7, timestamp 1.
+    #[arg(long, value_name = "ROLE=DAYS")]
+    expiry: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoAddArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// The bundle file (from `rampart update bundle`).
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// The target name; default rampart-VERSION-TARGET.bundle.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoRotateArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// The role whose keys to replace: root, targets, snapshot, timestamp or release.
+    #[arg(long)]
+    role: String,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoPublishArgs {
+    /// The repository directory.
+    #[arg(long, value_name = "DIR")]
+    repo: PathBuf,
+    /// The directory the web server serves.
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RepoStatusArgs {
+    /// The repository directory.
+    #[arg(long, value_name = "DIR")]
+    repo: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// For a terminal.
+    Table,
+    /// JSON.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct BundleArgs {
+    /// The key directory holding the release key.
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// The `rampart` binary to ship.
+    #[arg(long, value_name = "FILE")]
+    binary: PathBuf,
+    /// The release version (semantic versioning).
+    #[arg(long)]
+    version: String,
+    /// The security version: raise it when a release fixes a vulnerability, so devices
+    /// refuse every older bundle.
+    #[arg(long)]
+    security_version: u64,
+    /// The target triple the binary was built for; default this build's architecture and OS.
+    #[arg(long)]
+    target: Option<String>,
+    /// The SBOM (CycloneDX JSON) of the binary.
+    #[arg(long, value_name = "FILE")]
+    sbom: Option<PathBuf>,
+    /// Release notes.
+    #[arg(long, value_name = "FILE")]
+    notes: Option<PathBuf>,
+    /// The bundle file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct DataArg {
+    /// The data directory.
+    #[arg(long, value_name = "DIR", default_value = "rampart-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct TrustArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The supplier's TUF root (trust/root.json of the repository).
+    #[arg(long, value_name = "FILE")]
+    root: PathBuf,
+    /// The release keys (trust/release-keys.json of the repository).
+    #[arg(long, value_name = "FILE")]
+    release_keys: PathBuf,
+    /// Replace trust that is already provisioned (audited at high severity).
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct InstallArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The bundle file.
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// Commit at once: only for a device's first install, when no slot is committed.
+    #[arg(long)]
+    commit: bool,
+    /// Accept a release older than the committed one (never below the security version).
+    #[arg(long)]
+    allow_downgrade: bool,
+    /// Boot attempts the trial slot gets before the launcher falls back.
+    #[arg(long, default_value_t = DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=10))]
+    max_attempts: u32,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct CommitArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The slot to commit; default the one on trial.
+    #[arg(long)]
+    slot: Option<SlotName>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct LaunchArgs {
+    /// The data directory.
+    #[arg(long, value_name = "DIR", default_value = "rampart-data")]
+    data: PathBuf,
+    /// What to run the slot's binary with; default `up --data DIR`.
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Repo(command) => repo(command),
+        Command::Bundle(args) => make_bundle(args),
+        Command::Trust(args) => trust(args),
+        Command::Install(args) => install(args),
+        Command::Status(args) => status(args),
+        Command::Commit(args) => commit(args),
+        Command::Rollback(args) => rollback(args),
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    rampart_audit::Clock::now(&rampart_audit::SystemClock::new())
+}
+
+fn repo_error(e: RepoError) -> anyhow::Error {
+    match e {
+        RepoError::Io { .. } | RepoError::Tuf(_) => anyhow::Error::new(e),
+        RepoError::State(_) | RepoError::Bundle(_) => BadInput(e.to_string()).into(),
+    }
+}
+
+fn repo(command: &RepoCommand) -> anyhow::Result<Outcome> {
+    let status = match command {
+        RepoCommand::Init(args) => {
+            let mut options = InitOptions::new(now());
+            for spec in &args.threshold {
+                let (role, threshold) = parse_threshold(spec)?;
+                options.thresholds.insert(role, threshold);
+            }
+            for spec in &args.expiry {
+                let (role, days) = spec
+                    .split_once('=')
+                    .and_then(|(r, d)| Some((r.parse::<Role>().ok()?, d.parse::<i64>().ok()?)))
+                    .filter(|(_, d)| (1..=3650).contains(d))
+                    .ok_or_else(|| {
+                        BadInput(format!(
+                            "--expiry '{spec}': expected ROLE=DAYS with DAYS in 1..=3650"
+                        ))
+                    })?;
+                options
+                    .expiry
+                    .insert(role, jiff::SignedDuration::from_hours(24 * days));
+            }
+            MakerRepo::new(&args.repo.repo, &args.repo.keys)
+                .init(&options)
+                .map_err(repo_error)?
+        }
+        RepoCommand::Add(args) => {
+            let (name, verified, status) = MakerRepo::new(&args.repo.repo, &args.repo.keys)
+                .add_bundle(&args.bundle, args.name.as_deref(), now())
+                .map_err(repo_error)?;
+            println!(
+                "added {name}: version {}, security version {}",
+                verified.manifest.version, verified.manifest.security_version
+            );
+            status
+        }
+        RepoCommand::Sign(args) => MakerRepo::new(&args.repo, &args.keys)
+            .sign(now())
+            .map_err(repo_error)?,
+        RepoCommand::Rotate(args) => {
+            let role = args.role.parse::<Role>().map_err(BadInput)?;
+            MakerRepo::new(&args.repo.repo, &args.repo.keys)
+                .rotate(role, now())
+                .map_err(repo_error)?
+        }
+        RepoCommand::Publish(args) => {
+            let written = MakerRepo::new(&args.repo, PathBuf::new())
+                .publish(&args.to)
+                .map_err(repo_error)?;
+            println!(
+                "published to {} ({written} files written)",
+                args.to.display()
+            );
+            return Ok(Outcome::Ok);
+        }
+        RepoCommand::Status(args) => {
+            let status = MakerRepo::new(&args.repo, PathBuf::new())
+                .status()
+                .map_err(repo_error)?;
+            if args.format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+                return Ok(Outcome::Ok);
+            }
+            status
+        }
+    };
+    let mut table = Table::new(["role", "version", "expires", "keys", "threshold"]);
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        let (keys, threshold) = status.keys.get(role).cloned().unwrap_or_default();
+        table.row(vec![
+            role.into(),
+            status
+                .versions
+                .get(role)
+                .map_or_else(String::new, ToString::to_string),
+            status
+                .expires
+                .get(role)
+                .map_or_else(String::new, ToString::to_string),
+            keys.iter()
+                .map(|k| k.get(..12).unwrap_or(k))
+                .collect::<Vec<_>>()
+                .join(" "),
+            threshold.to_string(),
+        ]);
+    }
+    output::print(&table.render(Style::new(output::colour_stdout())))?;
+    for (name, target) in &status.targets {
+        println!(
+            "target {name}: {} bytes, sha256 {}",
+            target.length, target.sha256
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn parse_threshold(spec: &str) -> anyhow::Result<(Role, Threshold)> {
+    let bad = || {
+        BadInput(format!(
+            "--threshold '{spec}': expected ROLE=N or ROLE=K/N (1 <= K <= N <= 16)"
+        ))
+    };
+    let (role, counts) = spec.split_once('=').ok_or_else(bad)?;
+    let role = role.parse::<Role>().map_err(BadInput)?;
+    let (k, n) = match counts.split_once('/') {
+        Some((k, n)) => (k.parse::<u32>(), n.parse::<u32>()),
+        None => (counts.parse::<u32>(), counts.parse::<u32>()),
+    };
+    let (Ok(threshold), Ok(keys)) = (k, n) else {
+        return Err(bad().into());
+    };
+    if threshold == 0 || threshold > keys || keys > 16 {
+        return Err(bad().into());
+    }
+    Ok((role, Threshold { keys, threshold }))
+}
+
+/// This build's architecture and OS, as a bundle's target triple must name them.
+fn device_target() -> String {
+    format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
+}
+
+fn make_bundle(args: &BundleArgs) -> anyhow::Result<Outcome> {
+    let version: semver::Version = args
+        .version
+        .parse()
+        .map_err(|e| BadInput(format!("--version '{}': {e}", args.version)))?;
+    let key = MakerRepo::new(PathBuf::new(), &args.keys)
+        .release_key()
+        .map_err(repo_error)?;
+    let target = args.target.clone().unwrap_or_else(|| {
+        format!(
+            "{}-unknown-{}-gnu",
+            std::env::consts::ARCH,
+            std::env::consts::OS
+        )
+    });
+    let opener = |path: PathBuf| -> Box<dyn Fn() -> std::io::Result<Box<dyn std::io::Read>>> {
+        Box::new(move || Ok(Box::new(BufReader::new(File::open(&path)?)) as _))
+    };
+    for path in std::iter::once(&args.binary)
+        .chain(args.sbom.as_ref())
+        .chain(args.notes.as_ref())
+    {
+        if !path.is_file() {
+            return Err(BadInput(format!("{}: not a file", path.display())).into());
+        }
+    }
+    let mut files = vec![BundleFile {
+        name: "rampart".into(),
+        role: FileRole::Binary,
+        open: opener(args.binary.clone()),
+    }];
+    if let Some(sbom) = &args.sbom {
+        files.push(BundleFile {
+            name: "sbom.cdx.json".into(),
+            role: FileRole::Sbom,
+            open: opener(sbom.clone()),
+        });
+    }
+    if let Some(notes) = &args.notes {
+        files.push(BundleFile {
+            name: "RELEASE-NOTES.md".into(),
+            role: FileRole::ReleaseNotes,
+            open: opener(notes.clone()),
+        });
+    }
+    let release = Release {
+        version,
+        security_version: args.security_version,
+        target,
+        created: now(),
+    };
+    let temp = args.out.with_extension("bundle.partial");
+    let written = (|| -> anyhow::Result<bundle::VerifiedManifest> {
+        let mut out = std::io::BufWriter::new(
+            File::create(&temp).with_context(|| format!("create {}", temp.display()))?,
+        );
+        let verified = bundle::write_bundle(&mut out, &release, &files, &key)?;
+        let file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &args.out)
+            .with_context(|| format!("rename to {}", args.out.display()))?;
+        Ok(verified)
+    })();
+    let verified = match written {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    println!(
+        "{}: rampart {} (security version {}) for {}, {} files, manifest sha256 {}",
+        args.out.display(),
+        verified.manifest.version,
+        verified.manifest.security_version,
+        verified.manifest.target,
+        verified.manifest.files.len(),
+        verified.digest()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn update_dir(component: &Component) -> anyhow::Result<PathBuf> {
+    Ok(component.data.dir(Entry::Update)?)
+}
+
+/// The release keys pinned on this device.
+pub(crate) fn pinned_release_keys(update: &Path) -> anyhow::Result<Vec<DevicePublicKey>> {
+    let path = update.join("trust").join("release-keys.json");
+    let bytes = match rampart_vault::read_capped(&path, 64 * 1024) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => {
+            return Err(BadInput(format!(
+                "{} is missing: provision the device first (`rampart update trust`)",
+                path.display()
+            ))
+            .into());
+        }
+        Err(e) => return Err(anyhow::Error::new(e)),
+    };
+    let record: ReleaseKeys =
+        serde_json::from_slice(&bytes).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    record
+        .public_keys()
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+}
+
+fn trust(args: &TrustArgs) -> anyhow::Result<Outcome> {
+    let read = |path: &Path| -> anyhow::Result<Vec<u8>> {
+        rampart_vault::read_capped(path, 1024 * 1024)
+            .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+    };
+    let root = read(&args.root)?;
+    let root_json: serde_json::Value = serde_json::from_slice(&root)
+        .map_err(|e| BadInput(format!("{}: not JSON: {e}", args.root.display())))?;
+    if root_json["signed"]["_type"] != "root" {
+        return Err(BadInput(format!("{}: not TUF root metadata", args.root.display())).into());
+    }
+    let release = read(&args.release_keys)?;
+    let record: ReleaseKeys = serde_json::from_slice(&release)
+        .map_err(|e| BadInput(format!("{}: {e}", args.release_keys.display())))?;
+    let keys = record
+        .public_keys()
+        .map_err(|e| BadInput(format!("{}: {e}", args.release_keys.display())))?;
+    if keys.is_empty() {
+        return Err(BadInput(format!("{}: no keys", args.release_keys.display())).into());
+    }
+    let component = Component::open(&args.data.data)?;
+    let trust_dir = update_dir(&component)?.join("trust");
+    let existing = trust_dir.join("release-keys.json").exists();
+    if existing && !args.replace {
+        component.close()?;
+        return Err(BadInput(format!(
+            "{} holds pinned trust already; --replace to replace it",
+            trust_dir.display()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(&trust_dir)
+        .with_context(|| format!("create {}", trust_dir.display()))?;
+    rampart_vault::write_atomic(&trust_dir.join("root.json"), &root, 0o644)?;
+    rampart_vault::write_atomic(&trust_dir.join("release-keys.json"), &release, 0o644)?;
+    component.record(
+        NewEvent::builder(
+            Category::ConfigurationChange,
+            "update.trust_provisioned",
+            component.actor()?,
+        )
+        .interface("cli")
+        .target(trust_dir.display().to_string())
+        .outcome(AuditOutcome::Success)
+        .severity(if existing {
+            Severity::Warning
+        } else {
+            Severity::Notice
+        })
+        .details(serde_json::json!({
+            "root_version": root_json["signed"]["version"],
+            "root_sha256": rampart_vault::crypto::sha256_hex(&root),
+            "release_keys": record.keys,
+            "replaced": existing,
+        }))
+        .build()?,
+    )?;
+    component.close()?;
+    println!(
+        "pinned the supplier's root (version {}) and {} release key(s)",
+        root_json["signed"]["version"],
+        keys.len()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn update_error(e: UpdateError) -> anyhow::Error {
+    match e {
+        UpdateError::Io { .. } => anyhow::Error::new(e),
+        other => BadInput(other.to_string()).into(),
+    }
+}
+
+fn install(args: &InstallArgs) -> anyhow::Result<Outcome> {
+    let component = Component::open(&args.data.data)?;
+    let update = update_dir(&component)?;
+    let trusted = pinned_release_keys(&update)?;
+    let slots = Slots::new(&update);
+    if args.commit
+        && slots
+            .boot_state()
+            .map_err(update_error)?
+            .committed()
+            .is_some()
+    {
+        component.close()?;
+        return Err(BadInput(
+            "--commit is for a device's first install; this device has a committed slot, so a \
+             new bundle is tried first and commits itself (or `rampart update commit`)"
+                .into(),
+        )
+        .into());
+    }
+    let mut file = BufReader::new(
+        File::open(&args.bundle)
+            .map_err(|e| BadInput(format!("{}: {e}", args.bundle.display())))?,
+    );
+    let options = InstallOptions {
+        allow_downgrade: args.allow_downgrade,
+        commit: args.commit,
+        max_attempts: args.max_attempts,
+        device_target: Some(device_target()),
+        now: now(),
+    };
+    let result = slots.install(&mut file, &trusted, &options);
+    let target = args.bundle.display().to_string();
+    match result {
+        Ok(installed) => {
+            component.record(
+                NewEvent::builder(
+                    Category::ConfigurationChange,
+                    "update.installed",
+                    component.actor()?,
+                )
+                .interface("cli")
+                .target(target)
+                .outcome(AuditOutcome::Success)
+                .severity(Severity::Notice)
+                .details(serde_json::json!({
+                    "slot": installed.slot.as_str(),
+                    "version": installed.manifest.version.to_string(),
+                    "security_version": installed.manifest.security_version,
+                    "committed": installed.committed,
+                }))
+                .build()?,
+            )?;
+            component.close()?;
+            println!(
+                "installed rampart {} (security version {}) into slot {}{}",
+                installed.manifest.version,
+                installed.manifest.security_version,
+                installed.slot,
+                if installed.committed {
+                    ", committed"
+                } else {
+                    "; the launcher boots it next as a trial"
+                }
+            );
+            Ok(Outcome::Ok)
+        }
+        Err(error) => {
+            let rollback = matches!(
+                error,
+                UpdateError::SecurityVersionRollback { .. } | UpdateError::Downgrade { .. }
+            );
+            component.record(
+                NewEvent::builder(
+                    Category::ConfigurationChange,
+                    "update.install_refused",
+                    component.actor()?,
+                )
+                .interface("cli")
+                .target(target)
+                .outcome(AuditOutcome::Failure)
+                .severity(if rollback || matches!(error, UpdateError::Bundle(_)) {
+                    Severity::Alert
+                } else {
+                    Severity::Warning
+                })
+                .details(serde_json::json!({ "error": error.to_string() }))
+                .build()?,
+            )?;
+            component.close()?;
+            Err(update_error(error))
+        }
+    }
+}
+
+fn status(args: &StatusArgs) -> anyhow::Result<Outcome> {
+    let data = rampart_vault::DataDir::open(&args.data.data)
+        .map_err(|e| BadInput(format!("{}: {e}", args.data.data.display())))?;
+    let slots = Slots::new(data.file(Entry::Update));
+    let state = slots.boot_state().map_err(update_error)?;
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&state)?);
+        return Ok(Outcome::Ok);
+    }
+    let mut table = Table::new([
+        "slot",
+        "state",
+        "version",
+        "security",
+        "attempts",
+        "installed",
+    ]);
+    for (slot, record) in &state.slots {
+        table.row(vec![
+            slot.to_string(),
+            format!("{:?}", record.state).to_lowercase(),
+            record.version.to_string(),
+            record.security_version.to_string(),
+            format!("{}/{}", record.attempts, record.max_attempts),
+            record.installed.to_string(),
+        ]);
+    }
+    output::print(&table.render(Style::new(output::colour_stdout())))?;
+    println!("security-version floor: {}", state.security_version_floor);
+    for entry in state.history.iter().rev().take(10) {
+        println!(
+            "{}  {:<20} slot {} {}{}",
+            entry.at,
+            entry.event,
+            entry.slot,
+            entry.version,
+            entry
+                .reason
+                .as_deref()
+                .map_or_else(String::new, |r| format!(": {r}"))
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn commit(args: &CommitArgs) -> anyhow::Result<Outcome> {
+    let component = Component::open(&args.data.data)?;
+    let slots = Slots::new(update_dir(&component)?);
+    let slot = match args.slot {
+        Some(slot) => slot,
+        None => slots
+            .boot_state()
+            .map_err(update_error)?
+            .trial()
+            .ok_or_else(|| BadInput("no slot is on trial: nothing to commit".into()))?,
+    };
+    let record = slots.commit(slot, now()).map_err(update_error)?;
+    component.record(
+        NewEvent::builder(
+            Category::ConfigurationChange,
+            "update.committed",
+            component.actor()?,
+        )
+        .interface("cli")
+        .target(format!("slot {slot}"))
+        .outcome(AuditOutcome::Success)
+        .severity(Severity::Notice)
+        .details(serde_json::json!({
+            "slot": slot.as_str(),
+            "version": record.version.to_string(),
+            "security_version": record.security_version,
+        }))
+        .build()?,
+    )?;
+    component.close()?;
+    println!(
+        "committed slot {slot}: rampart {} (security version {})",
+        record.version, record.security_version
+    );
+    Ok(Outcome::Ok)
+}
+
+fn rollback(data: &DataArg) -> anyhow::Result<Outcome> {
+    let component = Component::open(&data.data)?;
+    let slots = Slots::new(update_dir(&component)?);
+    let result = slots.rollback(now());
+    let (outcome, details) = match &result {
+        Ok((slot, record)) => (
+            AuditOutcome::Success,
+            serde_json::json!({ "slot": slot.as_str(), "version": record.version.to_string() }),
+        ),
+        Err(e) => (
+            AuditOutcome::Failure,
+            serde_json::json!({ "error": e.to_string() }),
+        ),
+    };
+    component.record(
+        NewEvent::builder(
+            Category::ConfigurationChange,
+            "update.rolled_back",
+            component.actor()?,
+        )
+        .interface("cli")
+        .outcome(outcome)
+        .severity(Severity::Notice)
+        .details(details)
+        .build()?,
+    )?;
+    component.close()?;
+    let (slot, record) = result.map_err(update_error)?;
+    println!(
+        "rolled back: slot {slot} (rampart {}) boots next",
+        record.version
+    );
+    Ok(Outcome::Ok)
+}
+
+/// `rampart launch`: verifies the slot to run and replaces this process with its binary,
+/// executed from the very descriptor that was hashed. Returns only on failure.
+pub(crate) fn launch(args: &LaunchArgs) -> anyhow::Result<Outcome> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::process::CommandExt as _;
+
+    let component = Component::open(&args.data)?;
+    let update = update_dir(&component)?;
+    let trusted = match pinned_release_keys(&update) {
+        Ok(keys) => keys,
+        Err(e) => {
+            component.close()?;
+            return Err(e);
+        }
+    };
+    let slots = Slots::new(&update);
+    let boot = match slots.choose_boot(&trusted, now()) {
+        Ok(boot) => boot,
+        Err(error) => {
+            component.record(
+                NewEvent::builder(
+                    Category::ControlSystem,
+                    "update.boot_refused",
+                    component.actor()?,
+                )
+                .interface("cli")
+                .outcome(AuditOutcome::Failure)
+                .severity(Severity::Critical)
+                .details(serde_json::json!({ "error": error.to_string() }))
+                .build()?,
+            )?;
+            component.close()?;
+            return Err(update_error(error));
+        }
+    };
+    if let Some((slot, reason)) = &boot.fell_back {
+        component.record(
+            NewEvent::builder(
+                Category::ControlSystem,
+                "update.boot_fallback",
+                component.actor()?,
+            )
+            .interface("cli")
+            .target(format!("slot {slot}"))
+            .outcome(AuditOutcome::Failure)
+            .severity(Severity::Alert)
+            .details(serde_json::json!({
+                "abandoned_slot": slot.as_str(),
+                "reason": reason,
+                "booting": boot.slot.as_str(),
+                "version": boot.manifest.version.to_string(),
+            }))
+            .build()?,
+        )?;
+        eprintln!(
+            "rampart launch: slot {slot} abandoned: {reason}; booting slot {}",
+            boot.slot
+        );
+    }
+    component.record(
+        NewEvent::builder(Category::ControlSystem, "update.boot", component.actor()?)
+            .interface("cli")
+            .target(format!("slot {}", boot.slot))
+            .outcome(AuditOutcome::Success)
+            .details(serde_json::json!({
+                "slot": boot.slot.as_str(),
+                "version": boot.manifest.version.to_string(),
+                "security_version": boot.manifest.security_version,
+                "trial_attempt": boot.trial_attempt.map(|(n, of)| format!("{n}/{of}")),
+            }))
+            .build()?,
+    )?;
+    component.close()?;
+    let slot_args: Vec<String> = if args.args.is_empty() {
+        vec![
+            "up".into(),
+            "--data".into(),
+            args.data.display().to_string(),
+        ]
+    } else {
+        args.args.clone()
+    };
+    let fd = boot.binary.as_raw_fd();
+    let mut command = std::process::Command::new(format!("/proc/self/fd/{fd}"));
+    command
+        .arg0("rampart")
+        .args(&slot_args)
+        .env("RAMPART_SLOT", boot.slot.as_str())
+        .env("RAMPART_UPDATE_DIR", &update);
+    match boot.trial_attempt {
+        Some((n, of)) => command.env("RAMPART_BOOT_TRIAL", format!("{n}/{of}")),
+        None => command.env_remove("RAMPART_BOOT_TRIAL"),
+    };
+    let _ = std::io::stdout().flush();
+    let error = command.exec();
+    Err(anyhow::Error::new(error).context(format!("executing slot {}'s binary", boot.slot)))
+}

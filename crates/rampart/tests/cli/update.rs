@@ -1,0 +1,446 @@
+//! `rampart update …` and `rampart launch`: a maker's repository, a device's slots, the
+//! launcher's verification, fallback, anti-rollback, and power cuts during install.
+//!
+//! The slot binary in these tests is a copy of `/usr/bin/env` (an ELF the launcher can exec
+//! from a descriptor): what it prints shows which slot ran and how. `/bin/false` stands for a
+//! release that fails at start.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{assert_bad_input, ok, rampart, stderr, stdout};
+
+struct Maker {
+    dir: tempfile::TempDir,
+}
+
+impl Maker {
+    fn new() -> Maker {
+        let dir = tempfile::tempdir().unwrap();
+        let maker = Maker { dir };
+        ok(&[
+            "update",
+            "repo",
+            "init",
+            "--repo",
+            &maker.repo(),
+            "--keys",
+            &maker.keys(),
+        ]);
+        maker
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn repo(&self) -> String {
+        self.path("repo")
+    }
+
+    fn keys(&self) -> String {
+        self.path("keys")
+    }
+
+    fn data(&self) -> String {
+        self.path("data")
+    }
+
+    /// A bundle of `binary` with release notes that make each version's manifest distinct.
+    fn bundle(&self, binary: &str, version: &str, security_version: u64) -> String {
+        let notes = self.path(&format!("notes-{version}.md"));
+        std::fs::write(&notes, format!("release {version}\n")).unwrap();
+        let out = self.path(&format!("{version}.bundle"));
+        ok(&[
+            "update",
+            "bundle",
+            "--keys",
+            &self.keys(),
+            "--binary",
+            binary,
+            "--version",
+            version,
+            "--security-version",
+            &security_version.to_string(),
+            "--notes",
+            &notes,
+            "--out",
+            &out,
+        ]);
+        out
+    }
+
+    /// A device provisioned with the repository's trust and version 1.0.0 committed.
+    fn device(&self) -> String {
+        let data = self.data();
+        ok(&[
+            "update",
+            "trust",
+            "--data",
+            &data,
+            "--root",
+            &format!("{}/trust/root.json", self.repo()),
+            "--release-keys",
+            &format!("{}/trust/release-keys.json", self.repo()),
+        ]);
+        let first = self.bundle("/usr/bin/env", "1.0.0", 1);
+        ok(&[
+            "update", "install", "--data", &data, "--bundle", &first, "--commit",
+        ]);
+        data
+    }
+}
+
+/// Runs the launcher; the slot binary (`env`) prints its environment.
+fn launch(data: &str) -> std::process::Output {
+    rampart(&["launch", "--data", data, "--", "RAMPART_LAUNCHED=1"])
+}
+
+fn launched_slot(output: &std::process::Output) -> Option<String> {
+    stdout(output)
+        .lines()
+        .find_map(|l| l.strip_prefix("RAMPART_SLOT="))
+        .map(str::to_owned)
+}
+
+fn boot_state(data: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&[
+        "update", "status", "--data", data, "--format", "json",
+    ]))
+    .unwrap()
+}
+
+fn audit_actions(data: &str) -> Vec<String> {
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&["audit", "query", "--data", data, "--format", "json"])).unwrap();
+    events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_update_is_installed_tried_committed_and_audited() {
+    let maker = Maker::new();
+    let data = maker.device();
+    let output = launch(&data);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(launched_slot(&output).as_deref(), Some("a"));
+    assert!(stdout(&output).contains("RAMPART_LAUNCHED=1"));
+    assert!(!stdout(&output).contains("RAMPART_BOOT_TRIAL"));
+
+    let next = maker.bundle("/usr/bin/env", "1.1.0", 2);
+    ok(&["update", "install", "--data", &data, "--bundle", &next]);
+    let output = launch(&data);
+    assert_eq!(launched_slot(&output).as_deref(), Some("b"));
+    assert!(stdout(&output).contains("RAMPART_BOOT_TRIAL=1/3"));
+    assert_eq!(boot_state(&data)["security_version_floor"], 1);
+    ok(&["update", "commit", "--data", &data]);
+    assert_eq!(boot_state(&data)["security_version_floor"], 2);
+    let output = launch(&data);
+    assert_eq!(launched_slot(&output).as_deref(), Some("b"));
+    assert!(!stdout(&output).contains("RAMPART_BOOT_TRIAL"));
+
+    let actions = audit_actions(&data);
+    for action in [
+        "update.trust_provisioned",
+        "update.installed",
+        "update.boot",
+        "update.committed",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_release_that_fails_at_start_is_rolled_back_within_three_launches() {
+    let maker = Maker::new();
+    let data = maker.device();
+    let broken = maker.bundle("/bin/false", "2.0.0", 5);
+    ok(&["update", "install", "--data", &data, "--bundle", &broken]);
+    for attempt in 1..=3 {
+        let output = launch(&data);
+        assert!(
+            !output.status.success(),
+            "attempt {attempt} ran the broken slot"
+        );
+        assert_eq!(launched_slot(&output), None);
+    }
+    let output = launch(&data);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(launched_slot(&output).as_deref(), Some("a"));
+    assert!(stderr(&output).contains("not committed after 3 boot attempts"));
+    let state = boot_state(&data);
+    assert_eq!(state["slots"]["b"]["state"], "failed");
+    assert_eq!(
+        state["security_version_floor"], 1,
+        "the floor rises only on commit"
+    );
+    assert!(
+        audit_actions(&data)
+            .iter()
+            .any(|a| a == "update.boot_fallback")
+    );
+}
+
+#[test]
+fn a_bundle_below_the_security_version_is_refused_and_audited() {
+    let maker = Maker::new();
+    let data = maker.device();
+    let fixed = maker.bundle("/usr/bin/env", "1.2.0", 3);
+    ok(&["update", "install", "--data", &data, "--bundle", &fixed]);
+    ok(&["update", "commit", "--data", &data]);
+    let vulnerable = maker.bundle("/usr/bin/env", "1.3.0", 2);
+    assert_bad_input(
+        &[
+            "update",
+            "install",
+            "--data",
+            &data,
+            "--bundle",
+            &vulnerable,
+        ],
+        "below the committed security version 3",
+    );
+    // A replayed old bundle (the first release, same key) is refused too.
+    let old = maker.path("1.0.0.bundle");
+    assert_bad_input(
+        &["update", "install", "--data", &data, "--bundle", &old],
+        "below the committed security version",
+    );
+    assert!(
+        audit_actions(&data)
+            .iter()
+            .any(|a| a == "update.install_refused")
+    );
+    // Rolling back to the slot below the floor is refused as well.
+    assert_bad_input(&["update", "rollback", "--data", &data], "anti-rollback");
+}
+
+#[test]
+fn a_slot_binary_modified_after_install_is_not_run() {
+    let maker = Maker::new();
+    let data = maker.device();
+    let next = maker.bundle("/usr/bin/env", "1.1.0", 1);
+    ok(&["update", "install", "--data", &data, "--bundle", &next]);
+    let binary = PathBuf::from(&data).join("update/slots/b/rampart");
+    std::fs::copy("/bin/true", &binary).unwrap();
+    let output = launch(&data);
+    assert_eq!(
+        launched_slot(&output).as_deref(),
+        Some("a"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("does not match its manifest"));
+    // The committed slot tampered too: nothing verified is left, nothing runs.
+    let binary = PathBuf::from(&data).join("update/slots/a/rampart");
+    std::fs::copy("/bin/true", &binary).unwrap();
+    let output = launch(&data);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no slot can boot"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        audit_actions(&data)
+            .iter()
+            .any(|a| a == "update.boot_refused")
+    );
+}
+
+#[test]
+fn a_bundle_from_another_maker_is_refused() {
+    let maker = Maker::new();
+    let data = maker.device();
+    let other = Maker::new();
+    let foreign = other.bundle("/usr/bin/env", "9.0.0", 9);
+    assert_bad_input(
+        &["update", "install", "--data", &data, "--bundle", &foreign],
+        "not a trusted release key",
+    );
+}
+
+#[test]
+fn bad_arguments_are_exit_code_2() {
+    let maker = Maker::new();
+    assert_bad_input(
+        &[
+            "update",
+            "repo",
+            "init",
+            "--repo",
+            &maker.path("r2"),
+            "--keys",
+            &maker.path("k2"),
+            "--threshold",
+            "root=3/2",
+        ],
+        "--threshold 'root=3/2'",
+    );
+    assert_bad_input(
+        &[
+            "update",
+            "repo",
+            "rotate",
+            "--repo",
+            &maker.repo(),
+            "--keys",
+            &maker.keys(),
+            "--role",
+            "admin",
+        ],
+        "role 'admin'",
+    );
+    assert_bad_input(
+        &[
+            "update",
+            "bundle",
+            "--keys",
+            &maker.keys(),
+            "--binary",
+            "/nonexistent",
+            "--version",
+            "1.0.0",
+            "--security-version",
+            "1",
+            "--out",
+            &maker.path("x.bundle"),
+        ],
+        "not a file",
+    );
+    assert_bad_input(
+        &[
+            "update",
+            "install",
+            "--data",
+            &maker.data(),
+            "--bundle",
+            "/etc/hostname",
+        ],
+        "rampart update trust",
+    );
+    let data = maker.device();
+    assert_bad_input(
+        &[
+            "update",
+            "install",
+            "--data",
+            &data,
+            "--bundle",
+            "/etc/hostname",
+        ],
+        "not an update bundle",
+    );
+    let first = maker.path("1.0.0.bundle");
+    assert_bad_input(
+        &[
+            "update", "install", "--data", &data, "--bundle", &first, "--commit",
+        ],
+        "first install",
+    );
+}
+
+/// Runs `update install` armed to stop at crash point `n`; SIGKILLs it there. Returns false
+/// when the install finished before reaching point `n` (all points covered).
+fn install_killed_at(data: &str, bundle: &str, n: u32) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["update", "install", "--data", data, "--bundle", bundle])
+        .env("RAMPART_TEST_CRASH_AT", n.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut seen = String::new();
+    let reached = loop {
+        seen.push_str(&line);
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break false;
+        }
+        if line.starts_with("crash-point ") {
+            break true;
+        }
+    };
+    if reached {
+        child.kill().unwrap();
+    }
+    let status = child.wait().unwrap();
+    // An install that ended without reaching point n must have succeeded.
+    assert!(
+        reached || status.success(),
+        "install failed at no crash point: {seen}"
+    );
+    reached
+}
+
+#[test]
+fn a_power_cut_at_any_point_of_an_install_leaves_a_verified_slot_to_boot() {
+    let maker = Maker::new();
+    let template = maker.device();
+    // Slot b holds an abandoned trial, so an install also moves an old slot aside.
+    let abandoned = maker.bundle("/usr/bin/env", "1.0.5", 1);
+    ok(&[
+        "update", "install", "--data", &template, "--bundle", &abandoned,
+    ]);
+    ok(&["update", "rollback", "--data", &template]);
+    let update = maker.bundle("/usr/bin/env", "1.1.0", 2);
+    let mut points = 0;
+    for n in 1.. {
+        // Each cut starts from the same provisioned device.
+        let data = maker.path(&format!("cut-{n}"));
+        copy_dir(Path::new(&template), Path::new(&data));
+        if !install_killed_at(&data, &update, n) {
+            break;
+        }
+        points += 1;
+        let output = launch(&data);
+        assert!(
+            output.status.success(),
+            "cut at point {n}: {}",
+            stderr(&output)
+        );
+        let slot = launched_slot(&output).unwrap();
+        let state = boot_state(&data);
+        assert_eq!(
+            state["slots"]["a"]["state"], "committed",
+            "cut at point {n}"
+        );
+        assert_eq!(state["security_version_floor"], 1);
+        if slot == "b" {
+            assert_eq!(state["slots"]["b"]["state"], "trial");
+        }
+        // The device can still be updated after the cut.
+        ok(&["update", "install", "--data", &data, "--bundle", &update]);
+        let output = launch(&data);
+        assert_eq!(
+            launched_slot(&output).as_deref(),
+            Some("b"),
+            "after cut {n}"
+        );
+        assert!(n < 200, "the crash points do not end");
+    }
+    assert!(points >= 20, "only {points} crash points");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::set_permissions(to, std::fs::metadata(from).unwrap().permissions()).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
