@@ -98,6 +98,7 @@ pub struct ManifestSignature {
 
 /// Why a bundle or a slot was refused. Each names what is wrong.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     /// Reading or writing failed.
     #[error("{context}: {source}")]

@@ -118,6 +118,7 @@ impl std::str::FromStr for Role {
 
 /// Why a repository operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RepoError {
     /// A file operation failed.
     #[error("{context}: {source}")]

@@ -222,6 +222,7 @@ impl BootState {
 
 /// Why an update step was refused. Callers audit these; each names what and why.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UpdateError {
     /// The bundle is not authentic or not intact.
     #[error(transparent)]

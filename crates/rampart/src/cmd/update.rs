@@ -247,8 +247,8 @@ fn now() -> jiff::Timestamp {
 
 fn repo_error(e: RepoError) -> anyhow::Error {
     match e {
-        RepoError::Io { .. } | RepoError::Tuf(_) => anyhow::Error::new(e),
         RepoError::State(_) | RepoError::Bundle(_) => BadInput(e.to_string()).into(),
+        _ => anyhow::Error::new(e),
     }
 }
 
