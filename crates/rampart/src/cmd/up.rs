@@ -30,6 +30,10 @@ pub(crate) struct Args {
     /// A real Modbus/TCP device to protect instead of the built-in simulated PLC.
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_upstream)]
     upstream: Option<UpstreamTarget>,
+    /// When started by `rampart launch` as a trial slot: how long the health check (listeners
+    /// up, policy loaded, audit trail writable) must hold before the slot commits itself.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    commit_after: u64,
 }
 
 fn parse_upstream(text: &str) -> Result<UpstreamTarget, String> {
@@ -114,7 +118,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         .thread_name("rampart-gateway")
         .build()
         .context("starting the async runtime")?;
-    let result = runtime.block_on(serve(config, &component, initial_password));
+    let trial = super::update::TrialBoot::from_env(Duration::from_secs(args.commit_after));
+    let result = runtime.block_on(serve(config, &component, initial_password, trial));
     component.close()?;
     result
 }
@@ -123,6 +128,7 @@ async fn serve(
     config: GatewayConfig,
     component: &Component,
     initial_password: Option<rampart_identity::InitialPassword>,
+    mut trial: Option<super::update::TrialBoot>,
 ) -> anyhow::Result<Exit> {
     // Handlers first: a signal that arrives once the gateway says it is ready must stop it
     // cleanly, not kill it.
@@ -195,6 +201,13 @@ async fn serve(
                     record_clock_step(component, jump).await;
                 }
                 clock.set_sync(rampart_audit::system_clock_sync());
+                // A trial slot commits itself once its health check has held long enough.
+                if let Some(boot) = &trial
+                    && boot.due()
+                {
+                    boot.commit_if_healthy(component, &gateway.status(), mgmt.local_addr()).await;
+                    trial = None;
+                }
             }
         }
     };

@@ -865,3 +865,131 @@ pub(crate) fn launch(args: &LaunchArgs) -> anyhow::Result<Outcome> {
     let error = command.exec();
     Err(anyhow::Error::new(error).context(format!("executing slot {}'s binary", boot.slot)))
 }
+
+/// A trial boot in progress: this process was started by `rampart launch` from a slot that is
+/// not committed yet, and commits it once its health check has held for `hold`.
+pub(crate) struct TrialBoot {
+    slot: SlotName,
+    update_dir: PathBuf,
+    started: std::time::Instant,
+    hold: std::time::Duration,
+}
+
+impl TrialBoot {
+    /// The trial the launcher announced in the environment, if any.
+    pub(crate) fn from_env(hold: std::time::Duration) -> Option<TrialBoot> {
+        std::env::var_os("RAMPART_BOOT_TRIAL")?;
+        let slot = std::env::var("RAMPART_SLOT").ok()?.parse().ok()?;
+        let update_dir = PathBuf::from(std::env::var_os("RAMPART_UPDATE_DIR")?);
+        Some(TrialBoot {
+            slot,
+            update_dir,
+            started: std::time::Instant::now(),
+            hold,
+        })
+    }
+
+    /// Whether the health check has held for the whole window.
+    pub(crate) fn due(&self) -> bool {
+        self.started.elapsed() >= self.hold
+    }
+
+    /// Commits the slot if the gateway is healthy: both listeners bound, a policy in force,
+    /// and the audit trail writable (the health record itself is the write test). Every
+    /// outcome is audited; a failure leaves the slot on trial, so the launcher falls back.
+    pub(crate) async fn commit_if_healthy(
+        &self,
+        component: &Component,
+        status: &rampart_gateway::Status,
+        management: std::net::SocketAddr,
+    ) {
+        let actor = match rampart_audit::Actor::process("rampart") {
+            Ok(actor) => actor,
+            Err(e) => {
+                eprintln!("update: cannot name the process as actor: {e}");
+                return;
+            }
+        };
+        let mut problems = Vec::new();
+        if status.secure_addr.port() == 0 || management.port() == 0 {
+            problems.push("a listener is not bound");
+        }
+        if status.policy.sha256.is_empty() {
+            problems.push("no policy is in force");
+        }
+        let health = NewEvent::builder(
+            Category::ControlSystem,
+            "update.health_check",
+            actor.clone(),
+        )
+        .target(format!("slot {}", self.slot))
+        .outcome(if problems.is_empty() {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Failure
+        })
+        .details(serde_json::json!({
+            "slot": self.slot.as_str(),
+            "held_seconds": self.hold.as_secs(),
+            "problems": problems,
+        }))
+        .build()
+        .map_err(anyhow::Error::new)
+        .and_then(|event| component.record(event));
+        if let Err(e) = &health {
+            eprintln!(
+                "update: the audit trail is not writable ({e}); slot {} stays on trial",
+                self.slot
+            );
+            return;
+        }
+        if !problems.is_empty() {
+            eprintln!(
+                "update: health check failed ({}); slot {} stays on trial",
+                problems.join(", "),
+                self.slot
+            );
+            return;
+        }
+        let result = Slots::new(&self.update_dir).commit(self.slot, now());
+        let (outcome, details) = match &result {
+            Ok(record) => (
+                AuditOutcome::Success,
+                serde_json::json!({
+                    "slot": self.slot.as_str(),
+                    "version": record.version.to_string(),
+                    "security_version": record.security_version,
+                    "by": "health check",
+                }),
+            ),
+            Err(e) => (
+                AuditOutcome::Failure,
+                serde_json::json!({ "slot": self.slot.as_str(), "error": e.to_string() }),
+            ),
+        };
+        let event = NewEvent::builder(Category::ConfigurationChange, "update.committed", actor)
+            .target(format!("slot {}", self.slot))
+            .outcome(outcome)
+            .severity(Severity::Notice)
+            .details(details)
+            .build();
+        if let Err(e) = event
+            .map_err(anyhow::Error::new)
+            .and_then(|e| component.record(e))
+        {
+            eprintln!("update: could not audit the commit: {e}");
+        }
+        match result {
+            Ok(record) => say_line(&format!(
+                "update: slot {} (rampart {}) committed after its health check\n",
+                self.slot, record.version
+            )),
+            Err(e) => eprintln!("update: slot {} not committed: {e}", self.slot),
+        }
+    }
+}
+
+fn say_line(text: &str) {
+    print!("{text}");
+    let _ = std::io::stdout().flush();
+}

@@ -444,3 +444,62 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_trial_gateway_commits_itself_after_its_health_check() {
+    let maker = Maker::new();
+    let data = maker.data();
+    ok(&[
+        "update",
+        "trust",
+        "--data",
+        &data,
+        "--root",
+        &format!("{}/trust/root.json", maker.repo()),
+        "--release-keys",
+        &format!("{}/trust/release-keys.json", maker.repo()),
+    ]);
+    let binary = env!("CARGO_BIN_EXE_rampart");
+    let first = maker.bundle(binary, "1.0.0", 1);
+    ok(&[
+        "update", "install", "--data", &data, "--bundle", &first, "--commit",
+    ]);
+    let next = maker.bundle(binary, "1.1.0", 2);
+    ok(&["update", "install", "--data", &data, "--bundle", &next]);
+    let config = maker.path("rampart.toml");
+    std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "launch", "--data", &data, "--", "up", "--data", &data, "--config", &config,
+        ])
+        .args(["--commit-after", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read on a thread so the deadline holds even when the gateway prints nothing more.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("committed after its health check") {
+                let _ = sender.send(());
+            }
+        }
+    });
+    let committed = receiver
+        .recv_timeout(std::time::Duration::from_mins(2))
+        .is_ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(committed, "the trial slot never committed itself");
+    let state = boot_state(&data);
+    assert_eq!(state["slots"]["b"]["state"], "committed");
+    assert_eq!(state["slots"]["a"]["state"], "previous");
+    assert_eq!(state["security_version_floor"], 2);
+    let actions = audit_actions(&data);
+    assert!(
+        actions.iter().any(|a| a == "update.health_check"),
+        "{actions:?}"
+    );
+}
