@@ -29,6 +29,8 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
+pub mod signature;
+
 /// Bytes of a SHA-256 digest.
 pub const SHA256_LEN: usize = 32;
 /// Bytes of an XChaCha20-Poly1305 key.
