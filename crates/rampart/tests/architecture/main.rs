@@ -133,7 +133,8 @@ fn assert_none(rule: &str, violations: &[String]) {
 /// The crates at the I/O edge: they may hold sockets, an async runtime and TLS sessions.
 /// `vault` builds the TLS configurations (it names rustls) but opens no socket. `probe`
 /// connects only to the targets its caller names, each probe rate- and time-bounded.
-const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "probe", "rampart"];
+/// `update` fetches TUF metadata and targets from the repository URL it is given.
+const IO_EDGE: &[&str] = &["gateway", "mgmt", "forward", "probe", "update", "rampart"];
 const IO_CRATES: &[&str] = &[
     "tokio",
     "tokio-rustls",
@@ -175,7 +176,8 @@ fn only_the_io_edge_knows_sockets_runtimes_and_tls() {
         }
     }
     assert_none(
-        "only gateway, mgmt, forward, probe and the binary open sockets or run tokio/hyper; \
+        "only gateway, mgmt, forward, probe, update and the binary open sockets or run \
+         tokio/hyper; \
          only vault and they name rustls",
         &violations,
     );
@@ -380,7 +382,7 @@ fn public_error_enums_are_non_exhaustive() {
 
 /// The crates that read network or file input: a panic there is a denial of service.
 const INPUT_CRATES: &[&str] = &[
-    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln", "probe",
+    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln", "probe", "update",
 ];
 
 #[test]

@@ -1,0 +1,5 @@
+//! Integration tests of `rampart-update`.
+
+mod conformance_client;
+mod tuf_repo;
+mod tuf_threats;
