@@ -123,14 +123,20 @@ impl Envelope {
         role_keys: &RoleKeys,
     ) -> Result<(), TufError> {
         let mut valid = 0u64;
+        // A key listed under several key ids still counts once.
+        let mut counted: BTreeSet<(&str, &str)> = BTreeSet::new();
         for keyid in &role_keys.keyids {
-            let Some(key) = keys.get(keyid).and_then(Key::verifying_key) else {
+            let Some(key) = keys.get(keyid) else {
+                continue;
+            };
+            let Some(verifying) = key.verifying_key() else {
                 continue;
             };
             let Some((_, sig)) = self.signatures.iter().find(|(id, _)| id == keyid) else {
                 continue;
             };
-            if key.verify(&self.canonical, sig) {
+            let identity = (key.keytype.as_str(), key.keyval.public.trim());
+            if verifying.verify(&self.canonical, sig) && counted.insert(identity) {
                 valid += 1;
             }
         }

@@ -386,10 +386,9 @@ impl<F: Fetcher> Repository<F> {
         let root_path = metadata_dir.join("root.json");
         let raw = read_local(&root_path, DEFAULT_ROOT_MAX)?
             .ok_or_else(|| storage(&root_path)("no trusted root (run init first)".into()))?;
-        let envelope = Envelope::parse("root", raw)?;
-        let signed: Root = envelope.signed("root", "root")?;
-        signed.check()?;
-        let root = Trusted { envelope, signed };
+        // The trusted root is trusted as it is, but it must still be a root that signs itself:
+        // a damaged or unsigned file fails here, before any request.
+        let root = verify_root(raw)?;
         let mut repository = Repository {
             dir: metadata_dir.to_owned(),
             metadata_url: metadata_base_url.to_owned(),

@@ -1,5 +1,6 @@
 //! Integration tests of `rampart-update`.
 
 mod conformance_client;
+mod tuf_python;
 mod tuf_repo;
 mod tuf_threats;

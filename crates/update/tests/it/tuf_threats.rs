@@ -523,3 +523,86 @@ fn targets_are_refused_before_a_refresh_and_leftovers_are_cleaned() {
     assert_eq!(files(&s.client), ["root.json"]);
     let _ = FAR;
 }
+
+#[test]
+fn threshold_not_met_one_key_listed_under_two_key_ids_counts_once() {
+    let mut s = setup();
+    let (id, value) = crate::tuf_repo::key_json(&crate::tuf_repo::key(4));
+    s.repo.root["keys"]["alias"] = value;
+    s.repo.root["roles"]["targets"]["keyids"] = json!([id, "alias"]);
+    s.repo.root["roles"]["targets"]["threshold"] = json!(2);
+    s.repo.bump("root");
+    s.repo.publish_root();
+    s.repo.new_release();
+    // The same signature under both key ids.
+    let path = s.repo.metadata.join("targets.json");
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut alias = envelope["signatures"][0].clone();
+    alias["keyid"] = json!("alias");
+    envelope["signatures"].as_array_mut().unwrap().push(alias);
+    std::fs::write(&path, serde_json::to_vec(&envelope).unwrap()).unwrap();
+    s.repo.snapshot["meta"]["targets.json"] = json!({"version": 2});
+    s.repo.publish_snapshot_and_timestamp();
+    let error = s.refresh().unwrap_err();
+    assert!(
+        matches!(&error, TufError::ThresholdNotMet { role, valid: 1, threshold: 2 } if role == "targets"),
+        "{error}"
+    );
+}
+
+#[test]
+fn succinct_hash_bins_lead_to_the_one_bin_of_a_target() {
+    let mut s = setup();
+    let (id, value) = crate::tuf_repo::key_json(&crate::tuf_repo::key(45));
+    s.repo.targets["delegations"] = json!({"keys": {&id: value}, "succinct_roles":
+        {"keyids": [&id], "threshold": 1, "bit_length": 2, "name_prefix": "bin"}});
+    for bin in 0..4 {
+        let name = format!("bin-{bin:x}");
+        s.repo.delegated.insert(
+            name.clone(),
+            json!({"_type": "targets", "spec_version": "1.0.31", "version": 1,
+                "expires": FAR, "targets": {}}),
+        );
+        s.repo.delegated_keys.insert(name, vec![45]);
+    }
+    let target = "firmware.bin";
+    let first = u8::from_str_radix(&sha256_hex(target.as_bytes())[..2], 16).unwrap();
+    let bin = format!("bin-{:x}", first >> 6);
+    s.repo.add_target(&bin, target, b"binned");
+    s.repo.new_release();
+    assert_eq!(s.download(target).unwrap(), b"binned");
+    assert!(s.local(&format!("{bin}.json")).is_some());
+    // Only the responsible bin was fetched.
+    let bins = files(&s.client)
+        .into_iter()
+        .filter(|f| f.starts_with("bin-"))
+        .count();
+    assert_eq!(bins, 1);
+}
+
+#[test]
+fn an_unsigned_initial_root_is_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::new(&dir.path().join("repo"));
+    let mut envelope: serde_json::Value = serde_json::from_slice(&repo.roots[0]).unwrap();
+    envelope["signatures"][0]["sig"] = json!("00".repeat(64));
+    let bytes = serde_json::to_vec(&envelope).unwrap();
+    let client = dir.path().join("client");
+    let error = Repository::<FileFetcher>::init(&client, &bytes).unwrap_err();
+    assert!(
+        matches!(&error, TufError::ThresholdNotMet { role, .. } if role == "root"),
+        "{error}"
+    );
+    // Even if such a file is put there by hand, loading refuses it.
+    std::fs::create_dir_all(&client).unwrap();
+    std::fs::write(client.join("root.json"), &bytes).unwrap();
+    let loaded = Repository::load(
+        &client,
+        "http://127.0.0.1:1/",
+        "http://127.0.0.1:1/",
+        FileFetcher,
+        Arc::new(ManualClock::new(NOW.parse::<jiff::Timestamp>().unwrap())),
+    );
+    assert!(loaded.is_err());
+}
