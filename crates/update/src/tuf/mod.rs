@@ -45,6 +45,8 @@
 //! in `.json`; leftovers of a crash are removed when the directory is loaded.
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metadata;
 
 use std::collections::{BTreeMap, BTreeSet};
