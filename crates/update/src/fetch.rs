@@ -261,7 +261,7 @@ impl HttpFetcher {
         .map_err(|_| {
             FetchError::failed(
                 url,
-                format!("no answer within {} s", self.deadlines.headers.as_secs()),
+                format!("no answer within {:?}", self.deadlines.headers),
             )
         })??;
         let (response, connection) = headers;
@@ -363,7 +363,7 @@ impl Fetcher for HttpFetcher {
                 .map_err(|_| {
                     FetchError::failed(
                         url,
-                        format!("not complete within {} s", self.deadlines.total.as_secs()),
+                        format!("not complete within {:?}", self.deadlines.total),
                     )
                 })?
         })
@@ -395,6 +395,104 @@ mod tests {
             Err(FetchError::NotFound { .. })
         ));
         assert!(fetcher.fetch_bytes("http://x/y", 9).is_err());
+    }
+
+    /// A one-shot loopback HTTP server answering every connection with `answer` (then, if
+    /// `endless`, zeros until the client hangs up).
+    fn serve(answer: &'static [u8], endless: bool, connections: usize) -> u16 {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(connections) {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(answer);
+                if endless {
+                    let zeros = [0u8; 8192];
+                    // Bounded: stops when the client closes, or after 64 MiB at most.
+                    for _ in 0..8192 {
+                        if stream.write_all(&zeros).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        port
+    }
+
+    fn quick() -> HttpFetcher {
+        HttpFetcher::plain().deadlines(Deadlines {
+            headers: Duration::from_secs(5),
+            total: Duration::from_secs(10),
+        })
+    }
+
+    #[test]
+    fn http_fetcher_reads_a_body_and_maps_404() {
+        let port = serve(
+            b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            false,
+            2,
+        );
+        let url = format!("http://127.0.0.1:{port}/x.json");
+        assert_eq!(quick().fetch_bytes(&url, 5).unwrap(), b"hello");
+        assert!(matches!(
+            quick().fetch_bytes(&url, 4),
+            Err(FetchError::TooLarge { max: 4, .. })
+        ));
+        let port = serve(
+            b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            false,
+            1,
+        );
+        assert!(matches!(
+            quick().fetch_bytes(&format!("http://127.0.0.1:{port}/2.root.json"), 100),
+            Err(FetchError::NotFound { .. })
+        ));
+        let port = serve(b"HTTP/1.0 500 Oops\r\nContent-Length: 0\r\n\r\n", false, 1);
+        assert!(matches!(
+            quick().fetch_bytes(&format!("http://127.0.0.1:{port}/x"), 100),
+            Err(FetchError::Failed { .. })
+        ));
+    }
+
+    #[test]
+    fn http_fetcher_stops_endless_data_at_the_cap() {
+        // No Content-Length, a body without end: reading stops past the cap.
+        let port = serve(b"HTTP/1.0 200 OK\r\n\r\n", true, 1);
+        let mut sink = Vec::new();
+        let error = quick()
+            .fetch(&format!("http://127.0.0.1:{port}/t"), 100_000, &mut sink)
+            .unwrap_err();
+        assert!(
+            matches!(error, FetchError::TooLarge { max: 100_000, .. }),
+            "{error}"
+        );
+        assert!(
+            sink.len() <= 100_000 + 16 * 1024,
+            "{} bytes kept",
+            sink.len()
+        );
+    }
+
+    #[test]
+    fn http_fetcher_gives_up_on_a_silent_server() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fetcher = HttpFetcher::plain().deadlines(Deadlines {
+            headers: Duration::from_millis(300),
+            total: Duration::from_secs(5),
+        });
+        let started = std::time::Instant::now();
+        let error = fetcher
+            .fetch_bytes(&format!("http://127.0.0.1:{port}/t"), 10)
+            .unwrap_err();
+        assert!(error.to_string().contains("no answer within"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        drop(listener);
     }
 
     #[test]
