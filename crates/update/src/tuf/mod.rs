@@ -645,8 +645,11 @@ impl<F: Fetcher> Repository<F> {
             None => read_local(&self.dir.join(&file_name), DEFAULT_TARGETS_MAX)?
                 .and_then(|raw| verify_targets(role, raw, keys, role_keys).ok()),
         };
+        // A local copy is used if it has the snapshot's version and, when the snapshot gives
+        // them, its length and hashes.
         if let Some(local) = local
             && local.signed.version == meta.version
+            && check_meta_bytes(role, &local.envelope.raw, &meta).is_ok()
         {
             check_expiry(role, local.signed.version, &local.signed.expires, now)?;
             return Ok(local);
