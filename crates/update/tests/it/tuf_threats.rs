@@ -606,3 +606,32 @@ fn an_unsigned_initial_root_is_refused_before_any_request() {
     );
     assert!(loaded.is_err());
 }
+
+#[test]
+fn root_rotations_are_followed_at_most_32_at_a_time() {
+    let mut s = setup();
+    for seed in 0..33u8 {
+        s.repo.rotate("root", &[100 + seed]);
+    }
+    s.repo.new_release();
+    let error = s.refresh().unwrap_err();
+    assert!(matches!(error, TufError::TooManyRotations { max: 32 }), "{error}");
+    // The 32 verified versions are kept: the next refresh goes on from version 33.
+    assert_eq!(s.local("root.json").unwrap(), s.repo.roots[32]);
+    let client = s.refresh().unwrap();
+    assert_eq!(client.trusted_versions().root.version, 34);
+}
+
+#[test]
+fn fast_forward_recovery_after_a_snapshot_key_rotation() {
+    let mut s = setup();
+    s.repo.snapshot["version"] = json!(500);
+    s.repo.publish();
+    s.refresh().unwrap();
+    s.repo.rotate("snapshot", &[71]);
+    s.repo.snapshot["version"] = json!(2);
+    s.repo.bump("timestamp");
+    s.repo.publish();
+    let client = s.refresh().unwrap();
+    assert_eq!(client.trusted_versions().snapshot.unwrap().version, 2);
+}
