@@ -108,7 +108,13 @@ impl Envelope {
                 "spec_version {spec:?} is not a supported 1.x version"
             )));
         }
-        if self.signed.get("version").and_then(Value::as_u64).unwrap_or(0) == 0 {
+        if self
+            .signed
+            .get("version")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            == 0
+        {
             return Err(bad("version must be an integer of at least 1".into()));
         }
         T::deserialize(&self.signed).map_err(|e| bad(e.to_string()))

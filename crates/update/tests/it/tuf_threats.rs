@@ -615,7 +615,10 @@ fn root_rotations_are_followed_at_most_32_at_a_time() {
     }
     s.repo.new_release();
     let error = s.refresh().unwrap_err();
-    assert!(matches!(error, TufError::TooManyRotations { max: 32 }), "{error}");
+    assert!(
+        matches!(error, TufError::TooManyRotations { max: 32 }),
+        "{error}"
+    );
     // The 32 verified versions are kept: the next refresh goes on from version 33.
     assert_eq!(s.local("root.json").unwrap(), s.repo.roots[32]);
     let client = s.refresh().unwrap();
