@@ -7,8 +7,9 @@
 //! the connection and the answer's headers and an overall deadline (the slow-retrieval
 //! defence). Bodies are streamed into a writer, so a large target never sits in memory.
 //!
-//! The fetchers are blocking: [`HttpFetcher`] runs its own current-thread tokio runtime. From
-//! async code, call them inside `tokio::task::spawn_blocking`.
+//! The fetchers are blocking: [`HttpFetcher`] runs its own current-thread tokio runtime (on a
+//! thread of its own when called from inside a runtime). From async code, call them inside
+//! `tokio::task::spawn_blocking`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,7 +62,12 @@ pub trait Fetcher {
     ///
     /// # Errors
     /// [`FetchError`]; `NotFound` for 404 or a missing file.
-    fn fetch(&self, url: &str, max_length: u64, dest: &mut dyn Write) -> Result<u64, FetchError>;
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError>;
 
     /// [`Fetcher::fetch`] into memory.
     ///
@@ -75,13 +81,23 @@ pub trait Fetcher {
 }
 
 impl<F: Fetcher + ?Sized> Fetcher for &F {
-    fn fetch(&self, url: &str, max_length: u64, dest: &mut dyn Write) -> Result<u64, FetchError> {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
         (**self).fetch(url, max_length, dest)
     }
 }
 
 impl<F: Fetcher + ?Sized> Fetcher for Box<F> {
-    fn fetch(&self, url: &str, max_length: u64, dest: &mut dyn Write) -> Result<u64, FetchError> {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
         (**self).fetch(url, max_length, dest)
     }
 }
@@ -91,7 +107,7 @@ fn copy_capped(
     url: &str,
     source: &mut dyn std::io::Read,
     max: u64,
-    dest: &mut dyn Write,
+    dest: &mut (dyn Write + Send),
 ) -> Result<u64, FetchError> {
     let mut limited = std::io::Read::take(source, max.saturating_add(1));
     let copied = std::io::copy(&mut limited, dest)
@@ -122,7 +138,12 @@ impl FileFetcher {
 }
 
 impl Fetcher for FileFetcher {
-    fn fetch(&self, url: &str, max_length: u64, dest: &mut dyn Write) -> Result<u64, FetchError> {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
         let path = FileFetcher::path(url)?;
         let mut file = match std::fs::File::open(&path) {
             Ok(file) => file,
@@ -215,7 +236,7 @@ impl HttpFetcher {
         url: &str,
         uri: &hyper::Uri,
         max_length: u64,
-        dest: &mut dyn Write,
+        dest: &mut (dyn Write + Send),
     ) -> Result<u64, FetchError> {
         let https = match uri.scheme_str() {
             Some("http") => false,
@@ -348,7 +369,34 @@ where
 }
 
 impl Fetcher for HttpFetcher {
-    fn fetch(&self, url: &str, max_length: u64, dest: &mut dyn Write) -> Result<u64, FetchError> {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Called from async code: a runtime cannot be started on this thread, so the fetch
+            // runs on a thread of its own (the caller's task is blocked meanwhile; prefer
+            // `spawn_blocking`).
+            return std::thread::scope(|scope| {
+                scope
+                    .spawn(|| self.fetch_on_this_thread(url, max_length, dest))
+                    .join()
+                    .unwrap_or_else(|_| Err(FetchError::failed(url, "the fetch thread failed")))
+            });
+        }
+        self.fetch_on_this_thread(url, max_length, dest)
+    }
+}
+
+impl HttpFetcher {
+    fn fetch_on_this_thread(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| FetchError::failed(url, format!("not a URL: {e}")))?;
@@ -457,6 +505,18 @@ mod tests {
             quick().fetch_bytes(&format!("http://127.0.0.1:{port}/x"), 100),
             Err(FetchError::Failed { .. })
         ));
+    }
+
+    #[test]
+    fn http_fetcher_called_from_async_code_does_not_panic() {
+        let port = serve(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false, 1);
+        let url = format!("http://127.0.0.1:{port}/x");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let body = runtime.block_on(async { quick().fetch_bytes(&url, 2) });
+        assert_eq!(body.unwrap(), b"ok");
     }
 
     #[test]

@@ -207,7 +207,7 @@ fn check_expiry(
 
 /// The digests of a byte stream, computed while it is written through.
 struct Digesting<'a> {
-    inner: &'a mut dyn Write,
+    inner: &'a mut (dyn Write + Send),
     sha256: rampart_vault::crypto::Sha256,
     sha512: Sha512,
     length: u64,
@@ -817,7 +817,7 @@ impl<F: Fetcher> Repository<F> {
         &self,
         info: &TargetInfo,
         name: &str,
-        dest: &mut dyn Write,
+        dest: &mut (dyn Write + Send),
     ) -> Result<(), TufError> {
         if !knows_a_hash(&info.hashes) {
             return Err(TufError::NoKnownHash {
@@ -862,6 +862,15 @@ impl<F: Fetcher> Repository<F> {
                 .map(|t| status(t.signed.version, &t.signed.expires)),
         }
     }
+}
+
+/// [`Repository::init`] without naming a fetcher type: initialises `metadata_dir` with a
+/// trusted root that signs itself.
+///
+/// # Errors
+/// As [`Repository::init`].
+pub fn init(metadata_dir: &Path, trusted_root: &[u8]) -> Result<(), TufError> {
+    Repository::<crate::fetch::FileFetcher>::init(metadata_dir, trusted_root)
 }
 
 /// Whether `bytes` are the target `info` describes (length and every known hash), e.g. a
