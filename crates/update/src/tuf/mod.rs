@@ -493,13 +493,14 @@ impl<F: Fetcher> Repository<F> {
             self.root = Trusted { envelope, signed };
             rotated = true;
         }
-        let root = &self.root.signed;
-        check_expiry("root", root.version, &root.expires, now)?;
         if rotated {
-            // The other roles' keys may have changed: keep only what verifies now.
+            // The other roles' keys may have changed, and files may have been deleted: keep
+            // only what is on disk and verifies now (before the expiry check, so that a failed
+            // refresh leaves memory as the disk is).
             self.load_local_top_level()?;
         }
-        Ok(())
+        let root = &self.root.signed;
+        check_expiry("root", root.version, &root.expires, now)
     }
 
     fn update_timestamp(&mut self, now: jiff::Timestamp) -> Result<(), TufError> {
