@@ -180,6 +180,29 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// `file://` URLs through [`FileFetcher`], all others through an [`HttpFetcher`]: for a
+/// repository whose metadata and targets may be on different schemes.
+#[derive(Debug, Clone)]
+pub struct AnyFetcher {
+    /// The fetcher of `http://` and `https://` URLs.
+    pub http: HttpFetcher,
+}
+
+impl Fetcher for AnyFetcher {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn Write + Send),
+    ) -> Result<u64, FetchError> {
+        if url.starts_with("file://") {
+            FileFetcher.fetch(url, max_length, dest)
+        } else {
+            self.http.fetch(url, max_length, dest)
+        }
+    }
+}
+
 /// Deadlines of an [`HttpFetcher`].
 #[derive(Debug, Clone, Copy)]
 pub struct Deadlines {

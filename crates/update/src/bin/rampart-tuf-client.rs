@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use rampart_update::fetch::{Fetcher, FileFetcher, HttpFetcher};
+use rampart_update::fetch::{AnyFetcher, FileFetcher, HttpFetcher};
 use rampart_update::tuf::{self, Repository};
 
 /// A TUF 1.0 client for the tuf-conformance suite.
@@ -100,19 +100,18 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open(cli: &Cli, target_url: &str) -> anyhow::Result<Repository<Box<dyn Fetcher>>> {
+fn open(cli: &Cli, target_url: &str) -> anyhow::Result<Repository<AnyFetcher>> {
     let Some(metadata_url) = &cli.metadata_url else {
         bail!("--metadata-url is required");
     };
-    let fetcher: Box<dyn Fetcher> = if metadata_url.starts_with("file://") {
-        Box::new(FileFetcher)
-    } else if let Some(ca) = &cli.ca {
+    let http = if let Some(ca) = &cli.ca {
         let tls = rampart_vault::tls::client_config(ca, None)
             .with_context(|| format!("the CA certificates in {}", ca.display()))?;
-        Box::new(HttpFetcher::with_tls(tls))
+        HttpFetcher::with_tls(tls)
     } else {
-        Box::new(HttpFetcher::plain())
+        HttpFetcher::plain()
     };
+    let fetcher = AnyFetcher { http };
     Ok(Repository::load(
         &cli.metadata_dir,
         metadata_url,
@@ -152,7 +151,7 @@ fn download(cli: &Cli) -> anyhow::Result<()> {
 /// Downloads into a temporary file beside `path` and renames it over `path` only once the
 /// length and hashes are verified.
 fn store_target(
-    repository: &Repository<Box<dyn Fetcher>>,
+    repository: &Repository<AnyFetcher>,
     info: &tuf::TargetInfo,
     name: &str,
     path: &Path,
