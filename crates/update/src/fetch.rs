@@ -281,15 +281,21 @@ impl HttpFetcher {
             .path_and_query()
             .map_or("/", hyper::http::uri::PathAndQuery::as_str)
             .to_owned();
+        let tls = match (https, &self.tls) {
+            (false, _) => None,
+            (true, Some(config)) => Some(Arc::clone(config)),
+            (true, None) => {
+                return Err(FetchError::failed(
+                    url,
+                    "https:// needs a TLS configuration",
+                ));
+            }
+        };
         let headers = tokio::time::timeout(self.deadlines.headers, async {
             let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
                 .await
                 .map_err(|e| FetchError::failed(url, format!("connecting: {e}")))?;
-            if https {
-                let config = self
-                    .tls
-                    .clone()
-                    .ok_or_else(|| FetchError::failed(url, "https:// needs a TLS configuration"))?;
+            if let Some(config) = tls {
                 let name = rustls::pki_types::ServerName::try_from(host.clone())
                     .map_err(|e| FetchError::failed(url, format!("server name: {e}")))?;
                 let tls = tokio_rustls::TlsConnector::from(config)

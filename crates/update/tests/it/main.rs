@@ -1,6 +1,7 @@
 //! Integration tests of `rampart-update`.
 
 mod conformance_client;
+mod tuf_https;
 mod tuf_python;
 mod tuf_repo;
 mod tuf_threats;
