@@ -839,6 +839,11 @@ impl<F: Fetcher> Repository<F> {
         verify_digests(name, info, &digesting.finish())
     }
 
+    /// The fetcher.
+    pub fn fetcher(&self) -> &F {
+        &self.fetcher
+    }
+
     /// The trusted versions and expiries.
     pub fn trusted_versions(&self) -> TrustedVersions {
         fn status(version: u64, expires: &str) -> RoleStatus {

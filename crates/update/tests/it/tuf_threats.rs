@@ -638,3 +638,114 @@ fn fast_forward_recovery_after_a_snapshot_key_rotation() {
     let client = s.refresh().unwrap();
     assert_eq!(client.trusted_versions().snapshot.unwrap().version, 2);
 }
+
+/// A file fetcher that records the metadata files asked for.
+#[derive(Debug, Default)]
+struct Recording(std::sync::Mutex<Vec<String>>);
+
+impl rampart_update::fetch::Fetcher for Recording {
+    fn fetch(
+        &self,
+        url: &str,
+        max_length: u64,
+        dest: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, rampart_update::fetch::FetchError> {
+        let name = url.rsplit('/').next().unwrap_or_default().to_owned();
+        self.0.lock().unwrap().push(name);
+        FileFetcher.fetch(url, max_length, dest)
+    }
+}
+
+#[test]
+fn delegations_are_searched_pre_order_depth_first_each_role_once() {
+    // (delegator, role, paths, terminating), then the roles fetched looking for "missing".
+    let cases: &[(&[(&str, &str, &str, bool)], &[&str])] = &[
+        (
+            &[("targets", "A", "*", false), ("targets", "B", "*", false)],
+            &["A", "B"],
+        ),
+        (
+            &[
+                ("targets", "A", "*", false),
+                ("targets", "B", "*", false),
+                ("A", "C", "*", false),
+                ("A", "D", "*", false),
+            ],
+            &["A", "C", "D", "B"],
+        ),
+        (
+            &[
+                ("targets", "A", "*", false),
+                ("targets", "B", "*", false),
+                ("A", "C", "*", true),
+                ("A", "D", "*", false),
+            ],
+            &["A", "C"],
+        ),
+        (
+            &[
+                ("targets", "A", "*.py", false),
+                ("targets", "B", "*", false),
+                ("A", "C", "*", false),
+            ],
+            &["B"],
+        ),
+        (
+            &[
+                ("targets", "A", "*", false),
+                ("targets", "B", "*", false),
+                ("B", "C", "*", false),
+                ("C", "D", "*", false),
+                ("D", "B", "*", false),
+            ],
+            &["A", "B", "C", "D"],
+        ),
+        (
+            &[
+                ("targets", "A", "*", false),
+                ("targets", "B", "*", false),
+                ("B", "C", "*", false),
+                ("A", "C", "*", false),
+            ],
+            &["A", "C", "B"],
+        ),
+    ];
+    for (n, (delegations, expected)) in cases.iter().enumerate() {
+        let mut s = setup();
+        for (seed, (delegator, role, paths, terminating)) in delegations.iter().enumerate() {
+            if s.repo.delegated.contains_key(*role) {
+                // A second delegation to an existing role: only the delegator's entry.
+                let keep = s.repo.delegated[*role].clone();
+                let keys = s.repo.delegated_keys[*role].clone();
+                s.repo
+                    .delegate(delegator, role, keys[0], &[paths], *terminating);
+                s.repo.delegated.insert((*role).to_owned(), keep);
+            } else {
+                let seed = 80 + u8::try_from(seed).unwrap();
+                s.repo
+                    .delegate(delegator, role, seed, &[paths], *terminating);
+            }
+        }
+        s.repo.new_release();
+        let mut client = Repository::load(
+            &s.client,
+            &file_url(&s.repo.metadata),
+            &file_url(&s.repo.targets_dir),
+            Recording::default(),
+            Arc::new(s.clock.clone()),
+        )
+        .unwrap();
+        client.refresh().unwrap();
+        assert_eq!(client.target("missing").unwrap(), None);
+        let fetched: Vec<String> = client_fetches(&client)
+            .into_iter()
+            .skip(4)
+            .map(|f| f.trim_end_matches(".json").to_owned())
+            .collect();
+        assert_eq!(fetched, *expected, "case {n}");
+    }
+}
+
+fn client_fetches(client: &Repository<Recording>) -> Vec<String> {
+    client.fetcher().0.lock().unwrap().clone()
+}
