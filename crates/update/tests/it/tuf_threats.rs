@@ -659,7 +659,8 @@ impl rampart_update::fetch::Fetcher for Recording {
 #[test]
 fn delegations_are_searched_pre_order_depth_first_each_role_once() {
     // (delegator, role, paths, terminating), then the roles fetched looking for "missing".
-    let cases: &[(&[(&str, &str, &str, bool)], &[&str])] = &[
+    type Delegation<'a> = (&'a str, &'a str, &'a str, bool);
+    let cases: &[(&[Delegation<'_>], &[&str])] = &[
         (
             &[("targets", "A", "*", false), ("targets", "B", "*", false)],
             &["A", "B"],
