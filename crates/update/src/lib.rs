@@ -1,7 +1,9 @@
 //! Secure updates and start-up integrity (FR3) for a component: the maker's TUF repository of
-//! signed update bundles, the device's A/B slots with anti-rollback, and the launcher that
-//! verifies a slot before it runs it.
+//! signed update bundles, a TUF 1.0 client, the device's A/B slots with anti-rollback, and the
+//! launcher that verifies a slot before it runs it.
 //!
+//! - [`tuf`]: the TUF client (specification 1.0, client workflow 5.1–5.7) over a bounded
+//!   [`fetch`]er; the conformance binary `rampart-tuf-client` runs the same code.
 //! - [`bundle`]: the update bundle — binary, SBOM, release notes and a manifest signed by the
 //!   maker's release key — written and read as one stream with every length capped.
 //! - [`slots`]: the device's two slots, the boot state (committed, trial, attempts,
@@ -19,5 +21,7 @@
 
 pub mod bundle;
 pub mod crash;
+pub mod fetch;
 pub mod repo;
 pub mod slots;
+pub mod tuf;

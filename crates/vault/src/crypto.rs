@@ -29,6 +29,8 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
+pub mod signature;
+
 /// Bytes of a SHA-256 digest.
 pub const SHA256_LEN: usize = 32;
 /// Bytes of an XChaCha20-Poly1305 key.
@@ -649,11 +651,11 @@ mod rust_crypto {
 
 /// The TLS backend's randomness trait, for a library whose signing trait names it (tough's
 /// `Sign`): implementors receive it and sign with the vault's keys, never drawing from it.
-#[cfg(feature = "tls")]
+#[cfg(feature = "signatures")]
 pub use aws_lc_rs::rand::SecureRandom as BackendSecureRandom;
 
 /// The TLS backend's system random source, to hand to such a library's signing call.
-#[cfg(feature = "tls")]
+#[cfg(feature = "signatures")]
 pub fn backend_random() -> impl BackendSecureRandom + Sync {
     aws_lc_rs::rand::SystemRandom::new()
 }

@@ -205,7 +205,7 @@ async fn serve(
                 if let Some(boot) = &trial
                     && boot.due()
                 {
-                    boot.commit_if_healthy(component, &gateway.status(), mgmt.local_addr()).await;
+                    boot.commit_if_healthy(component, &gateway.status(), mgmt.local_addr());
                     trial = None;
                 }
             }

@@ -897,7 +897,7 @@ impl TrialBoot {
     /// Commits the slot if the gateway is healthy: both listeners bound, a policy in force,
     /// and the audit trail writable (the health record itself is the write test). Every
     /// outcome is audited; a failure leaves the slot on trial, so the launcher falls back.
-    pub(crate) async fn commit_if_healthy(
+    pub(crate) fn commit_if_healthy(
         &self,
         component: &Component,
         status: &rampart_gateway::Status,

@@ -176,7 +176,8 @@ fn only_the_io_edge_knows_sockets_runtimes_and_tls() {
         }
     }
     assert_none(
-        "only gateway, mgmt, forward, probe, update and the binary open sockets or run tokio/hyper; \
+        "only gateway, mgmt, forward, probe, update and the binary open sockets or run \
+         tokio/hyper; \
          only vault and they name rustls",
         &violations,
     );
@@ -381,7 +382,7 @@ fn public_error_enums_are_non_exhaustive() {
 
 /// The crates that read network or file input: a panic there is a denial of service.
 const INPUT_CRATES: &[&str] = &[
-    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln", "probe",
+    "gateway", "mgmt", "forward", "identity", "backup", "assess", "vuln", "probe", "update",
 ];
 
 #[test]

@@ -1,2 +1,8 @@
-//! Integration tests of rampart-update.
+//! Integration tests of `rampart-update`.
+
+mod conformance_client;
 mod repo;
+mod tuf_https;
+mod tuf_python;
+mod tuf_repo;
+mod tuf_threats;
