@@ -13,11 +13,9 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// Panics are bugs: errors are returned and audited by the caller.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+// Panics are bugs: errors are returned and audited by the caller (tests may unwrap:
+// clippy.toml allows it there).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod bundle;
 pub mod crash;
