@@ -1,4 +1,4 @@
-//! Envelope encryption of the secrets a component stores (CR 4.1 RE 1 for data at rest,
+//! Envelope encryption of the secrets a component stores (CR 4.1 for data at rest,
 //! CR 4.3): every secret is sealed with its own data key (DEK, 256 random bits,
 //! XChaCha20-Poly1305 through the crypto seam), and the DEK is wrapped by the key-encryption
 //! key (KEK) of a [`KekProvider`].

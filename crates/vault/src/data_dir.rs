@@ -180,6 +180,21 @@ impl DataDir {
         &self.migrated
     }
 
+    /// The secret files of [`SEALED_FILES`] that exist, each with whether it is sealed (its
+    /// first bytes are the sealed format's magic): for the configuration report.
+    pub fn secret_files(&self) -> Vec<(&'static str, bool)> {
+        SEALED_FILES
+            .iter()
+            .filter_map(|name| {
+                let mut head = [0u8; 8];
+                let mut file = fs::File::open(self.root.join(name)).ok()?;
+                let sealed = std::io::Read::read_exact(&mut file, &mut head).is_ok()
+                    && at_rest::is_sealed(&head);
+                Some((*name, sealed))
+            })
+            .collect()
+    }
+
     /// Seals the secret files that are still plain.
     fn migrate(&mut self) -> Result<(), VaultError> {
         let kek = Arc::clone(self.require_kek()?);
@@ -276,9 +291,11 @@ pub fn kek_record(root: &Path) -> Result<Option<KekRecord>, VaultError> {
             .map(str::to_owned)
             .ok_or_else(|| VaultError::Kek(format!("{}: no `{key}` line", path.display())))
     };
+    // A location inside the data directory is recorded relative to it, so that a copy of the
+    // directory (a restore elsewhere) finds its own KEK.
     Ok(Some(KekRecord {
         provider: field("provider")?,
-        location: PathBuf::from(field("location")?),
+        location: root.join(field("location")?),
         id: field("id")?,
     }))
 }
@@ -290,10 +307,11 @@ fn ensure_kek(root: &Path, config: &KekConfig) -> Result<Kek, VaultError> {
     let wanted = at_rest::provider_for(config, root)?;
     let Some(record) = recorded else {
         let kek = wanted.load_or_create()?;
+        let location = kek.location().strip_prefix(root).unwrap_or(kek.location());
         let text = format!(
             "provider {}\nlocation {}\nid {}\n",
             kek.kind(),
-            kek.location().display(),
+            location.display(),
             kek.id_hex()
         );
         crate::write_atomic(
@@ -478,6 +496,107 @@ mod tests {
             err.contains("mode 0755") && err.contains("chmod 700"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_are_sealed_and_the_kek_recorded_relative_to_the_directory() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        let (dir, _) = DataDir::open_or_init(&path).unwrap();
+        let key = fs::read(path.join("keys/device.key")).unwrap();
+        assert!(at_rest::is_sealed(&key));
+        assert_eq!(dir.secret_files(), vec![("keys/device.key", true)]);
+        let record = fs::read_to_string(path.join("keys/kek-provider")).unwrap();
+        assert!(record.contains("location keys/kek\n"), "{record}");
+        assert_eq!(mode(&path.join("keys/kek")), 0o600);
+
+        // A copy of the directory elsewhere opens with its own copy of the KEK.
+        let copy = parent.path().join("copy");
+        fs::create_dir(&copy).unwrap();
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(copy.join("keys"))
+            .unwrap();
+        for name in [
+            "LAYOUT",
+            "keys/device.key",
+            "keys/device.pub",
+            "keys/kek",
+            "keys/kek-provider",
+        ] {
+            fs::copy(path.join(name), copy.join(name)).unwrap();
+        }
+        let (again, _) = DataDir::open_or_init(&copy).unwrap();
+        assert_eq!(
+            again.device_key().unwrap().public_key(),
+            dir.device_key().unwrap().public_key()
+        );
+        assert_eq!(again.kek().unwrap().location(), copy.join("keys/kek"));
+    }
+
+    #[test]
+    fn a_kek_kept_elsewhere_is_used_and_a_changed_location_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        let medium = parent.path().join("medium");
+        fs::create_dir(&medium).unwrap();
+        let config = KekConfig::File {
+            path: Some(medium.join("rampart.kek")),
+        };
+        let (dir, _) = DataDir::open_or_init_with(&path, &config).unwrap();
+        assert!(!path.join("keys/kek").exists());
+        assert!(medium.join("rampart.kek").exists());
+        let public = dir.device_key().unwrap().public_key();
+        // Without the configuration, the recorded KEK is used.
+        let (again, _) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(again.device_key().unwrap().public_key(), public);
+        // Another location is refused rather than making a second KEK.
+        let err = DataDir::open_or_init_with(&path, &KekConfig::File { path: None })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keys/kek-provider"), "{err}");
+        // The medium removed: the secrets cannot be opened, and the error says why.
+        fs::rename(medium.join("rampart.kek"), parent.path().join("away")).unwrap();
+        let err = DataDir::open_or_init(&path).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+        // TPM in a binary without it.
+        let err = DataDir::open_or_init_with(&parent.path().join("d2"), &KekConfig::Tpm)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tpm: not built"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_of_an_earlier_release_is_sealed_in_place() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        fs::DirBuilder::new().mode(0o700).create(&path).unwrap();
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(path.join("keys"))
+            .unwrap();
+        crate::write_atomic(&path.join("LAYOUT"), b"rampart-data 1\n", 0o600).unwrap();
+        let key = DeviceKey::generate().unwrap();
+        key.danger_store_plain(&path.join("keys/device.key"))
+            .unwrap();
+        let plain = fs::read(path.join("keys/device.key")).unwrap();
+        // Opened read-only first: no KEK yet, the plain key still reads.
+        let old = DataDir::open(&path).unwrap();
+        assert!(old.kek().is_none());
+        assert_eq!(old.device_key().unwrap().public_key(), key.public_key());
+        let (dir, _) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(dir.migrated(), ["keys/device.key"]);
+        let sealed = fs::read(path.join("keys/device.key")).unwrap();
+        assert!(at_rest::is_sealed(&sealed));
+        assert!(
+            !sealed
+                .windows(40)
+                .any(|w| plain.windows(40).any(|p| p == w))
+        );
+        assert_eq!(dir.device_key().unwrap().public_key(), key.public_key());
+        let (again, _) = DataDir::open_or_init(&path).unwrap();
+        assert!(again.migrated().is_empty());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod at_rest;
 pub mod crypto;
 mod data_dir;
 mod device_key;
+pub mod erase;
 mod fs;
 pub mod layout;
 #[cfg(feature = "tls")]
