@@ -134,6 +134,9 @@ impl IdentityBuilder {
     }
 }
 
+/// An account's id with its enrolled and pending TOTP seeds, as stored.
+type StoredSeeds = (i64, Option<Zeroizing<Vec<u8>>>, Option<Zeroizing<Vec<u8>>>);
+
 /// The logical name of an account's TOTP seed (pending or enrolled) in the sealed format:
 /// bound to the account, so a seed copied to another account's row does not open.
 fn totp_name(account: i64) -> String {
@@ -182,7 +185,7 @@ impl Identity {
         }
         let mut conn = self.db();
         let tx = conn.transaction().db()?;
-        let rows: Vec<(i64, Option<Zeroizing<Vec<u8>>>, Option<Zeroizing<Vec<u8>>>)> = {
+        let rows: Vec<StoredSeeds> = {
             let mut statement = tx
                 .prepare(
                     "SELECT id, totp_secret, totp_pending FROM accounts \

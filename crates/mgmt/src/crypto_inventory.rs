@@ -322,7 +322,7 @@ pub fn inventory(data: Option<&DataDir>) -> Vec<CryptoAsset> {
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| n.ends_with(".key"))
+            .filter(|n| Path::new(n).extension().is_some_and(|e| e == "key"))
             .collect();
         names.sort();
         for file in names {
@@ -519,7 +519,8 @@ pub fn to_table(assets: &[CryptoAsset]) -> String {
             if i == 4 {
                 out.push_str(cell);
             } else {
-                out.push_str(&format!("{cell:<w$}  "));
+                out.push_str(cell);
+                out.push_str(&" ".repeat(w.saturating_sub(cell.chars().count()) + 2));
             }
         }
         out.push('\n');

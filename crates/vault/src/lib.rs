@@ -31,6 +31,8 @@ mod data_dir;
 mod device_key;
 pub mod erase;
 mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod layout;
 #[cfg(feature = "tls")]
 pub mod pki;
