@@ -252,10 +252,9 @@ impl KekProvider for FileKek {
             )));
         }
         let key = crypto::random_key().map_err(|e| VaultError::Random(e.to_string()))?;
-        let text = Zeroizing::new(format!(
-            "{KEK_FILE_HEADER}\n{}\n",
-            hex::encode(key.as_ref())
-        ));
+        // Every copy of the key, the hex form included, is wiped when dropped.
+        let hexed = Zeroizing::new(hex::encode(key.as_ref()));
+        let text = Zeroizing::new(format!("{KEK_FILE_HEADER}\n{}\n", hexed.as_str()));
         match crate::write_new_atomic(&self.path, text.as_bytes(), 0o600) {
             Ok(()) => {}
             // Another process made it first: use that one.
