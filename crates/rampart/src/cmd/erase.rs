@@ -48,6 +48,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     let lock = data
         .try_lock()
         .map_err(|e| BadInput(format!("--data: {e}")))?;
+    // The SIEM's TLS files are checked before anything is asked, recorded or destroyed.
+    let collector = match (&args.forward_to, &args.forward_ca) {
+        (Some(to), Some(ca)) => {
+            let identity = args
+                .forward_cert
+                .as_deref()
+                .zip(args.forward_key.as_deref());
+            Some(crate::cmd::forward::collector(to, ca, identity)?)
+        }
+        _ => None,
+    };
     if !args.yes {
         let name = args
             .data
@@ -84,19 +95,33 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     .outcome(Outcome::Success)
     .details(serde_json::json!({
         "kek": kek,
+        "stage": "starting: the KEK, then every file",
         "forwarded_to": args.forward_to,
     }))
     .build()?;
     let seq = component.record(event)?;
-    component.close()?;
-    if let (Some(to), Some(ca)) = (&args.forward_to, &args.forward_ca) {
-        let identity = args
-            .forward_cert
-            .as_deref()
-            .zip(args.forward_key.as_deref());
-        crate::cmd::forward::deliver_all(&data, to, ca, identity)
-            .context("sending the audit trail to the SIEM before the erase; nothing was erased")?;
+    if let Some(collector) = collector
+        && let Err(error) = crate::cmd::forward::deliver_all(&data, collector)
+    {
+        // The trail says the erase did not happen, and why.
+        let refused = NewEvent::builder(
+            Category::ConfigurationChange,
+            "vault.erase",
+            component.actor()?,
+        )
+        .interface("cli")
+        .target(args.data.display().to_string())
+        .outcome(Outcome::Failure)
+        .details(serde_json::json!({
+            "reason": "the audit trail could not be delivered to the SIEM; nothing was erased",
+        }))
+        .build()?;
+        component.record(refused)?;
+        component.close()?;
+        return Err(error
+            .context("sending the audit trail to the SIEM before the erase; nothing was erased"));
     }
+    component.close()?;
 
     // 2. and 3. The KEK, then every file; verified.
     let report = rampart_vault::erase::erase(&data).context("erasing the data directory")?;

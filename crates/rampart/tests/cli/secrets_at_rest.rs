@@ -220,3 +220,48 @@ fn after_up_no_secret_is_in_clear_and_erase_destroys_everything() {
     let again = rampart(&["erase", "--data", data.to_str().unwrap(), "--yes"]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn erase_checks_the_siem_files_first_and_refuses_foreign_and_running_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    ok(&[
+        "audit",
+        "append",
+        "--data",
+        data_s,
+        "--category",
+        "control_system",
+        "--action",
+        "x",
+    ]);
+    let bad = rampart(&[
+        "erase",
+        "--data",
+        data_s,
+        "--yes",
+        "--forward-to",
+        "127.0.0.1:6514",
+        "--forward-ca",
+        "/nonexistent/ca.pem",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(data.join("keys/kek").exists(), "nothing erased");
+    let trail = ok(&["audit", "query", "--data", data_s, "--format", "json"]);
+    assert!(!trail.contains("vault.erase"), "nothing recorded: {trail}");
+    // Not a data directory at all.
+    let foreign = dir.path().join("home");
+    std::fs::create_dir(&foreign).unwrap();
+    let refused = rampart(&["erase", "--data", foreign.to_str().unwrap(), "--yes"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(foreign.exists());
+    // A directory a running gateway holds.
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(&config, FREE_PORTS).unwrap();
+    let _up = up(&data, &config);
+    let busy = rampart(&["erase", "--data", data_s, "--yes"]);
+    assert_eq!(busy.status.code(), Some(2), "{}", stderr(&busy));
+    assert!(stderr(&busy).contains("in use"), "{}", stderr(&busy));
+    assert!(data.join("keys/kek").exists());
+}
