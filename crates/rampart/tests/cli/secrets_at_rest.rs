@@ -265,3 +265,85 @@ fn erase_checks_the_siem_files_first_and_refuses_foreign_and_running_directories
     assert!(stderr(&busy).contains("in use"), "{}", stderr(&busy));
     assert!(data.join("keys/kek").exists());
 }
+
+/// A one-connection RFC 5425 collector over TLS with the data directory's own server
+/// certificate: returns its port and a channel with everything it received.
+fn collector(data: &Path) -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let opened = rampart_vault::DataDir::open(data).unwrap();
+    let pki = rampart_vault::pki::Pki::open(&opened).unwrap();
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.server_cert_path())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(
+        &rampart_vault::at_rest::read_secret(&pki.server_key_path()).unwrap(),
+    )
+    .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rampart_vault::tls::provider()))
+            .with_protocol_versions(rampart_vault::tls::PROTOCOL_VERSIONS)
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, stream);
+        let mut received = Vec::new();
+        let _ = tls.read_to_end(&mut received);
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        let _ = sender.send(received);
+    });
+    (port, receiver)
+}
+
+#[test]
+fn erase_delivers_its_event_to_the_siem_before_destroying_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(&config, FREE_PORTS).unwrap();
+    {
+        let _up = up(&data, &config);
+    }
+    let (port, received) = collector(&data);
+    let ca = dir.path().join("ca.crt");
+    std::fs::copy(data.join("pki/ca.crt"), &ca).unwrap();
+    let erased = rampart(&[
+        "erase",
+        "--data",
+        data.to_str().unwrap(),
+        "--yes",
+        "--forward-to",
+        &format!("127.0.0.1:{port}"),
+        "--forward-ca",
+        ca.to_str().unwrap(),
+    ]);
+    assert!(erased.status.success(), "{}", stderr(&erased));
+    assert!(!data.exists());
+    let stream = received
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    let frames = rampart_forward::testing::split_frames(&stream).unwrap();
+    let erase = frames
+        .iter()
+        .map(|f| rampart_forward::testing::parse_message(f).unwrap())
+        .find(|m| m.msgid == "vault.erase")
+        .unwrap_or_else(|| panic!("no vault.erase among {} messages", frames.len()));
+    let param = |name: &str| erase.param("rampart@32473", name).map(str::to_owned);
+    assert_eq!(param("action").as_deref(), Some("vault.erase"));
+    assert_eq!(param("outcome").as_deref(), Some("success"));
+}
