@@ -301,11 +301,11 @@ fn collector(data: &Path) -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
             .unwrap();
         let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
         let mut tls = rustls::StreamOwned::new(connection, stream);
-        let mut received = Vec::new();
-        let _ = tls.read_to_end(&mut received);
+        let mut stream_bytes = Vec::new();
+        let _ = tls.read_to_end(&mut stream_bytes);
         tls.conn.send_close_notify();
         let _ = tls.flush();
-        let _ = sender.send(received);
+        let _ = sender.send(stream_bytes);
     });
     (port, receiver)
 }
