@@ -499,7 +499,11 @@ pub fn to_table(assets: &[CryptoAsset]) -> String {
                 (None, None) => "-".to_owned(),
             };
             [
-                a.name.clone(),
+                if a.kind == "algorithm" {
+                    "(algorithm)".to_owned()
+                } else {
+                    a.name.clone()
+                },
                 a.algorithm.to_owned(),
                 length,
                 a.location.clone(),
