@@ -140,7 +140,13 @@ fn spot_checks_against_the_reference_data() {
 fn requirements_the_standard_keeps_only_for_traceability_are_absent() {
     let catalog = Catalog::builtin();
     for id in [
-        "CR 2.3", "CR 5.4", "CR 7.5", "CR 1.6", "CR 5.2", "SAR 3.12", "CR 4.1",
+        "CR 2.3",
+        "CR 5.4",
+        "CR 7.5",
+        "CR 1.6",
+        "CR 5.2",
+        "SAR 3.12",
+        "CR 4.1 RE 1",
     ] {
         assert!(
             catalog.find(id).is_err(),
