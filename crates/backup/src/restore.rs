@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rampart_vault::Entry as Layout;
-use rampart_vault::{DataDir, DeviceKey, DevicePublicKey};
+use rampart_vault::{DataDir, DevicePublicKey};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::archive::{Entry, EntryKind, Manifest};
@@ -353,7 +353,11 @@ fn check_content(
     trusted: DevicePublicKey,
 ) -> Result<Option<u64>, BackupError> {
     let bad = |what: String| BackupError::Content(what);
-    let key = DeviceKey::load(&staging.join(Layout::DeviceKey.relative_path()))
+    // Opening the staged directory loads its KEK (`keys/kek-provider`), which opens its sealed
+    // device key.
+    let staged = DataDir::open(staging).map_err(|e| bad(e.to_string()))?;
+    let key = staged
+        .device_key()
         .map_err(|e| bad(format!("keys/device.key: {e}")))?;
     if key.public_key() != trusted {
         return Err(bad(format!(
@@ -362,7 +366,6 @@ fn check_content(
             trusted.to_hex()
         )));
     }
-    DataDir::open(staging).map_err(|e| bad(e.to_string()))?;
     for entry in manifest.files() {
         let path = staging.join(&entry.path);
         if entry.kind == EntryKind::Sqlite || is_sqlite_bytes(&path)? {

@@ -7,8 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rampart_audit::{AuditReader, AuditStore, Capacity, OnFull, StoreConfig, SystemClock};
+use rampart_audit::{
+    Actor, AuditReader, AuditStore, Capacity, Category, NewEvent, OnFull, Outcome, StoreConfig,
+    SystemClock,
+};
 use rampart_identity::{Identity, IdentityConfig};
+use rampart_vault::at_rest::KekConfig;
 use rampart_vault::{DataDir, Entry, Opened};
 
 use crate::audit::{DeviceSigner, IdentityAuditBridge};
@@ -73,7 +77,17 @@ impl Component {
     /// # Errors
     /// [`ComponentError`]; [`ComponentError::is_bad_input`] tells the user's mistakes.
     pub fn open(path: &Path) -> Result<(Component, Opened), ComponentError> {
-        let (data, opened) = DataDir::open_or_init(path)?;
+        Component::open_with(path, &KekConfig::Recorded)
+    }
+
+    /// [`Component::open`] with the KEK provider the configuration chose (`[vault]`). Secret
+    /// files an earlier release left plain are sealed ([`DataDir::migrated`]), each recorded
+    /// in the trail (`vault.sealed`, never the secret).
+    ///
+    /// # Errors
+    /// As [`Component::open`].
+    pub fn open_with(path: &Path, kek: &KekConfig) -> Result<(Component, Opened), ComponentError> {
+        let (data, opened) = DataDir::open_or_init_with(path, kek)?;
         let key = data.device_key()?;
         let audit_dir = data.dir(Entry::Audit)?;
         let clock = SystemClock::new();
@@ -89,6 +103,12 @@ impl Component {
             path: audit_dir.clone(),
             source,
         })?;
+        for name in data.migrated() {
+            record_sealed(&audit, &data, name).map_err(|source| ComponentError::Audit {
+                path: audit_dir.clone(),
+                source,
+            })?;
+        }
         Ok((
             Component {
                 data,
@@ -104,9 +124,12 @@ impl Component {
     /// [`ComponentError::Identity`].
     pub fn identity(&self, config: IdentityConfig) -> Result<Identity, ComponentError> {
         let recorder = Arc::new(IdentityAuditBridge(Arc::clone(&self.audit)));
-        Ok(Identity::builder(self.data.file(Entry::Identity), recorder)
-            .config(config)
-            .open()?)
+        let mut builder =
+            Identity::builder(self.data.file(Entry::Identity), recorder).config(config);
+        if let Some(kek) = self.data.kek() {
+            builder = builder.sealing(Arc::clone(kek));
+        }
+        Ok(builder.open()?)
     }
 
     /// Closes the audit trail cleanly, which signs a final checkpoint.
@@ -118,6 +141,34 @@ impl Component {
             path: self.data.file(Entry::Audit),
             source,
         })
+    }
+}
+
+/// Records that the secret file `name` of an earlier release was sealed in place.
+fn record_sealed(
+    audit: &AuditStore,
+    data: &DataDir,
+    name: &str,
+) -> Result<(), rampart_audit::StoreError> {
+    let kek = data.kek();
+    // A constant, valid name: `Actor::process` cannot refuse it.
+    let Ok(actor) = Actor::process("rampart") else {
+        return Ok(());
+    };
+    let event = NewEvent::builder(Category::ConfigurationChange, "vault.sealed", actor)
+        .interface("startup")
+        .target(name.to_owned())
+        .outcome(Outcome::Success)
+        .details(serde_json::json!({
+            "store": name,
+            "kek_provider": kek.map(|k| k.kind().as_str()),
+            "kek_id": kek.map(|k| k.id_hex()),
+        }))
+        .build();
+    match event {
+        Ok(event) => audit.append(event).map(|_| ()),
+        // The event is built from constants and names of this crate; it cannot be invalid.
+        Err(_) => Ok(()),
     }
 }
 

@@ -100,6 +100,16 @@ refusal_interval_s = 10
 listen = "127.0.0.1:8443"
 allow = ["127.0.0.0/8", "::1/128"]
 
+# Secrets at rest (docs/vault.md): every private key and TOTP seed the component stores is
+# sealed with its own data key, wrapped by a key-encryption key (KEK). "file": a software
+# KEK file, DATA/keys/kek unless kek_file keeps it elsewhere (a separate partition, a
+# removable medium); software only, and reported as such (vault.kek_hardware = false).
+# "tpm": sealed in a TPM 2.0, refused by a build without TPM support. Without these keys,
+# the provider recorded in the data directory at its first start is used.
+[vault]
+# kek_provider = "file"
+# kek_file = "DATA/keys/kek"
+
 # One switch for the security defaults of accounts and approvals, by IEC 62443 security
 # level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
 # administrator can commission the gateway; 2 — MFA for every account holding an
@@ -144,6 +154,16 @@ pub struct GatewayConfig {
     pub management: Management,
     /// The hardening level of accounts and approvals (`[hardening] level`).
     pub hardening: rampart_identity::HardeningLevel,
+    /// Where the key-encryption key of the secrets at rest lives (`[vault]`).
+    pub vault: VaultOptions,
+}
+
+/// Secrets at rest (`[vault]`): the KEK provider.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VaultOptions {
+    /// `kek_provider` and `kek_file`; [`rampart_vault::at_rest::KekConfig::Recorded`] when
+    /// neither is given.
+    pub kek: rampart_vault::at_rest::KekConfig,
 }
 
 /// The Modbus/TCP Security listener.
@@ -340,6 +360,7 @@ impl Default for GatewayConfig {
                 allow: loopback,
             },
             hardening: rampart_identity::HardeningLevel::SL1,
+            vault: VaultOptions::default(),
         }
     }
 }
@@ -395,6 +416,18 @@ impl GatewayConfig {
         let limits = raw.limits.unwrap_or_default();
         let management = raw.management.unwrap_or_default();
         let audit = raw.audit.unwrap_or_default();
+        let vault = raw.vault.unwrap_or_default();
+        let kek = match (&vault.kek_provider, &vault.kek_file) {
+            (None, None) => rampart_vault::at_rest::KekConfig::Recorded,
+            (provider, file) => rampart_vault::at_rest::KekConfig::parse(
+                provider.as_ref().map_or("file", |p| p.get_ref().as_str()),
+                file.clone().map(resolve),
+            )
+            .map_err(|message| {
+                let span = provider.as_ref().map_or(0..0, Spanned::span);
+                at(span, "vault.kek_provider", message)
+            })?,
+        };
         let max_connections = limits
             .max_connections
             .map_or(defaults.limits.max_connections, |c| c.0);
@@ -499,6 +532,7 @@ impl GatewayConfig {
                 .hardening
                 .and_then(|h| h.level)
                 .map_or(defaults.hardening, |l| l.0),
+            vault: VaultOptions { kek },
         };
         // Cross-key checks, reported at the key that completes the conflict.
         if let Err(problem) = config.validate() {
@@ -860,6 +894,14 @@ struct RawConfig {
     audit: Option<RawAudit>,
     management: Option<RawManagement>,
     hardening: Option<RawHardening>,
+    vault: Option<RawVault>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVault {
+    kek_provider: Option<Spanned<String>>,
+    kek_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]

@@ -35,8 +35,9 @@
 //! - **Bounded input.** Names, passwords, certificates, labels and reasons have size limits.
 //!
 //! Time comes from a [`Clock`], so tests control lockout windows, expiry and TOTP steps.
-//! TOTP secrets are stored in the clear in the store (file mode 0600); sealing them with the
-//! vault's key is future work.
+//! TOTP secrets (pending and enrolled) are sealed under the data directory's key-encryption
+//! key ([`IdentityBuilder::sealing`], `rampart_vault::at_rest`), bound to their account (CR 4.1
+//! RE 1); a store opened without a KEK (tests) keeps them as they are, in the 0600 file.
 
 #![forbid(unsafe_code)]
 // Input from the network and from files never panics the component: errors are returned.

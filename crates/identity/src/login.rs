@@ -110,9 +110,10 @@ impl Identity {
         };
         let mut method = AuthMethod::Password;
         let mut used_step = None;
-        if let Some(secret) = &row.totp_secret {
+        if let Some(stored) = &row.totp_secret {
+            let secret = self.open_totp(row.id, stored)?;
             let Some(step) =
-                totp_code.and_then(|c| totp::verify(secret, c, now, row.totp_last_step))
+                totp_code.and_then(|c| totp::verify(&secret, c, now, row.totp_last_step))
             else {
                 let reason = if totp_code.is_some() {
                     "bad-totp"

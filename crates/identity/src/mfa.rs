@@ -38,9 +38,10 @@ impl Identity {
                 "'{name}' is already enrolled; an administrator must reset MFA first"
             )));
         }
+        let stored = self.seal_totp(id, &secret)?;
         tx.execute(
             "UPDATE accounts SET totp_pending = ?2 WHERE id = ?1",
-            params![id, secret.as_slice()],
+            params![id, stored],
         )
         .db()?;
         self.record_for(
@@ -83,6 +84,7 @@ impl Identity {
         let Some(pending) = pending else {
             return Err(IdentityError::NoPendingEnrolment(name));
         };
+        let pending = self.open_totp(id, &pending)?;
         let Some(step) = totp::verify(&pending, code, now, None) else {
             let _ = self.record_for(
                 principal,

@@ -44,6 +44,9 @@ pub struct Identity {
     clock: Arc<dyn Clock>,
     recorder: Arc<dyn AuditRecorder>,
     path: PathBuf,
+    /// Seals TOTP seeds at rest (`None`: stored as they are, for tests and stores opened
+    /// outside a data directory).
+    kek: Option<Arc<rampart_vault::at_rest::Kek>>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -64,9 +67,18 @@ pub struct IdentityBuilder {
     config: IdentityConfig,
     clock: Arc<dyn Clock>,
     blocklist: Option<Blocklist>,
+    kek: Option<Arc<rampart_vault::at_rest::Kek>>,
 }
 
 impl IdentityBuilder {
+    /// Seals TOTP seeds at rest under `kek` (the data directory's key-encryption key); seeds
+    /// stored plain by an earlier release are sealed when the store opens, recorded once in
+    /// the audit trail (`vault-sealed`).
+    pub fn sealing(mut self, kek: Arc<rampart_vault::at_rest::Kek>) -> Self {
+        self.kek = Some(kek);
+        self
+    }
+
     /// Uses `config` instead of the defaults.
     pub fn config(mut self, config: IdentityConfig) -> Self {
         self.config = config;
@@ -107,7 +119,7 @@ impl IdentityBuilder {
         }
         let hasher = Hasher::new(self.config.hashing)?;
         let conn = store::open(&self.path, self.clock.now())?;
-        Ok(Identity {
+        let identity = Identity {
             conn: Mutex::new(conn),
             config: self.config,
             blocklist,
@@ -115,7 +127,112 @@ impl IdentityBuilder {
             clock: self.clock,
             recorder: self.recorder,
             path: self.path,
+            kek: self.kek,
+        };
+        identity.seal_plain_totp_seeds()?;
+        Ok(identity)
+    }
+}
+
+/// An account's id with its enrolled and pending TOTP seeds, as stored.
+type StoredSeeds = (i64, Option<Zeroizing<Vec<u8>>>, Option<Zeroizing<Vec<u8>>>);
+
+/// The logical name of an account's TOTP seed (pending or enrolled) in the sealed format:
+/// bound to the account, so a seed copied to another account's row does not open.
+fn totp_name(account: i64) -> String {
+    format!("identity.db/accounts/{account}/totp")
+}
+
+impl Identity {
+    /// A TOTP seed as stored: sealed under the KEK, or as it is without one.
+    pub(crate) fn seal_totp(&self, account: i64, seed: &[u8]) -> Result<Vec<u8>, IdentityError> {
+        match &self.kek {
+            Some(kek) => rampart_vault::at_rest::seal(kek, &totp_name(account), seed)
+                .map_err(|e| IdentityError::Random(e.to_string())),
+            None => Ok(seed.to_vec()),
+        }
+    }
+
+    /// A stored TOTP seed, opened: the one read of a seed.
+    pub(crate) fn open_totp(
+        &self,
+        account: i64,
+        stored: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+        if !rampart_vault::at_rest::is_sealed(stored) {
+            return Ok(Zeroizing::new(stored.to_vec()));
+        }
+        let kek = self.kek.as_ref().ok_or_else(|| {
+            StorageError::new(format!(
+                "{}: the TOTP seed of account {account} is sealed, and this store was opened \
+                 without the data directory's key-encryption key",
+                self.path.display()
+            ))
+        })?;
+        rampart_vault::at_rest::open(kek, &totp_name(account), stored).map_err(|e| {
+            StorageError::new(format!(
+                "{}: the TOTP seed of account {account}: {e}",
+                self.path.display()
+            ))
         })
+    }
+
+    /// Seals the TOTP seeds an earlier release stored plain (migration), in one transaction,
+    /// recorded once.
+    fn seal_plain_totp_seeds(&self) -> Result<(), IdentityError> {
+        if self.kek.is_none() {
+            return Ok(());
+        }
+        let mut conn = self.db();
+        let tx = conn.transaction().db()?;
+        let rows: Vec<StoredSeeds> = {
+            let mut statement = tx
+                .prepare(
+                    "SELECT id, totp_secret, totp_pending FROM accounts \
+                     WHERE totp_secret IS NOT NULL OR totp_pending IS NOT NULL",
+                )
+                .db()?;
+            statement
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Option<Vec<u8>>>(1)?.map(Zeroizing::new),
+                        r.get::<_, Option<Vec<u8>>>(2)?.map(Zeroizing::new),
+                    ))
+                })
+                .db()?
+                .collect::<Result<_, _>>()
+                .db()?
+        };
+        let mut sealed = 0usize;
+        for (id, secret, pending) in rows {
+            for (column, value) in [("totp_secret", secret), ("totp_pending", pending)] {
+                let Some(value) = value else { continue };
+                if rampart_vault::at_rest::is_sealed(&value) {
+                    continue;
+                }
+                let stored = self.seal_totp(id, &value)?;
+                tx.execute(
+                    &format!("UPDATE accounts SET {column} = ?2 WHERE id = ?1"),
+                    rusqlite::params![id, stored],
+                )
+                .db()?;
+                sealed += 1;
+            }
+        }
+        if sealed > 0 {
+            self.record_as(
+                &Actor::new(ActorKind::Process, "rampart"),
+                &Origin::new("startup"),
+                AuditCategory::ConfigurationChange,
+                "vault-sealed",
+                Some("identity.db"),
+                AuditOutcome::Success,
+                serde_json::json!({ "store": "identity.db", "secrets": "totp-seeds", "count": sealed }),
+            )?;
+        }
+        tx.commit().db()?;
+        Ok(())
     }
 }
 
@@ -252,6 +369,7 @@ impl Identity {
             config: IdentityConfig::default(),
             clock: Arc::new(SystemClock::new()),
             blocklist: None,
+            kek: None,
         }
     }
 

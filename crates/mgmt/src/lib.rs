@@ -19,6 +19,7 @@
 
 pub mod api;
 mod config;
+pub mod crypto_inventory;
 mod error;
 mod extract;
 mod middleware;

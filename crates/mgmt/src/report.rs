@@ -487,6 +487,46 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         "Backups are encrypted (AEAD, passphrase-derived key) and signed",
         &["CR 7.3 RE 1", "CR 4.1"],
     );
+    let kek = inputs.data.kek();
+    let secret_files = inputs.data.secret_files();
+    let sealed_files = secret_files.iter().filter(|(_, sealed)| *sealed).count();
+    s.add(
+        "vault.kek_provider",
+        json!(kek.map_or("none", |k| k.kind().as_str())),
+        "Where the key-encryption key of the secrets at rest lives: file (software KEK file) \
+         or tpm (sealed in a TPM 2.0); none before the first start of this release",
+        &["CR 4.1", "CR 1.5 RE 1", "CR 1.9 RE 1", "CR 1.14 RE 1"],
+    );
+    s.add(
+        "vault.kek_hardware",
+        json!(kek.is_some_and(|k| k.kind().is_hardware())),
+        "The key-encryption key is protected by hardware (false for the file provider: \
+         software only)",
+        &["CR 1.5 RE 1", "CR 1.9 RE 1", "CR 1.14 RE 1"],
+    );
+    s.add(
+        "vault.tpm",
+        json!(if rampart_vault::at_rest::TPM_BUILT {
+            "built"
+        } else {
+            "not built"
+        }),
+        "TPM 2.0 support of this binary (tpm: not built refuses kek_provider = \"tpm\")",
+        &["CR 1.5 RE 1"],
+    );
+    s.add(
+        "vault.secrets_encrypted",
+        json!(kek.is_some() && sealed_files == secret_files.len()),
+        "Every secret the component stores (device, CA and server keys, TOTP seeds) is \
+         sealed at rest (envelope encryption, XChaCha20-Poly1305)",
+        &["CR 4.1", "CR 4.3"],
+    );
+    s.add(
+        "vault.sealed_files",
+        json!(sealed_files),
+        "Secret files sealed at rest (TOTP seeds are sealed inside the identity store)",
+        &["CR 4.1"],
+    );
     s.add(
         "sbom.available",
         json!(true),

@@ -607,6 +607,13 @@ pub(crate) fn table() -> Vec<Route> {
         .get("/api/v1/sbom", P(Perm::ConfigView), api::observe::sbom)
         .doc("Component inventory of this build: CycloneDX 1.6 SBOM (CR 7.8).")
         .media("application/vnd.cyclonedx+json")
+        .get("/api/v1/crypto", P(Perm::ConfigView), api::observe::crypto)
+        .doc(
+            "Cryptographic inventory (CR 4.3): every algorithm and key, its length or curve, \
+             where it lives (encrypted-file, tpm, plain-file issued to a client), its purpose \
+             and the requirements it serves.",
+        )
+        .json::<Vec<crate::crypto_inventory::CryptoAsset>>()
         .tag("status")
         .get("/metrics", P(Perm::MetricsRead), api::observe::metrics)
         .doc("Prometheus metrics (text exposition format).")

@@ -41,8 +41,19 @@ impl Component {
     /// # Errors
     /// [`BadInput`] for a path that is not (and cannot become) a data directory.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Component> {
+        Component::open_with(path, &rampart_vault::at_rest::KekConfig::Recorded)
+    }
+
+    /// [`Component::open`] with the configuration's KEK provider (`[vault]`).
+    ///
+    /// # Errors
+    /// As [`Component::open`].
+    pub(crate) fn open_with(
+        path: &Path,
+        kek: &rampart_vault::at_rest::KekConfig,
+    ) -> anyhow::Result<Component> {
         let (opened, created) =
-            rampart_gateway::component::Component::open(path).map_err(cli_error)?;
+            rampart_gateway::component::Component::open_with(path, kek).map_err(cli_error)?;
         let component = Component {
             data: opened.data,
             audit: opened.audit,

@@ -66,6 +66,11 @@ enum Command {
     /// Every security-relevant setting and the self-tests, machine-readable (CR 7.6 RE 1);
     /// the running gateway serves the same at GET /api/v1/config-report.
     ConfigReport(cmd::config_report::Args),
+    /// The cryptographic inventory: every algorithm and key, where it lives, what it is for
+    /// (CR 4.3); table, JSON or a CycloneDX 1.6 CBOM.
+    Crypto(cmd::crypto::Args),
+    /// Secure erase of a data directory for decommissioning (CR 4.2).
+    Erase(cmd::erase::Args),
     /// Encrypted, signed backups of the data directory: create, verify, restore.
     #[command(subcommand)]
     Backup(cmd::backup::Command),
@@ -130,6 +135,8 @@ fn main() -> ExitCode {
         Command::Ids(command) => cmd::ids::run(&command),
         Command::Audit(command) => cmd::audit::run(&command),
         Command::Backup(command) => cmd::backup::run(&command),
+        Command::Crypto(args) => cmd::crypto::run(&args),
+        Command::Erase(args) => cmd::erase::run(&args),
         Command::User { data, command } => cmd::identity::user(&data, &command),
         Command::Role { data, command } => cmd::identity::role(&data, &command),
         Command::Session { data, command } => cmd::identity::session(&data, &command),

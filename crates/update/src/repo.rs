@@ -483,7 +483,7 @@ impl MakerRepo {
         let key = DeviceKey::generate()
             .map_err(|e| RepoError::State(format!("generate a {role} key: {e}")))?;
         let path = self.keys.join(format!("{role}-{index}.key"));
-        key.store(&path)
+        key.export_pkcs8(&path)
             .map_err(|e| RepoError::State(format!("store {}: {e}", path.display())))?;
         Ok(key.public_key())
     }

@@ -4,6 +4,9 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use crate::at_rest::{self, Kek, KekConfig};
 use crate::layout::Entry;
 use crate::{DeviceKey, VaultError};
 
@@ -31,7 +34,17 @@ pub enum Opened {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// The key-encryption key; `None` only for a directory of an earlier release opened with
+    /// [`DataDir::open`], whose secrets are still plain until the next [`DataDir::open_or_init`].
+    kek: Option<Arc<Kek>>,
+    /// The secret files sealed by this open (migration of a directory of an earlier release).
+    migrated: Vec<String>,
 }
+
+/// The secret files of a data directory, sealed at rest: their paths, which are also their
+/// logical names. The demo client keys under `pki/clients/` are not here: they are
+/// credentials issued to clients, exported as PEM for them.
+pub const SEALED_FILES: [&str; 3] = ["keys/device.key", "pki/ca.key", "pki/server.key"];
 
 impl DataDir {
     /// Opens the data directory at `path`, creating and initialising it if it does not exist
@@ -42,6 +55,21 @@ impl DataDir {
     /// [`VaultError::NotDataDir`] for a non-empty directory that is not a data directory (it is
     /// never written to), [`VaultError::Permissions`] for one others can access, and I/O errors.
     pub fn open_or_init(path: &Path) -> Result<(DataDir, Opened), VaultError> {
+        DataDir::open_or_init_with(path, &KekConfig::Recorded)
+    }
+
+    /// [`DataDir::open_or_init`] with the KEK provider the configuration chose. The first
+    /// open records the provider in `keys/kek-provider`; a later open with another location
+    /// is refused rather than making a second KEK. Plain secret files of an earlier release
+    /// are sealed in place ([`DataDir::migrated`]).
+    ///
+    /// # Errors
+    /// As [`DataDir::open_or_init`]; [`VaultError::Kek`] for a KEK that is missing, another
+    /// than recorded, or of a provider this binary lacks.
+    pub fn open_or_init_with(
+        path: &Path,
+        kek: &KekConfig,
+    ) -> Result<(DataDir, Opened), VaultError> {
         let opened = match fs::read_dir(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 fs::DirBuilder::new()
@@ -71,7 +99,21 @@ impl DataDir {
         } else {
             check_layout(&root, &layout)?;
         }
-        let dir = DataDir { root };
+        let keys = root.join(Entry::Keys.relative_path());
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&keys)
+            .map_err(VaultError::io(&keys))?;
+        require_private(&keys, 0o700)?;
+        let kek = Arc::new(ensure_kek(&root, kek)?);
+        at_rest::remember(Arc::clone(&kek));
+        let mut dir = DataDir {
+            root,
+            kek: Some(kek),
+            migrated: Vec::new(),
+        };
+        dir.migrate()?;
         dir.ensure_device_key()?;
         Ok((dir, opened))
     }
@@ -101,9 +143,67 @@ impl DataDir {
         }
         require_private(path, 0o700)?;
         check_layout(path, &path.join(Entry::LayoutMarker.relative_path()))?;
+        let kek = load_kek(path)?.map(Arc::new);
+        if let Some(kek) = &kek {
+            at_rest::remember(Arc::clone(kek));
+        }
         Ok(DataDir {
             root: path.to_owned(),
+            kek,
+            migrated: Vec::new(),
         })
+    }
+
+    /// The key-encryption key, if the directory has one yet.
+    pub fn kek(&self) -> Option<&Arc<Kek>> {
+        self.kek.as_ref()
+    }
+
+    /// The key-encryption key.
+    ///
+    /// # Errors
+    /// [`VaultError::Kek`] for a directory of an earlier release opened with
+    /// [`DataDir::open`], before its first start with this release.
+    pub fn require_kek(&self) -> Result<&Arc<Kek>, VaultError> {
+        self.kek.as_ref().ok_or_else(|| {
+            VaultError::Kek(format!(
+                "{} has no key-encryption key yet: start it once (rampart up) to seal its \
+                 secrets",
+                self.root.display()
+            ))
+        })
+    }
+
+    /// The secret files this open sealed (names of [`SEALED_FILES`]): a directory of an
+    /// earlier release is migrated in place. The caller records one audit event each.
+    pub fn migrated(&self) -> &[String] {
+        &self.migrated
+    }
+
+    /// The secret files of [`SEALED_FILES`] that exist, each with whether it is sealed (its
+    /// first bytes are the sealed format's magic): for the configuration report.
+    pub fn secret_files(&self) -> Vec<(&'static str, bool)> {
+        SEALED_FILES
+            .iter()
+            .filter_map(|name| {
+                let mut head = [0u8; 8];
+                let mut file = fs::File::open(self.root.join(name)).ok()?;
+                let sealed = std::io::Read::read_exact(&mut file, &mut head).is_ok()
+                    && at_rest::is_sealed(&head);
+                Some((*name, sealed))
+            })
+            .collect()
+    }
+
+    /// Seals the secret files that are still plain.
+    fn migrate(&mut self) -> Result<(), VaultError> {
+        let kek = Arc::clone(self.require_kek()?);
+        for name in SEALED_FILES {
+            if at_rest::seal_file_in_place(&kek, &self.root.join(name), name)? {
+                self.migrated.push(name.to_owned());
+            }
+        }
+        Ok(())
     }
 
     /// The directory's path.
@@ -152,7 +252,7 @@ impl DataDir {
             DeviceKey::load(&path)?
         } else {
             let key = DeviceKey::generate()?;
-            key.store(&path)?;
+            key.store_sealed(self.require_kek()?, &path, SEALED_FILES[0])?;
             key
         };
         let public = self.device_public_key_path();
@@ -161,6 +261,116 @@ impl DataDir {
         }
         Ok(())
     }
+}
+
+/// What `keys/kek-provider` records: the provider, where the KEK is and its id (no secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KekRecord {
+    /// `file` or `tpm`.
+    pub provider: String,
+    /// The KEK file (or the TPM object's description).
+    pub location: PathBuf,
+    /// The KEK id (16 hex digits).
+    pub id: String,
+}
+
+/// Reads `keys/kek-provider` of the data directory at `root`; `None` if there is none.
+///
+/// # Errors
+/// [`VaultError::Kek`] for a malformed record, I/O errors.
+pub fn kek_record(root: &Path) -> Result<Option<KekRecord>, VaultError> {
+    let path = root.join(Entry::KekProvider.relative_path());
+    let text = match crate::read_capped_text(&path, 4096) {
+        Ok(text) => text,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(VaultError::Kek(format!("{}: {e}", path.display()))),
+    };
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(' ')))
+            .map(str::to_owned)
+            .ok_or_else(|| VaultError::Kek(format!("{}: no `{key}` line", path.display())))
+    };
+    // A location inside the data directory is recorded relative to it, so that a copy of the
+    // directory (a restore elsewhere) finds its own KEK.
+    Ok(Some(KekRecord {
+        provider: field("provider")?,
+        location: root.join(field("location")?),
+        id: field("id")?,
+    }))
+}
+
+/// The KEK of the data directory at `root` as `config` asks: the recorded one, else a new
+/// one, recorded.
+fn ensure_kek(root: &Path, config: &KekConfig) -> Result<Kek, VaultError> {
+    let recorded = kek_record(root)?;
+    let wanted = at_rest::provider_for(config, root)?;
+    let Some(record) = recorded else {
+        let kek = wanted.load_or_create()?;
+        let location = kek.location().strip_prefix(root).unwrap_or(kek.location());
+        let text = format!(
+            "provider {}\nlocation {}\nid {}\n",
+            kek.kind(),
+            location.display(),
+            kek.id_hex()
+        );
+        crate::write_atomic(
+            &root.join(Entry::KekProvider.relative_path()),
+            text.as_bytes(),
+            0o600,
+        )?;
+        return Ok(kek);
+    };
+    if !matches!(config, KekConfig::Recorded)
+        && (record.provider != wanted.kind().as_str() || record.location != wanted.location())
+    {
+        return Err(VaultError::Kek(format!(
+            "the data directory's KEK is {} at {} (keys/kek-provider), the configuration asks \
+             for {} at {}: keep the recorded one (move the file, edit keys/kek-provider) or \
+             restore a backup into a new directory",
+            record.provider,
+            record.location.display(),
+            wanted.kind(),
+            wanted.location().display()
+        )));
+    }
+    load_kek(root)?.ok_or_else(|| {
+        VaultError::Kek(format!(
+            "the KEK file {} is missing (erased, or on a medium that is not mounted): the \
+             sealed secrets cannot be opened",
+            record.location.display()
+        ))
+    })
+}
+
+/// The recorded KEK of the data directory at `root`, if it has one.
+fn load_kek(root: &Path) -> Result<Option<Kek>, VaultError> {
+    let Some(record) = kek_record(root)? else {
+        return Ok(None);
+    };
+    let config = match record.provider.as_str() {
+        "file" => KekConfig::File {
+            path: Some(record.location.clone()),
+        },
+        "tpm" => KekConfig::Tpm,
+        other => {
+            return Err(VaultError::Kek(format!(
+                "keys/kek-provider names an unknown provider {other:?}"
+            )));
+        }
+    };
+    let Some(kek) = at_rest::provider_for(&config, root)?.load()? else {
+        return Ok(None);
+    };
+    if kek.id_hex() != record.id {
+        return Err(VaultError::Kek(format!(
+            "{} holds KEK {}, keys/kek-provider records {}: not this directory's KEK",
+            record.location.display(),
+            kek.id_hex(),
+            record.id
+        )));
+    }
+    Ok(Some(kek))
 }
 
 fn check_layout(root: &Path, layout: &Path) -> Result<(), VaultError> {
@@ -286,6 +496,107 @@ mod tests {
             err.contains("mode 0755") && err.contains("chmod 700"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_are_sealed_and_the_kek_recorded_relative_to_the_directory() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        let (dir, _) = DataDir::open_or_init(&path).unwrap();
+        let key = fs::read(path.join("keys/device.key")).unwrap();
+        assert!(at_rest::is_sealed(&key));
+        assert_eq!(dir.secret_files(), vec![("keys/device.key", true)]);
+        let record = fs::read_to_string(path.join("keys/kek-provider")).unwrap();
+        assert!(record.contains("location keys/kek\n"), "{record}");
+        assert_eq!(mode(&path.join("keys/kek")), 0o600);
+
+        // A copy of the directory elsewhere opens with its own copy of the KEK.
+        let copy = parent.path().join("copy");
+        fs::create_dir(&copy).unwrap();
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(copy.join("keys"))
+            .unwrap();
+        for name in [
+            "LAYOUT",
+            "keys/device.key",
+            "keys/device.pub",
+            "keys/kek",
+            "keys/kek-provider",
+        ] {
+            fs::copy(path.join(name), copy.join(name)).unwrap();
+        }
+        let (again, _) = DataDir::open_or_init(&copy).unwrap();
+        assert_eq!(
+            again.device_key().unwrap().public_key(),
+            dir.device_key().unwrap().public_key()
+        );
+        assert_eq!(again.kek().unwrap().location(), copy.join("keys/kek"));
+    }
+
+    #[test]
+    fn a_kek_kept_elsewhere_is_used_and_a_changed_location_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        let medium = parent.path().join("medium");
+        fs::create_dir(&medium).unwrap();
+        let config = KekConfig::File {
+            path: Some(medium.join("rampart.kek")),
+        };
+        let (dir, _) = DataDir::open_or_init_with(&path, &config).unwrap();
+        assert!(!path.join("keys/kek").exists());
+        assert!(medium.join("rampart.kek").exists());
+        let public = dir.device_key().unwrap().public_key();
+        // Without the configuration, the recorded KEK is used.
+        let (again, _) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(again.device_key().unwrap().public_key(), public);
+        // Another location is refused rather than making a second KEK.
+        let err = DataDir::open_or_init_with(&path, &KekConfig::File { path: None })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keys/kek-provider"), "{err}");
+        // The medium removed: the secrets cannot be opened, and the error says why.
+        fs::rename(medium.join("rampart.kek"), parent.path().join("away")).unwrap();
+        let err = DataDir::open_or_init(&path).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+        // TPM in a binary without it.
+        let err = DataDir::open_or_init_with(&parent.path().join("d2"), &KekConfig::Tpm)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tpm: not built"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_of_an_earlier_release_is_sealed_in_place() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("data");
+        fs::DirBuilder::new().mode(0o700).create(&path).unwrap();
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(path.join("keys"))
+            .unwrap();
+        crate::write_atomic(&path.join("LAYOUT"), b"rampart-data 1\n", 0o600).unwrap();
+        let key = DeviceKey::generate().unwrap();
+        key.danger_store_plain(&path.join("keys/device.key"))
+            .unwrap();
+        let plain = fs::read(path.join("keys/device.key")).unwrap();
+        // Opened read-only first: no KEK yet, the plain key still reads.
+        let old = DataDir::open(&path).unwrap();
+        assert!(old.kek().is_none());
+        assert_eq!(old.device_key().unwrap().public_key(), key.public_key());
+        let (dir, _) = DataDir::open_or_init(&path).unwrap();
+        assert_eq!(dir.migrated(), ["keys/device.key"]);
+        let sealed = fs::read(path.join("keys/device.key")).unwrap();
+        assert!(at_rest::is_sealed(&sealed));
+        assert!(
+            !sealed
+                .windows(40)
+                .any(|w| plain.windows(40).any(|p| p == w))
+        );
+        assert_eq!(dir.device_key().unwrap().public_key(), key.public_key());
+        let (again, _) = DataDir::open_or_init(&path).unwrap();
+        assert!(again.migrated().is_empty());
     }
 
     #[test]

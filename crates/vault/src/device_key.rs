@@ -46,26 +46,65 @@ impl DeviceKey {
         }
     }
 
-    /// Reads a PKCS#8 PEM key file; refuses a file that other users can read.
+    /// Reads a key file, sealed ([`crate::at_rest`]) or PKCS#8 PEM; refuses a file that other
+    /// users can read.
     ///
     /// # Errors
     /// [`VaultError::Permissions`] for a file readable by group or others, [`VaultError::Io`],
     /// or [`VaultError::BadKey`] for anything but an Ed25519 PKCS#8 PEM key.
     pub fn load(path: &Path) -> Result<DeviceKey, VaultError> {
-        crate::data_dir::require_private(path, 0o600)?;
-        let pem = Zeroizing::new(std::fs::read_to_string(path).map_err(VaultError::io(path))?);
-        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| VaultError::BadKey {
+        let pem = crate::at_rest::read_secret(path)?;
+        let pem = std::str::from_utf8(&pem).map_err(|_| VaultError::BadKey {
+            path: path.to_owned(),
+            reason: "not PEM text".into(),
+        })?;
+        let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| VaultError::BadKey {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
         Ok(DeviceKey { key })
     }
 
-    /// Writes the key as PKCS#8 PEM with mode 0600; never replaces an existing file.
+    /// Writes the key sealed under `kek` for the logical `name` (see [`crate::at_rest`]), mode
+    /// 0600; never replaces an existing file.
     ///
     /// # Errors
     /// [`VaultError::Io`] (kind `AlreadyExists` if the file exists).
-    pub fn store(&self, path: &Path) -> Result<(), VaultError> {
+    pub fn store_sealed(
+        &self,
+        kek: &crate::at_rest::Kek,
+        path: &Path,
+        name: &str,
+    ) -> Result<(), VaultError> {
+        let pem = self
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| VaultError::BadKey {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        crate::at_rest::write_secret(kek, path, name, pem.as_bytes(), true)
+    }
+
+    /// Writes the key as plain PKCS#8 PEM with mode 0600 for a key that lives outside any data
+    /// directory and is held by its operator — a maker's update-signing keys, kept offline
+    /// (docs/update.md); a component's own keys are sealed ([`DeviceKey::store_sealed`]).
+    /// Never replaces an existing file.
+    ///
+    /// # Errors
+    /// [`VaultError::Io`] (kind `AlreadyExists` if the file exists).
+    pub fn export_pkcs8(&self, path: &Path) -> Result<(), VaultError> {
+        self.danger_store_plain(path)
+    }
+
+    /// Writes the key as plain PKCS#8 PEM with mode 0600, as releases before the sealed
+    /// format did; never replaces an existing file. For migration tests and fixtures only:
+    /// a component stores its key with [`DeviceKey::store_sealed`].
+    ///
+    /// # Errors
+    /// [`VaultError::Io`] (kind `AlreadyExists` if the file exists).
+    #[doc(hidden)]
+    pub fn danger_store_plain(&self, path: &Path) -> Result<(), VaultError> {
         let pem = self
             .key
             .to_pkcs8_pem(LineEnding::LF)
@@ -228,7 +267,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("device.key");
         let key = DeviceKey::generate().unwrap();
-        key.store(&path).unwrap();
+        key.danger_store_plain(&path).unwrap();
         let loaded = DeviceKey::load(&path).unwrap();
         assert_eq!(loaded.public_key(), key.public_key());
         let signature = loaded.sign(b"checkpoint");
@@ -254,7 +293,10 @@ mod tests {
     fn a_key_file_others_can_read_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("device.key");
-        DeviceKey::generate().unwrap().store(&path).unwrap();
+        DeviceKey::generate()
+            .unwrap()
+            .danger_store_plain(&path)
+            .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = DeviceKey::load(&path).unwrap_err().to_string();
         assert!(

@@ -18,6 +18,11 @@ pub enum Entry {
     DeviceKey,
     /// `keys/device.pub`: its public key (SPKI PEM), for verifiers.
     DevicePublicKey,
+    /// `keys/kek`: the software key-encryption key (`file` provider, unless the
+    /// configuration keeps it elsewhere).
+    Kek,
+    /// `keys/kek-provider`: where the KEK lives (provider, location, id); no secret.
+    KekProvider,
     /// `pki/`: the local CA, the server certificate and key, the CRL.
     Pki,
     /// `pki/clients/`: certificates and keys issued to Modbus clients (exported to them).
@@ -57,6 +62,8 @@ impl Entry {
         Entry::Keys,
         Entry::DeviceKey,
         Entry::DevicePublicKey,
+        Entry::Kek,
+        Entry::KekProvider,
         Entry::Pki,
         Entry::PkiClients,
         Entry::Audit,
@@ -80,6 +87,8 @@ impl Entry {
             Entry::Keys => "keys",
             Entry::DeviceKey => "keys/device.key",
             Entry::DevicePublicKey => "keys/device.pub",
+            Entry::Kek => "keys/kek",
+            Entry::KekProvider => "keys/kek-provider",
             Entry::Pki => "pki",
             Entry::PkiClients => "pki/clients",
             Entry::Audit => "audit",

@@ -25,17 +25,21 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod at_rest;
 pub mod crypto;
 mod data_dir;
 mod device_key;
+pub mod erase;
 mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod layout;
 #[cfg(feature = "tls")]
 pub mod pki;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use data_dir::{DataDir, DataDirLock, Opened};
+pub use data_dir::{DataDir, DataDirLock, KekRecord, Opened, SEALED_FILES, kek_record};
 pub use device_key::{DeviceKey, DevicePublicKey, Signature};
 pub use fs::{CappedReadError, read_capped, read_capped_text, write_atomic, write_new_atomic};
 pub use layout::Entry;
@@ -86,6 +90,17 @@ pub enum VaultError {
     /// The operating system's random source failed.
     #[error("the operating system's random source failed: {0}")]
     Random(String),
+    /// A sealed secret cannot be opened.
+    #[error("{path}: {source}")]
+    Sealed {
+        /// The file (or store) involved.
+        path: PathBuf,
+        /// Why.
+        source: at_rest::SealError,
+    },
+    /// The key-encryption key cannot be loaded, made or used.
+    #[error("key-encryption key: {0}")]
+    Kek(String),
     /// Another process (a running `rampart up`, or a restore) holds the data directory.
     #[error(
         "{path} is in use by another Rampart process (a running gateway or a restore); \

@@ -244,6 +244,10 @@ pub struct Revocation {
 #[derive(Debug, Clone)]
 pub struct Pki {
     dir: PathBuf,
+    /// Seals the CA and server keys; `None` for a directory of an earlier release opened
+    /// before its first start with this release (then they are written plain, and sealed by
+    /// the next start).
+    kek: Option<std::sync::Arc<crate::at_rest::Kek>>,
 }
 
 impl Pki {
@@ -257,7 +261,10 @@ impl Pki {
     pub fn open_or_init(data: &DataDir) -> Result<(Pki, InitReport), PkiError> {
         let dir = data.dir(crate::layout::Entry::Pki)?;
         data.dir(crate::layout::Entry::PkiClients)?;
-        let pki = Pki { dir };
+        let pki = Pki {
+            dir,
+            kek: data.kek().cloned(),
+        };
         let mut report = InitReport::default();
         let now = wall_clock();
         let mut ca = None;
@@ -306,6 +313,7 @@ impl Pki {
     pub fn open(data: &DataDir) -> Result<Pki, PkiError> {
         let pki = Pki {
             dir: data.root().join("pki"),
+            kek: data.kek().cloned(),
         };
         if !pki.ca_cert_path().exists() {
             return Err(PkiError::BadFile {
@@ -487,11 +495,7 @@ impl Pki {
             load_key(&key_path)?
         } else {
             let key = generate_key("the CA key")?;
-            crate::write_new_atomic(
-                &key_path,
-                Zeroizing::new(key.serialize_pem()).as_bytes(),
-                0o600,
-            )?;
+            self.write_key(&key_path, "pki/ca.key", &key, true)?;
             report.created.push(key_path);
             key
         };
@@ -581,11 +585,7 @@ impl Pki {
             .map_err(|e| generate_error("the server certificate", &e))?;
         // Key first: a crash in between leaves a new key with the old certificate, which the
         // next start detects as a mismatch only at the handshake; renewing again fixes it.
-        crate::write_atomic(
-            &self.server_key_path(),
-            Zeroizing::new(key.serialize_pem()).as_bytes(),
-            0o600,
-        )?;
+        self.write_key(&self.server_key_path(), "pki/server.key", &key, false)?;
         crate::write_atomic(&self.server_cert_path(), cert.pem().as_bytes(), 0o644)?;
         Ok(())
     }
@@ -649,6 +649,26 @@ impl Pki {
             key_path,
             not_after,
         })
+    }
+
+    /// Writes a private key of the component (CA, server) sealed under the KEK.
+    fn write_key(
+        &self,
+        path: &Path,
+        name: &str,
+        key: &KeyPair,
+        new_only: bool,
+    ) -> Result<(), PkiError> {
+        let pem = Zeroizing::new(key.serialize_pem());
+        match &self.kek {
+            Some(kek) => {
+                crate::at_rest::write_secret(kek, path, name, pem.as_bytes(), new_only)?;
+            }
+            // A directory of an earlier release, sealed by its next start.
+            None if new_only => crate::write_new_atomic(path, pem.as_bytes(), 0o600)?,
+            None => crate::write_atomic(path, pem.as_bytes(), 0o600)?,
+        }
+        Ok(())
     }
 
     /// The CRL number and revoked entries of the current CRL.
@@ -782,9 +802,12 @@ fn set_validity(params: &mut CertificateParams, not_before: SystemTime, not_afte
 }
 
 fn load_key(path: &Path) -> Result<KeyPair, PkiError> {
-    crate::data_dir::require_private(path, 0o600)?;
-    let pem = Zeroizing::new(fs::read_to_string(path).map_err(VaultError::io(path))?);
-    KeyPair::from_pem(&pem).map_err(|e| PkiError::BadFile {
+    let pem = crate::at_rest::read_secret(path)?;
+    let pem = std::str::from_utf8(&pem).map_err(|_| PkiError::BadFile {
+        path: path.to_owned(),
+        reason: "not PEM text".into(),
+    })?;
+    KeyPair::from_pem(pem).map_err(|e| PkiError::BadFile {
         path: path.to_owned(),
         reason: format!("not a PKCS#8 PEM private key: {e}"),
     })

@@ -392,8 +392,10 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    crate::data_dir::require_private(path, 0o600)?;
-    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(path, &e))
+    // The one read of a key file: sealed (CA, server) or plain (issued to a client, or a key
+    // the configuration names).
+    let pem = crate::at_rest::read_secret(path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| file_error(path, &e))
 }
 
 fn file_error(path: &Path, error: &rustls::pki_types::pem::Error) -> TlsError {

@@ -29,6 +29,16 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         Outcome::Fail
     );
     assert_eq!(outcome("no-open-vulnerabilities"), Outcome::Pass);
+    // Secrets are sealed, under a software KEK: the hardware REs are not met.
+    assert_eq!(outcome("secrets-encrypted-at-rest"), Outcome::Pass);
+    assert_eq!(outcome("secrets-sealed-with-cryptography"), Outcome::Pass);
+    for check in [
+        "hardware-kek-process-authenticators",
+        "hardware-kek-private-keys",
+        "hardware-kek-symmetric-keys",
+    ] {
+        assert_eq!(outcome(check), Outcome::Fail, "{check}");
+    }
     for check in [
         "device-authentication",
         "cipher-suites",

@@ -30,6 +30,8 @@ fn create_wipe_restore_brings_everything_back() {
         "identity.db",
         "keys/device.key",
         "keys/device.pub",
+        "keys/kek",
+        "keys/kek-provider",
         "pki/ca.crt",
         "pki/ca.key",
         "pki/clients",
@@ -78,6 +80,15 @@ fn create_wipe_restore_brings_everything_back() {
     .unwrap();
     assert_eq!(summary.replaced, None);
     assert_eq!(summary.device_key, key);
+    // The sealed secrets came back with the KEK that opens them (inside the backup's own
+    // encryption), recorded relative to the directory.
+    let restored = rampart_vault::DataDir::open(&device.path).unwrap();
+    assert!(restored.secret_files().iter().all(|(_, sealed)| *sealed));
+    assert_eq!(
+        restored.kek().unwrap().location(),
+        device.path.join("keys/kek")
+    );
+    assert_eq!(restored.device_key().unwrap().public_key(), key);
     assert!(summary.audit_events.is_some_and(|n| n >= 50), "{summary:?}");
 
     // Users, policy, keys, PKI: the same bytes (SQLite files are snapshots, compared by content

@@ -194,3 +194,32 @@ fn the_hardening_level_is_one_switch_from_1_to_4() {
         "unknown field",
     );
 }
+
+#[test]
+fn the_kek_provider_is_file_by_default_and_tpm_is_refused_without_support() {
+    use rampart_vault::at_rest::KekConfig;
+    assert_eq!(GatewayConfig::default().vault.kek, KekConfig::Recorded);
+    let config =
+        parse("[vault]\nkek_provider = \"file\"\nkek_file = \"kek/rampart.kek\"\n").unwrap();
+    assert_eq!(
+        config.vault.kek,
+        KekConfig::File {
+            path: Some(Path::new("/etc/rampart/kek/rampart.kek").to_owned())
+        }
+    );
+    let config = parse("[vault]\nkek_provider = \"file\"\n").unwrap();
+    assert_eq!(config.vault.kek, KekConfig::File { path: None });
+    check_error(
+        "[vault]\nkek_provider = \"tpm\"\n",
+        2,
+        "vault.kek_provider",
+        "tpm: not built",
+    );
+    check_error(
+        "[vault]\nkek_provider = \"hsm\"\n",
+        2,
+        "vault.kek_provider",
+        "\"file\" or \"tpm\"",
+    );
+    check_error("[vault]\nkek = 1\n", 2, "vault.kek", "unknown field");
+}

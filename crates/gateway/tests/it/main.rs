@@ -12,6 +12,7 @@ mod preauth_connection_flood;
 mod pymodbus_interop;
 mod resource_exhaustion;
 mod role_based_access;
+mod secrets_migration;
 mod stalled_modbus_frame;
 mod untrusted_network;
 mod upstream_integrity;

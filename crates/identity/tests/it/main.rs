@@ -19,6 +19,7 @@ mod cr_2_5_session_lock;
 mod cr_2_6_remote_session_termination;
 mod cr_2_7_concurrent_session_control;
 mod cr_3_8_session_integrity;
+mod cr_4_1_sealed_totp_seeds;
 mod privilege_escalation_via_another_account;
 mod storage;
 mod util;

@@ -469,6 +469,19 @@ pub(crate) async fn config_report(
     Ok(Json(report))
 }
 
+/// `GET /api/v1/crypto`: the cryptographic inventory (CR 4.3), one object per algorithm or
+/// key.
+pub(crate) async fn crypto(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<Vec<crate::crypto_inventory::CryptoAsset>>> {
+    let state2 = Arc::clone(&state);
+    let assets = tokio::task::spawn_blocking(move || {
+        crate::crypto_inventory::inventory(Some(&state2.services.data))
+    })
+    .await?;
+    Ok(Json(assets))
+}
+
 /// `GET /api/v1/sbom`.
 pub(crate) async fn sbom() -> Response {
     (

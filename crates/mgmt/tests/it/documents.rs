@@ -188,6 +188,11 @@ async fn served_documents_need_authentication_and_match() {
 /// The setting ids the report promises (docs/config-report.md); `rampart assess --live`
 /// relies on them.
 const SETTING_IDS: &[&str] = &[
+    "vault.kek_provider",
+    "vault.kek_hardware",
+    "vault.tpm",
+    "vault.secrets_encrypted",
+    "vault.sealed_files",
     "modbus_security.enabled",
     "modbus_security.listen",
     "modbus_security.tls_min_version",
@@ -353,5 +358,47 @@ async fn the_chain_self_test_is_reused_only_while_the_trail_has_not_grown() {
     assert_eq!(r.status, StatusCode::OK);
     let third = detail(&admin.get("/api/v1/config-report").await.json());
     assert!(!third.contains("s ago"), "{third}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crypto_inventory_is_served_to_viewers_and_its_cbom_is_valid_cyclonedx_1_6() {
+    let h = Harness::start().await;
+    assert_eq!(
+        h.client().get("/api/v1/crypto").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let admin = h.admin().await;
+    let viewer = h.user(&admin, "watcher", "viewer").await;
+    let served = viewer.get("/api/v1/crypto").await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.text());
+    let served = served.json();
+    let assets = served.as_array().unwrap();
+    let find = |id: &str| {
+        assets
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {served:#}"))
+    };
+    assert_eq!(find("crypto/key/device")["location"], "encrypted-file");
+    assert_eq!(find("crypto/key/kek")["location"], "kek-file (software)");
+    assert_eq!(find("crypto/key/csrf")["location"], "memory");
+    for asset in assets {
+        for field in ["algorithm", "location", "purpose", "requirements"] {
+            assert!(!asset[field].is_null(), "{field} missing in {asset}");
+        }
+    }
+
+    let inventory = rampart_mgmt::crypto_inventory::inventory(Some(&h.data));
+    let cbom = rampart_mgmt::crypto_inventory::to_cyclonedx(&inventory);
+    let found = errors(&cyclonedx_validator(), &cbom);
+    assert!(found.is_empty(), "{found:#?}");
+    let components = cbom["components"].as_array().unwrap();
+    assert_eq!(components.len(), inventory.len());
+    assert!(
+        components
+            .iter()
+            .all(|c| c["type"] == "cryptographic-asset" && c["cryptoProperties"].is_object())
+    );
     h.stop().await;
 }

@@ -68,6 +68,48 @@ fn parse_facility(text: &str) -> Result<Facility, String> {
     text.parse::<Facility>().map_err(|e| e.to_string())
 }
 
+/// The collector `to`, verified against `ca` (and with a client identity): checked before
+/// anything happens, so that `rampart erase` refuses bad TLS files up front.
+///
+/// # Errors
+/// [`BadInput`] for a bad address or TLS files.
+pub(crate) fn collector(
+    to: &str,
+    ca: &std::path::Path,
+    identity: Option<(&std::path::Path, &std::path::Path)>,
+) -> anyhow::Result<TlsCollector> {
+    let address: CollectorAddress = to
+        .parse()
+        .map_err(|e| BadInput(format!("--forward-to: {e}")))?;
+    Ok(TlsCollector::from_files(address, ca, identity)
+        .map_err(|e| BadInput(format!("--forward-ca/--forward-cert/--forward-key: {e}")))?)
+}
+
+/// Sends the whole trail of `data` after the collector's cursor and returns once it is
+/// delivered (`rampart erase` sends its last event this way before destroying the trail).
+///
+/// # Errors
+/// Delivery failures.
+pub(crate) fn deliver_all(data: &DataDir, collector: TlsCollector) -> anyhow::Result<()> {
+    let cursor_dir = data
+        .dir(FORWARD_DIR)
+        .map_err(|e| BadInput(format!("--data: {e}")))?;
+    let cursor = rampart_forward::cursor_path(&cursor_dir, &collector.address().to_string());
+    let mut config = ForwardConfig::new(SyslogFormat::new(
+        Facility::Local(0),
+        Hostname::from_system(),
+    ));
+    config.retry_for = Duration::from_secs(30);
+    let stop = Stop::new();
+    let mut forwarder =
+        Forwarder::open(&data.file(AUDIT_DIR), &cursor, Box::new(collector), config)?;
+    let report = forwarder.drain(&stop)?;
+    if report.stopped {
+        anyhow::bail!("the collector did not confirm delivery");
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     let address: CollectorAddress = args
         .to

@@ -5,6 +5,8 @@ pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod catalog;
 pub(crate) mod config_report;
+pub(crate) mod crypto;
+pub(crate) mod erase;
 pub(crate) mod forward;
 pub(crate) mod identity;
 pub(crate) mod ids;

@@ -458,7 +458,10 @@ fn serve_config_report(pki: &rampart_vault::pki::Pki, connections: usize) -> u16
         .unwrap();
     // Test only: the server key is read here to stand in for the gateway, which gets it from
     // the vault.
-    let key = PrivateKeyDer::from_pem_file(pki.server_key_path()).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(
+        &rampart_vault::at_rest::read_secret(&pki.server_key_path()).unwrap(),
+    )
+    .unwrap();
     let config =
         rustls::ServerConfig::builder_with_provider(Arc::new(rampart_vault::tls::provider()))
             .with_protocol_versions(rampart_vault::tls::PROTOCOL_VERSIONS)

@@ -11,6 +11,7 @@ mod ids_live;
 mod live_assess;
 mod policy_and_inspect;
 mod probe;
+mod secrets_at_rest;
 mod up;
 mod update;
 mod util;

@@ -1,0 +1,173 @@
+//! `rampart erase`: secure erase of a data directory for decommissioning (CR 4.2, RE 1, RE 2):
+//! recorded (and sent to the SIEM when asked) first, then the KEK destroyed, every file
+//! overwritten and removed, the result verified. The work is `rampart_vault::erase`.
+
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use rampart_audit::{Category, NewEvent, Outcome};
+use rampart_vault::DataDir;
+
+use crate::component::Component;
+use crate::output;
+use crate::{BadInput, Outcome as Exit};
+
+/// Destroy a data directory: its key-encryption key first (no sealed secret opens after
+/// that, even from an earlier copy of the disk), then every file, overwritten and removed.
+///
+/// Asks to type the directory's name on the terminal unless --yes. The erase is recorded in
+/// the audit trail first and, with --forward-to, sent to the SIEM before anything is
+/// destroyed. Refused while a gateway runs on DIR. Exit 0 erased, 1 failed, 2 bad input or
+/// not confirmed.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The data directory to erase.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Do not ask for confirmation (scripts).
+    #[arg(long)]
+    yes: bool,
+    /// Send the audit trail, the erase event included, to this collector (HOST:PORT, RFC 5425)
+    /// before destroying it; the erase does not happen if it cannot be delivered.
+    #[arg(long, value_name = "HOST:PORT", requires = "forward_ca")]
+    forward_to: Option<String>,
+    /// CA certificates (PEM) the collector's certificate must chain to.
+    #[arg(long, value_name = "CA.pem")]
+    forward_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS with the collector.
+    #[arg(long, value_name = "CERT.pem", requires = "forward_key")]
+    forward_cert: Option<PathBuf>,
+    /// Its private key (mode 0600).
+    #[arg(long, value_name = "KEY.pem", requires = "forward_cert")]
+    forward_key: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
+    let data = DataDir::open(&args.data).map_err(|e| BadInput(format!("--data: {e}")))?;
+    let lock = data
+        .try_lock()
+        .map_err(|e| BadInput(format!("--data: {e}")))?;
+    // The SIEM's TLS files are checked before anything is asked, recorded or destroyed.
+    let collector = match (&args.forward_to, &args.forward_ca) {
+        (Some(to), Some(ca)) => {
+            let identity = args
+                .forward_cert
+                .as_deref()
+                .zip(args.forward_key.as_deref());
+            Some(crate::cmd::forward::collector(to, ca, identity)?)
+        }
+        _ => None,
+    };
+    if !args.yes {
+        let name = args
+            .data
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| args.data.display().to_string());
+        let question = format!(
+            "This destroys {} and its key-encryption key: every key, account, policy and the \
+             audit trail, beyond recovery.\nType the directory's name ({name}) to erase it: ",
+            args.data.display()
+        );
+        if ask(&question)? != name {
+            return Err(BadInput("erase cancelled; nothing was changed".into()).into());
+        }
+    }
+
+    // 1. Recorded first, and delivered to the SIEM when asked, before the trail goes.
+    let component = Component::open(&args.data)?;
+    let kek = component.data.kek().map(|k| {
+        serde_json::json!({
+            "provider": k.kind().as_str(),
+            "id": k.id_hex(),
+            "location": k.location().display().to_string(),
+        })
+    });
+    let event = NewEvent::builder(
+        Category::ConfigurationChange,
+        "vault.erase",
+        component.actor()?,
+    )
+    .interface("cli")
+    .target(args.data.display().to_string())
+    .outcome(Outcome::Success)
+    .details(serde_json::json!({
+        "kek": kek,
+        "stage": "starting: the KEK, then every file",
+        "forwarded_to": args.forward_to,
+    }))
+    .build()?;
+    let seq = component.record(event)?;
+    if let Some(collector) = collector
+        && let Err(error) = crate::cmd::forward::deliver_all(&data, collector)
+    {
+        // The trail says the erase did not happen, and why.
+        let refused = NewEvent::builder(
+            Category::ConfigurationChange,
+            "vault.erase",
+            component.actor()?,
+        )
+        .interface("cli")
+        .target(args.data.display().to_string())
+        .outcome(Outcome::Failure)
+        .details(serde_json::json!({
+            "reason": "the audit trail could not be delivered to the SIEM; nothing was erased",
+        }))
+        .build()?;
+        component.record(refused)?;
+        component.close()?;
+        return Err(error
+            .context("sending the audit trail to the SIEM before the erase; nothing was erased"));
+    }
+    component.close()?;
+
+    // 2. and 3. The KEK, then every file; verified.
+    let report = rampart_vault::erase::erase(&data).context("erasing the data directory")?;
+    drop(lock);
+    let kek = match &report.kek {
+        Some((provider, location)) => format!("destroyed ({provider}, {})", location.display()),
+        None => "none (a directory of an earlier release)".to_owned(),
+    };
+    output::print(&format!(
+        "Erased {}:\n  audit event:   vault.erase (seq {seq}){}\n  KEK:           {kek}\n  \
+         files:         {} overwritten (random, then zeros, synced) and removed, {} bytes\n  \
+         directories:   {} removed\n  other entries: {} removed (not followed)\n  verified:      \
+         nothing remains\n",
+        report.root.display(),
+        args.forward_to
+            .as_ref()
+            .map_or(String::new(), |to| format!(", delivered to {to}")),
+        report.files,
+        report.bytes,
+        report.directories,
+        report.other,
+    ))
+    .context("writing to stdout")?;
+    Ok(Exit::Ok)
+}
+
+/// Asks on the controlling terminal; without a person at a terminal, --yes is required.
+fn ask(question: &str) -> anyhow::Result<String> {
+    let refuse = || BadInput("no terminal to confirm the erase on: give --yes".into());
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(refuse().into());
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| refuse())?;
+    let mut writer = &tty;
+    writer
+        .write_all(question.as_bytes())
+        .and_then(|()| writer.flush())
+        .context("asking for confirmation")?;
+    let mut answer = String::new();
+    BufReader::new(&tty)
+        .take(256)
+        .read_line(&mut answer)
+        .context("reading the confirmation")?;
+    Ok(answer.trim().to_owned())
+}
