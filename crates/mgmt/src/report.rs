@@ -64,6 +64,8 @@ pub struct ReportInputs<'a> {
     /// The IDS baseline: `none`, `learning` or `detecting` (stopped: `detecting` when a
     /// saved baseline exists).
     pub ids_baseline: &'static str,
+    /// The slot the launcher verified and started this process from, if any.
+    pub launched_slot: Option<rampart_update::slots::SlotName>,
     /// The identity service.
     pub identity: &'a rampart_identity::Identity,
     /// The audit trail.
@@ -103,6 +105,7 @@ pub(crate) fn build(state: &AppState) -> ConfigReport {
         identity: &services.identity,
         audit: &services.audit,
         data: &services.data,
+        launched_slot: services.launched_slot,
     })
 }
 
@@ -533,6 +536,39 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         "A CycloneDX SBOM of this build is served at /api/v1/sbom",
         &["CR 7.8"],
     );
+    let update = UpdateFacts::read(inputs.data, inputs.launched_slot);
+    s.add(
+        "update.provisioned",
+        json!(update.provisioned),
+        "The supplier's TUF root and release keys are pinned: updates are installed only when \
+         their TUF metadata and their manifest signature verify",
+        &["NDR 3.10", "NDR 3.10 RE 1", "NDR 3.12"],
+    );
+    s.add(
+        "update.repository",
+        json!(update.repository),
+        "An update repository is configured (DATA/update/channel.json)",
+        &["NDR 3.10"],
+    );
+    s.add(
+        "update.owner_approval",
+        json!(update.owner_approval),
+        "An asset owner's TUF root is pinned: an update also needs the owner's approval",
+        &["NDR 3.13"],
+    );
+    s.add(
+        "update.verified_boot",
+        json!(update.verified_boot),
+        "This process was started by the launcher from a slot whose manifest signature and \
+         files it verified (`rampart launch`)",
+        &["CR 3.4 RE 1", "NDR 3.14", "NDR 3.14 RE 1"],
+    );
+    s.add(
+        "update.security_version_floor",
+        json!(update.floor),
+        "The security-version floor: no bundle below it installs or boots (anti-rollback)",
+        &["NDR 3.10 RE 1"],
+    );
 
     ConfigReport {
         schema_version: SCHEMA_VERSION,
@@ -565,6 +601,40 @@ static CHAIN_CHECK: std::sync::Mutex<Option<ChainCheck>> = std::sync::Mutex::new
 
 /// Verifies the trail, or reuses a verification of the same trail at the same length made in
 /// the last [`CHAIN_CHECK_TTL`]; a failed verification is never reused.
+/// What the report says of secure updates, read from `DATA/update/` and the slot the launcher
+/// started this process from. Independent facts, each a setting of its own.
+#[allow(clippy::struct_excessive_bools)]
+struct UpdateFacts {
+    provisioned: bool,
+    repository: bool,
+    owner_approval: bool,
+    verified_boot: bool,
+    floor: Option<u64>,
+}
+
+impl UpdateFacts {
+    fn read(
+        data: &rampart_vault::DataDir,
+        launched: Option<rampart_update::slots::SlotName>,
+    ) -> UpdateFacts {
+        let dir = data.file(rampart_vault::Entry::Update);
+        let trust = dir.join("trust");
+        let state = rampart_update::slots::Slots::new(&dir).boot_state().ok();
+        // Started by the launcher: it names the slot it verified, and the boot state knows it.
+        let verified_boot = launched
+            .zip(state.as_ref())
+            .is_some_and(|(slot, state)| state.slots.contains_key(&slot));
+        UpdateFacts {
+            provisioned: trust.join("root.json").is_file()
+                && trust.join("release-keys.json").is_file(),
+            repository: dir.join("channel.json").is_file(),
+            owner_approval: trust.join("owner-root.json").is_file(),
+            verified_boot,
+            floor: state.map(|s| s.security_version_floor),
+        }
+    }
+}
+
 fn chain_check(
     audit: &rampart_audit::AuditStore,
     key: &rampart_vault::DevicePublicKey,

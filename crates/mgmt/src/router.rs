@@ -614,6 +614,35 @@ pub(crate) fn table() -> Vec<Route> {
              and the requirements it serves.",
         )
         .json::<Vec<crate::crypto_inventory::CryptoAsset>>()
+        // ----- secure updates (NDR 3.10, 3.12, 3.13, 3.14) ---------------------------------
+        .tag("update")
+        .get("/api/v1/update", P(Perm::ConfigView), api::update::status)
+        .doc(
+            "The update state: the slot running, the A/B slots and boot state (committed, trial, \
+             security-version floor, history), the repository, the last check, a downloaded \
+             bundle.",
+        )
+        .json::<api::update::UpdateStatus>()
+        .post("/api/v1/update/check", P(Perm::UpdateInstall), api::update::check)
+        .doc(
+            "Refreshes the TUF metadata of the supplier's repository (and of the owner's \
+             approval repository) and reports the newest bundle this device may install; 502 \
+             when a repository fails verification (nothing from it is trusted).",
+        )
+        .post("/api/v1/update/download", P(Perm::UpdateInstall), api::update::download)
+        .doc("Checks, then downloads the newest installable bundle through TUF.")
+        .post("/api/v1/update/install", P(Perm::UpdateInstall), api::update::install)
+        .doc(
+            "Installs the downloaded bundle into the slot that is not committed, as a trial \
+             (anti-rollback: never below the security-version floor); with \"restart\": true \
+             the gateway restarts into it. Dual approval when the hardening level asks for it.",
+        )
+        .body::<api::update::InstallRequest>()
+        .json::<api::update::Installed>()
+        .post("/api/v1/update/rollback", P(Perm::UpdateInstall), api::update::rollback)
+        .doc("Abandons the trial slot, or returns to the previous slot (never below the floor).")
+        .post("/api/v1/update/restart", P(Perm::UpdateInstall), api::update::restart)
+        .doc("Shuts the gateway down cleanly so that the launcher starts it again.")
         .tag("status")
         .get("/metrics", P(Perm::MetricsRead), api::observe::metrics)
         .doc("Prometheus metrics (text exposition format).")

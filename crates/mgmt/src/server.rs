@@ -57,12 +57,19 @@ pub struct RunningManagement {
     stop: watch::Sender<bool>,
     /// The accept loop, and the task recording refusal summaries (a last one at the stop).
     tasks: Vec<JoinHandle<()>>,
+    restart: Arc<tokio::sync::Notify>,
 }
 
 impl RunningManagement {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Resolves when an operator asks for a restart through the API (after installing an
+    /// update): the caller shuts down cleanly so that the launcher starts the new slot.
+    pub async fn restart_requested(&self) {
+        self.restart.notified().await;
     }
 
     /// Stops accepting, closes connections, and waits for the accept loop to end.
@@ -150,6 +157,7 @@ pub(crate) async fn start(
     state: Arc<AppState>,
     router: Router,
 ) -> Result<RunningManagement, StartError> {
+    let restart = Arc::clone(&state.restart);
     let pki_dir = state.services.data.file(rampart_vault::Entry::Pki);
     let cert = state
         .config
@@ -190,6 +198,7 @@ pub(crate) async fn start(
         addr,
         stop,
         tasks: vec![accept, summaries],
+        restart,
     })
 }
 

@@ -26,6 +26,9 @@ pub struct Services {
     pub gateway: Arc<RunningGateway>,
     /// The data directory.
     pub data: DataDir,
+    /// The slot `rampart launch` verified and started this process from (`RAMPART_SLOT`), if
+    /// it was started that way.
+    pub launched_slot: Option<rampart_update::slots::SlotName>,
 }
 
 /// The peer of a connection, attached to each request by the server.
@@ -45,6 +48,8 @@ pub(crate) struct AppState {
     pub(crate) refusals: crate::refusals::Refusals,
     /// The address actually bound (the configured one may have port 0).
     pub(crate) bound: std::sync::OnceLock<SocketAddr>,
+    /// Raised when an operator asks for a restart (into a newly installed slot).
+    pub(crate) restart: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -63,6 +68,7 @@ impl AppState {
             counters: HttpCounters::default(),
             refusals: crate::refusals::Refusals::new(),
             bound: std::sync::OnceLock::new(),
+            restart: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -116,6 +116,8 @@ pub(crate) enum Outcome {
     Ok,
     /// A check failed (lint warnings, denied requests or alerts, a verification).
     CheckFailed,
+    /// The gateway stopped so that it is started again (into a new slot): exit code 75.
+    Restart,
 }
 
 fn main() -> ExitCode {
@@ -145,6 +147,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(Outcome::Restart) => ExitCode::from(75),
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", describe(&error));

@@ -19,6 +19,7 @@
 
 pub mod bundle;
 pub mod crash;
+pub mod device;
 pub mod fetch;
 pub mod repo;
 pub mod slots;

@@ -239,6 +239,32 @@ impl ReleaseKeys {
     }
 }
 
+/// Reads the release keys pinned on a device (`DATA/update/trust/release-keys.json`).
+///
+/// # Errors
+/// A message naming the file and what is wrong (missing, too large, not valid).
+pub fn read_release_keys(path: &Path) -> Result<Vec<DevicePublicKey>, String> {
+    let bytes = rampart_vault::read_capped(path, 64 * 1024).map_err(|e| {
+        if e.is_not_found() {
+            format!(
+                "{} is missing: provision the device first (`rampart update trust`)",
+                path.display()
+            )
+        } else {
+            format!("{}: {e}", path.display())
+        }
+    })?;
+    let record: ReleaseKeys =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let keys = record
+        .public_keys()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if keys.is_empty() {
+        return Err(format!("{}: no release keys", path.display()));
+    }
+    Ok(keys)
+}
+
 /// A maker's repository and key directory.
 #[derive(Debug, Clone)]
 pub struct MakerRepo {
@@ -340,11 +366,26 @@ const TARGETS: &str = "targets";
 const TRUST: &str = "trust";
 const SETTINGS: &str = "repo.json";
 
-fn runtime() -> Result<tokio::runtime::Runtime, RepoError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(io_err("start the signing runtime"))
+/// Runs one of tough's futures to completion on a current-thread runtime of its own — on a
+/// thread of its own when the caller is itself inside a tokio runtime (the management plane),
+/// where blocking on a nested runtime would panic.
+fn block_on<T: Send>(future: impl std::future::Future<Output = T> + Send) -> Result<T, RepoError> {
+    let run = move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io_err("start the signing runtime"))
+            .map(|rt| rt.block_on(future))
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return run();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(run)
+            .join()
+            .map_err(|_| RepoError::Tuf("the signing thread panicked".into()))?
+    })
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RepoError> {
@@ -472,8 +513,7 @@ impl MakerRepo {
             roles,
             _extra: HashMap::new(),
         };
-        let rt = runtime()?;
-        let signed = rt.block_on(self.sign_root(&root, None))?;
+        let signed = block_on(self.sign_root(&root, None))??;
         self.write_root(&signed)?;
         self.write_release_keys(&[release])?;
         self.resign(None, options.now)
@@ -669,8 +709,7 @@ impl MakerRepo {
             fs::remove_dir_all(&staging)
                 .map_err(io_err(format!("remove {}", staging.display())))?;
         }
-        let rt = runtime()?;
-        rt.block_on(async {
+        block_on(async {
             let mut editor = RepositoryEditor::new(self.metadata().join("root.json"))
                 .await
                 .map_err(tuf_err)?;
@@ -693,7 +732,7 @@ impl MakerRepo {
                 .timestamp_expires(add_days(now, settings.expiry(Role::Timestamp))?);
             let signed = editor.sign(&sources).await.map_err(tuf_err)?;
             signed.write(&staging).await.map_err(tuf_err)
-        })?;
+        })??;
         Self::publish_staged(&staging, &self.metadata())?;
         fs::remove_dir_all(&staging).map_err(io_err(format!("remove {}", staging.display())))?;
         self.status()
@@ -751,10 +790,7 @@ impl MakerRepo {
                 "target name '{name}': letters, digits, '.', '-', '_', '+' only"
             )));
         }
-        let rt = runtime()?;
-        let mut target = rt
-            .block_on(Target::from_path(bundle_path))
-            .map_err(tuf_err)?;
+        let mut target = block_on(Target::from_path(bundle_path))?.map_err(tuf_err)?;
         target.custom.insert(
             "rampart".into(),
             serde_json::json!({
@@ -850,8 +886,7 @@ impl MakerRepo {
                 _extra: HashMap::new(),
             },
         );
-        let rt = runtime()?;
-        let signed = rt.block_on(self.sign_root(&root, Some(&previous)))?;
+        let signed = block_on(self.sign_root(&root, Some(&previous)))??;
         self.write_root(&signed)?;
         for old_file in files.iter().filter(|k| k.role == role) {
             let retiring = retiring_path(&old_file.path, "retiring");

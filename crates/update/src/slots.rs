@@ -848,7 +848,7 @@ impl Slots {
 }
 
 /// Whether a target triple (`x86_64-unknown-linux-gnu`) names the device's `ARCH-OS`.
-fn triple_matches(triple: &str, device: &str) -> bool {
+pub fn triple_matches(triple: &str, device: &str) -> bool {
     let Some((arch, os)) = device.split_once('-') else {
         return false;
     };

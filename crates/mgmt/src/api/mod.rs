@@ -7,6 +7,7 @@ pub mod backups;
 pub mod ids;
 pub mod observe;
 pub mod policy;
+pub mod update;
 pub mod vulnerabilities;
 
 use std::sync::Arc;

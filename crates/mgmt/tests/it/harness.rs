@@ -55,6 +55,60 @@ impl Default for Options {
     }
 }
 
+/// Provisions the data directory as a deployed device is: the supplier's TUF root and release
+/// keys pinned, and a first bundle installed and committed in slot A — what the launcher
+/// verified before starting the gateway from it.
+fn provision_updates(
+    data: &rampart_vault::DataDir,
+    scratch: &std::path::Path,
+) -> rampart_update::slots::SlotName {
+    use rampart_update::bundle::{BundleFile, FileRole, Release, write_bundle};
+    use rampart_update::repo::{InitOptions, MakerRepo};
+    let now = rampart_audit::Clock::now(&rampart_audit::SystemClock::new());
+    let maker = MakerRepo::new(scratch.join("maker-repo"), scratch.join("maker-keys"));
+    maker.init(&InitOptions::new(now)).unwrap();
+    let update = data.dir(rampart_vault::Entry::Update).unwrap();
+    std::fs::create_dir_all(update.join("trust")).unwrap();
+    for file in ["root.json", "release-keys.json"] {
+        std::fs::copy(
+            scratch.join("maker-repo/trust").join(file),
+            update.join("trust").join(file),
+        )
+        .unwrap();
+    }
+    let mut bundle = Vec::new();
+    write_bundle(
+        &mut bundle,
+        &Release {
+            version: "1.0.0".parse().unwrap(),
+            security_version: 1,
+            target: "x86_64-unknown-linux-gnu".into(),
+            created: now,
+        },
+        &[BundleFile {
+            name: "rampart".into(),
+            role: FileRole::Binary,
+            open: Box::new(|| Ok(Box::new(&b"the gateway binary"[..]) as _)),
+        }],
+        &maker.release_key().unwrap(),
+    )
+    .unwrap();
+    let installed = rampart_update::slots::Slots::new(&update)
+        .install(
+            &mut std::io::Cursor::new(bundle),
+            &maker.release_keys().unwrap(),
+            &rampart_update::slots::InstallOptions {
+                allow_downgrade: false,
+                commit: true,
+                max_attempts: 3,
+                device_target: None,
+                now,
+            },
+        )
+        .unwrap();
+    installed.slot
+}
+
 impl Harness {
     pub(crate) async fn start() -> Harness {
         Harness::start_with(Options::default()).await
@@ -87,6 +141,7 @@ impl Harness {
                 audit: Arc::clone(&audit),
                 gateway: Arc::clone(&gateway),
                 data: data.clone(),
+                launched_slot: Some(provision_updates(&data, dir.path())),
             },
         )
         .await

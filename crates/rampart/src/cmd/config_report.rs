@@ -71,6 +71,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         island,
         halted: None,
         upstream: None,
+        // Offline: no process of the gateway was started by the launcher.
+        launched_slot: None,
         ids_baseline: if component
             .data
             .file(rampart_vault::Entry::IdsBaseline)

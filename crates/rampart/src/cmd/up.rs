@@ -158,6 +158,9 @@ async fn serve(
             audit: Arc::clone(&component.audit),
             gateway: Arc::clone(&gateway),
             data: component.data.clone(),
+            launched_slot: std::env::var("RAMPART_SLOT")
+                .ok()
+                .and_then(|s| s.parse().ok()),
         },
     )
     .await;
@@ -188,6 +191,7 @@ async fn serve(
     let reason = loop {
         tokio::select! {
             _ = interrupt.recv() => break "SIGINT",
+            () = mgmt.restart_requested() => break "restart requested (update)",
             _ = terminate.recv() => break "SIGTERM",
             _ = hangup.recv() => {
                 match gateway.reload_policy(PolicyUpdate::Configured).await {
@@ -214,6 +218,10 @@ async fn serve(
     say(&format!("{reason}: shutting down\n"));
     mgmt.shutdown().await;
     stop_gateway(gateway).await?;
+    if reason.starts_with("restart") {
+        // EX_TEMPFAIL: the launcher's supervisor (systemd `Restart=`) starts it again.
+        return Ok(Exit::Restart);
+    }
     Ok(Exit::Ok)
 }
 

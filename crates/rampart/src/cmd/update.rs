@@ -6,12 +6,15 @@
 use std::fs::File;
 use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use rampart_audit::{Category, NewEvent, Outcome as AuditOutcome, Severity};
 use rampart_update::bundle::{self, BundleFile, FileRole, Release};
+use rampart_update::device::{Channel, ChannelError, Device};
 use rampart_update::repo::{InitOptions, MakerRepo, ReleaseKeys, RepoError, Role, Threshold};
 use rampart_update::slots::{DEFAULT_MAX_ATTEMPTS, InstallOptions, SlotName, Slots, UpdateError};
+use rampart_update::tuf::TufError;
 use rampart_vault::{DevicePublicKey, Entry};
 
 use crate::component::Component;
@@ -29,8 +32,17 @@ pub(crate) enum Command {
     /// Provision a device with the supplier's trust: the TUF root and the release keys that
     /// sign bundle manifests (pinned; replacing them needs --replace).
     Trust(TrustArgs),
-    /// Install a bundle file into the slot that is not committed, as a trial the launcher
-    /// boots (or, with --commit, as the committed slot of a device's first install).
+    /// Refresh the TUF metadata of the configured repository (and of the owner's approval
+    /// repository, when an owner root is pinned) and report the newest bundle this device
+    /// may install. Exit 0 whether or not one is available; 1 when a repository fails
+    /// verification (rollback, freeze, signatures): nothing from it is trusted.
+    Check(DataArg),
+    /// Check, then download the newest installable bundle through TUF (length and hashes
+    /// verified as it streams) into DATA/update/downloads/.
+    Download(DataArg),
+    /// Install a bundle into the slot that is not committed, as a trial the launcher boots
+    /// (or, with --commit, as the committed slot of a device's first install). Without
+    /// --bundle, the bundle `update download` fetched.
     Install(InstallArgs),
     /// The slots, the boot state and its history.
     Status(StatusArgs),
@@ -178,6 +190,20 @@ pub(crate) struct TrustArgs {
     /// The release keys (trust/release-keys.json of the repository).
     #[arg(long, value_name = "FILE")]
     release_keys: PathBuf,
+    /// The supplier's repository: BASE serving BASE/metadata/ and BASE/targets/ (https://,
+    /// http:// or file://).
+    #[arg(long, value_name = "URL")]
+    repository: Option<String>,
+    /// The asset owner's TUF root: every update must then also be listed, with the same
+    /// length and hashes, in the owner's repository (NDR 3.13).
+    #[arg(long, value_name = "FILE", requires = "owner_repository")]
+    owner_root: Option<PathBuf>,
+    /// The asset owner's approval repository (same layout as --repository).
+    #[arg(long, value_name = "URL", requires = "owner_root")]
+    owner_repository: Option<String>,
+    /// A CA certificate for https repositories.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Replace trust that is already provisioned (audited at high severity).
     #[arg(long)]
     replace: bool,
@@ -187,9 +213,9 @@ pub(crate) struct TrustArgs {
 pub(crate) struct InstallArgs {
     #[command(flatten)]
     data: DataArg,
-    /// The bundle file.
+    /// The bundle file; default the one `rampart update download` fetched.
     #[arg(long, value_name = "FILE")]
-    bundle: PathBuf,
+    bundle: Option<PathBuf>,
     /// Commit at once: only for a device's first install, when no slot is committed.
     #[arg(long)]
     commit: bool,
@@ -234,6 +260,8 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
         Command::Repo(command) => repo(command),
         Command::Bundle(args) => make_bundle(args),
         Command::Trust(args) => trust(args),
+        Command::Check(args) => check(args),
+        Command::Download(args) => download(args),
         Command::Install(args) => install(args),
         Command::Status(args) => status(args),
         Command::Commit(args) => commit(args),
@@ -464,23 +492,8 @@ fn update_dir(component: &Component) -> anyhow::Result<PathBuf> {
 
 /// The release keys pinned on this device.
 pub(crate) fn pinned_release_keys(update: &Path) -> anyhow::Result<Vec<DevicePublicKey>> {
-    let path = update.join("trust").join("release-keys.json");
-    let bytes = match rampart_vault::read_capped(&path, 64 * 1024) {
-        Ok(bytes) => bytes,
-        Err(e) if e.is_not_found() => {
-            return Err(BadInput(format!(
-                "{} is missing: provision the device first (`rampart update trust`)",
-                path.display()
-            ))
-            .into());
-        }
-        Err(e) => return Err(anyhow::Error::new(e)),
-    };
-    let record: ReleaseKeys =
-        serde_json::from_slice(&bytes).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    record
-        .public_keys()
-        .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+    rampart_update::repo::read_release_keys(&update.join("trust").join("release-keys.json"))
+        .map_err(|e| BadInput(e).into())
 }
 
 fn trust(args: &TrustArgs) -> anyhow::Result<Outcome> {
@@ -514,10 +527,43 @@ fn trust(args: &TrustArgs) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
+    let owner_root = match &args.owner_root {
+        Some(path) => {
+            let bytes = read(path)?;
+            let json: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| BadInput(format!("{}: not JSON: {e}", path.display())))?;
+            if json["signed"]["_type"] != "root" {
+                return Err(BadInput(format!("{}: not TUF root metadata", path.display())).into());
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    let device = device(&component)?;
+    if let Some(repository) = &args.repository {
+        let channel = Channel {
+            format: "rampart-update-channel".into(),
+            supplier: repository.clone(),
+            owner: args.owner_repository.clone(),
+            ca: args.ca.clone(),
+        };
+        channel.check().map_err(BadInput)?;
+        device.set_channel(&channel).map_err(channel_error)?;
+    }
     std::fs::create_dir_all(&trust_dir)
         .with_context(|| format!("create {}", trust_dir.display()))?;
     rampart_vault::write_atomic(&trust_dir.join("root.json"), &root, 0o644)?;
     rampart_vault::write_atomic(&trust_dir.join("release-keys.json"), &release, 0o644)?;
+    match &owner_root {
+        Some(bytes) => {
+            rampart_vault::write_atomic(&trust_dir.join("owner-root.json"), bytes, 0o644)?;
+        }
+        None => {
+            let _ = std::fs::remove_file(trust_dir.join("owner-root.json"));
+        }
+    }
+    // Trust changed: the TUF client starts again from the pinned roots.
+    let _ = std::fs::remove_dir_all(update_dir(&component)?.join("tuf"));
     component.record(
         NewEvent::builder(
             Category::ConfigurationChange,
@@ -537,6 +583,9 @@ fn trust(args: &TrustArgs) -> anyhow::Result<Outcome> {
             "root_sha256": rampart_vault::crypto::sha256_hex(&root),
             "release_keys": record.keys,
             "replaced": existing,
+            "repository": args.repository,
+            "owner_root_sha256": owner_root.as_ref().map(rampart_vault::crypto::sha256_hex),
+            "owner_repository": args.owner_repository,
         }))
         .build()?,
     )?;
@@ -576,9 +625,14 @@ fn install(args: &InstallArgs) -> anyhow::Result<Outcome> {
         )
         .into());
     }
+    let bundle = match &args.bundle {
+        Some(path) => path.clone(),
+        None => device(&component)?.downloaded().ok_or_else(|| {
+            BadInput("no bundle given and none downloaded (`rampart update download`)".into())
+        })?,
+    };
     let mut file = BufReader::new(
-        File::open(&args.bundle)
-            .map_err(|e| BadInput(format!("{}: {e}", args.bundle.display())))?,
+        File::open(&bundle).map_err(|e| BadInput(format!("{}: {e}", bundle.display())))?,
     );
     let options = InstallOptions {
         allow_downgrade: args.allow_downgrade,
@@ -588,7 +642,10 @@ fn install(args: &InstallArgs) -> anyhow::Result<Outcome> {
         now: now(),
     };
     let result = slots.install(&mut file, &trusted, &options);
-    let target = args.bundle.display().to_string();
+    let target = bundle.display().to_string();
+    if result.is_ok() && args.bundle.is_none() {
+        device(&component)?.clear_downloads();
+    }
     match result {
         Ok(installed) => {
             component.record(
@@ -648,6 +705,134 @@ fn install(args: &InstallArgs) -> anyhow::Result<Outcome> {
             component.close()?;
             Err(update_error(error))
         }
+    }
+}
+
+fn device(component: &Component) -> anyhow::Result<Device> {
+    Ok(Device::new(
+        update_dir(component)?,
+        Arc::new(rampart_audit::SystemClock::new()),
+    ))
+}
+
+fn channel_error(e: ChannelError) -> anyhow::Error {
+    match e {
+        ChannelError::NotProvisioned(_)
+        | ChannelError::Nothing(_)
+        | ChannelError::NotApproved(_) => BadInput(e.to_string()).into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Audit severity of a failed check or download: a verification failure of a repository
+/// (rollback, freeze, mix-and-match, signatures, endless data) is an attack until shown
+/// otherwise.
+fn channel_severity(e: &ChannelError) -> Severity {
+    match e {
+        ChannelError::Tuf { source, .. } if !matches!(source, TufError::Fetch { .. }) => {
+            Severity::Alert
+        }
+        _ => Severity::Warning,
+    }
+}
+
+fn check(args: &DataArg) -> anyhow::Result<Outcome> {
+    let component = Component::open(&args.data)?;
+    let device = device(&component)?;
+    let state = device.slots().boot_state().map_err(update_error)?;
+    let result = device.check(&device_target(), &state);
+    let event = NewEvent::builder(
+        Category::ConfigurationChange,
+        "update.checked",
+        component.actor()?,
+    )
+    .interface("cli");
+    let event = match &result {
+        Ok(checked) => event
+            .outcome(AuditOutcome::Success)
+            .details(serde_json::json!({
+                "available": checked.available,
+                "awaiting_approval": checked.awaiting_approval,
+                "supplier": checked.supplier_versions,
+                "owner": checked.owner_versions,
+            })),
+        Err(e) => event
+            .outcome(AuditOutcome::Failure)
+            .severity(channel_severity(e))
+            .details(serde_json::json!({ "error": e.to_string() })),
+    };
+    component.record(event.build()?)?;
+    component.close()?;
+    let checked = match result {
+        Ok(checked) => checked,
+        Err(e @ ChannelError::Tuf { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(Outcome::CheckFailed);
+        }
+        Err(e) => return Err(channel_error(e)),
+    };
+    match &checked.available {
+        Some(c) => println!(
+            "available: {} — rampart {} (security version {}), {} bytes",
+            c.name, c.version, c.security_version, c.length
+        ),
+        None => println!("up to date: no newer bundle for this device"),
+    }
+    for name in &checked.awaiting_approval {
+        println!("awaiting the owner's approval: {name}");
+    }
+    println!(
+        "supplier metadata: root v{}, timestamp v{}, expires {}",
+        checked.supplier_versions.root,
+        checked.supplier_versions.timestamp.unwrap_or(0),
+        checked
+            .supplier_versions
+            .timestamp_expires
+            .as_deref()
+            .unwrap_or("-")
+    );
+    Ok(Outcome::Ok)
+}
+
+fn download(args: &DataArg) -> anyhow::Result<Outcome> {
+    let component = Component::open(&args.data)?;
+    let device = device(&component)?;
+    let state = device.slots().boot_state().map_err(update_error)?;
+    let result = device.download(&device_target(), &state);
+    let event = NewEvent::builder(
+        Category::ConfigurationChange,
+        "update.downloaded",
+        component.actor()?,
+    )
+    .interface("cli");
+    let event = match &result {
+        Ok((candidate, path)) => event
+            .target(path.display().to_string())
+            .outcome(AuditOutcome::Success)
+            .details(serde_json::json!({ "bundle": candidate })),
+        Err(e) => event
+            .outcome(AuditOutcome::Failure)
+            .severity(channel_severity(e))
+            .details(serde_json::json!({ "error": e.to_string() })),
+    };
+    component.record(event.build()?)?;
+    component.close()?;
+    match result {
+        Ok((candidate, path)) => {
+            println!(
+                "downloaded {} (rampart {}, security version {}) to {}; install it with                  `rampart update install`",
+                candidate.name,
+                candidate.version,
+                candidate.security_version,
+                path.display()
+            );
+            Ok(Outcome::Ok)
+        }
+        Err(e @ ChannelError::Tuf { .. }) => {
+            eprintln!("error: {e}");
+            Ok(Outcome::CheckFailed)
+        }
+        Err(e) => Err(channel_error(e)),
     }
 }
 

@@ -839,6 +839,24 @@ impl<F: Fetcher> Repository<F> {
         verify_digests(name, info, &digesting.finish())
     }
 
+    /// The targets the top-level targets role lists (delegated roles are not walked), after a
+    /// successful [`Repository::refresh`]; empty before one.
+    pub fn top_level_targets(&self) -> Vec<(String, TargetInfo)> {
+        if self.refreshed_at.is_none() {
+            return Vec::new();
+        }
+        self.targets
+            .as_ref()
+            .map(|t| {
+                t.signed
+                    .targets
+                    .iter()
+                    .map(|(name, file)| (name.clone(), TargetInfo::from(file)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The fetcher.
     pub fn fetcher(&self) -> &F {
         &self.fetcher
