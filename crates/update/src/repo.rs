@@ -773,6 +773,23 @@ impl MakerRepo {
         now: jiff::Timestamp,
     ) -> Result<(String, VerifiedManifest, RepoStatus), RepoError> {
         let trusted = self.release_keys()?;
+        self.add_bundle_signed_by(bundle_path, name, &trusted, now)
+    }
+
+    /// Adds a bundle signed by one of `trusted` — an asset owner approving the supplier's
+    /// bundle in the owner's own repository (NDR 3.13): the owner checks it against the
+    /// supplier's release keys, then lists the very same bytes under its own keys.
+    ///
+    /// # Errors
+    /// As [`MakerRepo::add_bundle`].
+    pub fn add_bundle_signed_by(
+        &self,
+        bundle_path: &Path,
+        name: Option<&str>,
+        trusted: &[DevicePublicKey],
+        now: jiff::Timestamp,
+    ) -> Result<(String, VerifiedManifest, RepoStatus), RepoError> {
+        let trusted = trusted.to_vec();
         let mut file = fs::File::open(bundle_path)
             .map_err(io_err(format!("open {}", bundle_path.display())))?;
         let verified = bundle::verify_bundle(&mut file, &trusted)?;

@@ -105,6 +105,10 @@ pub(crate) struct RepoAddArgs {
     /// The target name; default rampart-VERSION-TARGET.bundle.
     #[arg(long)]
     name: Option<String>,
+    /// Check the bundle against these release keys instead of this repository's own: how an
+    /// asset owner approves the supplier's bundle in the owner's repository (NDR 3.13).
+    #[arg(long, value_name = "FILE")]
+    release_keys: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -307,9 +311,17 @@ fn repo(command: &RepoCommand) -> anyhow::Result<Outcome> {
                 .map_err(repo_error)?
         }
         RepoCommand::Add(args) => {
-            let (name, verified, status) = MakerRepo::new(&args.repo.repo, &args.repo.keys)
-                .add_bundle(&args.bundle, args.name.as_deref(), now())
-                .map_err(repo_error)?;
+            let repo = MakerRepo::new(&args.repo.repo, &args.repo.keys);
+            let added = match &args.release_keys {
+                // An owner approving the supplier's bundle in the owner's repository.
+                Some(path) => {
+                    let keys =
+                        rampart_update::repo::read_release_keys(path).map_err(BadInput)?;
+                    repo.add_bundle_signed_by(&args.bundle, args.name.as_deref(), &keys, now())
+                }
+                None => repo.add_bundle(&args.bundle, args.name.as_deref(), now()),
+            };
+            let (name, verified, status) = added.map_err(repo_error)?;
             println!(
                 "added {name}: version {}, security version {}",
                 verified.manifest.version, verified.manifest.security_version

@@ -503,3 +503,122 @@ fn a_trial_gateway_commits_itself_after_its_health_check() {
         "{actions:?}"
     );
 }
+
+/// A device provisioned with a repository URL (file://) and, optionally, an owner's approval
+/// repository.
+fn device_with_channel(maker: &Maker, owner: Option<&Maker>) -> String {
+    let data = maker.data();
+    let repository = format!("file://{}", maker.repo());
+    let mut args = vec![
+        "update".to_owned(),
+        "trust".into(),
+        "--data".into(),
+        data.clone(),
+        "--root".into(),
+        format!("{}/trust/root.json", maker.repo()),
+        "--release-keys".into(),
+        format!("{}/trust/release-keys.json", maker.repo()),
+        "--repository".into(),
+        repository,
+    ];
+    if let Some(owner) = owner {
+        args.extend([
+            "--owner-root".into(),
+            format!("{}/trust/root.json", owner.repo()),
+            "--owner-repository".into(),
+            format!("file://{}", owner.repo()),
+        ]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args);
+    let first = maker.bundle("/usr/bin/env", "1.0.0", 1);
+    ok(&["update", "install", "--data", &data, "--bundle", &first, "--commit"]);
+    data
+}
+
+fn publish(maker: &Maker, bundle: &str) {
+    ok(&["update", "repo", "add", "--repo", &maker.repo(), "--keys", &maker.keys(), "--bundle", bundle]);
+}
+
+#[test]
+fn a_device_checks_downloads_and_installs_from_its_repository() {
+    let maker = Maker::new();
+    let data = device_with_channel(&maker, None);
+    let text = ok(&["update", "check", "--data", &data]);
+    assert!(text.contains("up to date"), "{text}");
+    let next = maker.bundle("/usr/bin/env", "1.1.0", 2);
+    publish(&maker, &next);
+    let text = ok(&["update", "check", "--data", &data]);
+    assert!(text.contains("available: rampart-1.1.0-"), "{text}");
+    assert!(text.contains("security version 2"), "{text}");
+    let text = ok(&["update", "download", "--data", &data]);
+    assert!(text.contains("downloaded rampart-1.1.0-"), "{text}");
+    ok(&["update", "install", "--data", &data]);
+    let output = launch(&data);
+    assert_eq!(launched_slot(&output).as_deref(), Some("b"), "{}", stderr(&output));
+    // The trusted metadata is kept byte for byte as the repository serves it.
+    let trusted = std::fs::read(PathBuf::from(&data).join("update/tuf/supplier/timestamp.json")).unwrap();
+    let served = std::fs::read(PathBuf::from(maker.repo()).join("metadata/timestamp.json")).unwrap();
+    assert_eq!(trusted, served);
+    let actions = audit_actions(&data);
+    for action in ["update.checked", "update.downloaded", "update.installed"] {
+        assert!(actions.iter().any(|a| a == action), "{action} not audited");
+    }
+}
+
+#[test]
+fn an_update_needs_the_owners_approval_when_an_owner_root_is_pinned() {
+    let supplier = Maker::new();
+    let owner = Maker::new();
+    let data = device_with_channel(&supplier, Some(&owner));
+    let next = supplier.bundle("/usr/bin/env", "1.1.0", 2);
+    publish(&supplier, &next);
+    let text = ok(&["update", "check", "--data", &data]);
+    assert!(text.contains("awaiting the owner's approval: rampart-1.1.0-"), "{text}");
+    assert_bad_input(&["update", "download", "--data", &data], "has not approved");
+    // The owner cannot list it under its own release key; it approves the supplier's bytes.
+    assert_bad_input(
+        &["update", "repo", "add", "--repo", &owner.repo(), "--keys", &owner.keys(), "--bundle", &next],
+        "not a trusted release key",
+    );
+    ok(&[
+        "update",
+        "repo",
+        "add",
+        "--repo",
+        &owner.repo(),
+        "--keys",
+        &owner.keys(),
+        "--bundle",
+        &next,
+        "--release-keys",
+        &format!("{}/trust/release-keys.json", supplier.repo()),
+    ]);
+    let text = ok(&["update", "check", "--data", &data]);
+    assert!(text.contains("available: rampart-1.1.0-"), "{text}");
+    ok(&["update", "download", "--data", &data]);
+    ok(&["update", "install", "--data", &data]);
+}
+
+#[test]
+fn a_replayed_old_timestamp_is_refused_and_audited_as_an_alert() {
+    let maker = Maker::new();
+    let data = device_with_channel(&maker, None);
+    let old = std::fs::read(PathBuf::from(maker.repo()).join("metadata/timestamp.json")).unwrap();
+    ok(&["update", "repo", "sign", "--repo", &maker.repo(), "--keys", &maker.keys()]);
+    ok(&["update", "check", "--data", &data]);
+    // An attacker (a mirror) serves the older, validly signed timestamp again.
+    std::fs::write(PathBuf::from(maker.repo()).join("metadata/timestamp.json"), old).unwrap();
+    let output = rampart(&["update", "check", "--data", &data]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("timestamp"), "{}", stderr(&output));
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&["audit", "query", "--data", &data, "--format", "json"])).unwrap();
+    let refused = events
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "update.checked")
+        .unwrap();
+    assert_eq!(refused["outcome"], "failure");
+    assert_eq!(refused["severity"], "alert", "{refused}");
+}
