@@ -19,12 +19,12 @@ use serde_json::Value;
 use tokio_rustls::TlsConnector;
 
 pub(crate) struct Harness {
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     pub(crate) data: DataDir,
     pub(crate) addr: SocketAddr,
     pub(crate) ca: PathBuf,
     pub(crate) identity: Arc<Identity>,
-    audit: Arc<AuditStore>,
+    pub(crate) audit: Arc<AuditStore>,
     pub(crate) gateway: Arc<RunningGateway>,
     pub(crate) mgmt: Option<RunningManagement>,
     pub(crate) admin_password: String,

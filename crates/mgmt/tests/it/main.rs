@@ -18,5 +18,6 @@ mod status;
 mod transport;
 mod ui;
 mod ui_browser;
+mod update;
 mod vulnerabilities;
 mod weak_backup_passphrase;

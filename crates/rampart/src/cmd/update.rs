@@ -315,8 +315,7 @@ fn repo(command: &RepoCommand) -> anyhow::Result<Outcome> {
             let added = match &args.release_keys {
                 // An owner approving the supplier's bundle in the owner's repository.
                 Some(path) => {
-                    let keys =
-                        rampart_update::repo::read_release_keys(path).map_err(BadInput)?;
+                    let keys = rampart_update::repo::read_release_keys(path).map_err(BadInput)?;
                     repo.add_bundle_signed_by(&args.bundle, args.name.as_deref(), &keys, now())
                 }
                 None => repo.add_bundle(&args.bundle, args.name.as_deref(), now()),

@@ -532,12 +532,24 @@ fn device_with_channel(maker: &Maker, owner: Option<&Maker>) -> String {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(&args);
     let first = maker.bundle("/usr/bin/env", "1.0.0", 1);
-    ok(&["update", "install", "--data", &data, "--bundle", &first, "--commit"]);
+    ok(&[
+        "update", "install", "--data", &data, "--bundle", &first, "--commit",
+    ]);
     data
 }
 
 fn publish(maker: &Maker, bundle: &str) {
-    ok(&["update", "repo", "add", "--repo", &maker.repo(), "--keys", &maker.keys(), "--bundle", bundle]);
+    ok(&[
+        "update",
+        "repo",
+        "add",
+        "--repo",
+        &maker.repo(),
+        "--keys",
+        &maker.keys(),
+        "--bundle",
+        bundle,
+    ]);
 }
 
 #[test]
@@ -555,10 +567,17 @@ fn a_device_checks_downloads_and_installs_from_its_repository() {
     assert!(text.contains("downloaded rampart-1.1.0-"), "{text}");
     ok(&["update", "install", "--data", &data]);
     let output = launch(&data);
-    assert_eq!(launched_slot(&output).as_deref(), Some("b"), "{}", stderr(&output));
+    assert_eq!(
+        launched_slot(&output).as_deref(),
+        Some("b"),
+        "{}",
+        stderr(&output)
+    );
     // The trusted metadata is kept byte for byte as the repository serves it.
-    let trusted = std::fs::read(PathBuf::from(&data).join("update/tuf/supplier/timestamp.json")).unwrap();
-    let served = std::fs::read(PathBuf::from(maker.repo()).join("metadata/timestamp.json")).unwrap();
+    let trusted =
+        std::fs::read(PathBuf::from(&data).join("update/tuf/supplier/timestamp.json")).unwrap();
+    let served =
+        std::fs::read(PathBuf::from(maker.repo()).join("metadata/timestamp.json")).unwrap();
     assert_eq!(trusted, served);
     let actions = audit_actions(&data);
     for action in ["update.checked", "update.downloaded", "update.installed"] {
@@ -574,11 +593,24 @@ fn an_update_needs_the_owners_approval_when_an_owner_root_is_pinned() {
     let next = supplier.bundle("/usr/bin/env", "1.1.0", 2);
     publish(&supplier, &next);
     let text = ok(&["update", "check", "--data", &data]);
-    assert!(text.contains("awaiting the owner's approval: rampart-1.1.0-"), "{text}");
+    assert!(
+        text.contains("awaiting the owner's approval: rampart-1.1.0-"),
+        "{text}"
+    );
     assert_bad_input(&["update", "download", "--data", &data], "has not approved");
     // The owner cannot list it under its own release key; it approves the supplier's bytes.
     assert_bad_input(
-        &["update", "repo", "add", "--repo", &owner.repo(), "--keys", &owner.keys(), "--bundle", &next],
+        &[
+            "update",
+            "repo",
+            "add",
+            "--repo",
+            &owner.repo(),
+            "--keys",
+            &owner.keys(),
+            "--bundle",
+            &next,
+        ],
         "not a trusted release key",
     );
     ok(&[
@@ -605,15 +637,29 @@ fn a_replayed_old_timestamp_is_refused_and_audited_as_an_alert() {
     let maker = Maker::new();
     let data = device_with_channel(&maker, None);
     let old = std::fs::read(PathBuf::from(maker.repo()).join("metadata/timestamp.json")).unwrap();
-    ok(&["update", "repo", "sign", "--repo", &maker.repo(), "--keys", &maker.keys()]);
+    ok(&[
+        "update",
+        "repo",
+        "sign",
+        "--repo",
+        &maker.repo(),
+        "--keys",
+        &maker.keys(),
+    ]);
     ok(&["update", "check", "--data", &data]);
     // An attacker (a mirror) serves the older, validly signed timestamp again.
-    std::fs::write(PathBuf::from(maker.repo()).join("metadata/timestamp.json"), old).unwrap();
+    std::fs::write(
+        PathBuf::from(maker.repo()).join("metadata/timestamp.json"),
+        old,
+    )
+    .unwrap();
     let output = rampart(&["update", "check", "--data", &data]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("timestamp"), "{}", stderr(&output));
-    let events: Vec<serde_json::Value> =
-        serde_json::from_str(&ok(&["audit", "query", "--data", &data, "--format", "json"])).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&[
+        "audit", "query", "--data", &data, "--format", "json",
+    ]))
+    .unwrap();
     let refused = events
         .iter()
         .rev()
