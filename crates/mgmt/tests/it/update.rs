@@ -126,8 +126,7 @@ async fn an_operator_checks_downloads_installs_and_rolls_back_an_update() {
             .unwrap()
             .iter()
             .find(|s| s["id"] == id)
-            .map(|s| s["value"].clone())
-            .unwrap_or_else(|| panic!("no setting {id}"))
+            .map_or_else(|| panic!("no setting {id}"), |s| s["value"].clone())
     };
     assert_eq!(setting("update.provisioned"), true);
     assert_eq!(setting("update.repository"), true);
