@@ -26,6 +26,7 @@ pub(crate) mod ids;
 pub(crate) mod policy;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
+pub(crate) mod update;
 pub(crate) mod users;
 pub(crate) mod vulnerabilities;
 
@@ -243,6 +244,7 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
         "Vulnerabilities",
         Some(Permission::ConfigView),
     ),
+    ("/update", "Updates", Some(Permission::ConfigView)),
     ("/users", "Users", Some(Permission::UserView)),
     ("/sessions", "Sessions", Some(Permission::SessionView)),
     ("/approvals", "Approvals", None),
@@ -336,6 +338,14 @@ pub(crate) fn ok_notice(key: Option<&str>) -> Option<Notice> {
              records who started it."
         }
         "baseline-cleared" => "The IDS baseline was cleared: fixed thresholds only.",
+        "checked" => "The repository was checked; its metadata verified.",
+        "downloaded" => "The bundle was downloaded and verified; install it when ready.",
+        "installed" => {
+            "The update is installed in the other slot; the gateway restarts into it as a \
+             trial. Reload this page in a moment."
+        }
+        "rolled-back" => "Rolled back: the launcher boots the committed slot at the next start.",
+        "restarting" => "The gateway is restarting. Reload this page in a moment.",
         _ => return None,
     };
     Some(Notice::Ok(text.to_owned()))
