@@ -40,13 +40,13 @@ pub(crate) enum Command {
 pub(crate) struct Gateway {
     /// The gateway's management address, `https://HOST:PORT`.
     #[arg(long, value_name = "URL")]
-    live: String,
+    pub(crate) live: String,
     /// API token; @FILE reads it from a file (keeps it out of the process list).
     #[arg(long, value_name = "TOKEN|@FILE")]
-    token: String,
+    pub(crate) token: String,
     /// The CA certificate the management plane's certificate chains to (DATA/pki/ca.crt).
     #[arg(long, value_name = "FILE")]
-    ca: PathBuf,
+    pub(crate) ca: PathBuf,
 }
 
 #[derive(clap::Subcommand)]

@@ -52,6 +52,36 @@ pub(crate) enum Command {
     Commit(CommitArgs),
     /// Abandon the slot on trial, or return to the previous slot (never below the floor).
     Rollback(DataArg),
+    /// The same on a running gateway, through its management API (GET /api/v1/update and
+    /// POST /api/v1/update/…; check, download, install, rollback and restart need
+    /// update.install).
+    #[command(subcommand)]
+    Live(LiveCommand),
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum LiveCommand {
+    /// Slots, boot state, repository, last check, downloaded bundle.
+    Status(crate::cmd::ids::Gateway),
+    /// Check the repository for a newer bundle.
+    Check(crate::cmd::ids::Gateway),
+    /// Download the newest installable bundle.
+    Download(crate::cmd::ids::Gateway),
+    /// Install the downloaded bundle as a trial; --restart restarts the gateway into it.
+    Install {
+        #[command(flatten)]
+        gateway: crate::cmd::ids::Gateway,
+        /// Restart into the new slot right away.
+        #[arg(long)]
+        restart: bool,
+        /// Accept a release older than the committed one (never below the security version).
+        #[arg(long)]
+        allow_downgrade: bool,
+    },
+    /// Abandon the trial, or return to the previous slot.
+    Rollback(crate::cmd::ids::Gateway),
+    /// Restart the gateway (clean stop, exit code 75, for the service manager to restart).
+    Restart(crate::cmd::ids::Gateway),
 }
 
 #[derive(clap::Subcommand)]
@@ -270,6 +300,7 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
         Command::Status(args) => status(args),
         Command::Commit(args) => commit(args),
         Command::Rollback(args) => rollback(args),
+        Command::Live(command) => live(command),
     }
 }
 
@@ -844,6 +875,72 @@ fn download(args: &DataArg) -> anyhow::Result<Outcome> {
             Ok(Outcome::CheckFailed)
         }
         Err(e) => Err(channel_error(e)),
+    }
+}
+
+fn live(command: &LiveCommand) -> anyhow::Result<Outcome> {
+    use hyper::Method;
+    let (gateway, method, path, body) = match command {
+        LiveCommand::Status(g) => (g, Method::GET, "/api/v1/update", None),
+        LiveCommand::Check(g) => (
+            g,
+            Method::POST,
+            "/api/v1/update/check",
+            Some(serde_json::json!({})),
+        ),
+        LiveCommand::Download(g) => (
+            g,
+            Method::POST,
+            "/api/v1/update/download",
+            Some(serde_json::json!({})),
+        ),
+        LiveCommand::Install {
+            gateway,
+            restart,
+            allow_downgrade,
+        } => (
+            gateway,
+            Method::POST,
+            "/api/v1/update/install",
+            Some(serde_json::json!({ "restart": restart, "allow_downgrade": allow_downgrade })),
+        ),
+        LiveCommand::Rollback(g) => (
+            g,
+            Method::POST,
+            "/api/v1/update/rollback",
+            Some(serde_json::json!({})),
+        ),
+        LiveCommand::Restart(g) => (
+            g,
+            Method::POST,
+            "/api/v1/update/restart",
+            Some(serde_json::json!({})),
+        ),
+    };
+    let client = crate::api_client::ApiClient::new(&gateway.live, &gateway.token, &gateway.ca)?;
+    let (status, answer) = client.call(&method, path, body.as_ref(), 4 << 20)?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    match status.as_u16() {
+        200 | 202 => {
+            if !text.is_empty() {
+                println!("{text}");
+            }
+            Ok(Outcome::Ok)
+        }
+        401 | 403 => Err(BadInput(format!(
+            "the gateway refused the token (HTTP {}): {text}",
+            status.as_u16()
+        ))
+        .into()),
+        400 | 409 => Err(BadInput(format!("{}: {text}", client.url(path))).into()),
+        502 => {
+            eprintln!("error: {}: {text}", client.url(path));
+            Ok(Outcome::CheckFailed)
+        }
+        other => Err(anyhow::anyhow!(
+            "{}: HTTP {other}: {text}",
+            client.url(path)
+        )),
     }
 }
 

@@ -668,3 +668,239 @@ fn a_replayed_old_timestamp_is_refused_and_audited_as_an_alert() {
     assert_eq!(refused["outcome"], "failure");
     assert_eq!(refused["severity"], "alert", "{refused}");
 }
+
+/// Serves `dir` over HTTP on loopback with python's http.server; killed when dropped.
+struct HttpServer(std::process::Child, u16);
+
+impl HttpServer {
+    fn start(dir: &str) -> HttpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                dir,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return HttpServer(child, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("http.server did not listen on {port}");
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `rampart launch … -- up …` with its printed lines on a channel; killed when dropped.
+struct Launched(std::process::Child, std::sync::mpsc::Receiver<String>);
+
+impl Launched {
+    fn start(data: &str, config: &str) -> Launched {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args([
+                "launch", "--data", data, "--", "up", "--data", data, "--config", config,
+            ])
+            .args(["--commit-after", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Launched(child, receiver)
+    }
+
+    /// Waits (bounded) for a line containing `needle` and returns it.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.1.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("the gateway never printed '{needle}'");
+    }
+
+    fn management_url(&self) -> String {
+        let line = self.wait_for("management (HTTPS)");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap();
+        url.trim_end_matches('/').to_owned()
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs python3's http.server: run scripts/test"]
+fn a_running_gateway_updates_itself_from_a_served_repository_and_commits_the_new_slot() {
+    let maker = Maker::new();
+    let served = HttpServer::start(&maker.repo());
+    let data = maker.data();
+    ok(&[
+        "update",
+        "trust",
+        "--data",
+        &data,
+        "--root",
+        &format!("{}/trust/root.json", maker.repo()),
+        "--release-keys",
+        &format!("{}/trust/release-keys.json", maker.repo()),
+        "--repository",
+        &format!("http://127.0.0.1:{}", served.1),
+    ]);
+    let binary = env!("CARGO_BIN_EXE_rampart");
+    let first = maker.bundle(binary, "1.0.0", 1);
+    ok(&[
+        "update", "install", "--data", &data, "--bundle", &first, "--commit",
+    ]);
+    ok(&[
+        "user",
+        "add",
+        "--data",
+        &data,
+        "--process",
+        "updater",
+        "--role",
+        "engineer",
+    ]);
+    let token = ok(&[
+        "token",
+        "create",
+        "--data",
+        &data,
+        "--account",
+        "updater",
+        "--role",
+        "engineer",
+        "--label",
+        "update",
+        "--days",
+        "1",
+    ]);
+    let token_file = maker.path("token");
+    std::fs::write(&token_file, token.trim()).unwrap();
+    let token_arg = format!("@{token_file}");
+    let ca = format!("{data}/pki/ca.crt");
+    let config = maker.path("rampart.toml");
+    std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
+
+    // Version N runs, from the committed slot a.
+    let gateway = Launched::start(&data, &config);
+    let url = gateway.management_url();
+    let live = |verb: &str| -> String {
+        ok(&[
+            "update", "live", verb, "--live", &url, "--token", &token_arg, "--ca", &ca,
+        ])
+    };
+    let status: serde_json::Value = serde_json::from_str(&live("status")).unwrap();
+    assert_eq!(status["running_slot"], "a");
+
+    // The maker publishes N+1; the gateway checks, downloads, installs and restarts.
+    let next = maker.bundle(binary, "1.1.0", 2);
+    publish(&maker, &next);
+    let checked: serde_json::Value = serde_json::from_str(&live("check")).unwrap();
+    assert_eq!(checked["available"]["version"], "1.1.0", "{checked}");
+    live("download");
+    let installed: serde_json::Value = serde_json::from_str(&ok(&[
+        "update",
+        "live",
+        "install",
+        "--restart",
+        "--live",
+        &url,
+        "--token",
+        &token_arg,
+        "--ca",
+        &ca,
+    ]))
+    .unwrap();
+    assert_eq!(installed["slot"], "b", "{installed}");
+    // It stops with exit code 75 for its supervisor; here the test is the supervisor.
+    let mut gateway = gateway;
+    let mut code = None;
+    for _ in 0..600 {
+        if let Some(status) = gateway.0.try_wait().unwrap() {
+            code = status.code();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(code, Some(75), "the gateway did not stop for its restart");
+    drop(gateway);
+
+    // Started again: the launcher verifies and boots slot b as a trial, which commits itself.
+    let gateway = Launched::start(&data, &config);
+    let url = gateway.management_url();
+    gateway.wait_for("committed after its health check");
+    let status: serde_json::Value = serde_json::from_str(&ok(&[
+        "update", "live", "status", "--live", &url, "--token", &token_arg, "--ca", &ca,
+    ]))
+    .unwrap();
+    assert_eq!(status["running_slot"], "b", "{status}");
+    assert_eq!(status["boot_state"]["slots"]["b"]["state"], "committed");
+    assert_eq!(status["boot_state"]["security_version_floor"], 2);
+
+    // The assessment reads the FR3 evidence from the running gateway.
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../profiles/rampart-gateway.toml"
+    );
+    let out = rampart(&[
+        "assess", profile, "--live", &url, "--token", &token_arg, "--ca", &ca, "--format", "json",
+    ]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = report["live"]["findings"].as_array().unwrap();
+    for check in [
+        "update-trust-pinned",
+        "update-authenticity",
+        "supplier-root-of-trust",
+        "verified-boot",
+        "boot-integrity",
+        "boot-authenticity",
+        "signed-software-only",
+    ] {
+        let finding = findings
+            .iter()
+            .find(|f| f["check"] == check)
+            .unwrap_or_else(|| panic!("no finding {check}"));
+        assert_eq!(finding["outcome"], "pass", "{finding}");
+    }
+    drop(gateway);
+}
