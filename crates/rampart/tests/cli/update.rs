@@ -693,12 +693,14 @@ impl HttpServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs");
+        let server = HttpServer(child, port);
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return HttpServer(child, port);
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        drop(server);
         panic!("http.server did not listen on {port}");
     }
 }
