@@ -597,5 +597,7 @@ pub fn verify_bundle(
     Ok(verified)
 }
 
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(test)]
 pub(crate) mod tests;
