@@ -410,7 +410,8 @@ pub fn write_bundle(
     })
 }
 
-fn hash_stream(reader: &mut dyn Read, cap: u64) -> io::Result<(u64, String)> {
+/// Length and SHA-256 (hex) of everything `reader` yields, failing past `cap` bytes.
+pub(crate) fn hash_stream(reader: &mut dyn Read, cap: u64) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;

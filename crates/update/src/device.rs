@@ -109,6 +109,18 @@ pub struct CheckResult {
     pub owner_versions: Option<Versions>,
 }
 
+impl CheckResult {
+    /// What an audit record of the check keeps.
+    pub fn audit_details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "available": self.available,
+            "awaiting_approval": self.awaiting_approval,
+            "supplier": self.supplier_versions,
+            "owner": self.owner_versions,
+        })
+    }
+}
+
 /// Trusted role versions, for status and audit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Versions {
@@ -165,6 +177,15 @@ pub enum ChannelError {
         /// The cause.
         source: io::Error,
     },
+}
+
+impl ChannelError {
+    /// Whether a repository failed TUF verification (rollback, freeze, mix-and-match,
+    /// signatures, endless data) rather than being unreachable: an attack until shown
+    /// otherwise, audited at alert severity.
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, ChannelError::Tuf { source, .. } if !matches!(source, TufError::Fetch { .. }))
+    }
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ChannelError {

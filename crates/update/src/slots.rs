@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use rampart_vault::DevicePublicKey;
-use rampart_vault::crypto::Sha256;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
@@ -950,21 +949,7 @@ fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
 
 fn hash_file(file: &File) -> io::Result<(u64, String)> {
     let mut reader = file;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        if total > bundle::FILE_MAX {
-            return Err(io::Error::other("larger than a bundle file may be"));
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok((total, hex::encode(hasher.finish())))
+    bundle::hash_stream(&mut reader, bundle::FILE_MAX)
 }
 
 #[cfg(test)]

@@ -107,13 +107,10 @@ fn update_error(e: UpdateError) -> ApiError {
 }
 
 fn severity_of(e: &ChannelError) -> Severity {
-    match e {
-        ChannelError::Tuf { source, .. }
-            if !matches!(source, rampart_update::tuf::TufError::Fetch { .. }) =>
-        {
-            Severity::Alert
-        }
-        _ => Severity::Warning,
+    if e.is_verification_failure() {
+        Severity::Alert
+    } else {
+        Severity::Warning
     }
 }
 
@@ -163,12 +160,9 @@ pub(crate) async fn check(
         "update.checked",
     );
     let built = match &result {
-        Ok(checked) => built.outcome(Outcome::Success).details(serde_json::json!({
-            "available": checked.available,
-            "awaiting_approval": checked.awaiting_approval,
-            "supplier": checked.supplier_versions,
-            "owner": checked.owner_versions,
-        })),
+        Ok(checked) => built
+            .outcome(Outcome::Success)
+            .details(checked.audit_details()),
         Err(e) => built
             .outcome(Outcome::Failure)
             .severity(severity_of(e))

@@ -371,6 +371,27 @@ pub(crate) fn action_button(ctx: &Ctx, action: &str, label: &str, confirm: Optio
     }
 }
 
+/// The caller's approved, unredeemed dual-approval request for `permission`, if any: what a
+/// page names in its form's `?approval=` so that the guard redeems it.
+pub(crate) async fn approval_for(
+    state: &std::sync::Arc<crate::state::AppState>,
+    caller: &crate::middleware::Caller,
+    permission: Permission,
+) -> Option<i64> {
+    let me = caller.principal.name().to_owned();
+    let filter = crate::api::accounts::ApprovalFilter { pending: false };
+    let crate::extract::Json(list) = crate::api::accounts::list_approvals(
+        axum::extract::State(std::sync::Arc::clone(state)),
+        axum::extract::Extension(caller.clone()),
+        crate::extract::Query(filter),
+    )
+    .await
+    .ok()?;
+    list.into_iter()
+        .find(|a| a.requester == me && a.permission == permission.as_str() && a.state == "approved")
+        .map(|a| a.id)
+}
+
 /// Text as preformatted, escaped lines (for the policy and diffs).
 pub(crate) fn pre_lines(text: &str) -> Markup {
     html! { pre { code { (text) } } }

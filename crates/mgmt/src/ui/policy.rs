@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{Ctx, Notice, layout, ok_notices, redirect, respond};
 use crate::api;
 use crate::api::policy::{Problem, Validation};
-use crate::extract::{Json, Query};
+use crate::extract::Json;
 use crate::middleware::Caller;
 use crate::state::{AppState, Peer};
 
@@ -193,22 +193,6 @@ pub(crate) async fn stage(
     }
 }
 
-/// The caller's approved, unredeemed request to apply a policy, if any.
-async fn approval_for_apply(state: &Arc<AppState>, caller: &Caller) -> Option<i64> {
-    let me = caller.principal.name().to_owned();
-    let filter = api::accounts::ApprovalFilter { pending: false };
-    let Json(list) = api::accounts::list_approvals(
-        State(Arc::clone(state)),
-        Extension(caller.clone()),
-        Query(filter),
-    )
-    .await
-    .ok()?;
-    list.into_iter()
-        .find(|a| a.requester == me && a.permission == "policy.apply" && a.state == "approved")
-        .map(|a| a.id)
-}
-
 pub(crate) async fn diff(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -234,7 +218,7 @@ pub(crate) async fn diff(
         .required_for
         .contains(Permission::PolicyApply);
     let approval = if dual {
-        approval_for_apply(&state, &caller).await
+        super::approval_for(&state, &caller, Permission::PolicyApply).await
     } else {
         None
     };

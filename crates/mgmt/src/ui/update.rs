@@ -12,25 +12,9 @@ use rampart_identity::Permission;
 
 use super::{Ctx, Notice, action_button, error_page, layout, ok_notices, redirect, respond};
 use crate::api;
-use crate::extract::{Json, Query};
+use crate::extract::Json;
 use crate::middleware::Caller;
 use crate::state::{AppState, Peer};
-
-/// The caller's approved, unredeemed request to install an update, if any.
-async fn approval_for_install(state: &Arc<AppState>, caller: &Caller) -> Option<i64> {
-    let me = caller.principal.name().to_owned();
-    let filter = api::accounts::ApprovalFilter { pending: false };
-    let Json(list) = api::accounts::list_approvals(
-        State(Arc::clone(state)),
-        Extension(caller.clone()),
-        Query(filter),
-    )
-    .await
-    .ok()?;
-    list.into_iter()
-        .find(|a| a.requester == me && a.permission == "update.install" && a.state == "approved")
-        .map(|a| a.id)
-}
 
 pub(crate) async fn update(
     State(state): State<Arc<AppState>>,
@@ -60,7 +44,7 @@ async fn update_page(
         .required_for
         .contains(Permission::UpdateInstall);
     let approval = if dual && can_install {
-        approval_for_install(state, caller).await
+        super::approval_for(state, caller, Permission::UpdateInstall).await
     } else {
         None
     };

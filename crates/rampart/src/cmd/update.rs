@@ -14,7 +14,6 @@ use rampart_update::bundle::{self, BundleFile, FileRole, Release};
 use rampart_update::device::{Channel, ChannelError, Device};
 use rampart_update::repo::{InitOptions, MakerRepo, ReleaseKeys, RepoError, Role, Threshold};
 use rampart_update::slots::{DEFAULT_MAX_ATTEMPTS, InstallOptions, SlotName, Slots, UpdateError};
-use rampart_update::tuf::TufError;
 use rampart_vault::{DevicePublicKey, Entry};
 
 use crate::component::Component;
@@ -770,11 +769,10 @@ fn channel_error(e: ChannelError) -> anyhow::Error {
 /// (rollback, freeze, mix-and-match, signatures, endless data) is an attack until shown
 /// otherwise.
 fn channel_severity(e: &ChannelError) -> Severity {
-    match e {
-        ChannelError::Tuf { source, .. } if !matches!(source, TufError::Fetch { .. }) => {
-            Severity::Alert
-        }
-        _ => Severity::Warning,
+    if e.is_verification_failure() {
+        Severity::Alert
+    } else {
+        Severity::Warning
     }
 }
 
@@ -792,12 +790,7 @@ fn check(args: &DataArg) -> anyhow::Result<Outcome> {
     let event = match &result {
         Ok(checked) => event
             .outcome(AuditOutcome::Success)
-            .details(serde_json::json!({
-                "available": checked.available,
-                "awaiting_approval": checked.awaiting_approval,
-                "supplier": checked.supplier_versions,
-                "owner": checked.owner_versions,
-            })),
+            .details(checked.audit_details()),
         Err(e) => event
             .outcome(AuditOutcome::Failure)
             .severity(channel_severity(e))
