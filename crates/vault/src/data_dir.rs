@@ -352,7 +352,7 @@ fn load_kek(root: &Path) -> Result<Option<Kek>, VaultError> {
         "file" => KekConfig::File {
             path: Some(record.location.clone()),
         },
-        "tpm" => KekConfig::Tpm,
+        "tpm" => KekConfig::Tpm(crate::tpm::TpmConfig::default()),
         other => {
             return Err(VaultError::Kek(format!(
                 "keys/kek-provider names an unknown provider {other:?}"
@@ -561,10 +561,16 @@ mod tests {
         let err = DataDir::open_or_init(&path).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
         // TPM in a binary without it.
-        let err = DataDir::open_or_init_with(&parent.path().join("d2"), &KekConfig::Tpm)
+        #[cfg(not(feature = "tpm"))]
+        {
+            let err = DataDir::open_or_init_with(
+                &parent.path().join("d2"),
+                &KekConfig::Tpm(crate::tpm::TpmConfig::default()),
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("tpm: not built"), "{err}");
+            assert!(err.contains("tpm: not built"), "{err}");
+        }
     }
 
     #[test]

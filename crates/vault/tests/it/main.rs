@@ -1,0 +1,4 @@
+//! Integration tests of rampart-vault against outside peers.
+
+#[cfg(feature = "tpm")]
+mod tpm;
