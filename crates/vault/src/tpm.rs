@@ -87,14 +87,15 @@ fn set_description(info: &esys::TpmInfo, settings: &TpmSettings) {
 pub fn check_tcti(tcti: &str) -> Result<(), String> {
     let ok = tcti
         .strip_prefix("device:")
-        .is_some_and(|p| p.starts_with('/')) || ["swtpm:", "mssim:"].iter().any(|p| {
-        tcti.strip_prefix(p).is_some_and(|rest| {
-            rest.split(',').all(|kv| {
+        .is_some_and(|p| p.starts_with('/'))
+        || ["swtpm:", "mssim:"].iter().any(|p| {
+            tcti.strip_prefix(p).is_some_and(|rest| {
+                rest.split(',').all(|kv| {
                 matches!(kv.split_once('='), Some(("host", h)) if !h.is_empty())
                     || matches!(kv.split_once('='), Some(("port", p)) if p.parse::<u16>().is_ok())
             })
-        })
-    });
+            })
+        });
     if ok {
         Ok(())
     } else {

@@ -234,8 +234,9 @@ impl Tpm {
                 FIRST_HANDLE + HANDLES_TRIED - 1
             ),
         ));
+        let taken = self.persistent_handles()?;
         for handle in FIRST_HANDLE..FIRST_HANDLE + HANDLES_TRIED {
-            if self.persistent(handle).is_ok() {
+            if taken.contains(&handle) {
                 continue;
             }
             let persistent = PersistentTpmHandle::new(handle)
@@ -254,6 +255,26 @@ impl Tpm {
         let handle = result?;
         let name = self.parent(handle, None)?.1;
         Ok((handle, name))
+    }
+
+    /// The persistent handles in use from [`FIRST_HANDLE`] on (asked, not probed: a probe of a
+    /// free handle makes the stack log an error).
+    fn persistent_handles(&mut self) -> Result<Vec<u32>> {
+        let (data, _) = self
+            .context
+            .execute_without_session(|c| {
+                c.get_capability(CapabilityType::Handles, FIRST_HANDLE, HANDLES_TRIED)
+            })
+            .map_err(tss("TPM2_GetCapability (persistent handles)"))?;
+        Ok(match data {
+            CapabilityData::Handles(handles) => handles
+                .into_inner()
+                .into_iter()
+                .map(u32::from)
+                .filter(|h| (FIRST_HANDLE..FIRST_HANDLE + HANDLES_TRIED).contains(h))
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 
     /// The persistent object at `handle`.
@@ -306,7 +327,7 @@ impl Tpm {
     /// # Errors
     /// [`TpmError`]: another key at the handle, or the TPM refused.
     pub fn evict_parent(&mut self, handle: u32, expected: &[u8]) -> Result<bool> {
-        if self.persistent(handle).is_err() {
+        if !self.persistent_handles()?.contains(&handle) {
             return Ok(false);
         }
         let (key, _) = self.parent(handle, Some(expected))?;

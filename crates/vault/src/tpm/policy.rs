@@ -135,7 +135,7 @@ pub fn policy_authorize_digest(key_name: &[u8]) -> [u8; 32] {
     hasher.finish()
 }
 
-/// What the authority signs for an approved policy: PolicyPCR digest ‖ [`POLICY_REF`] (the
+/// What the authority signs for an approved policy: `PolicyPCR` digest ‖ [`POLICY_REF`] (the
 /// TPM verifies the signature over its SHA-256, `aHash`).
 pub fn approval_message(policy_digest: &[u8; 32]) -> Vec<u8> {
     [policy_digest.as_slice(), POLICY_REF].concat()
@@ -206,11 +206,11 @@ impl PolicyFile {
     pub fn to_text(&self) -> String {
         let mut out = format!("{HEADER}\npcrs {}\n", self.pcrs.to_text());
         for entry in &self.approved {
-            out.push_str(&format!(
-                "approved {} {}\n",
-                hex::encode(entry.pcr_digest),
-                hex::encode(entry.signature)
-            ));
+            out.push_str("approved ");
+            out.push_str(&hex::encode(entry.pcr_digest));
+            out.push(' ');
+            out.push_str(&hex::encode(entry.signature));
+            out.push('\n');
         }
         out
     }

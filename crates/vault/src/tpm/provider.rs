@@ -72,6 +72,7 @@ pub struct TpmKek {
     config: TpmConfig,
 }
 
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands over
 fn tpm_error(e: TpmError) -> VaultError {
     VaultError::Kek(format!("tpm: {e}"))
 }

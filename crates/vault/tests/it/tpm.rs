@@ -2,6 +2,7 @@
 //! loopback port), with `tpm2-tools` as an independent second party. `scripts/test` installs
 //! both and runs these with `--features tpm -- --include-ignored`.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -64,12 +65,11 @@ impl Swtpm {
 
     /// Runs a tpm2-tools command against it.
     pub(crate) fn tool(&self, program: &str, args: &[&str]) -> Output {
-        let out = Command::new(program)
+        Command::new(program)
             .args(args)
             .env("TPM2TOOLS_TCTI", self.tcti())
             .output()
-            .unwrap_or_else(|e| panic!("{program}: {e} (tpm2-tools: run scripts/test)"));
-        out
+            .unwrap_or_else(|e| panic!("{program}: {e} (tpm2-tools: run scripts/test)"))
     }
 
     /// Runs a tpm2-tools command that must succeed; its standard output.
@@ -117,7 +117,6 @@ fn provider(tpm: &Swtpm, root: &Path) -> TpmKek {
 }
 
 fn private_dir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("keys")).unwrap();
     for d in [dir.path().to_owned(), dir.path().join("keys")] {
@@ -476,7 +475,6 @@ fn a_tpm_backed_data_directory_keeps_no_secret_in_clear_and_erase_makes_its_kek_
     );
     assert!(!out.status.success(), "the parent key is evicted");
     // The copy does not load: its parent key is gone from the TPM.
-    use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&aside, std::fs::Permissions::from_mode(0o700)).unwrap();
     let err = TpmKek::new(
         aside.clone(),
