@@ -30,8 +30,7 @@ fn setting(report: &serde_json::Value, id: &str) -> serde_json::Value {
         .unwrap()
         .iter()
         .find(|s| s["id"] == id)
-        .map(|s| s["value"].clone())
-        .unwrap_or_else(|| panic!("no setting {id}"))
+        .map_or_else(|| panic!("no setting {id}"), |s| s["value"].clone())
 }
 
 fn outcomes(live: &LiveEvaluation, requirement: &str) -> Vec<Outcome> {
