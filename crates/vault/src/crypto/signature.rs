@@ -358,6 +358,22 @@ mod tests {
 
     #[cfg(feature = "signatures")]
     #[test]
+    fn an_ecdsa_p256_signing_key_round_trips_and_signs_r_and_s() {
+        let key = EcdsaP256SigningKey::generate().unwrap();
+        let again = EcdsaP256SigningKey::from_pkcs8(key.pkcs8()).unwrap();
+        let point = key.public_point();
+        assert_eq!(point.len(), 65);
+        assert_eq!(point[0], 4);
+        assert_eq!(again.public_point(), point);
+        let (a, b) = (key.sign(b"policy").unwrap(), key.sign(b"policy").unwrap());
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert_ne!(a, b, "a fresh nonce each time");
+        assert!(EcdsaP256SigningKey::from_pkcs8(b"not a key").is_err());
+        assert_eq!(format!("{key:?}"), "EcdsaP256SigningKey(..)");
+    }
+
+    #[cfg(feature = "signatures")]
+    #[test]
     fn ecdsa_and_rsa_pss_verify_their_own_signatures() {
         use aws_lc_rs::rand::SystemRandom;
         use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};

@@ -263,6 +263,19 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzz_oracle_holds_on_samples() {
+        for sample in [
+            &b""[..],
+            b"rampart-tpm-policy 1\npcrs 7\n",
+            b"rampart-tpm-policy 1\npcrs 7,7,3\n\n",
+            b"rampart-tpm-policy 1\npcrs 99\n",
+            b"\xff\xfe",
+        ] {
+            crate::fuzzing::tpm_policy(sample);
+        }
+    }
+
+    #[test]
     fn policy_digests_follow_the_tpm_2_0_specification() {
         // PCR 16 after a reset: 32 zero bytes. The PolicyPCR digest of that state, as
         // `tpm2_policypcr -l sha256:16` prints it on a fresh swtpm.

@@ -416,3 +416,33 @@ fn holders(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The policy digests Rampart computes in software (to approve a state before it exists) are
+/// those the TPM computes: `tpm2_policypcr` in a trial session, over a PCR with a value.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn the_software_policy_pcr_digest_is_the_tpms() {
+    let tpm = Swtpm::start();
+    tpm.extend(16, 0x42);
+    tpm.extend(23, 0x17);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    for (spec, pcrs) in [("sha256:16", vec![16]), ("sha256:7,16,23", vec![23, 7, 16])] {
+        tpm.tool_ok("tpm2_startauthsession", &["-S", &file("s.ctx")]);
+        tpm.tool_ok(
+            "tpm2_policypcr",
+            &["-S", &file("s.ctx"), "-l", spec, "-L", &file("policy")],
+        );
+        tpm.tool_ok("tpm2_flushcontext", &[&file("s.ctx")]);
+        let selection = policy::PcrSelection::new(&pcrs).unwrap();
+        let values = Tpm::connect(&tpm.tcti())
+            .unwrap()
+            .pcr_values(&selection)
+            .unwrap();
+        assert_eq!(
+            std::fs::read(file("policy")).unwrap(),
+            policy::policy_pcr_digest(&selection, &policy::pcr_digest(&values)),
+            "{spec}"
+        );
+    }
+}
