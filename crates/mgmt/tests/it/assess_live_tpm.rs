@@ -84,6 +84,20 @@ async fn on_a_tpm_kek_the_hardware_key_requirements_are_met_and_on_a_file_kek_no
         .unwrap()
         .clone();
     assert_eq!(kek["location"], "tpm", "{kek}");
+    let find = |id: &str| {
+        inventory
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {inventory}"))
+            .clone()
+    };
+    assert_eq!(find("crypto/key/tpm-parent")["location"], "tpm");
+    assert_eq!(
+        find("crypto/key/tpm-policy-authority")["location"],
+        "encrypted-file"
+    );
     h.stop().await;
 
     // The same checks on the file provider: not met.
