@@ -334,7 +334,22 @@ fn ensure_kek(root: &Path, config: &KekConfig) -> Result<Kek, VaultError> {
             wanted.location().display()
         )));
     }
-    load_kek(root)?.ok_or_else(|| {
+    // A TPM KEK loads with the configured TCTI (a device path may change), else as recorded.
+    let loaded = if matches!(config, KekConfig::Tpm(_)) {
+        match wanted.load()? {
+            Some(kek) if kek.id_hex() != record.id => {
+                return Err(VaultError::Kek(format!(
+                    "the TPM gave KEK {}, keys/kek-provider records {}: not this directory's KEK",
+                    kek.id_hex(),
+                    record.id
+                )));
+            }
+            other => other,
+        }
+    } else {
+        load_kek(root)?
+    };
+    loaded.ok_or_else(|| {
         VaultError::Kek(format!(
             "the KEK file {} is missing (erased, or on a medium that is not mounted): the \
              sealed secrets cannot be opened",
