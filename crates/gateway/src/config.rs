@@ -104,11 +104,16 @@ allow = ["127.0.0.0/8", "::1/128"]
 # sealed with its own data key, wrapped by a key-encryption key (KEK). "file": a software
 # KEK file, DATA/keys/kek unless kek_file keeps it elsewhere (a separate partition, a
 # removable medium); software only, and reported as such (vault.kek_hardware = false).
-# "tpm": sealed in a TPM 2.0, refused by a build without TPM support. Without these keys,
-# the provider recorded in the data directory at its first start is used.
+# "tpm": sealed in a TPM 2.0 (a build with the cargo feature `tpm`; refused by one without),
+# through tpm_tcti (default "device:/dev/tpmrm0"; "swtpm:host=127.0.0.1,port=2321" for a
+# software TPM), bound to the PCRs tpm_pcrs (default [7]) by a policy a signed update can
+# re-authorise. Without these keys, the provider recorded in the data directory at its first
+# start is used.
 [vault]
 # kek_provider = "file"
 # kek_file = "DATA/keys/kek"
+# tpm_tcti = "device:/dev/tpmrm0"
+# tpm_pcrs = [7]
 
 # One switch for the security defaults of accounts and approvals, by IEC 62443 security
 # level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
@@ -417,11 +422,18 @@ impl GatewayConfig {
         let management = raw.management.unwrap_or_default();
         let audit = raw.audit.unwrap_or_default();
         let vault = raw.vault.unwrap_or_default();
+        let tpm = rampart_vault::at_rest::TpmConfig {
+            tcti: vault.tpm_tcti.clone(),
+            pcrs: vault.tpm_pcrs.clone(),
+        };
         let kek = match (&vault.kek_provider, &vault.kek_file) {
-            (None, None) => rampart_vault::at_rest::KekConfig::Recorded,
-            (provider, file) => rampart_vault::at_rest::KekConfig::parse(
+            (None, None) if tpm == rampart_vault::at_rest::TpmConfig::default() => {
+                rampart_vault::at_rest::KekConfig::Recorded
+            }
+            (provider, file) => rampart_vault::at_rest::KekConfig::parse_with(
                 provider.as_ref().map_or("file", |p| p.get_ref().as_str()),
                 file.clone().map(resolve),
+                tpm,
             )
             .map_err(|message| {
                 let span = provider.as_ref().map_or(0..0, Spanned::span);
@@ -902,6 +914,8 @@ struct RawConfig {
 struct RawVault {
     kek_provider: Option<Spanned<String>>,
     kek_file: Option<PathBuf>,
+    tpm_tcti: Option<String>,
+    tpm_pcrs: Option<Vec<u8>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -268,6 +268,43 @@ pub fn inventory(data: Option<&DataDir>) -> Vec<CryptoAsset> {
             purpose: "Encrypt each stored secret; stored only wrapped by the KEK",
             requirements: &["CR 4.1", "CR 4.3"],
         }));
+        if kek.kind() == ProviderKind::Tpm {
+            // The TPM provider's own keys (docs/vault.md, "The TPM 2.0 provider").
+            assets.push(key(KeySpec {
+                id: "crypto/key/tpm-parent".into(),
+                name: "TPM parent storage key".into(),
+                algorithm_id: "crypto/algorithm/ecdsa-p256-sha256",
+                algorithm: "ECC P-256 (TPM storage key, ECDH salting, AES-128-CFB)",
+                bits: 256,
+                curve: Some("secp256r1"),
+                material: "private-key",
+                location: location::TPM.to_owned(),
+                path: Some(relative(
+                    data,
+                    &data.file(rampart_vault::Entry::TpmSettings),
+                )),
+                purpose: "Parent of the sealed KEK, never outside the TPM; salts the sessions \
+                          that carry the KEK; evicted by erase",
+                requirements: &["CR 1.5 RE 1", "CR 1.9 RE 1", "CR 4.2"],
+            }));
+            assets.push(key(KeySpec {
+                id: "crypto/key/tpm-policy-authority".into(),
+                name: "TPM policy authority".into(),
+                algorithm_id: "crypto/algorithm/ecdsa-p256-sha256",
+                algorithm: "ECDSA P-256",
+                bits: 256,
+                curve: Some("secp256r1"),
+                material: "private-key",
+                location: location::ENCRYPTED_FILE.to_owned(),
+                path: Some(relative(
+                    data,
+                    &data.file(rampart_vault::Entry::TpmAuthorityKey),
+                )),
+                purpose: "Signs the platform states (PCR policies) in which the TPM unseals \
+                          the KEK, so a signed update re-authorises it",
+                requirements: &["CR 1.14 RE 1", "CR 3.4"],
+            }));
+        }
     }
     let files = [
         (

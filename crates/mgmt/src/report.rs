@@ -510,11 +510,15 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
     s.add(
         "vault.tpm",
         json!(if rampart_vault::at_rest::TPM_BUILT {
-            "built"
+            // With the TPM this process unsealed its KEK from: manufacturer, firmware, parent
+            // key handle, PCRs and the dictionary-attack lockout parameters.
+            rampart_vault::tpm::description().unwrap_or_else(|| "built".to_owned())
         } else {
-            "not built"
+            "not built".to_owned()
         }),
-        "TPM 2.0 support of this binary (tpm: not built refuses kek_provider = \"tpm\")",
+        "TPM 2.0 support of this binary (\"not built\" refuses kek_provider = \"tpm\"); \
+         \"built\", with the TPM's manufacturer, firmware and lockout parameters once a KEK \
+         was unsealed from it",
         &["CR 1.5 RE 1"],
     );
     s.add(

@@ -49,7 +49,9 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The largest sealed file read, in bytes: keys are a few hundred.
 pub const MAX_SEALED_BYTES: u64 = 1024 * 1024;
 /// Whether this binary was built with a TPM 2.0 KEK provider.
-pub const TPM_BUILT: bool = false;
+pub const TPM_BUILT: bool = cfg!(feature = "tpm");
+
+pub use crate::tpm::TpmConfig;
 
 const KEK_FILE_HEADER: &str = "rampart-kek 1";
 const WRAPPED_LEN: usize = AEAD_KEY_LEN + AEAD_TAG_LEN;
@@ -60,7 +62,7 @@ const WRAPPED_LEN: usize = AEAD_KEY_LEN + AEAD_TAG_LEN;
 pub enum ProviderKind {
     /// A software key file (0600): no hardware protection.
     File,
-    /// Sealed in a TPM 2.0 (not built in this binary, see [`TPM_BUILT`]).
+    /// Sealed in a TPM 2.0 (feature `tpm`, see [`TPM_BUILT`]).
     Tpm,
 }
 
@@ -113,8 +115,8 @@ pub enum KekConfig {
     /// `DATA/keys/kek`.
     #[default]
     Recorded,
-    /// A KEK sealed in a TPM 2.0.
-    Tpm,
+    /// A KEK sealed in a TPM 2.0 (`tpm_tcti`, `tpm_pcrs`).
+    Tpm(TpmConfig),
 }
 
 impl KekConfig {
@@ -123,11 +125,36 @@ impl KekConfig {
     /// # Errors
     /// A message naming the accepted values; `tpm` in a binary without TPM support.
     pub fn parse(provider: &str, file: Option<PathBuf>) -> Result<KekConfig, String> {
+        KekConfig::parse_with(provider, file, TpmConfig::default())
+    }
+
+    /// [`KekConfig::parse`] with the TPM provider's `tpm_tcti` and `tpm_pcrs`.
+    ///
+    /// # Errors
+    /// As [`KekConfig::parse`]; a malformed TCTI or PCR list; TPM settings for `file`.
+    pub fn parse_with(
+        provider: &str,
+        file: Option<PathBuf>,
+        tpm: TpmConfig,
+    ) -> Result<KekConfig, String> {
+        let has_tpm_settings = tpm != TpmConfig::default();
         match provider {
+            "file" if has_tpm_settings => {
+                Err("tpm_tcti and tpm_pcrs are only for kek_provider = \"tpm\"".into())
+            }
             "file" => Ok(KekConfig::File { path: file }),
             "tpm" if file.is_some() => Err("kek_file is only for kek_provider = \"file\"".into()),
             "tpm" if !TPM_BUILT => Err(tpm_not_built()),
-            "tpm" => Ok(KekConfig::Tpm),
+            "tpm" => {
+                if let Some(tcti) = &tpm.tcti {
+                    crate::tpm::check_tcti(tcti)?;
+                }
+                if let Some(pcrs) = &tpm.pcrs {
+                    crate::tpm::policy::PcrSelection::new(pcrs)
+                        .map_err(|e| format!("tpm_pcrs: {e}"))?;
+                }
+                Ok(KekConfig::Tpm(tpm))
+            }
             other => Err(format!(
                 "unknown KEK provider {other:?}: expected \"file\" or \"tpm\""
             )),
@@ -135,6 +162,7 @@ impl KekConfig {
     }
 }
 
+#[cfg_attr(feature = "tpm", allow(dead_code))]
 fn tpm_not_built() -> String {
     "kek_provider = \"tpm\": tpm: not built — this binary has no TPM 2.0 support; use \
      kek_provider = \"file\" (software only) or a build with TPM support"
@@ -307,7 +335,7 @@ fn bad_kek(path: &Path, reason: &str) -> VaultError {
 }
 
 /// The provider `config` names for the data directory at `root`: the default file is
-/// `DATA/keys/kek`.
+/// `DATA/keys/kek`; a TPM provider keeps its files in `DATA/keys/tpm/`.
 ///
 /// # Errors
 /// [`VaultError::Kek`] for `tpm` in a binary built without it.
@@ -317,7 +345,13 @@ pub fn provider_for(config: &KekConfig, root: &Path) -> Result<Box<dyn KekProvid
         KekConfig::File { path: None } | KekConfig::Recorded => Ok(Box::new(FileKek::new(
             root.join(crate::Entry::Kek.relative_path()),
         ))),
-        KekConfig::Tpm => Err(VaultError::Kek(tpm_not_built())),
+        #[cfg(feature = "tpm")]
+        KekConfig::Tpm(tpm) => Ok(Box::new(crate::tpm::TpmKek::new(
+            root.join(crate::Entry::Tpm.relative_path()),
+            tpm.clone(),
+        ))),
+        #[cfg(not(feature = "tpm"))]
+        KekConfig::Tpm(_) => Err(VaultError::Kek(tpm_not_built())),
     }
 }
 

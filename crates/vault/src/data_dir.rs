@@ -334,7 +334,22 @@ fn ensure_kek(root: &Path, config: &KekConfig) -> Result<Kek, VaultError> {
             wanted.location().display()
         )));
     }
-    load_kek(root)?.ok_or_else(|| {
+    // A TPM KEK loads with the configured TCTI (a device path may change), else as recorded.
+    let loaded = if matches!(config, KekConfig::Tpm(_)) {
+        match wanted.load()? {
+            Some(kek) if kek.id_hex() != record.id => {
+                return Err(VaultError::Kek(format!(
+                    "the TPM gave KEK {}, keys/kek-provider records {}: not this directory's KEK",
+                    kek.id_hex(),
+                    record.id
+                )));
+            }
+            other => other,
+        }
+    } else {
+        load_kek(root)?
+    };
+    loaded.ok_or_else(|| {
         VaultError::Kek(format!(
             "the KEK file {} is missing (erased, or on a medium that is not mounted): the \
              sealed secrets cannot be opened",
@@ -352,7 +367,7 @@ fn load_kek(root: &Path) -> Result<Option<Kek>, VaultError> {
         "file" => KekConfig::File {
             path: Some(record.location.clone()),
         },
-        "tpm" => KekConfig::Tpm,
+        "tpm" => KekConfig::Tpm(crate::tpm::TpmConfig::default()),
         other => {
             return Err(VaultError::Kek(format!(
                 "keys/kek-provider names an unknown provider {other:?}"
@@ -561,10 +576,16 @@ mod tests {
         let err = DataDir::open_or_init(&path).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
         // TPM in a binary without it.
-        let err = DataDir::open_or_init_with(&parent.path().join("d2"), &KekConfig::Tpm)
+        #[cfg(not(feature = "tpm"))]
+        {
+            let err = DataDir::open_or_init_with(
+                &parent.path().join("d2"),
+                &KekConfig::Tpm(crate::tpm::TpmConfig::default()),
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("tpm: not built"), "{err}");
+            assert!(err.contains("tpm: not built"), "{err}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn erase(data: &DataDir) -> Result<EraseReport, VaultError> {
     let kek_location = match crate::kek_record(&root)? {
         Some(record) => {
             let config = match record.provider.as_str() {
-                "tpm" => KekConfig::Tpm,
+                "tpm" => KekConfig::Tpm(crate::tpm::TpmConfig::default()),
                 _ => KekConfig::File {
                     path: Some(record.location.clone()),
                 },

@@ -34,3 +34,18 @@ pub fn sealed(data: &[u8]) {
     changed[at] ^= 0x80;
     assert!(at_rest::open(&kek, name, &changed).is_err());
 }
+
+/// The TPM provider's policy file (`keys/tpm/policy`) from an untrusted disk: the parser never
+/// panics, and what it accepts is written back to text it reads the same.
+pub fn tpm_policy(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(file) = crate::tpm::policy::PolicyFile::parse(text) {
+        assert!(file.approved.len() <= crate::tpm::policy::MAX_APPROVED);
+        assert_eq!(
+            crate::tpm::policy::PolicyFile::parse(&file.to_text()).as_ref(),
+            Ok(&file)
+        );
+    }
+}

@@ -23,6 +23,20 @@ pub enum Entry {
     Kek,
     /// `keys/kek-provider`: where the KEK lives (provider, location, id); no secret.
     KekProvider,
+    /// `keys/tpm/`: the TPM 2.0 KEK provider's files (sealed blob, policy; no secret in clear).
+    Tpm,
+    /// `keys/tpm/settings`: the TCTI, PCR selection and parent key handle of enrolment.
+    TpmSettings,
+    /// `keys/tpm/kek.pub`: the sealed KEK object's `TPM2B_PUBLIC`.
+    TpmKekPublic,
+    /// `keys/tpm/kek.priv`: its `TPM2B_PRIVATE`, encrypted by the TPM's parent key.
+    TpmKekPrivate,
+    /// `keys/tpm/authority.pub`: the policy authority's public key (P-256 point).
+    TpmAuthorityPublic,
+    /// `keys/tpm/authority.key`: the policy authority's private key, sealed under the KEK.
+    TpmAuthorityKey,
+    /// `keys/tpm/policy`: the approved PCR states and the authority's signatures.
+    TpmPolicy,
     /// `pki/`: the local CA, the server certificate and key, the CRL.
     Pki,
     /// `pki/clients/`: certificates and keys issued to Modbus clients (exported to them).
@@ -64,6 +78,13 @@ impl Entry {
         Entry::DevicePublicKey,
         Entry::Kek,
         Entry::KekProvider,
+        Entry::Tpm,
+        Entry::TpmSettings,
+        Entry::TpmKekPublic,
+        Entry::TpmKekPrivate,
+        Entry::TpmAuthorityPublic,
+        Entry::TpmAuthorityKey,
+        Entry::TpmPolicy,
         Entry::Pki,
         Entry::PkiClients,
         Entry::Audit,
@@ -89,6 +110,13 @@ impl Entry {
             Entry::DevicePublicKey => "keys/device.pub",
             Entry::Kek => "keys/kek",
             Entry::KekProvider => "keys/kek-provider",
+            Entry::Tpm => "keys/tpm",
+            Entry::TpmSettings => "keys/tpm/settings",
+            Entry::TpmKekPublic => "keys/tpm/kek.pub",
+            Entry::TpmKekPrivate => "keys/tpm/kek.priv",
+            Entry::TpmAuthorityPublic => "keys/tpm/authority.pub",
+            Entry::TpmAuthorityKey => "keys/tpm/authority.key",
+            Entry::TpmPolicy => "keys/tpm/policy",
             Entry::Pki => "pki",
             Entry::PkiClients => "pki/clients",
             Entry::Audit => "audit",
@@ -111,6 +139,7 @@ impl Entry {
         matches!(
             self,
             Entry::Keys
+                | Entry::Tpm
                 | Entry::Pki
                 | Entry::PkiClients
                 | Entry::Audit

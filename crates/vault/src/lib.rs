@@ -38,6 +38,7 @@ pub mod layout;
 pub mod pki;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod tpm;
 
 pub use data_dir::{DataDir, DataDirLock, KekRecord, Opened, SEALED_FILES, kek_record};
 pub use device_key::{DeviceKey, DevicePublicKey, Signature};

@@ -209,11 +209,38 @@ fn the_kek_provider_is_file_by_default_and_tpm_is_refused_without_support() {
     );
     let config = parse("[vault]\nkek_provider = \"file\"\n").unwrap();
     assert_eq!(config.vault.kek, KekConfig::File { path: None });
+    if rampart_vault::at_rest::TPM_BUILT {
+        let config = parse(
+            "[vault]\nkek_provider = \"tpm\"\ntpm_tcti = \"swtpm:host=127.0.0.1,port=2321\"\n\
+             tpm_pcrs = [16]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.vault.kek,
+            KekConfig::Tpm(rampart_vault::at_rest::TpmConfig {
+                tcti: Some("swtpm:host=127.0.0.1,port=2321".into()),
+                pcrs: Some(vec![16]),
+            })
+        );
+        check_error(
+            "[vault]\nkek_provider = \"tpm\"\ntpm_pcrs = [24]\n",
+            2,
+            "vault.kek_provider",
+            "PCR 24",
+        );
+    } else {
+        check_error(
+            "[vault]\nkek_provider = \"tpm\"\n",
+            2,
+            "vault.kek_provider",
+            "tpm: not built",
+        );
+    }
     check_error(
-        "[vault]\nkek_provider = \"tpm\"\n",
-        2,
+        "[vault]\ntpm_tcti = \"device:/dev/tpmrm0\"\n",
+        1,
         "vault.kek_provider",
-        "tpm: not built",
+        "only for kek_provider = \"tpm\"",
     );
     check_error(
         "[vault]\nkek_provider = \"hsm\"\n",

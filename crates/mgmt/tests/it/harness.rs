@@ -33,6 +33,8 @@ pub(crate) struct Harness {
 pub(crate) struct Options {
     pub(crate) identity: IdentityConfig,
     pub(crate) management: ManagementConfig,
+    /// The KEK provider of the data directory (`[vault]`); the recorded one, a file, by default.
+    pub(crate) kek: rampart_vault::at_rest::KekConfig,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
         Options {
             identity,
             management,
+            kek: rampart_vault::at_rest::KekConfig::Recorded,
         }
     }
 }
@@ -117,7 +120,7 @@ impl Harness {
     pub(crate) async fn start_with(options: Options) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         // The component as `rampart up` opens it: data directory, trail, identity.
-        let (component, _) = Component::open(&dir.path().join("data")).unwrap();
+        let (component, _) = Component::open_with(&dir.path().join("data"), &options.kek).unwrap();
         let identity = Arc::new(component.identity(options.identity).unwrap());
         let Component { data, audit, .. } = component;
         let admin_password = identity

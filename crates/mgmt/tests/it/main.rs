@@ -3,6 +3,7 @@
 mod harness;
 
 mod assess_live;
+mod assess_live_tpm;
 mod auth_flow;
 mod backups;
 mod documents;

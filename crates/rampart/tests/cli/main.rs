@@ -12,6 +12,8 @@ mod live_assess;
 mod policy_and_inspect;
 mod probe;
 mod secrets_at_rest;
+#[cfg(feature = "tpm")]
+mod tpm;
 mod up;
 mod update;
 mod util;

@@ -81,8 +81,12 @@ fn kek_files_are_made_once_private_and_shredded() {
 
 #[test]
 fn tpm_is_refused_by_a_binary_without_it() {
-    let err = KekConfig::parse("tpm", None).unwrap_err();
-    assert!(err.contains("tpm: not built"), "{err}");
+    let err = KekConfig::parse("tpm", None);
+    if TPM_BUILT {
+        assert_eq!(err.unwrap(), KekConfig::Tpm(TpmConfig::default()));
+    } else {
+        assert!(err.unwrap_err().contains("tpm: not built"));
+    }
     assert!(
         KekConfig::parse("hsm", None)
             .unwrap_err()
@@ -189,4 +193,22 @@ fn the_fuzz_oracle_holds_on_samples() {
     }
     // The fixed KEK's own sealing is what the oracle must never see from a fuzzer: it opens.
     assert!(open(&kek, "fuzz/secret", &valid_under_fixed).is_ok());
+}
+
+#[test]
+fn tpm_settings_are_checked_and_only_for_tpm() {
+    let tpm = |tcti: &str, pcrs: &[u8]| TpmConfig {
+        tcti: Some(tcti.into()),
+        pcrs: Some(pcrs.to_vec()),
+    };
+    let err = KekConfig::parse_with("file", None, tpm("device:/dev/tpmrm0", &[7])).unwrap_err();
+    assert!(err.contains("only for kek_provider = \"tpm\""), "{err}");
+    if TPM_BUILT {
+        let ok = KekConfig::parse_with("tpm", None, tpm("swtpm:host=127.0.0.1,port=2321", &[16]));
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = KekConfig::parse_with("tpm", None, tpm("tpm0", &[7])).unwrap_err();
+        assert!(err.contains("tpm_tcti"), "{err}");
+        let err = KekConfig::parse_with("tpm", None, tpm("device:/dev/tpm0", &[30])).unwrap_err();
+        assert!(err.contains("tpm_pcrs"), "{err}");
+    }
 }

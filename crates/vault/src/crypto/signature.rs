@@ -249,6 +249,78 @@ pub fn sha512(data: impl AsRef<[u8]>) -> [u8; SHA512_LEN] {
     state.finish()
 }
 
+/// An ECDSA P-256 signing key with SHA-256, held as PKCS#8 (zeroized on drop): the policy
+/// authority of the TPM KEK provider signs approved PCR policies with it (`TPM2_PolicyAuthorize`).
+/// The signature is the fixed-length `r ‖ s` (64 bytes) the TPM's `TPMS_SIGNATURE_ECDSA` takes.
+#[cfg(feature = "signatures")]
+pub struct EcdsaP256SigningKey {
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
+    pkcs8: zeroize::Zeroizing<Vec<u8>>,
+}
+
+#[cfg(feature = "signatures")]
+impl std::fmt::Debug for EcdsaP256SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EcdsaP256SigningKey(..)")
+    }
+}
+
+#[cfg(feature = "signatures")]
+impl EcdsaP256SigningKey {
+    /// A new key from the backend's system random source.
+    ///
+    /// # Errors
+    /// [`super::CryptoError::Random`] if the random source fails.
+    pub fn generate() -> Result<EcdsaP256SigningKey, super::CryptoError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &rng,
+        )
+        .map_err(|_| super::CryptoError::Random("ECDSA P-256 key generation failed".into()))?;
+        EcdsaP256SigningKey::from_pkcs8(pkcs8.as_ref()).map_err(super::CryptoError::Random)
+    }
+
+    /// The key from its PKCS#8 DER.
+    ///
+    /// # Errors
+    /// A message if `der` is not a P-256 PKCS#8 private key.
+    pub fn from_pkcs8(der: &[u8]) -> Result<EcdsaP256SigningKey, String> {
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            der,
+        )
+        .map_err(|e| format!("not an ECDSA P-256 PKCS#8 private key: {e}"))?;
+        Ok(EcdsaP256SigningKey {
+            pair,
+            pkcs8: zeroize::Zeroizing::new(der.to_vec()),
+        })
+    }
+
+    /// Its PKCS#8 DER (secret).
+    pub fn pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// Its public key, the uncompressed SEC1 point (`04 ‖ x ‖ y`, 65 bytes).
+    pub fn public_point(&self) -> Vec<u8> {
+        use aws_lc_rs::signature::KeyPair as _;
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    /// Signs SHA-256(`message`): `r ‖ s`, 32 bytes each.
+    ///
+    /// # Errors
+    /// [`super::CryptoError::Random`] if the nonce cannot be drawn.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, super::CryptoError> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.pair
+            .sign(&rng, message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| super::CryptoError::Random("ECDSA P-256 signing failed".into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +354,22 @@ mod tests {
         assert!(!public.verify(b"massage", &signature));
         assert!(!public.verify(b"message", &signature[..63]));
         assert!(VerifyingKey::ed25519(&[0; 31]).is_err());
+    }
+
+    #[cfg(feature = "signatures")]
+    #[test]
+    fn an_ecdsa_p256_signing_key_round_trips_and_signs_r_and_s() {
+        let key = EcdsaP256SigningKey::generate().unwrap();
+        let again = EcdsaP256SigningKey::from_pkcs8(key.pkcs8()).unwrap();
+        let point = key.public_point();
+        assert_eq!(point.len(), 65);
+        assert_eq!(point[0], 4);
+        assert_eq!(again.public_point(), point);
+        let (a, b) = (key.sign(b"policy").unwrap(), key.sign(b"policy").unwrap());
+        assert_eq!((a.len(), b.len()), (64, 64));
+        assert_ne!(a, b, "a fresh nonce each time");
+        assert!(EcdsaP256SigningKey::from_pkcs8(b"not a key").is_err());
+        assert_eq!(format!("{key:?}"), "EcdsaP256SigningKey(..)");
     }
 
     #[cfg(feature = "signatures")]

@@ -1,0 +1,116 @@
+//! `rampart up` on a data directory whose KEK is sealed in a TPM 2.0 (a swtpm started here):
+//! the KEK is in the TPM, no secret is in clear in the directory, `rampart crypto` locates the
+//! KEK in the TPM, and after `rampart erase` a copy of the sealed KEK taken before no longer
+//! loads. Built with the feature `tpm` (scripts/test).
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use rampart_vault::at_rest::{KekProvider as _, TpmConfig};
+
+use crate::util::{FREE_PORTS, ok, rampart, stderr, stdout, up};
+
+#[path = "../../../vault/tests/it/swtpm.rs"]
+mod swtpm;
+
+fn holders(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(holders(&path, needle));
+        } else if path.is_file() && !path.starts_with(dir.join("pki/clients")) {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn up_seals_the_kek_in_the_tpm_and_erase_makes_it_unloadable() {
+    let tpm = swtpm::Swtpm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{FREE_PORTS}[vault]\nkek_provider = \"tpm\"\ntpm_tcti = \"{}\"\ntpm_pcrs = [16]\n",
+            tpm.tcti()
+        ),
+    )
+    .unwrap();
+    {
+        let _up = up(&data, &config);
+    }
+    assert!(!data.join("keys/kek").exists(), "no software KEK");
+    assert!(data.join("keys/tpm/kek.priv").exists());
+    let record = std::fs::read_to_string(data.join("keys/kek-provider")).unwrap();
+    assert!(record.contains("provider tpm"), "{record}");
+
+    // The secrets open (through the TPM) and none is in the directory in clear.
+    let opened = rampart_vault::DataDir::open(&data).unwrap();
+    assert_eq!(opened.kek().unwrap().kind().as_str(), "tpm");
+    for name in rampart_vault::SEALED_FILES {
+        let pem = rampart_vault::at_rest::read_secret(&data.join(name)).unwrap();
+        let pem = String::from_utf8(pem.to_vec()).unwrap();
+        assert!(pem.contains("PRIVATE KEY"), "{name}");
+        for line in pem.lines().filter(|l| !l.starts_with("-----")).skip(1) {
+            // The lines after the first carry the private scalar (and, for EC keys, the
+            // public point, which the certificate repeats): the scalar's lines must be absent.
+            if line.len() == 64 {
+                let found = holders(&data, line.as_bytes());
+                assert!(
+                    found
+                        .iter()
+                        .all(|f| f.extension().is_some_and(|e| e == "crt")),
+                    "{name}: a PEM line in clear in {found:?}"
+                );
+            }
+        }
+    }
+    drop(opened);
+
+    // The inventory locates the KEK in the TPM.
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["crypto", "--data", data_s, "--format", "json"])).unwrap();
+    let kek = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "crypto/key/kek")
+        .unwrap();
+    assert_eq!(kek["location"], "tpm", "{kek}");
+
+    // Erase, a copy of the sealed KEK kept aside first (a disk image made earlier).
+    let aside = dir.path().join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    std::fs::set_permissions(&aside, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for f in ["kek.pub", "kek.priv", "settings", "policy", "authority.pub"] {
+        std::fs::copy(data.join("keys/tpm").join(f), aside.join(f)).unwrap();
+    }
+    let erased = rampart(&["erase", "--data", data_s, "--yes"]);
+    assert!(erased.status.success(), "{}", stderr(&erased));
+    assert!(
+        stdout(&erased).contains("nothing remains"),
+        "{}",
+        stdout(&erased)
+    );
+    assert!(!data.exists());
+    let err = rampart_vault::tpm::TpmKek::new(
+        aside,
+        TpmConfig {
+            tcti: Some(tpm.tcti()),
+            pcrs: None,
+        },
+    )
+    .load()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("evicted"), "{err}");
+}

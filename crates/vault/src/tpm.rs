@@ -1,0 +1,132 @@
+//! The TPM 2.0 KEK provider (`[vault] kek_provider = "tpm"`, feature `tpm`).
+//!
+//! The KEK (256 random bits) is sealed in a TPM 2.0 data object under a parent storage key
+//! that lives only inside the TPM: an ECC P-256 primary key of the owner hierarchy (TCG SRK
+//! template, `unique` filled with random bytes never stored), made persistent at a handle from
+//! `0x81017000`. Erase evicts it, so no copy of the sealed blob can ever be loaded again.
+//!
+//! The sealed object's policy is `TPM2_PolicyAuthorize` by a *policy authority* (an ECDSA
+//! P-256 key made at enrolment): the TPM unseals when the current PCR values (`tpm_pcrs`,
+//! default PCR 7) are a state the authority signed. The first approval is the state at
+//! enrolment; a signed update approves the state it will boot into beforehand
+//! ([`TpmKek::approve`]), so an update does not brick the keys and needs no re-enrolment. The
+//! authority's private key is itself sealed under the KEK (`keys/tpm/authority.key`): only a
+//! gateway that unsealed its KEK in an approved state can approve another.
+//!
+//! The object is dictionary-attack protected (not `noDA`); every command carrying the KEK runs
+//! in a session salted with the parent key, with parameter encryption.
+//!
+//! # Files, in `DATA/keys/tpm/` (no secret in clear)
+//! | file | content |
+//! |---|---|
+//! | `settings` | `rampart-tpm 1`, `tcti`, `pcrs`, `handle` (hex), `parent-name` (hex) |
+//! | `kek.pub` | the sealed object's `TPM2B_PUBLIC` |
+//! | `kek.priv` | its `TPM2B_PRIVATE` (encrypted by the parent key) |
+//! | `authority.pub` | the policy authority's public key, uncompressed P-256 point, hex |
+//! | `authority.key` | its private key (PKCS#8), sealed under the KEK (docs/vault.md) |
+//! | `policy` | the approved PCR states and their signatures ([`policy::PolicyFile`]) |
+
+pub mod policy;
+
+#[cfg(feature = "tpm")]
+pub mod esys;
+
+#[cfg(feature = "tpm")]
+mod provider;
+
+#[cfg(feature = "tpm")]
+pub use provider::{TpmKek, TpmSettings};
+
+/// The TCTI used when the configuration names none: the kernel's resource manager.
+pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
+
+/// The configuration of the TPM provider: `tpm_tcti`, `tpm_pcrs`. `None`: what the data
+/// directory recorded at enrolment, else the defaults ([`DEFAULT_TCTI`],
+/// [`policy::DEFAULT_PCRS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TpmConfig {
+    /// The TCTI: `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`.
+    pub tcti: Option<String>,
+    /// The PCRs the policy binds (SHA-256 bank).
+    pub pcrs: Option<Vec<u8>>,
+}
+
+static DESCRIPTION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The TPM this process last unsealed a KEK from: manufacturer, firmware, the persistent handle
+/// and the dictionary-attack parameters, for the configuration report; `None` if none.
+pub fn description() -> Option<String> {
+    DESCRIPTION
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+#[cfg(feature = "tpm")]
+fn set_description(info: &esys::TpmInfo, settings: &TpmSettings) {
+    let text = format!(
+        "built; manufacturer {}, firmware {}, parent key {:#010x}, PCRs {}, lockout after {} \
+         failures (interval {} s, recovery {} s)",
+        info.manufacturer,
+        info.firmware,
+        settings.handle,
+        settings.pcrs.to_text(),
+        info.max_auth_fail,
+        info.lockout_interval,
+        info.lockout_recovery
+    );
+    *DESCRIPTION
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(text);
+}
+
+/// Checks a TCTI string's form (the TPM stack parses it again when connecting).
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn check_tcti(tcti: &str) -> Result<(), String> {
+    let ok = tcti
+        .strip_prefix("device:")
+        .is_some_and(|p| p.starts_with('/'))
+        || ["swtpm:", "mssim:"].iter().any(|p| {
+            tcti.strip_prefix(p).is_some_and(|rest| {
+                rest.split(',').all(|kv| {
+                matches!(kv.split_once('='), Some(("host", h)) if !h.is_empty())
+                    || matches!(kv.split_once('='), Some(("port", p)) if p.parse::<u16>().is_ok())
+            })
+            })
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "tpm_tcti {tcti:?}: expected \"device:/dev/tpmrm0\" or \
+             \"swtpm:host=127.0.0.1,port=2321\""
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tctis_are_checked() {
+        for good in [
+            "device:/dev/tpmrm0",
+            "swtpm:host=127.0.0.1,port=2321",
+            "swtpm:port=2321",
+            "mssim:host=localhost,port=2321",
+        ] {
+            assert!(super::check_tcti(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "device:",
+            "tpm",
+            "swtpm:port=x",
+            "swtpm:host=",
+            "tabrmd:",
+        ] {
+            assert!(super::check_tcti(bad).is_err(), "{bad}");
+        }
+    }
+}

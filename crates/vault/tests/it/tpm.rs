@@ -1,0 +1,448 @@
+//! The TPM 2.0 KEK provider against a real software TPM (`swtpm`, started by each test on a
+//! loopback port), with `tpm2-tools` as an independent second party. `scripts/test` installs
+//! both and runs these with `--features tpm -- --include-ignored`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rampart_vault::at_rest::{KekProvider as _, TpmConfig};
+use rampart_vault::tpm::esys::{SealedBlob, Tpm};
+use rampart_vault::tpm::{TpmKek, policy};
+
+use crate::swtpm::Swtpm;
+
+/// A data directory's `keys/tpm` with PCR 16 (resettable, extendable from software).
+fn provider(tpm: &Swtpm, root: &Path) -> TpmKek {
+    TpmKek::new(
+        root.join("keys/tpm"),
+        TpmConfig {
+            tcti: Some(tpm.tcti()),
+            pcrs: Some(vec![16]),
+        },
+    )
+}
+
+fn private_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    for d in [dir.path().to_owned(), dir.path().join("keys")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    dir
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn a_kek_seals_once_and_unseals_100_times_and_100_secrets_seal_and_unseal() {
+    let tpm = Swtpm::start();
+    let dir = private_dir();
+    let kek = provider(&tpm, dir.path());
+    let enrolled = kek.load_or_create().unwrap();
+    assert_eq!(enrolled.kind().as_str(), "tpm");
+    // No KEK in clear among the files: the sealed blob is encrypted by the parent.
+    let mut unseal_times = Vec::new();
+    for _ in 0..100 {
+        let start = Instant::now();
+        let again = kek.load().unwrap().unwrap();
+        unseal_times.push(start.elapsed());
+        assert_eq!(again.id_hex(), enrolled.id_hex());
+    }
+    // 100 further secrets sealed under the same parent and policy, each unsealed.
+    let settings = kek.settings().unwrap().unwrap();
+    let policy_file = kek.policy().unwrap();
+    let point = hex::decode(
+        std::fs::read_to_string(dir.path().join("keys/tpm/authority.pub"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let mut session = Tpm::connect(&tpm.tcti()).unwrap();
+    let auth_policy = policy::policy_authorize_digest(&session.authority_name(&point).unwrap());
+    for n in 0..100u8 {
+        let secret = [n; 32];
+        let blob = session
+            .seal(
+                settings.handle,
+                &settings.parent_name,
+                &secret,
+                Some(&auth_policy),
+                None,
+            )
+            .unwrap();
+        assert!(!blob.private.windows(32).any(|w| w == secret));
+        let back = session
+            .unseal_authorized(
+                settings.handle,
+                &settings.parent_name,
+                &blob,
+                &policy_file.pcrs,
+                &policy_file.approved[0],
+                &point,
+            )
+            .unwrap();
+        assert_eq!(back.as_slice(), secret);
+    }
+    eprintln!(
+        "TPM KEK unseal (load): median {:?} over 100",
+        median(unseal_times)
+    );
+}
+
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn unsealing_is_refused_after_a_pcr_extend_until_a_signed_policy_approves_the_new_state() {
+    let tpm = Swtpm::start();
+    let dir = private_dir();
+    let kek = provider(&tpm, dir.path());
+    let enrolled = kek.load_or_create().unwrap();
+    let blob_before = (
+        std::fs::read(dir.path().join("keys/tpm/kek.pub")).unwrap(),
+        std::fs::read(dir.path().join("keys/tpm/kek.priv")).unwrap(),
+    );
+    // The platform state changes (a new boot stage measured into PCR 16).
+    tpm.extend(16, 0xab);
+    let err = kek.load().unwrap_err().to_string();
+    assert!(
+        err.contains("TPM2_PolicyAuthorize") && err.contains("not the approved ones"),
+        "{err}"
+    );
+    // A simulated update: before its reboot, the running gateway (which holds the KEK)
+    // approves the state the update will measure, signed by the policy authority.
+    let authority = kek.authority_key(&enrolled).unwrap();
+    let new_state = kek.current_pcr_values().unwrap();
+    kek.approve(&authority, &new_state).unwrap();
+    let after = kek.load().unwrap().unwrap();
+    assert_eq!(
+        after.id_hex(),
+        enrolled.id_hex(),
+        "the same KEK, not re-enrolled"
+    );
+    assert_eq!(
+        blob_before,
+        (
+            std::fs::read(dir.path().join("keys/tpm/kek.pub")).unwrap(),
+            std::fs::read(dir.path().join("keys/tpm/kek.priv")).unwrap(),
+        ),
+        "the sealed object is untouched"
+    );
+    assert_eq!(kek.policy().unwrap().approved.len(), 2);
+    // A policy signed by another key is refused by the TPM.
+    tpm.extend(16, 0xcd);
+    let forger = rampart_vault::crypto::signature::EcdsaP256SigningKey::generate().unwrap();
+    kek.approve(&forger, &kek.current_pcr_values().unwrap())
+        .unwrap();
+    let err = kek.load().unwrap_err().to_string();
+    assert!(err.contains("TPM2_VerifySignature"), "{err}");
+}
+
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn dictionary_attack_lockout_engages_after_repeated_wrong_authorisations() {
+    let tpm = Swtpm::start();
+    tpm.tool_ok(
+        "tpm2_dictionarylockout",
+        &[
+            "--setup-parameters",
+            "--max-tries=3",
+            "--recovery-time=600",
+            "--lockout-recovery-time=600",
+        ],
+    );
+    let mut session = Tpm::connect(&tpm.tcti()).unwrap();
+    let info = session.info().unwrap();
+    assert_eq!(info.max_auth_fail, 3);
+    assert_eq!(info.lockout_interval, 600);
+    let (handle, name) = session.create_parent().unwrap();
+    let blob = session
+        .seal(handle, &name, b"da-protected", None, Some(b"right"))
+        .unwrap();
+    assert_eq!(
+        session
+            .unseal_with_auth(handle, &blob, b"right")
+            .unwrap()
+            .as_slice(),
+        b"da-protected"
+    );
+    for _ in 0..3 {
+        let err = session
+            .unseal_with_auth(handle, &blob, b"wrong")
+            .unwrap_err();
+        assert!(!err.is_lockout(), "{err}");
+    }
+    // Locked out: even the right value is refused now.
+    let err = session
+        .unseal_with_auth(handle, &blob, b"right")
+        .unwrap_err();
+    assert!(err.is_lockout(), "{err}");
+    // tpm2-tools agrees: the TPM is in lockout.
+    let variable = tpm.tool_ok("tpm2_getcap", &["properties-variable"]);
+    assert!(session.info().unwrap().lockout_counter >= 3);
+    assert!(
+        variable.contains("inLockout:                 1") || variable.contains("inLockout: 1"),
+        "{variable}"
+    );
+}
+
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn objects_made_by_rampart_are_used_by_tpm2_tools_and_the_other_way_round() {
+    let tpm = Swtpm::start();
+    let dir = private_dir();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let kek = provider(&tpm, dir.path());
+    kek.load_or_create().unwrap();
+    let settings = kek.settings().unwrap().unwrap();
+    let handle = format!("{:#010x}", settings.handle);
+    let w = |name: &str| -> String { work.join(name).to_str().unwrap().to_owned() };
+    let t = |name: &str| -> String {
+        dir.path()
+            .join("keys/tpm")
+            .join(name)
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Rampart → tools: the persistent parent as tpm2_readpublic names it.
+    let public = tpm.tool_ok("tpm2_readpublic", &["-c", &handle]);
+    assert!(
+        public.contains(&format!("name: {}", hex::encode(&settings.parent_name))),
+        "{public}"
+    );
+    // The sealed KEK object loads with tpm2_load from Rampart's files; its policy is the
+    // PolicyAuthorize digest and it is DA-protected (no noda).
+    tpm.tool_ok(
+        "tpm2_load",
+        &[
+            "-C",
+            &handle,
+            "-u",
+            &t("kek.pub"),
+            "-r",
+            &t("kek.priv"),
+            "-c",
+            &w("kek.ctx"),
+        ],
+    );
+    let sealed = tpm.tool_ok("tpm2_readpublic", &["-c", &w("kek.ctx")]);
+    // swtpm has no resource manager: what the tools loaded stays loaded until flushed.
+    tpm.tool_ok("tpm2_flushcontext", &["-t"]);
+    let point = hex::decode(std::fs::read_to_string(t("authority.pub")).unwrap().trim()).unwrap();
+    let mut session = Tpm::connect(&tpm.tcti()).unwrap();
+    let expected = policy::policy_authorize_digest(&session.authority_name(&point).unwrap());
+    assert!(sealed.contains(&hex::encode(expected)), "{sealed}");
+    assert!(
+        sealed.contains("fixedtpm") && !sealed.contains("noda"),
+        "{sealed}"
+    );
+    assert!(!sealed.contains("userwithauth"), "policy only: {sealed}");
+    // A secret Rampart seals (with an authorisation value) is unsealed by tpm2_unseal.
+    let blob = session
+        .seal(
+            settings.handle,
+            &settings.parent_name,
+            b"from rampart",
+            None,
+            Some(b"pw1"),
+        )
+        .unwrap();
+    std::fs::write(w("r.pub"), &blob.public).unwrap();
+    std::fs::write(w("r.priv"), &blob.private).unwrap();
+    tpm.tool_ok(
+        "tpm2_load",
+        &[
+            "-C",
+            &handle,
+            "-u",
+            &w("r.pub"),
+            "-r",
+            &w("r.priv"),
+            "-c",
+            &w("r.ctx"),
+        ],
+    );
+    let out = tpm.tool_ok("tpm2_unseal", &["-c", &w("r.ctx"), "-p", "pw1"]);
+    assert_eq!(out, "from rampart");
+    tpm.tool_ok("tpm2_flushcontext", &["-t"]);
+
+    // Tools → Rampart: an object tpm2_create seals under Rampart's parent is unsealed by
+    // Rampart.
+    std::fs::write(w("secret"), b"from tpm2-tools").unwrap();
+    tpm.tool_ok(
+        "tpm2_create",
+        &[
+            "-C",
+            &handle,
+            "-i",
+            &w("secret"),
+            "-p",
+            "pw2",
+            "-u",
+            &w("t.pub"),
+            "-r",
+            &w("t.priv"),
+        ],
+    );
+    let blob = SealedBlob {
+        public: std::fs::read(w("t.pub")).unwrap(),
+        private: std::fs::read(w("t.priv")).unwrap(),
+    };
+    let out = session
+        .unseal_with_auth(settings.handle, &blob, b"pw2")
+        .unwrap();
+    assert_eq!(out.as_slice(), b"from tpm2-tools");
+    // And the names agree: the object tpm2_readpublic reads is the one Rampart loads.
+    tpm.tool_ok(
+        "tpm2_load",
+        &[
+            "-C",
+            &handle,
+            "-u",
+            &w("t.pub"),
+            "-r",
+            &w("t.priv"),
+            "-c",
+            &w("t.ctx"),
+            "-n",
+            &w("t.name"),
+        ],
+    );
+    let tool_name = std::fs::read(w("t.name")).unwrap();
+    tpm.tool_ok("tpm2_flushcontext", &["-t"]);
+    let our_name = session
+        .blob_name(settings.handle, &settings.parent_name, &blob)
+        .unwrap();
+    assert_eq!(tool_name, our_name);
+}
+
+/// A data directory on the TPM provider: opened as a component opens it, no secret in clear
+/// in its files, then erased — the TPM object evicted, and a copy of the sealed blob taken
+/// before the erase no longer loads.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn a_tpm_backed_data_directory_keeps_no_secret_in_clear_and_erase_makes_its_kek_unloadable() {
+    let tpm = Swtpm::start();
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("data");
+    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
+        tcti: Some(tpm.tcti()),
+        pcrs: Some(vec![16]),
+    });
+    let (data, _) = rampart_vault::DataDir::open_or_init_with(&root, &config).unwrap();
+    let kek = std::sync::Arc::clone(data.kek().unwrap());
+    assert_eq!(kek.kind().as_str(), "tpm");
+    let record = rampart_vault::kek_record(&root).unwrap().unwrap();
+    assert_eq!(record.provider, "tpm");
+    assert_eq!(record.location, root.join("keys/tpm"));
+    // A second open (the next start) unseals the same KEK, with the recorded settings only.
+    drop(data);
+    let data = rampart_vault::DataDir::open(&root).unwrap();
+    assert_eq!(data.kek().unwrap().id_hex(), kek.id_hex());
+
+    // Canaries: the device key's PKCS#8 and the authority key are only in sealed form.
+    let device_pem = rampart_vault::at_rest::read_secret(&root.join("keys/device.key")).unwrap();
+    let device_pem = String::from_utf8(device_pem.to_vec()).unwrap();
+    let body: String = device_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let provider = TpmKek::new(root.join("keys/tpm"), TpmConfig::default());
+    let authority = provider.authority_key(&kek).unwrap();
+    for (what, needle) in [
+        ("device key PEM body", body.as_bytes().to_vec()),
+        ("authority key PKCS#8", authority.pkcs8().to_vec()),
+    ] {
+        let found = holders(&root, &needle);
+        assert!(found.is_empty(), "{what} in clear in {found:?}");
+    }
+    assert!(!root.join("keys/kek").exists(), "no software KEK file");
+
+    // Erase, with a copy of the sealed blob kept aside first (a disk image made earlier).
+    let aside = parent.path().join("aside");
+    std::fs::create_dir(&aside).unwrap();
+    for f in ["kek.pub", "kek.priv", "settings", "policy", "authority.pub"] {
+        std::fs::copy(root.join("keys/tpm").join(f), aside.join(f)).unwrap();
+    }
+    let lock = data.try_lock().unwrap();
+    let report = rampart_vault::erase::erase(&data).unwrap();
+    drop(lock);
+    assert_eq!(report.kek.as_ref().map(|k| k.0.as_str()), Some("tpm"));
+    assert!(!root.exists());
+    let settings = provider_at(&aside).settings().unwrap().unwrap();
+    let out = tpm.tool(
+        "tpm2_readpublic",
+        &["-c", &format!("{:#010x}", settings.handle)],
+    );
+    assert!(!out.status.success(), "the parent key is evicted");
+    // The copy does not load: its parent key is gone from the TPM.
+    std::fs::set_permissions(&aside, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let err = TpmKek::new(
+        aside.clone(),
+        TpmConfig {
+            tcti: Some(tpm.tcti()),
+            pcrs: None,
+        },
+    )
+    .load()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("evicted"), "{err}");
+}
+
+fn provider_at(dir: &Path) -> TpmKek {
+    TpmKek::new(dir.to_owned(), TpmConfig::default())
+}
+
+/// The files under `dir` that hold `needle`.
+fn holders(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(holders(&path, needle));
+        } else if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The policy digests Rampart computes in software (to approve a state before it exists) are
+/// those the TPM computes: `tpm2_policypcr` in a trial session, over a PCR with a value.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn the_software_policy_pcr_digest_is_the_tpms() {
+    let tpm = Swtpm::start();
+    tpm.extend(16, 0x42);
+    tpm.extend(23, 0x17);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    for (spec, pcrs) in [("sha256:16", vec![16]), ("sha256:7,16,23", vec![23, 7, 16])] {
+        tpm.tool_ok("tpm2_startauthsession", &["-S", &file("s.ctx")]);
+        tpm.tool_ok(
+            "tpm2_policypcr",
+            &["-S", &file("s.ctx"), "-l", spec, "-L", &file("policy")],
+        );
+        tpm.tool_ok("tpm2_flushcontext", &[&file("s.ctx")]);
+        let selection = policy::PcrSelection::new(&pcrs).unwrap();
+        let values = Tpm::connect(&tpm.tcti())
+            .unwrap()
+            .pcr_values(&selection)
+            .unwrap();
+        assert_eq!(
+            std::fs::read(file("policy")).unwrap(),
+            policy::policy_pcr_digest(&selection, &policy::pcr_digest(&values)),
+            "{spec}"
+        );
+    }
+}
