@@ -37,6 +37,7 @@ pub mod load;
 pub mod matching;
 pub mod names;
 pub mod osv;
+pub mod publish;
 pub mod report;
 pub mod rustsec;
 pub mod version;

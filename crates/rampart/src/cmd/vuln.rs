@@ -44,6 +44,51 @@ pub(crate) enum Command {
     /// SBOM against the advisories kept in its data directory (GET /api/v1/vulnerabilities).
     #[command(name = "self")]
     SelfCheck(SelfArgs),
+    /// The maker's side: write a CSAF 2.0 security advisory for your own product, check one,
+    /// and publish advisories as a CSAF provider directory.
+    #[command(subcommand)]
+    Advisory(AdvisoryCommand),
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum AdvisoryCommand {
+    /// Write a CSAF 2.0 security advisory from an advisory source (TOML: document, product
+    /// versions, vulnerabilities with CVSS v3, affected and fixed versions, remediation).
+    New {
+        /// The advisory source (docs/vulnerabilities.md, "Publishing advisories").
+        #[arg(long, value_name = "FILE")]
+        source: PathBuf,
+        /// The CSAF file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check CSAF documents: JSON, CSAF 2.0 and the mandatory tests matching depends on.
+    /// Exit 0 when all pass, 1 when one fails.
+    Check {
+        /// The documents.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Lay out a CSAF provider directory (.well-known/csaf/: provider-metadata.json, a
+    /// folder per TLP label and year, SHA-256 and SHA-512 files, index.txt, changes.csv, a
+    /// ROLIE feed) from CSAF documents, for any static web server.
+    Publish {
+        /// The directory the web server serves.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The URL that directory is served at (`https://…`).
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        /// The publisher's name.
+        #[arg(long)]
+        publisher: String,
+        /// The publisher's namespace URL.
+        #[arg(long, value_name = "URL")]
+        namespace: String,
+        /// The CSAF documents to publish (all of them: the directory is laid out anew).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -116,6 +161,7 @@ pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
             let uri = args.sbom.display().to_string();
             report_matches(&inventory, &uri, &args.sources)
         }
+        Command::Advisory(command) => advisory(command),
         Command::SelfCheck(args) => {
             if let (Some(url), Some(token), Some(ca)) = (&args.live, &args.token, &args.ca) {
                 return live_self(url, token, ca, &args.sources);
@@ -376,4 +422,95 @@ fn live_self(url: &str, token: &str, ca: &Path, sources: &Sources) -> anyhow::Re
     } else {
         Outcome::Ok
     })
+}
+
+fn advisory(command: &AdvisoryCommand) -> anyhow::Result<Outcome> {
+    use rampart_vuln::publish;
+    let now = rampart_audit::Clock::now(&rampart_audit::SystemClock::new());
+    let read = |path: &Path| -> anyhow::Result<String> {
+        rampart_vault::read_capped_text(path, 16 << 20)
+            .map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
+    };
+    match command {
+        AdvisoryCommand::New { source, out } => {
+            let origin = source.display().to_string();
+            let parsed = publish::read_source(&read(source)?, &origin)
+                .map_err(|e| BadInput(e.to_string()))?;
+            let text =
+                publish::write_advisory(&parsed, now).map_err(|e| BadInput(e.to_string()))?;
+            rampart_vault::write_atomic(out, text.as_bytes(), 0o644)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{}: CSAF 2.0 security advisory {} ({} vulnerabilities); file name when published: {}",
+                out.display(),
+                parsed.document.id,
+                parsed.vulnerabilities.len(),
+                publish::file_name(&parsed.document.id)
+            );
+            Ok(Outcome::Ok)
+        }
+        AdvisoryCommand::Check { files } => {
+            let mut failed = 0;
+            for file in files {
+                let origin = file.display().to_string();
+                match rampart_vuln::csaf::read(&read(file)?, &origin) {
+                    Ok(advisory) => println!("ok    {origin}: {}", advisory.id),
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL  {e}");
+                    }
+                }
+            }
+            Ok(if failed == 0 {
+                Outcome::Ok
+            } else {
+                Outcome::CheckFailed
+            })
+        }
+        AdvisoryCommand::Publish {
+            dir,
+            base_url,
+            publisher,
+            namespace,
+            files,
+        } => {
+            if !base_url.starts_with("https://") || !namespace.starts_with("https://") {
+                return Err(
+                    BadInput("--base-url and --namespace must be https:// URLs".into()).into(),
+                );
+            }
+            let mut published = Vec::new();
+            for file in files {
+                let origin = file.display().to_string();
+                published.push(
+                    publish::Published::from_document(&read(file)?, &origin)
+                        .map_err(|e| BadInput(e.to_string()))?,
+                );
+            }
+            let provider = publish::Provider {
+                base_url: base_url.clone(),
+                publisher: publisher.clone(),
+                namespace: namespace.clone(),
+            };
+            let layout = publish::provider_files(&provider, &published, now);
+            // Documents and hashes first, then indexes and feeds, the provider metadata last:
+            // a reader never finds an index naming a file that is not there yet.
+            for (relative, bytes) in &layout {
+                let path = dir.join(relative);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+                rampart_vault::write_atomic(&path, bytes, 0o644)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!(
+                "published {} advisories under {}/.well-known/csaf/ ({} files)",
+                published.len(),
+                dir.display(),
+                layout.len()
+            );
+            Ok(Outcome::Ok)
+        }
+    }
 }

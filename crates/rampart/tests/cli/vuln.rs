@@ -1,6 +1,6 @@
 //! `rampart vuln`: exit codes, the table sorted by severity, the JSON contract, and bad input.
 
-use crate::util::{assert_bad_input, rampart, stderr, stdout};
+use crate::util::{assert_bad_input, ok, rampart, stderr, stdout};
 
 /// `vuln match` of the plant SBOM against ICSA-22-314-11 with the analyst decisions, writing
 /// `format` (and `extra` options) into `dir`: the file written and the command's output.
@@ -229,4 +229,93 @@ fn csaf_vex_names_the_publisher_and_reads_back() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("no match"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_maker_writes_checks_and_publishes_a_csaf_advisory() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vuln/tests/data/advisory-source.toml"
+    );
+    let out = dir.path().join("sa.json");
+    let out_arg = out.to_str().unwrap();
+    let text = ok(&[
+        "vuln", "advisory", "new", "--source", source, "--out", out_arg,
+    ]);
+    assert!(text.contains("RAMPART-SA-2026-0001"), "{text}");
+    let text = ok(&["vuln", "advisory", "check", out_arg]);
+    assert!(text.starts_with("ok "), "{text}");
+    // A broken document fails the check with exit 1.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&out).unwrap().replace(
+            "\"product_id\": \"CSAFPID-0003\"",
+            "\"product_id\": \"CSAFPID-9999\"",
+        ),
+    )
+    .unwrap();
+    let output = rampart(&["vuln", "advisory", "check", broken.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("FAIL"), "{}", stdout(&output));
+    let web = dir.path().join("web");
+    ok(&[
+        "vuln",
+        "advisory",
+        "publish",
+        "--dir",
+        web.to_str().unwrap(),
+        "--base-url",
+        "https://example.invalid",
+        "--publisher",
+        "Rampart developers",
+        "--namespace",
+        "https://example.invalid/rampart",
+        out_arg,
+    ]);
+    let csaf = web.join(".well-known/csaf");
+    for file in [
+        "provider-metadata.json",
+        "white/index.txt",
+        "white/changes.csv",
+        "white/white-feed.json",
+        "white/2026/rampart-sa-2026-0001.json",
+        "white/2026/rampart-sa-2026-0001.json.sha256",
+        "white/2026/rampart-sa-2026-0001.json.sha512",
+    ] {
+        assert!(csaf.join(file).is_file(), "{file} missing");
+    }
+    // Bad input: a source that is not valid, a non-https base URL.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[document]\nid = 1\n").unwrap();
+    assert_bad_input(
+        &[
+            "vuln",
+            "advisory",
+            "new",
+            "--source",
+            bad.to_str().unwrap(),
+            "--out",
+            out_arg,
+        ],
+        "not a valid advisory source",
+    );
+    assert_bad_input(
+        &[
+            "vuln",
+            "advisory",
+            "publish",
+            "--dir",
+            web.to_str().unwrap(),
+            "--base-url",
+            "http://example.invalid",
+            "--publisher",
+            "x",
+            "--namespace",
+            "https://x",
+            out_arg,
+        ],
+        "https://",
+    );
 }

@@ -267,3 +267,24 @@ fn cyclonedx_vex_is_read_by_cyclonedx_python_lib() {
         print(states)\n";
     run_peer("python3", &["-c", script], "vex.cdx.json", &text);
 }
+
+#[test]
+#[ignore = "needs csaf (PyPI): run scripts/test"]
+fn a_makers_security_advisory_passes_the_pypi_csaf_validator() {
+    let source = rampart_vuln::publish::read_source(
+        &std::fs::read_to_string(data("advisory-source.toml")).unwrap(),
+        "advisory-source.toml",
+    )
+    .unwrap();
+    let text = rampart_vuln::publish::write_advisory(&source, today_timestamp()).unwrap();
+    run_peer(
+        "csaf",
+        &["validate", "--spec-version", "v20", "--no-network"],
+        "rampart-sa-2026-0001.json",
+        &text,
+    );
+}
+
+fn today_timestamp() -> jiff::Timestamp {
+    "2026-12-07T10:00:00Z".parse().unwrap()
+}
