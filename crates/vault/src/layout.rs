@@ -53,6 +53,13 @@ pub enum Entry {
     /// `update/`: secure updates — the pinned trust (`trust/`), TUF metadata, the A/B slots
     /// (`slots/a`, `slots/b`) and the boot state the launcher reads.
     Update,
+    /// `integrity/`: start-up and run-time integrity (docs/integrity.md).
+    Integrity,
+    /// `integrity/manifest.json`: the signed integrity manifest of what the component starts
+    /// from (binary, configuration, policy, trust anchors).
+    IntegrityManifest,
+    /// `integrity/measurements.log`: the measurement event log (rotated to `.1`).
+    MeasurementLog,
 }
 
 impl Entry {
@@ -78,6 +85,9 @@ impl Entry {
         Entry::Forward,
         Entry::Advisories,
         Entry::Update,
+        Entry::Integrity,
+        Entry::IntegrityManifest,
+        Entry::MeasurementLog,
     ];
 
     /// The path relative to the data directory.
@@ -103,6 +113,9 @@ impl Entry {
             Entry::Forward => "forward",
             Entry::Advisories => "advisories",
             Entry::Update => "update",
+            Entry::Integrity => "integrity",
+            Entry::IntegrityManifest => "integrity/manifest.json",
+            Entry::MeasurementLog => "integrity/measurements.log",
         }
     }
 
@@ -119,6 +132,7 @@ impl Entry {
                 | Entry::Forward
                 | Entry::Advisories
                 | Entry::Update
+                | Entry::Integrity
         )
     }
 }
