@@ -130,6 +130,12 @@ impl Setup {
             data.file(Entry::AuditSettings),
             Expect::OptionalFile,
         ));
+        // One spelling of every path, whatever the working directory and --data spelling.
+        for target in &mut targets {
+            if let Ok(absolute) = std::path::absolute(&target.path) {
+                target.path = absolute;
+            }
+        }
         Ok(Setup {
             targets,
             slot,
