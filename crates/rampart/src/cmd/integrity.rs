@@ -145,6 +145,13 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// Where the manifest is.
+    pub(crate) fn manifest_path(&self) -> &Path {
+        &self.manifest
+    }
+}
+
 /// The newest sequence number `integrity.sealed` records in the audit trail.
 pub(crate) fn floor(audit: &AuditStore) -> anyhow::Result<Option<u64>> {
     let reader = audit.reader().context("reading the audit trail")?;

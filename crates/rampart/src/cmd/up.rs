@@ -298,6 +298,22 @@ fn startup_check(
         Verdict::NeverSealed => run.first_start = true,
         Verdict::Verified { sequence, measured } => {
             log_measurements(&run.setup, "start", &measured);
+            component.record(
+                NewEvent::builder(
+                    Category::ConfigurationChange,
+                    "integrity.verified",
+                    Actor::process("rampart-gateway")?,
+                )
+                .target(run.setup.manifest_path().display().to_string())
+                .outcome(Outcome::Success)
+                .severity(Severity::Informational)
+                .details(serde_json::json!({
+                    "sequence": sequence,
+                    "entries": measured.len(),
+                    "slot": run.setup.slot,
+                }))
+                .build()?,
+            )?;
             say(&format!(
                 "integrity: {} entries verified against the sealed manifest (sequence {sequence})\n",
                 measured.len()
