@@ -16,6 +16,9 @@
 //!   extending a running digest `H(prev || H(event))`, rotated at a bounded size, and
 //!   [`replay`] that checks it.
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -294,7 +294,10 @@ fn startup_check(
     on_mismatch: OnMismatch,
 ) -> anyhow::Result<Option<IntegrityRun>> {
     use super::integrity::{Verdict, log_measurements, record_findings, verify};
-    match verify(&component.data, &component.audit, &run.setup)? {
+    let started = std::time::Instant::now();
+    let verdict = verify(&component.data, &component.audit, &run.setup)?;
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match verdict {
         Verdict::NeverSealed => run.first_start = true,
         Verdict::Verified { sequence, measured } => {
             log_measurements(&run.setup, "start", &measured);
@@ -315,7 +318,7 @@ fn startup_check(
                 .build()?,
             )?;
             say(&format!(
-                "integrity: {} entries verified against the sealed manifest (sequence {sequence})\n",
+                "integrity: {} entries verified against the sealed manifest (sequence {sequence}) in {took_ms:.1} ms\n",
                 measured.len()
             ));
         }
