@@ -392,8 +392,14 @@ impl SignedManifest {
         }
         let mut names: Vec<&str> = signed.entries.iter().map(|e| e.name.as_str()).collect();
         names.sort_unstable();
-        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(bad(format!("entry {} twice", pair[0])));
+        if let Some(twice) = names.windows(2).find_map(|w| {
+            if let [a, b] = w {
+                (a == b).then_some(*a)
+            } else {
+                None
+            }
+        }) {
+            return Err(bad(format!("entry {twice} twice")));
         }
         if signature_bytes(&manifest.signature).is_none() {
             return Err(bad("the signature is not 64 bytes of hex".into()));

@@ -159,7 +159,10 @@ pub(crate) fn floor(audit: &AuditStore) -> anyhow::Result<Option<u64>> {
     for event in reader.iter(&Query::new().category(Category::ConfigurationChange)) {
         let event = event.context("reading the audit trail")?;
         if event.action() == "integrity.sealed"
-            && let Some(seq) = event.details().get("sequence").and_then(|s| s.as_u64())
+            && let Some(seq) = event
+                .details()
+                .get("sequence")
+                .and_then(serde_json::Value::as_u64)
         {
             floor = Some(floor.map_or(seq, |f: u64| f.max(seq)));
         }

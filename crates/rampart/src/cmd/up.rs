@@ -114,13 +114,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         reported: Vec::new(),
     };
     let integrity = if config.integrity.startup_check {
-        match startup_check(&component, integrity, config.integrity.on_mismatch)? {
-            Some(integrity) => integrity,
-            None => {
-                component.close()?;
-                return Ok(Exit::CheckFailed);
-            }
-        }
+        let Some(integrity) = startup_check(&component, integrity, config.integrity.on_mismatch)?
+        else {
+            component.close()?;
+            return Ok(Exit::CheckFailed);
+        };
+        integrity
     } else {
         say("integrity: the start-up check is off ([integrity] startup_check = false)\n");
         integrity

@@ -67,7 +67,7 @@ impl Fixture {
 }
 
 fn names(findings: &[Finding]) -> Vec<String> {
-    findings.iter().map(|f| f.to_string()).collect()
+    findings.iter().map(ToString::to_string).collect()
 }
 
 #[test]
@@ -203,10 +203,11 @@ fn a_different_target_set_is_found() {
 
 #[test]
 fn malformed_manifests_are_refused_with_a_reason() {
+    let oversized = vec![b' '; usize::try_from(MANIFEST_MAX).unwrap() + 1];
     for (bytes, reason) in [
         (&b"not json"[..], "expected"),
         (b"{}", "missing field"),
-        (&[b' '; (MANIFEST_MAX + 1) as usize][..], "larger than"),
+        (&oversized[..], "larger than"),
     ] {
         let err = SignedManifest::parse(bytes, "m.json")
             .unwrap_err()
@@ -248,7 +249,7 @@ fn the_log_replays_and_catches_an_edited_line() {
         .lines()
         .enumerate()
         .filter(|(i, _)| *i != 2)
-        .map(|(_, l)| format!("{l}\n"))
+        .flat_map(|(_, l)| [l, "\n"])
         .collect();
     assert!(
         replay_err(&dropped).contains("line 3"),
