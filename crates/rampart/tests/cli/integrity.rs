@@ -491,3 +491,110 @@ fn verify_exit_codes_are_0_1_2() {
     let missing = sealed.dir.path().join("nowhere");
     assert_eq!(verify(missing.to_str().unwrap()), Some(2));
 }
+
+/// `rampart launch -- up`: the lines up to the start-up summary (or to the end, if it stops).
+fn launch_lines(data: &str, config: &str) -> Vec<String> {
+    let mut child = Command::new(rampart_binary())
+        .args([
+            "launch", "--data", data, "--", "up", "--data", data, "--config", config,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.contains("SIGHUP reloads the policy");
+            if sender.send(line).is_err() || done {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while let Ok(line) = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        lines.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn booting_another_verified_slot_is_sealed_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (repo, keys, data, config) = (
+        path("repo"),
+        path("keys"),
+        path("data"),
+        path("rampart.toml"),
+    );
+    std::fs::write(&config, FREE_PORTS).unwrap();
+    ok(&["update", "repo", "init", "--repo", &repo, "--keys", &keys]);
+    ok(&[
+        "update",
+        "trust",
+        "--data",
+        &data,
+        "--root",
+        &format!("{repo}/trust/root.json"),
+        "--release-keys",
+        &format!("{repo}/trust/release-keys.json"),
+    ]);
+    let bundle = |version: &str, security_version: &str| {
+        let notes = path(&format!("notes-{version}.md"));
+        std::fs::write(&notes, format!("release {version}\n")).unwrap();
+        let out = path(&format!("{version}.bundle"));
+        ok(&[
+            "update",
+            "bundle",
+            "--keys",
+            &keys,
+            "--binary",
+            env!("CARGO_BIN_EXE_rampart"),
+            "--version",
+            version,
+            "--security-version",
+            security_version,
+            "--notes",
+            &notes,
+            "--out",
+            &out,
+        ]);
+        out
+    };
+    let first = bundle("1.0.0", "1");
+    ok(&[
+        "update", "install", "--data", &data, "--bundle", &first, "--commit",
+    ]);
+    let lines = launch_lines(&data, &config);
+    assert!(
+        lines.iter().any(|l| l.contains("trust on first use")),
+        "slot a's first start seals: {lines:?}"
+    );
+    // An update: slot b, another manifest, another binary path, another slot name.
+    let next = bundle("1.1.0", "2");
+    ok(&["update", "install", "--data", &data, "--bundle", &next]);
+    let lines = launch_lines(&data, &config);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("slot b (rampart 1.1.0) verified against the pinned release keys")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("management (HTTPS)")),
+        "{lines:?}"
+    );
+    let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&[
+        "audit", "query", "--data", &data, "--format", "json",
+    ]))
+    .unwrap();
+    assert!(events.iter().any(|e| e["action"] == "integrity.sealed"
+        && e["details"]["reason"] == "slot-verified"
+        && e["details"]["slot"] == "b"));
+    assert!(!events.iter().any(|e| e["action"] == "integrity.mismatch"));
+}
