@@ -780,9 +780,16 @@ impl MeasurementLog {
             path: self.path.clone(),
             reason: e.to_string(),
         };
-        if let Some(parent) = self.path.parent() {
-            fs::create_dir_all(parent).map_err(io_err)?;
-        }
+        let parent = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        fs::create_dir_all(parent).map_err(io_err)?;
+        // One writer at a time (the running gateway and `rampart integrity seal`): an
+        // exclusive lock on the log's directory, held over rotation, reading the last line
+        // and appending.
+        let dir_lock = File::open(parent).map_err(io_err)?;
+        dir_lock.lock().map_err(io_err)?;
         if fs::metadata(&self.path).is_ok_and(|m| m.len() > LOG_MAX) {
             fs::rename(&self.path, self.rotated()).map_err(io_err)?;
         }
@@ -819,6 +826,7 @@ impl MeasurementLog {
             .map_err(io_err)?;
         file.write_all(text.as_bytes()).map_err(io_err)?;
         file.sync_all().map_err(io_err)?;
+        drop(dir_lock);
         Ok(prev)
     }
 }
