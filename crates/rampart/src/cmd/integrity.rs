@@ -296,7 +296,12 @@ pub(crate) fn verify(data: &DataDir, audit: &AuditStore, setup: &Setup) -> anyho
 /// Appends measurements to the log; a log that cannot be written is reported, not fatal.
 pub(crate) fn log_measurements(setup: &Setup, reason: &str, measured: &[Measurement]) {
     if let Err(e) = setup.log.append(reason, measured) {
-        eprintln!("integrity: the measurement log was not written: {e}");
+        use std::io::Write as _;
+        // Never a panic for a closed console.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "integrity: the measurement log was not written: {e}"
+        );
     }
 }
 

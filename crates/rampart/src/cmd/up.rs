@@ -341,9 +341,9 @@ fn startup_check(
         }
         Verdict::Mismatch { findings, measured } => {
             log_measurements(&run.setup, "start", &measured);
-            eprintln!("INTEGRITY MISMATCH: the component is not as sealed:");
+            shout("INTEGRITY MISMATCH: the component is not as sealed:");
             for finding in &findings {
-                eprintln!("  - {finding}");
+                shout(&format!("  - {finding}"));
             }
             let actor = Actor::process("rampart-gateway")?;
             match on_mismatch {
@@ -355,9 +355,9 @@ fn startup_check(
                         &findings,
                         "refused to start",
                     )?;
-                    eprintln!(
+                    shout(
                         "refusing to start (exit code 1; [integrity] on_mismatch = \"refuse\"). \
-                         If the change is intended, seal it: rampart integrity seal --data DIR [--config FILE]"
+                         If the change is intended, seal it: rampart integrity seal --data DIR [--config FILE]",
                     );
                     return Ok(None);
                 }
@@ -372,11 +372,11 @@ fn startup_check(
                         "started with traffic closed (island mode)",
                     )?;
                     let banner = "!".repeat(78);
-                    eprintln!(
+                    shout(&format!(
                         "{banner}\n!! INTEGRITY MISMATCH: starting with ALL TRAFFIC CLOSED (island mode, \
                          [integrity] on_mismatch = \"closed\").\n!! Investigate, seal what is intended \
                          (rampart integrity seal), then `rampart island off`.\n{banner}"
-                    );
+                    ));
                     say("integrity: MISMATCH: traffic closed (island mode)\n");
                     run.reported = findings.iter().map(ToString::to_string).collect();
                 }
@@ -402,7 +402,7 @@ fn recheck_integrity(
     let actor = || Actor::process("rampart-gateway");
     let (findings, measured) = match verify(data, audit, setup) {
         Err(e) => {
-            eprintln!("integrity: the re-check failed: {e:#}");
+            shout(&format!("integrity: the re-check failed: {e:#}"));
             return reported;
         }
         Ok(Verdict::NeverSealed) => return Vec::new(),
@@ -429,15 +429,17 @@ fn recheck_integrity(
                 "integrity: the policy file is the policy in force ({policy_in_force}); re-sealed as sequence {}\n",
                 sealed.signed.sequence
             )),
-            Err(e) => eprintln!("integrity: re-sealing the applied policy failed: {e:#}"),
+            Err(e) => shout(&format!(
+                "integrity: re-sealing the applied policy failed: {e:#}"
+            )),
         }
         return Vec::new();
     }
     let reasons: Vec<String> = findings.iter().map(ToString::to_string).collect();
     if reasons != reported {
-        eprintln!("INTEGRITY CHANGED at run time:");
+        shout("INTEGRITY CHANGED at run time:");
         for reason in &reasons {
-            eprintln!("  - {reason}");
+            shout(&format!("  - {reason}"));
         }
         let recorded = actor().map_err(anyhow::Error::from).and_then(|actor| {
             record_findings(
@@ -449,7 +451,9 @@ fn recheck_integrity(
             )
         });
         if let Err(e) = recorded {
-            eprintln!("integrity: recording integrity.changed failed: {e:#}");
+            shout(&format!(
+                "integrity: recording integrity.changed failed: {e:#}"
+            ));
         }
     }
     reasons
@@ -553,6 +557,14 @@ pub(crate) fn island(args: &IslandArgs) -> anyhow::Result<Exit> {
         }
     ));
     Ok(Exit::Ok)
+}
+
+/// Writes a line to stderr, ignoring a closed pipe: an integrity warning must never stop the
+/// gateway because nobody reads its console.
+fn shout(text: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
 }
 
 /// Writes to stdout, ignoring a closed pipe: the gateway must keep running (and stop cleanly)

@@ -351,7 +351,6 @@ fn on_mismatch_closed_starts_with_traffic_closed_and_says_so() {
         BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
-            .take(4)
             .collect::<Vec<_>>()
     });
     let mut seen = Vec::new();
