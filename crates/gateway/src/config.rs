@@ -122,6 +122,17 @@ allow = ["127.0.0.0/8", "::1/128"]
 # update install; 3 and 4 — MFA for every human account as well.
 [hardening]
 level = 1
+
+# Start-up and run-time integrity (docs/integrity.md, CR 3.4 RE 1 and RE 2): before any
+# listener opens, the binary, this configuration, the policy and the PKI trust anchors are
+# measured against DATA/integrity/manifest.json, signed with the device key. On a mismatch
+# "refuse" does not start (exit code 1); "closed" starts in island mode, all traffic closed.
+# While running, the same files are measured again every recheck_interval_s seconds and a
+# change is an alert (integrity.changed).
+[integrity]
+startup_check = true
+on_mismatch = "refuse"
+recheck_interval_s = 300
 "#;
 
 /// A configuration that cannot be used, with the place in the file.
@@ -161,6 +172,48 @@ pub struct GatewayConfig {
     pub hardening: rampart_identity::HardeningLevel,
     /// Where the key-encryption key of the secrets at rest lives (`[vault]`).
     pub vault: VaultOptions,
+    /// Start-up and run-time integrity (`[integrity]`).
+    pub integrity: IntegrityOptions,
+}
+
+/// Start-up and run-time integrity (`[integrity]`, docs/integrity.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegrityOptions {
+    /// Verify the signed integrity manifest before any listener opens.
+    pub startup_check: bool,
+    /// What a mismatch at start does.
+    pub on_mismatch: OnMismatch,
+    /// How often the running gateway measures again.
+    pub recheck_interval: Duration,
+}
+
+/// What a start-up integrity mismatch does (`[integrity] on_mismatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMismatch {
+    /// Do not start (exit code 1).
+    Refuse,
+    /// Start in island mode: every listener up, all traffic across the conduit closed.
+    Closed,
+}
+
+impl OnMismatch {
+    /// `refuse` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnMismatch::Refuse => "refuse",
+            OnMismatch::Closed => "closed",
+        }
+    }
+}
+
+impl Default for IntegrityOptions {
+    fn default() -> IntegrityOptions {
+        IntegrityOptions {
+            startup_check: true,
+            on_mismatch: OnMismatch::Refuse,
+            recheck_interval: Duration::from_mins(5),
+        }
+    }
 }
 
 /// Secrets at rest (`[vault]`): the KEK provider.
@@ -366,6 +419,7 @@ impl Default for GatewayConfig {
             },
             hardening: rampart_identity::HardeningLevel::SL1,
             vault: VaultOptions::default(),
+            integrity: IntegrityOptions::default(),
         }
     }
 }
@@ -426,6 +480,7 @@ impl GatewayConfig {
             tcti: vault.tpm_tcti.clone(),
             pcrs: vault.tpm_pcrs.clone(),
         };
+        let integrity = raw.integrity.unwrap_or_default();
         let kek = match (&vault.kek_provider, &vault.kek_file) {
             (None, None) if tpm == rampart_vault::at_rest::TpmConfig::default() => {
                 rampart_vault::at_rest::KekConfig::Recorded
@@ -545,6 +600,17 @@ impl GatewayConfig {
                 .and_then(|h| h.level)
                 .map_or(defaults.hardening, |l| l.0),
             vault: VaultOptions { kek },
+            integrity: IntegrityOptions {
+                startup_check: integrity
+                    .startup_check
+                    .unwrap_or(defaults.integrity.startup_check),
+                on_mismatch: integrity
+                    .on_mismatch
+                    .map_or(defaults.integrity.on_mismatch, |m| m.0),
+                recheck_interval: integrity
+                    .recheck_interval_s
+                    .map_or(defaults.integrity.recheck_interval, |s| s.0),
+            },
         };
         // Cross-key checks, reported at the key that completes the conflict.
         if let Err(problem) = config.validate() {
@@ -907,6 +973,31 @@ struct RawConfig {
     management: Option<RawManagement>,
     hardening: Option<RawHardening>,
     vault: Option<RawVault>,
+    integrity: Option<RawIntegrity>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIntegrity {
+    startup_check: Option<bool>,
+    on_mismatch: Option<MismatchText>,
+    recheck_interval_s: Option<Seconds>,
+}
+
+/// `refuse` or `closed`.
+struct MismatchText(OnMismatch);
+
+impl<'de> Deserialize<'de> for MismatchText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MismatchText, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "refuse" => Ok(MismatchText(OnMismatch::Refuse)),
+            "closed" => Ok(MismatchText(OnMismatch::Closed)),
+            other => Err(serde::de::Error::custom(format!(
+                "'{other}' is not an action on mismatch: \"refuse\" (do not start) or \"closed\" (start in island mode)"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -535,6 +535,34 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["CR 4.1"],
     );
     s.add(
+        "integrity.startup_check",
+        json!(gateway.integrity.startup_check),
+        "Before any listener opens, the binary, configuration, policy and PKI trust anchors \
+         are verified against a manifest signed with the device key (docs/integrity.md)",
+        &["CR 3.4 RE 1", "NDR 3.14"],
+    );
+    s.add(
+        "integrity.on_mismatch",
+        json!(gateway.integrity.on_mismatch.as_str()),
+        "What a start-up integrity mismatch does: refuse (do not start) or closed (start in \
+         island mode)",
+        &["CR 3.4 RE 1", "NDR 3.14"],
+    );
+    s.add(
+        "integrity.recheck_interval_s",
+        json!(gateway.integrity.recheck_interval.as_secs()),
+        "Seconds between run-time integrity re-checks; a change raises an alert \
+         (integrity.changed)",
+        &["CR 3.4 RE 2"],
+    );
+    s.add(
+        "integrity.last_verified",
+        json!(last_integrity_check(inputs.audit)),
+        "When the start-up integrity check last passed or sealed (RFC 3339; null: never, as \
+         for a gateway not started by `rampart up`)",
+        &["CR 3.4 RE 1"],
+    );
+    s.add(
         "sbom.available",
         json!(true),
         "A CycloneDX SBOM of this build is served at /api/v1/sbom",
@@ -586,6 +614,19 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         settings: s.0,
         self_tests: self_tests(inputs),
     }
+}
+
+/// The time of the newest `integrity.verified` or `integrity.sealed` event (`rampart up`'s
+/// start-up check), if any.
+fn last_integrity_check(audit: &rampart_audit::AuditStore) -> Option<String> {
+    let reader = audit.reader().ok()?;
+    let query = rampart_audit::Query::new().category(rampart_audit::Category::ConfigurationChange);
+    reader
+        .iter(&query)
+        .filter_map(Result::ok)
+        .filter(|e| matches!(e.action(), "integrity.verified" | "integrity.sealed"))
+        .last()
+        .map(|e| e.timestamp().to_string())
 }
 
 /// How long a verification of the audit trail is reused while the trail has not grown.

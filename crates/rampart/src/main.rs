@@ -49,6 +49,10 @@ enum Command {
     /// Run the committed (or trial) slot's binary after verifying it: signature of its
     /// manifest, every file's hash, boot attempts and fallback. The first stage of a device.
     Launch(cmd::update::LaunchArgs),
+    /// Start-up and run-time integrity (CR 3.4): seal the binary, configuration, policy and
+    /// trust anchors with the device key, verify them, replay the measurement log.
+    #[command(subcommand)]
+    Integrity(cmd::integrity::Command),
     /// Probe live components over the network (TLS, Modbus/TCP, HTTPS) requirement by
     /// requirement; the evidence feeds `assess --evidence`. Read-only unless --intrusive.
     Probe(cmd::probe::Args),
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
         Command::Vuln(command) => cmd::vuln::run(&command),
         Command::Update(command) => cmd::update::run(&command),
         Command::Launch(args) => cmd::update::launch(&args),
+        Command::Integrity(command) => cmd::integrity::run(&command),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Ids(command) => cmd::ids::run(&command),
         Command::Audit(command) => cmd::audit::run(&command),

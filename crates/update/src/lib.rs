@@ -21,6 +21,7 @@ pub mod bundle;
 pub mod crash;
 pub mod device;
 pub mod fetch;
+pub mod integrity;
 pub mod repo;
 pub mod slots;
 pub mod tuf;

@@ -67,6 +67,13 @@ pub enum Entry {
     /// `update/`: secure updates — the pinned trust (`trust/`), TUF metadata, the A/B slots
     /// (`slots/a`, `slots/b`) and the boot state the launcher reads.
     Update,
+    /// `integrity/`: start-up and run-time integrity (docs/integrity.md).
+    Integrity,
+    /// `integrity/manifest.json`: the signed integrity manifest of what the component starts
+    /// from (binary, configuration, policy, trust anchors).
+    IntegrityManifest,
+    /// `integrity/measurements.log`: the measurement event log (rotated to `.1`).
+    MeasurementLog,
 }
 
 impl Entry {
@@ -99,6 +106,9 @@ impl Entry {
         Entry::Forward,
         Entry::Advisories,
         Entry::Update,
+        Entry::Integrity,
+        Entry::IntegrityManifest,
+        Entry::MeasurementLog,
     ];
 
     /// The path relative to the data directory.
@@ -131,6 +141,9 @@ impl Entry {
             Entry::Forward => "forward",
             Entry::Advisories => "advisories",
             Entry::Update => "update",
+            Entry::Integrity => "integrity",
+            Entry::IntegrityManifest => "integrity/manifest.json",
+            Entry::MeasurementLog => "integrity/measurements.log",
         }
     }
 
@@ -148,6 +161,7 @@ impl Entry {
                 | Entry::Forward
                 | Entry::Advisories
                 | Entry::Update
+                | Entry::Integrity
         )
     }
 }

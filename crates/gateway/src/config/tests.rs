@@ -250,3 +250,32 @@ fn the_kek_provider_is_file_by_default_and_tpm_is_refused_without_support() {
     );
     check_error("[vault]\nkek = 1\n", 2, "vault.kek", "unknown field");
 }
+
+#[test]
+fn the_integrity_section_is_read_and_checked() {
+    let config = parse(
+        "[integrity]\nstartup_check = false\non_mismatch = \"closed\"\nrecheck_interval_s = 5\n",
+    )
+    .unwrap();
+    assert!(!config.integrity.startup_check);
+    assert_eq!(config.integrity.on_mismatch, OnMismatch::Closed);
+    assert_eq!(config.integrity.recheck_interval, Duration::from_secs(5));
+    check_error(
+        "[integrity]\non_mismatch = \"ignore\"\n",
+        2,
+        "integrity.on_mismatch",
+        "refuse",
+    );
+    check_error(
+        "[integrity]\nrecheck_interval_s = 0\n",
+        2,
+        "integrity.recheck_interval_s",
+        "1..=86400",
+    );
+    check_error(
+        "[integrity]\nrechek = 1\n",
+        2,
+        "integrity.rechek",
+        "unknown field",
+    );
+}

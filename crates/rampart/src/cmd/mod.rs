@@ -11,6 +11,7 @@ pub(crate) mod forward;
 pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod inspect;
+pub(crate) mod integrity;
 pub(crate) mod policy;
 pub(crate) mod probe;
 pub(crate) mod up;

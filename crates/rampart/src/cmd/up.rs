@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rampart_audit::{Actor, Category, ClockWatch, NewEvent, Outcome, Severity, SystemClock};
-use rampart_gateway::config::UpstreamTarget;
+use rampart_gateway::config::{OnMismatch, UpstreamTarget};
 use rampart_gateway::{AuditSink, Gateway, GatewayConfig, PolicyUpdate, RunningGateway};
 use rampart_identity::AccountName;
 use rampart_mgmt::{ManagementConfig, Services};
@@ -106,6 +106,24 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
             applied.replaced.display()
         ));
     }
+    // Start-up integrity (CR 3.4 RE 1, CR 3.14): before any listener opens.
+    let integrity = IntegrityRun {
+        setup: super::integrity::Setup::new(&component.data, args.config.as_deref(), &config)?,
+        first_start: false,
+        recheck: config.integrity.recheck_interval,
+        reported: Vec::new(),
+    };
+    let integrity = if config.integrity.startup_check {
+        let Some(integrity) = startup_check(&component, integrity, config.integrity.on_mismatch)?
+        else {
+            component.close()?;
+            return Ok(Exit::CheckFailed);
+        };
+        integrity
+    } else {
+        say("integrity: the start-up check is off ([integrity] startup_check = false)\n");
+        integrity
+    };
     let initial_password = {
         let identity = component.identity()?;
         let admin = AccountName::parse(INITIAL_ADMIN).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -119,7 +137,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let trial = super::update::TrialBoot::from_env(Duration::from_secs(args.commit_after));
-    let result = runtime.block_on(serve(config, &component, initial_password, trial));
+    let result = runtime.block_on(serve(
+        config,
+        &component,
+        initial_password,
+        trial,
+        integrity,
+    ));
     component.close()?;
     result
 }
@@ -129,6 +153,7 @@ async fn serve(
     component: &Component,
     initial_password: Option<rampart_identity::InitialPassword>,
     mut trial: Option<super::update::TrialBoot>,
+    mut integrity: IntegrityRun,
 ) -> anyhow::Result<Exit> {
     // Handlers first: a signal that arrives once the gateway says it is ready must stop it
     // cleanly, not kill it.
@@ -149,6 +174,22 @@ async fn serve(
             }
             other => anyhow::Error::new(other).context("starting the gateway"),
         })?;
+    if integrity.first_start {
+        // Trust on first use: nothing was sealed to check against; what the first start
+        // created (PKI, policy) is sealed now, before the management plane opens.
+        let sealed = super::integrity::seal(
+            &component.data,
+            &component.audit,
+            &integrity.setup,
+            "first-start",
+            Actor::process("rampart-gateway")?,
+        )?;
+        say(&format!(
+            "integrity: no manifest yet: sealed {} entries on first start (trust on first use), sequence {}\n",
+            sealed.signed.entries.len(),
+            sealed.signed.sequence
+        ));
+    }
     let gateway = Arc::new(gateway);
     let identity = Arc::new(component.identity_at(hardening)?);
     let mgmt = rampart_mgmt::start(
@@ -188,6 +229,10 @@ async fn serve(
     clock.set_sync(rampart_audit::system_clock_sync());
     let mut watch = ClockWatch::new(&clock);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut recheck = tokio::time::interval_at(
+        tokio::time::Instant::now() + integrity.recheck,
+        integrity.recheck,
+    );
     let reason = loop {
         tokio::select! {
             _ = interrupt.recv() => break "SIGINT",
@@ -197,6 +242,21 @@ async fn serve(
                 match gateway.reload_policy(PolicyUpdate::Configured).await {
                     Ok(change) => say(&format!("policy reloaded: {} -> {}\n", change.old_sha256, change.new_sha256)),
                     Err(e) => eprintln!("policy reload refused, the old policy stays in force: {e}"),
+                }
+            }
+            _ = recheck.tick() => {
+                // CR 3.4 RE 2: measure again; a change is an alert.
+                let data = component.data.clone();
+                let audit = Arc::clone(&component.audit);
+                let policy = gateway.status().policy.sha256;
+                let mut run = std::mem::take(&mut integrity.reported);
+                let setup = integrity.setup.clone();
+                match tokio::task::spawn_blocking(move || {
+                    run = recheck_integrity(&data, &audit, &setup, &policy, run);
+                    run
+                }).await {
+                    Ok(reported) => integrity.reported = reported,
+                    Err(e) => eprintln!("integrity: the re-check failed: {e}"),
                 }
             }
             _ = tick.tick() => {
@@ -223,6 +283,188 @@ async fn serve(
         return Ok(Exit::Restart);
     }
     Ok(Exit::Ok)
+}
+
+/// The integrity state `up` carries: what is measured, whether to seal on first start, the
+/// re-check interval, and the findings already reported (each change is alerted once).
+struct IntegrityRun {
+    setup: super::integrity::Setup,
+    first_start: bool,
+    recheck: Duration,
+    reported: Vec<String>,
+}
+
+/// The start-up check; `None` when the gateway must not start.
+fn startup_check(
+    component: &Component,
+    mut run: IntegrityRun,
+    on_mismatch: OnMismatch,
+) -> anyhow::Result<Option<IntegrityRun>> {
+    use super::integrity::{Verdict, log_measurements, record_findings, verify};
+    let started = std::time::Instant::now();
+    let verdict = verify(&component.data, &component.audit, &run.setup)?;
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match verdict {
+        Verdict::NeverSealed => run.first_start = true,
+        Verdict::Verified { sequence, measured } => {
+            log_measurements(&run.setup, "start", &measured);
+            component.record(
+                NewEvent::builder(
+                    Category::ConfigurationChange,
+                    "integrity.verified",
+                    Actor::process("rampart-gateway")?,
+                )
+                .target(run.setup.manifest_path().display().to_string())
+                .outcome(Outcome::Success)
+                .severity(Severity::Informational)
+                .details(serde_json::json!({
+                    "sequence": sequence,
+                    "entries": measured.len(),
+                    "slot": run.setup.slot,
+                }))
+                .build()?,
+            )?;
+            say(&format!(
+                "integrity: {} entries verified against the sealed manifest (sequence {sequence}) in {took_ms:.1} ms\n",
+                measured.len()
+            ));
+        }
+        Verdict::Mismatch { findings, measured }
+            if let Some(why) =
+                super::integrity::verified_slot_change(&component.data, &run.setup, &findings) =>
+        {
+            // Booting another verified slot (an update, a fallback, a rollback).
+            let sealed = super::integrity::seal(
+                &component.data,
+                &component.audit,
+                &run.setup,
+                "slot-verified",
+                Actor::process("rampart-gateway")?,
+            )?;
+            log_measurements(&run.setup, "start", &measured);
+            say(&format!(
+                "integrity: {why}; re-sealed as sequence {}\n",
+                sealed.signed.sequence
+            ));
+        }
+        Verdict::Mismatch { findings, measured } => {
+            log_measurements(&run.setup, "start", &measured);
+            shout("INTEGRITY MISMATCH: the component is not as sealed:");
+            for finding in &findings {
+                shout(&format!("  - {finding}"));
+            }
+            let actor = Actor::process("rampart-gateway")?;
+            match on_mismatch {
+                OnMismatch::Refuse => {
+                    record_findings(
+                        &component.audit,
+                        "integrity.mismatch",
+                        actor,
+                        &findings,
+                        "refused to start",
+                    )?;
+                    shout(
+                        "refusing to start (exit code 1; [integrity] on_mismatch = \"refuse\"). \
+                         If the change is intended, seal it: rampart integrity seal --data DIR [--config FILE]",
+                    );
+                    return Ok(None);
+                }
+                OnMismatch::Closed => {
+                    rampart_gateway::persist_island(&component.data, true)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    record_findings(
+                        &component.audit,
+                        "integrity.mismatch",
+                        actor,
+                        &findings,
+                        "started with traffic closed (island mode)",
+                    )?;
+                    let banner = "!".repeat(78);
+                    shout(&format!(
+                        "{banner}\n!! INTEGRITY MISMATCH: starting with ALL TRAFFIC CLOSED (island mode, \
+                         [integrity] on_mismatch = \"closed\").\n!! Investigate, seal what is intended \
+                         (rampart integrity seal), then `rampart island off`.\n{banner}"
+                    ));
+                    say("integrity: MISMATCH: traffic closed (island mode)\n");
+                    run.reported = findings.iter().map(ToString::to_string).collect();
+                }
+            }
+        }
+    }
+    Ok(Some(run))
+}
+
+/// One run-time re-check (blocking: hashes files): a change is recorded as
+/// `integrity.changed` (alert) once per distinct set of findings; a policy file changed to
+/// the policy the gateway has in force (applied through the management plane or reloaded,
+/// both audited as `policy.reload`) is sealed instead. Returns the findings now reported.
+fn recheck_integrity(
+    data: &rampart_vault::DataDir,
+    audit: &rampart_audit::AuditStore,
+    setup: &super::integrity::Setup,
+    policy_in_force: &str,
+    reported: Vec<String>,
+) -> Vec<String> {
+    use super::integrity::{Verdict, log_measurements, record_findings, seal, verify};
+    use rampart_update::integrity::Finding;
+    let actor = || Actor::process("rampart-gateway");
+    let (findings, measured) = match verify(data, audit, setup) {
+        Err(e) => {
+            shout(&format!("integrity: the re-check failed: {e:#}"));
+            return reported;
+        }
+        Ok(Verdict::NeverSealed) => return Vec::new(),
+        Ok(Verdict::Verified { measured, .. }) => {
+            log_measurements(setup, "recheck", &measured);
+            return Vec::new();
+        }
+        Ok(Verdict::Mismatch { findings, measured }) => (findings, measured),
+    };
+    log_measurements(setup, "recheck", &measured);
+    let policy_applied = findings
+        .iter()
+        .all(|f| matches!(f, Finding::Changed { name, .. } if name == "policy"))
+        && measured.iter().any(|m| {
+            m.name == "policy"
+                && rampart_vault::crypto::ct_eq(m.sha256.as_bytes(), policy_in_force.as_bytes())
+        });
+    if policy_applied {
+        match actor()
+            .map_err(anyhow::Error::from)
+            .and_then(|actor| seal(data, audit, setup, "policy-applied", actor))
+        {
+            Ok(sealed) => say(&format!(
+                "integrity: the policy file is the policy in force ({policy_in_force}); re-sealed as sequence {}\n",
+                sealed.signed.sequence
+            )),
+            Err(e) => shout(&format!(
+                "integrity: re-sealing the applied policy failed: {e:#}"
+            )),
+        }
+        return Vec::new();
+    }
+    let reasons: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    if reasons != reported {
+        shout("INTEGRITY CHANGED at run time:");
+        for reason in &reasons {
+            shout(&format!("  - {reason}"));
+        }
+        let recorded = actor().map_err(anyhow::Error::from).and_then(|actor| {
+            record_findings(
+                audit,
+                "integrity.changed",
+                actor,
+                &findings,
+                "alert raised; the gateway keeps running",
+            )
+        });
+        if let Err(e) = recorded {
+            shout(&format!(
+                "integrity: recording integrity.changed failed: {e:#}"
+            ));
+        }
+    }
+    reasons
 }
 
 /// Stops the gateway cleanly once nothing else holds it (the management plane is stopped).
@@ -323,6 +565,14 @@ pub(crate) fn island(args: &IslandArgs) -> anyhow::Result<Exit> {
         }
     ));
     Ok(Exit::Ok)
+}
+
+/// Writes a line to stderr, ignoring a closed pipe: an integrity warning must never stop the
+/// gateway because nobody reads its console.
+fn shout(text: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
 }
 
 /// Writes to stdout, ignoring a closed pipe: the gateway must keep running (and stop cleanly)

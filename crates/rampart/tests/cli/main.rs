@@ -8,6 +8,7 @@ mod catalog;
 mod catalog_oscal_trestle;
 mod hardening_level;
 mod ids_live;
+mod integrity;
 mod live_assess;
 mod policy_and_inspect;
 mod probe;
