@@ -77,8 +77,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         let data = rampart_vault::DataDir::open(&args.data)
             .map_err(|e| BadInput(format!("--data: {e}")))?;
         Ok(Some(
-            data.try_lock()
-                .map_err(|e| BadInput(format!("--data: {e}")))?,
+            lock_with_grace(&data).map_err(|e| BadInput(format!("--data: {e}")))?,
         ))
     };
     let before = lock_existing()?;
@@ -91,10 +90,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     // it; otherwise (or for a new directory) take the lock of the one in place now.
     let _lock = match before {
         Some(lock) if applied.is_none() => lock,
-        _ => component
-            .data
-            .try_lock()
-            .map_err(|e| BadInput(format!("--data: {e}")))?,
+        _ => lock_with_grace(&component.data).map_err(|e| BadInput(format!("--data: {e}")))?,
     };
     if let Some(applied) = &applied {
         record_restore(&component, applied)?;
@@ -146,6 +142,26 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     ));
     component.close()?;
     result
+}
+
+/// Takes the data directory's lock, waiting a few seconds for a previous instance that was just
+/// stopped or killed (a service manager restarts at once; the lock of a killed process is
+/// released only once every process that shared its descriptor has gone). A gateway that
+/// keeps running keeps the directory: the second start is then refused.
+fn lock_with_grace(
+    data: &rampart_vault::DataDir,
+) -> Result<rampart_vault::DataDirLock, rampart_vault::VaultError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match data.try_lock() {
+            Err(rampart_vault::VaultError::InUse { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn serve(
