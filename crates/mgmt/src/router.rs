@@ -643,6 +643,7 @@ pub(crate) fn table() -> Vec<Route> {
         .doc("Abandons the trial slot, or returns to the previous slot (never below the floor).")
         .post("/api/v1/update/restart", P(Perm::UpdateInstall), api::update::restart)
         .doc("Shuts the gateway down cleanly so that the launcher starts it again.")
+        .json::<api::update::Restarting>()
         .tag("status")
         .get("/metrics", P(Perm::MetricsRead), api::observe::metrics)
         .doc("Prometheus metrics (text exposition format).")

@@ -355,13 +355,20 @@ pub(crate) async fn rollback(
     })))
 }
 
+/// The answer to a restart request.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Restarting {
+    /// What happens next.
+    pub next: String,
+}
+
 /// `POST /api/v1/update/restart`: a clean shutdown so that the launcher (or the service
 /// manager) starts the gateway again, into a trial slot if one is pending.
 pub(crate) async fn restart(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Extension(peer): Extension<Peer>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, Json<Restarting>)> {
     let built = event(
         &caller.principal,
         Some(peer),
@@ -374,5 +381,11 @@ pub(crate) async fn restart(
     .map_err(|e| ApiError::internal(&e))?;
     record(&state, built).await?;
     state.restart.notify_one();
-    Ok(StatusCode::ACCEPTED)
+    Ok((
+        StatusCode::OK,
+        Json(Restarting {
+            next: "the gateway stops (exit code 75) for its service manager to start it again"
+                .to_owned(),
+        }),
+    ))
 }
