@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::evidence::Evidence;
+use crate::robustness::RobustnessOptions;
 use crate::target::{Scheme, Target};
 
 /// One check: what it is, where it applies, what it bears on and how long it may take.
@@ -202,7 +203,85 @@ pub static CHECKS: &[CheckSpec] = &[
                   when every route that exists answers 401 or 403 (or redirects to a login)",
         failure: "the management API serves a protected route to an anonymous caller",
     },
+    CheckSpec {
+        id: "storm-connections",
+        schemes: &Scheme::ALL,
+        requirements: &["CR 7.1", "CR 7.1 RE 1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 100 TCP connection attempts a second, \
+                  each held open 2 s without a byte sent (at most 256 at once), while the \
+                  essential function (--monitor) is polled every 100 ms; met when no poll is \
+                  missed, the p99 latency stays within 5x the unloaded p99 and the target is \
+                  still up",
+        failure: "the target's essential function is lost or slowed by a storm of connection \
+                  attempts",
+    },
+    CheckSpec {
+        id: "storm-tls-handshakes",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 7.1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 25 full TLS handshakes a second (at \
+                  most 8 at once), while the essential function (--monitor) is polled every \
+                  100 ms; met as for storm-connections",
+        failure: "the target's essential function is lost or slowed by a storm of TLS \
+                  handshakes",
+    },
+    CheckSpec {
+        id: "storm-slow-requests",
+        schemes: &Scheme::ALL,
+        requirements: &["CR 7.1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 64 connections each sending one byte \
+                  a second of a request it never finishes (HTTP headers after the handshake \
+                  on https, a Modbus frame on modbus, the ClientHello itself on TLS without a \
+                  session), while the essential function (--monitor) is polled every 100 ms; \
+                  met as for storm-connections",
+        failure: "the target's essential function is lost or slowed by slow requests \
+                  (slowloris)",
+    },
+    CheckSpec {
+        id: "storm-malformed-frames",
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
+        requirements: &["CR 3.5", "CR 7.1", "NDR 5.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: true,
+        summary: "INTRUSIVE, loads the target for 10 s: 100 malformed Modbus frames a second \
+                  over 4 sessions (bad protocol id, MBAP length 0, 1 and 1024, quantity 0 and \
+                  126, an unassigned function code), while the essential function \
+                  (--monitor) is polled every 100 ms; met as for storm-connections, and no \
+                  malformed frame answered with data",
+        failure: "the target answers malformed frames with data, or its essential function \
+                  is lost or slowed by them",
+    },
+    CheckSpec {
+        id: "storm-pipelined-requests",
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
+        requirements: &["CR 7.1", "CR 7.1 RE 1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: true,
+        summary: "INTRUSIVE, loads the target for 10 s: 4 sessions each sending 6 bursts a \
+                  second of 16 pipelined reads (FC 3) in one write, while the essential \
+                  function (--monitor) is polled every 100 ms; met as for storm-connections",
+        failure: "the target's essential function is lost or slowed by bursts of pipelined \
+                  requests",
+    },
 ];
+
+impl CheckSpec {
+    /// Whether it loads the target while the essential function is watched.
+    pub fn is_storm(&self) -> bool {
+        self.id.starts_with("storm-")
+    }
+}
 
 /// The check with `id`.
 pub fn spec(id: &str) -> Option<&'static CheckSpec> {
@@ -241,6 +320,15 @@ pub enum PlanError {
     /// The client certificate or key cannot be used.
     #[error("client certificate: {0}")]
     Identity(String),
+    /// A storm named without an essential function to watch.
+    #[error(
+        "'{0}' loads the target while an essential function is watched, and there is none: \
+         name a modbus:// target (or a modbus-tls:// one with --client-cert), or --monitor"
+    )]
+    NoEssentialFunction(&'static str),
+    /// The essential function cannot be polled as given.
+    #[error("--monitor: {0}")]
+    Monitor(String),
 }
 
 fn suggestion_text(suggestion: Option<&str>) -> String {
@@ -257,6 +345,10 @@ fn known() -> String {
 pub struct ClientIdentity(Arc<rustls::ClientConfig>);
 
 impl ClientIdentity {
+    pub(crate) fn config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.0)
+    }
+
     /// Reads the certificate chain `cert` (PEM) and its key `key` (PEM, mode 0600).
     ///
     /// # Errors
@@ -276,6 +368,7 @@ pub struct Plan {
     pub(crate) runs: Vec<(usize, &'static CheckSpec)>,
     pub(crate) intrusive: bool,
     pub(crate) identity: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) robustness: RobustnessOptions,
 }
 
 impl Plan {
@@ -307,6 +400,52 @@ impl Plan {
         intrusive: bool,
         identity: Option<ClientIdentity>,
     ) -> Result<Plan, PlanError> {
+        Plan::with_robustness(
+            targets,
+            checks,
+            intrusive,
+            identity,
+            RobustnessOptions::default(),
+        )
+    }
+
+    /// As [`Plan::with_identity`], with the essential function the storms are watched by
+    /// and the address they are sent from. A storm runs only with an essential function:
+    /// the default selection leaves the storms out without one, and naming one is an error.
+    ///
+    /// # Errors
+    /// As [`Plan::new`]; [`PlanError::NoEssentialFunction`] for a storm named without an
+    /// essential function, [`PlanError::Monitor`] for an essential function that is not
+    /// read through a `modbus://` target, or a `modbus-tls://` one with a client
+    /// certificate.
+    pub fn with_robustness(
+        targets: Vec<Target>,
+        checks: Option<&[String]>,
+        intrusive: bool,
+        identity: Option<ClientIdentity>,
+        robustness: RobustnessOptions,
+    ) -> Result<Plan, PlanError> {
+        if let Some(function) = &robustness.monitor {
+            match function.target.scheme() {
+                Scheme::Modbus => {}
+                Scheme::ModbusTls
+                    if identity.is_some() || robustness.monitor_identity.is_some() => {}
+                Scheme::ModbusTls => {
+                    return Err(PlanError::Monitor(format!(
+                        "{} needs a client certificate (--client-cert, --client-key) to be \
+                         polled",
+                        function.target
+                    )));
+                }
+                Scheme::Https | Scheme::Tls => {
+                    return Err(PlanError::Monitor(format!(
+                        "{} is not a Modbus target: the essential function is a register \
+                         read through modbus:// or modbus-tls://",
+                        function.target
+                    )));
+                }
+            }
+        }
         if targets.is_empty() {
             return Err(PlanError::NoTarget);
         }
@@ -314,6 +453,7 @@ impl Plan {
             None => CHECKS
                 .iter()
                 .filter(|c| intrusive || !c.intrusive)
+                .filter(|c| !c.is_storm() || robustness.monitor.is_some())
                 .collect(),
             Some(names) => {
                 let mut selected = Vec::new();
@@ -333,6 +473,9 @@ impl Plan {
                             id: spec.id,
                             summary: spec.summary,
                         });
+                    }
+                    if spec.is_storm() && robustness.monitor.is_none() {
+                        return Err(PlanError::NoEssentialFunction(spec.id));
                     }
                     if !selected.contains(&spec) {
                         selected.push(spec);
@@ -361,6 +504,7 @@ impl Plan {
             runs,
             intrusive,
             identity: identity.map(|i| i.0),
+            robustness,
         })
     }
 
@@ -372,6 +516,11 @@ impl Plan {
     /// Each run: the target and the check, in the order they run.
     pub fn runs(&self) -> impl Iterator<Item = (&Target, &'static CheckSpec)> {
         self.runs.iter().map(|(i, spec)| (&self.targets[*i], *spec))
+    }
+
+    /// The essential function and the storms' source address.
+    pub fn robustness(&self) -> &RobustnessOptions {
+        &self.robustness
     }
 
     /// The longest the plan may take: the sum of the bounds of its runs.

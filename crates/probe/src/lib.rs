@@ -44,6 +44,7 @@ mod legacy;
 mod modbus;
 mod net;
 pub mod report;
+pub mod robustness;
 mod run;
 pub mod target;
 mod tls;
@@ -54,6 +55,7 @@ pub mod fuzzing;
 pub use checks::{CheckSpec, ClientIdentity, Plan, PlanError};
 pub use evidence::{CheckResult, Evidence, EvidenceError, Outcome};
 pub use net::MIN_CONNECTION_INTERVAL;
+pub use robustness::{EssentialFunction, RobustnessOptions};
 pub use target::{Scheme, Target, TargetError};
 
 #[cfg(test)]

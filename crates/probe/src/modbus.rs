@@ -14,7 +14,7 @@ use crate::target::Target;
 /// The unit the probes address.
 const UNIT: u8 = 1;
 /// The largest Modbus/TCP ADU (and so the most of one answer that is read).
-const MAX_ADU: usize = 260;
+pub(crate) const MAX_ADU: usize = 260;
 
 /// The ADU of `pdu` to [`UNIT`] with transaction id `tid`.
 fn encode(tid: u16, pdu: RequestPdu<'_>) -> Vec<u8> {
@@ -120,7 +120,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for S {}
 
 /// A Modbus session with `target`: for `modbus-tls://`, a TLS session authenticated with the
 /// plan's client certificate (the plan runs session checks there only when it has one).
-async fn open(context: &Context, target: &Target) -> std::io::Result<Box<dyn Session>> {
+pub(crate) async fn open(context: &Context, target: &Target) -> std::io::Result<Box<dyn Session>> {
     let tcp = context.connect(target).await?;
     if target.scheme() != crate::target::Scheme::ModbusTls {
         return Ok(Box::new(tcp));

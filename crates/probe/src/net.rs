@@ -50,9 +50,27 @@ pub(crate) struct Context {
     /// The TLS client configuration with the user's certificate, for Modbus sessions with
     /// `modbus-tls://` targets.
     pub(crate) identity: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The essential function and the storms' source address.
+    pub(crate) robustness: crate::robustness::RobustnessOptions,
 }
 
 impl Context {
+    /// The settings of the essential-function monitor, which runs beside the checks: a
+    /// pacer of its own, and its own client certificate when it has one.
+    pub(crate) fn for_monitor(&self) -> Context {
+        Context {
+            pacer: Pacer::new(),
+            now: self.now,
+            identity: self
+                .robustness
+                .monitor_identity
+                .as_ref()
+                .map(crate::checks::ClientIdentity::config)
+                .or_else(|| self.identity.clone()),
+            robustness: self.robustness.clone(),
+        }
+    }
+
     /// A paced TCP connection to `target`, within [`CONNECT_TIMEOUT`].
     pub(crate) async fn connect(&self, target: &Target) -> io::Result<TcpStream> {
         self.pacer.wait().await;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::checks::{CheckSpec, Plan};
 use crate::evidence::{CheckResult, Evidence, Outcome};
 use crate::net::{Context, Pacer};
+use crate::robustness::{self, Storm};
 use crate::target::Target;
 
 /// What a check found.
@@ -37,6 +38,7 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
         pacer: Pacer::new(),
         now,
         identity: plan.identity.clone(),
+        robustness: plan.robustness.clone(),
     };
     let mut evidence = Evidence::new(
         now,
@@ -89,6 +91,11 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "https-security-headers",
     "https-cookie-attributes",
     "https-anonymous-api",
+    "storm-connections",
+    "storm-tls-handshakes",
+    "storm-slow-requests",
+    "storm-malformed-frames",
+    "storm-pipelined-requests",
 ];
 
 async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Finding {
@@ -111,6 +118,11 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "https-security-headers" => crate::https::security_headers(context, target).await,
         "https-cookie-attributes" => crate::https::cookie_attributes(context, target).await,
         "https-anonymous-api" => crate::https::anonymous_api(context, target).await,
+        "storm-connections" => robustness::storm(context, target, Storm::Connections).await,
+        "storm-tls-handshakes" => robustness::storm(context, target, Storm::Handshakes).await,
+        "storm-slow-requests" => robustness::storm(context, target, Storm::SlowRequests).await,
+        "storm-malformed-frames" => robustness::storm(context, target, Storm::Malformed).await,
+        "storm-pipelined-requests" => robustness::storm(context, target, Storm::Pipelined).await,
         other => Finding::new(
             Outcome::NotTested,
             format!("no implementation of the check '{other}'"),

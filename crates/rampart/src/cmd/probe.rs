@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_probe::{ClientIdentity, Plan, Target};
+use rampart_probe::{ClientIdentity, EssentialFunction, Plan, RobustnessOptions, Target};
 
 use crate::output;
 use crate::{BadInput, Outcome};
@@ -46,6 +46,26 @@ pub(crate) struct Args {
     /// The key of --client-cert (PEM, mode 0600).
     #[arg(long, value_name = "FILE", requires = "client_cert")]
     client_key: Option<PathBuf>,
+    /// The essential function the storms are watched by: a register read through this
+    /// Modbus target (modbus://, or modbus-tls:// with --client-cert). Default: the first
+    /// such target named.
+    #[arg(long, value_name = "TARGET", value_parser = parse_target)]
+    monitor: Option<Target>,
+    /// The holding register the monitor reads every 100 ms, as ADDRESS or UNIT/ADDRESS
+    /// (FC 3; default 1/0: unit 1, register 0).
+    #[arg(long, value_name = "[UNIT/]ADDRESS", value_parser = parse_register, default_value = "1/0")]
+    monitor_register: (u8, u16),
+    /// The monitor's own client certificate (PEM) over Modbus/TCP Security, when the
+    /// essential function's client is another identity than --client-cert's (the storms').
+    #[arg(long, value_name = "FILE", requires = "monitor_key")]
+    monitor_cert: Option<PathBuf>,
+    /// The key of --monitor-cert (PEM, mode 0600).
+    #[arg(long, value_name = "FILE", requires = "monitor_cert")]
+    monitor_key: Option<PathBuf>,
+    /// Send the storms from this local address (e.g. 127.0.0.2 on loopback, or the interface
+    /// facing the target), so the target's per-source limits see them apart from the monitor.
+    #[arg(long, value_name = "IP")]
+    storm_from: Option<std::net::IpAddr>,
     /// Write the evidence (JSON, schemas/probe/evidence.schema.json) to FILE, for
     /// `rampart assess PROFILE --evidence FILE`.
     #[arg(long, value_name = "FILE")]
@@ -59,6 +79,20 @@ fn parse_target(text: &str) -> Result<Target, rampart_probe::TargetError> {
     text.parse()
 }
 
+/// `ADDRESS` or `UNIT/ADDRESS`: unit 0–255 (default 1), address 0–65535.
+fn parse_register(text: &str) -> Result<(u8, u16), String> {
+    let (unit, address) = text.split_once('/').unwrap_or(("1", text));
+    let unit = unit
+        .trim()
+        .parse::<u8>()
+        .map_err(|_| format!("'{unit}' is not a unit id (0-255) in '{text}'"))?;
+    let address = address
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("'{address}' is not a register address (0-65535) in '{text}'"))?;
+    Ok((unit, address))
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     let identity = match (&args.client_cert, &args.client_key) {
         (Some(cert), Some(key)) => {
@@ -66,11 +100,35 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
         _ => None,
     };
-    let plan = Plan::with_identity(
+    let monitor_identity = match (&args.monitor_cert, &args.monitor_key) {
+        (Some(cert), Some(key)) => {
+            Some(ClientIdentity::from_files(cert, key).map_err(|e| BadInput(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let (unit, address) = args.monitor_register;
+    let monitor = match &args.monitor {
+        Some(target) => Some(EssentialFunction {
+            target: target.clone(),
+            unit,
+            address,
+        }),
+        None => EssentialFunction::default_for(
+            &args.targets,
+            identity.is_some() || monitor_identity.is_some(),
+        )
+        .map(|f| EssentialFunction { unit, address, ..f }),
+    };
+    let plan = Plan::with_robustness(
         args.targets.clone(),
         args.checks.as_deref(),
         args.intrusive,
         identity,
+        RobustnessOptions {
+            monitor,
+            monitor_identity,
+            storm_from: args.storm_from,
+        },
     )
     .map_err(|e| BadInput(e.to_string()))?;
     if args.format == Format::Table {
@@ -85,6 +143,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
                 ""
             }
         );
+    }
+    // Whatever the format: say what will change or load the target before it happens.
+    for (target, spec) in plan.runs().filter(|(_, spec)| spec.intrusive) {
+        eprintln!("intrusive: {} against {target}: {}", spec.id, spec.summary);
+    }
+    if let Some(function) = &plan.robustness().monitor
+        && plan.runs().any(|(_, spec)| spec.is_storm())
+    {
+        eprintln!("essential function watched by the storms: {function}");
     }
     let now = rampart_audit::Clock::now(&rampart_audit::SystemClock::new());
     let runtime = tokio::runtime::Builder::new_multi_thread()
