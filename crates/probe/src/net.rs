@@ -50,6 +50,8 @@ pub(crate) struct Context {
     /// The TLS client configuration with the user's certificate, for Modbus sessions with
     /// `modbus-tls://` targets.
     pub(crate) identity: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The throw-away account of the HTTPS login checks, and the failed logins made.
+    pub(crate) login: crate::https::login::LoginContext,
 }
 
 impl Context {

@@ -37,6 +37,7 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
         pacer: Pacer::new(),
         now,
         identity: plan.identity.clone(),
+        login: crate::https::login::LoginContext::new(plan.login.clone(), plan.intrusive),
     };
     let mut evidence = Evidence::new(
         now,
@@ -89,6 +90,9 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "https-security-headers",
     "https-cookie-attributes",
     "https-anonymous-api",
+    "https-use-notification",
+    "https-authenticator-feedback",
+    "https-lockout",
 ];
 
 async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Finding {
@@ -111,6 +115,11 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "https-security-headers" => crate::https::security_headers(context, target).await,
         "https-cookie-attributes" => crate::https::cookie_attributes(context, target).await,
         "https-anonymous-api" => crate::https::anonymous_api(context, target).await,
+        "https-use-notification" => crate::https::login::use_notification(context, target).await,
+        "https-authenticator-feedback" => {
+            crate::https::login::authenticator_feedback(context, target).await
+        }
+        "https-lockout" => crate::https::login::lockout(context, target).await,
         other => Finding::new(
             Outcome::NotTested,
             format!("no implementation of the check '{other}'"),
