@@ -825,11 +825,11 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
             Finding::new(
                 outcome,
                 format!(
-                    "locked '{name}' after {threshold} failed login(s){} (at most {max} \
+                    "locked '{name}' after {threshold} failed login(s) ({}at most {max} \
                      allowed): the next was answered {why}; the account stays locked until \
                      it unlocks or is unlocked",
                     if before > 0 {
-                        format!(" ({before} of them by https-authenticator-feedback)")
+                        format!("{before} of them by https-authenticator-feedback; ")
                     } else {
                         String::new()
                     }
@@ -1025,6 +1025,19 @@ mod tests {
         assert!(LoginAccount::new("a\nb", 10).is_err());
         assert!(LoginAccount::new("op", 0).is_err());
         assert!(LoginAccount::new("op", LOCKOUT_CAP + 1).is_err());
+    }
+
+    #[test]
+    fn the_fuzzing_oracle_holds_on_pages_of_every_kind() {
+        for page in [
+            &b""[..],
+            b"<form method=post action='https://evil.example/x'><input name=u><input type=password name=p></form>",
+            b"<form method=post action=?a><input name=u><input type=password name=p></form>",
+            b"<form method=post action=\"https://127.0.0.1:8443\"><input name=u><input type=password></form>",
+            b"<div class=banner>Authorized</div>\xff\xfe<form",
+        ] {
+            crate::fuzzing::login_page(page);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_probe::{ClientIdentity, Plan, Target};
+use rampart_probe::{ClientIdentity, LoginAccount, Plan, Target};
 
 use crate::output;
 use crate::{BadInput, Outcome};
@@ -36,7 +36,8 @@ pub(crate) struct Args {
     /// read-only check that applies to each target.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     checks: Option<Vec<String>>,
-    /// Allow intrusive checks (a write to the target, restored). Without it they are refused.
+    /// Allow intrusive checks (a write to the target, restored; failed logins that lock
+    /// --login-account). Without it they are refused.
     #[arg(long)]
     intrusive: bool,
     /// Client certificate (PEM) for Modbus/TCP Security sessions: with it, the Modbus checks
@@ -46,6 +47,16 @@ pub(crate) struct Args {
     /// The key of --client-cert (PEM, mode 0600).
     #[arg(long, value_name = "FILE", requires = "client_cert")]
     client_key: Option<PathBuf>,
+    /// A throw-away account of the https:// targets for the intrusive login checks: its
+    /// failed login is compared with a non-existent user's (https-authenticator-feedback) and
+    /// https-lockout sends it wrong passwords until it locks — it LOCKS the account. The
+    /// probe never needs its password. Needs --intrusive.
+    #[arg(long, value_name = "NAME", requires = "intrusive")]
+    login_account: Option<String>,
+    /// The most failed logins after which --login-account must be locked for https-lockout to
+    /// be met (1-20).
+    #[arg(long, value_name = "N", default_value_t = rampart_probe::DEFAULT_LOCKOUT_MAX, requires = "login_account")]
+    lockout_max: u32,
     /// Write the evidence (JSON, schemas/probe/evidence.schema.json) to FILE, for
     /// `rampart assess PROFILE --evidence FILE`.
     #[arg(long, value_name = "FILE")]
@@ -73,6 +84,27 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         identity,
     )
     .map_err(|e| BadInput(e.to_string()))?;
+    let plan = match &args.login_account {
+        Some(name) => plan.with_login_account(
+            LoginAccount::new(name, args.lockout_max).map_err(|e| BadInput(e.to_string()))?,
+        ),
+        None => {
+            if args
+                .checks
+                .iter()
+                .flatten()
+                .any(|c| c.trim() == "https-lockout")
+            {
+                return Err(BadInput(
+                    "'https-lockout' needs a throw-away account of the target: \
+                     --login-account NAME"
+                        .to_owned(),
+                )
+                .into());
+            }
+            plan
+        }
+    };
     if args.format == Format::Table {
         eprintln!(
             "probing {} target(s): {} check run(s), at most {} s{}",
