@@ -234,7 +234,7 @@ pub static CHECKS: &[CheckSpec] = &[
         id: "https-lockout",
         schemes: &[Scheme::Https],
         requirements: &["CR 1.11"],
-        bound: Duration::from_secs(120),
+        bound: Duration::from_mins(2),
         intrusive: true,
         session: false,
         summary: "INTRUSIVE, with --login-account NAME (a throw-away account; its password is \

@@ -109,10 +109,9 @@ impl LoginContext {
 
     fn failures(&self, target: &Target) -> u32 {
         let key = target.to_string();
-        self.failures
-            .lock()
-            .map(|f| f.iter().find(|(t, _)| *t == key).map_or(0, |(_, n)| *n))
-            .unwrap_or(0)
+        self.failures.lock().map_or(0, |f| {
+            f.iter().find(|(t, _)| *t == key).map_or(0, |(_, n)| *n)
+        })
     }
 
     fn count_failure(&self, target: &Target) {
@@ -372,10 +371,10 @@ impl Attempt {
     fn describe(&self) -> String {
         let mut out = format!("HTTP {}", self.status);
         if let Some(l) = &self.location {
-            out.push_str(&format!(" to {l}"));
+            out = out + " to " + l;
         }
         if let Some(r) = &self.retry_after {
-            out.push_str(&format!(" with Retry-After: {r}"));
+            out = out + " with Retry-After: " + r;
         }
         out
     }
@@ -462,7 +461,12 @@ pub(crate) fn form_encode(text: &str) -> String {
                 out.push(char::from(b));
             }
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            }
         }
     }
     out
@@ -510,7 +514,7 @@ pub(crate) fn action_path(
     page_path: &str,
     target: &Target,
 ) -> Result<String, String> {
-    let action = action.map(str::trim).unwrap_or("");
+    let action = action.map_or("", str::trim);
     let action = action.split('#').next().unwrap_or("");
     let path = if action.is_empty() {
         page_path.to_owned()

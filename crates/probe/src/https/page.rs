@@ -199,10 +199,10 @@ impl Scanner {
                 });
                 continue;
             }
-            self.open(tag);
+            self.open(&tag);
         }
         if let Some((_, text)) = self.capturing.take() {
-            self.push_notice(text);
+            self.push_notice(&text);
         }
         self.page.text = collapse(&self.text);
         self.page
@@ -223,7 +223,7 @@ impl Scanner {
         }
     }
 
-    fn open(&mut self, tag: Tag) {
+    fn open(&mut self, tag: &Tag) {
         let attribute = |name: &str| {
             tag.attributes
                 .iter()
@@ -299,12 +299,12 @@ impl Scanner {
             && self.stack.len() < *depth
             && let Some((_, text)) = self.capturing.take()
         {
-            self.push_notice(text);
+            self.push_notice(&text);
         }
     }
 
-    fn push_notice(&mut self, text: String) {
-        let text = collapse(&text);
+    fn push_notice(&mut self, text: &str) {
+        let text = collapse(text);
         if text.is_empty() || self.notices_len >= MAX_TEXT_CHARS {
             return;
         }
@@ -367,23 +367,21 @@ fn read_tag(s: &str) -> Option<(Tag, &str)> {
         let mut value = String::new();
         if let Some(after) = rest.strip_prefix('=') {
             rest = after.trim_start();
-            let (raw, after_value) = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    let inner = rest.get(1..).unwrap_or("");
-                    match inner.find(q) {
-                        Some(end) => (
-                            inner.get(..end).unwrap_or(""),
-                            inner.get(end + 1..).unwrap_or(""),
-                        ),
-                        None => (inner, ""),
-                    }
+            let (raw, after_value) = if let Some(q @ ('"' | '\'')) = rest.chars().next() {
+                let inner = rest.get(1..).unwrap_or("");
+                if let Some(end) = inner.find(q) {
+                    (
+                        inner.get(..end).unwrap_or(""),
+                        inner.get(end + 1..).unwrap_or(""),
+                    )
+                } else {
+                    (inner, "")
                 }
-                _ => {
-                    let end = rest
-                        .find(|c: char| c.is_whitespace() || c == '>')
-                        .unwrap_or(rest.len());
-                    (rest.get(..end).unwrap_or(""), rest.get(end..).unwrap_or(""))
-                }
+            } else {
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == '>')
+                    .unwrap_or(rest.len());
+                (rest.get(..end).unwrap_or(""), rest.get(end..).unwrap_or(""))
             };
             value = clip(&decode_entities(raw), MAX_VALUE_CHARS);
             rest = after_value;
@@ -447,15 +445,12 @@ pub(crate) fn decode_entities(raw: &str) -> String {
             };
             Some((c, end + 1))
         });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = rest.get(len..).unwrap_or("");
-            }
-            None => {
-                out.push('&');
-                rest = rest.get(1..).unwrap_or("");
-            }
+        if let Some((c, len)) = decoded {
+            out.push(c);
+            rest = rest.get(len..).unwrap_or("");
+        } else {
+            out.push('&');
+            rest = rest.get(1..).unwrap_or("");
         }
     }
     out.push_str(rest);

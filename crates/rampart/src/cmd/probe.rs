@@ -84,26 +84,23 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         identity,
     )
     .map_err(|e| BadInput(e.to_string()))?;
-    let plan = match &args.login_account {
-        Some(name) => plan.with_login_account(
+    let plan = if let Some(name) = &args.login_account {
+        plan.with_login_account(
             LoginAccount::new(name, args.lockout_max).map_err(|e| BadInput(e.to_string()))?,
-        ),
-        None => {
-            if args
-                .checks
-                .iter()
-                .flatten()
-                .any(|c| c.trim() == "https-lockout")
-            {
-                return Err(BadInput(
-                    "'https-lockout' needs a throw-away account of the target: \
-                     --login-account NAME"
-                        .to_owned(),
-                )
-                .into());
-            }
-            plan
-        }
+        )
+    } else if args
+        .checks
+        .iter()
+        .flatten()
+        .any(|c| c.trim() == "https-lockout")
+    {
+        return Err(BadInput(
+            "'https-lockout' needs a throw-away account of the target: --login-account NAME"
+                .to_owned(),
+        )
+        .into());
+    } else {
+        plan
     };
     if args.format == Format::Table {
         eprintln!(
