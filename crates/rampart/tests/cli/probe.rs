@@ -49,6 +49,32 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
             ],
             "--client-key",
         ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--checks",
+                "https-lockout",
+            ],
+            "--login-account NAME",
+        ),
+        (
+            vec!["probe", "https://127.0.0.1:1", "--login-account", "op"],
+            "--intrusive",
+        ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--login-account",
+                "op",
+                "--lockout-max",
+                "0",
+            ],
+            "lockout maximum must be 1 to 20",
+        ),
     ] {
         let out = rampart(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -160,6 +186,8 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
         "tls-certificate",
         "https-security-headers",
         "https-anonymous-api",
+        "https-use-notification",
+        "https-authenticator-feedback",
     ] {
         assert_eq!(outcome(id, &targets[1]), "met", "{id}: {evidence:#}");
     }
