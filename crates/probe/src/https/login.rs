@@ -9,7 +9,6 @@
 //! of the non-existent user. Every failed login it makes is recorded by a target that audits
 //! (CR 2.8), and each one against the named account counts towards its lockout.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hyper::header::{self, HeaderName};
@@ -94,8 +93,6 @@ pub(crate) struct LoginContext {
     pub(crate) intrusive: bool,
     /// Failed logins this run made against the account, by target.
     failures: std::sync::Mutex<Vec<(String, u32)>>,
-    /// Failed logins of every kind this run made (for the observation).
-    attempts: AtomicU32,
 }
 
 impl LoginContext {
@@ -611,7 +608,6 @@ async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<At
         body.into_bytes(),
     )
     .await?;
-    context.login.attempts.fetch_add(1, Ordering::Relaxed);
     Ok(Attempt::from_answer(&answer, user))
 }
 
