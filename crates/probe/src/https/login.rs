@@ -2,7 +2,8 @@
 //! notification before it (CR 1.12), the feedback a failed login gives (CR 1.10) and, with
 //! consent and a throw-away account the user names, the lockout threshold (CR 1.11).
 //!
-//! The login form is found generically — on `/login`, else `/` — by the bounded scanner of
+//! The login form is found generically — on `/login`, else `/`, following one redirect — by
+//! the bounded scanner of
 //! [`super::page`]: the first form with a `type=password` input, its user name input, its
 //! hidden inputs (CSRF tokens) sent back as they came, with the cookies the page set. The
 //! probe never knows a password: every password it sends is random, and so is the user name
@@ -124,48 +125,73 @@ impl LoginContext {
 
 /// A page fetched before any login: where, what it answered, what it says, its cookies.
 struct LoginPage {
-    path: &'static str,
+    path: String,
     status: u16,
     page: Page,
-    /// `name=value` of each cookie it set.
+    /// `name=value` of each cookie it (and a redirect to it) set.
     cookies: Vec<String>,
 }
 
-/// `GET /login`, else `GET /`: the first with a login form, else the first that answered
-/// below 400.
+/// The `name=value` of each cookie an answer sets.
+fn cookies(answer: &Answer) -> impl Iterator<Item = String> + '_ {
+    answer
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .map(|c| c.trim().to_owned())
+        .filter(|c| c.contains('='))
+}
+
+/// `GET /login`, else `GET /`, each following one redirect on the target (`/` → `/login.html`):
+/// the first page with a login form, else the first that answered below 400.
 async fn login_page(context: &Context, target: &Target) -> Result<LoginPage, String> {
     let mut shown = None;
     let mut errors = Vec::new();
-    for path in ["/login", "/"] {
-        match get(context, target, path).await {
-            Ok(answer) => {
-                let found = LoginPage {
-                    path,
-                    status: answer.status,
-                    page: page::scan(&answer.body),
-                    cookies: answer
-                        .headers
-                        .get_all(header::SET_COOKIE)
-                        .iter()
-                        .filter_map(|v| v.to_str().ok())
-                        .filter_map(|c| c.split(';').next())
-                        .map(|c| c.trim().to_owned())
-                        .filter(|c| c.contains('='))
-                        .collect(),
-                };
-                if found.page.login_form().is_some() {
-                    return Ok(found);
-                }
-                if shown.is_none() && answer.status < 400 {
-                    shown = Some(found);
-                }
+    let mut visited: Vec<String> = Vec::new();
+    for start in ["/login", "/"] {
+        let mut path = start.to_owned();
+        let mut set = Vec::new();
+        for _hop in 0..2 {
+            if visited.contains(&path) {
+                break;
             }
-            Err(e) => errors.push(e),
+            visited.push(path.clone());
+            let answer = match get(context, target, &path).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    errors.push(e);
+                    break;
+                }
+            };
+            set.extend(cookies(&answer));
+            let next = (300..400)
+                .contains(&answer.status)
+                .then(|| header(&answer.headers, "location"))
+                .flatten()
+                .and_then(|l| action_path(Some(l), &path, target).ok());
+            let found = LoginPage {
+                path: path.clone(),
+                status: answer.status,
+                page: page::scan(&answer.body),
+                cookies: set.clone(),
+            };
+            if found.page.login_form().is_some() {
+                return Ok(found);
+            }
+            if shown.is_none() && answer.status < 300 {
+                shown = Some(found);
+            }
+            match next {
+                Some(next) => path = next,
+                None => break,
+            }
         }
     }
     shown.ok_or_else(|| {
         if errors.is_empty() {
-            "neither /login nor / answered below 400".to_owned()
+            "neither /login nor / (nor a redirect of theirs) showed a page".to_owned()
         } else {
             errors.join("; ")
         }
@@ -216,7 +242,7 @@ pub(crate) async fn use_notification(context: &Context, target: &Target) -> Find
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
     let form = shown.page.login_form().is_some();
-    let path = shown.path;
+    let path = shown.path.as_str();
     let finding = match notification(&shown.page) {
         Some(text) => Finding::new(
             Outcome::Met,
@@ -580,7 +606,7 @@ async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<At
             page::clip(&form.method, 20)
         ));
     }
-    let path = action_path(form.action.as_deref(), shown.path, target)?;
+    let path = action_path(form.action.as_deref(), &shown.path, target)?;
     let password = random("Pw-")?;
     let body = form_body(form, user, &password).ok_or("the login form has no user name input")?;
     let origin = if target.host().contains(':') {
@@ -654,7 +680,7 @@ pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -
         ));
     }
     let mut finding_details = vec![
-        ("login_page", Value::from(shown.path)),
+        ("login_page", Value::from(shown.path.clone())),
         (
             "password_input",
             Value::from(format!("{password_input} (type=password)")),

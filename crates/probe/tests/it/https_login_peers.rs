@@ -1,6 +1,7 @@
 //! The HTTPS login checks against management planes other than Rampart: a Python
-//! `http.server` over TLS with the login page of a small PLC — a CSRF token in a hidden input
-//! tied to a cookie, a relative form action, no system use notification, failed logins that
+//! `http.server` over TLS with the login page of a small PLC — reached by a redirect from `/`
+//! that sets a cookie, a CSRF token in a hidden input tied to another cookie, a relative form
+//! action, no system use notification, failed logins that
 //! say "Unknown user" or "Wrong password", and an account that locks after 3 failures (answered
 //! 423) — and the same server with no login page at all. They need python3 and openssl
 //! (`scripts/test`), so plain `cargo test` skips them.
@@ -37,7 +38,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
             self.wfile.write(b"It works")
-        elif self.path in ("/", "/login"):
+        elif self.path == "/":
+            self.send_response(302)
+            self.send_header("Location", "login.html")
+            self.send_header("Set-Cookie", "seen=1; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/login.html":
             self.page(200, "")
         else:
             self.send_response(404)
@@ -48,6 +55,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = form.get("token", [""])[0]
         if (self.path != "/login.cgi" or token not in tokens
                 or "sid=" + token not in self.headers.get("Cookie", "")
+                or "seen=1" not in self.headers.get("Cookie", "")
                 or form.get("go") != ["Login"]):
             self.page(400, "<p>Bad request</p>")
             return
@@ -139,7 +147,7 @@ async fn a_plc_login_page_that_tells_too_much_and_locks_after_3_failures() {
         Outcome::NotMet,
     );
     assert!(
-        banner.contains("login form and no system use notification"),
+        banner.contains("GET /login.html (200) shows a login form and no system use notification"),
         "{banner}"
     );
     let feedback = expect(
