@@ -3,9 +3,9 @@
 //! consent and a throw-away account the user names, the lockout threshold (CR 1.11).
 //!
 //! The login form is found generically — on `/login`, else `/`, following one redirect — by
-//! the bounded scanner of
-//! [`super::page`]: the first form with a `type=password` input, its user name input, its
-//! hidden inputs (CSRF tokens) sent back as they came, with the cookies the page set. The
+//! the bounded scanner of [`super::page`]: the first form with a `type=password` input, its
+//! user name input, its hidden inputs (CSRF tokens) sent back as they came, with the cookies
+//! the page set. The
 //! probe never knows a password: every password it sends is random, and so is the user name
 //! of the non-existent user. Every failed login it makes is recorded by a target that audits
 //! (CR 2.8), and each one against the named account counts towards its lockout.
@@ -1063,6 +1063,18 @@ mod tests {
             b"<div class=banner>Authorized</div>\xff\xfe<form",
         ] {
             crate::fuzzing::login_page(page);
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_login_page_holds_the_oracle() {
+        let page = br#"<html><body><section class="banner"><p>Authorized use only &amp; monitored.</p></section>
+<form method="post" action="https://127.0.0.1:8443/auth?x=1#f"><input type=hidden name=csrf value='a&#x3D;b'>
+<input name="user" autocomplete=username><input type="password" name="pw"><button name=go value=1>Go</button></form>
+<!-- comment <form> --><script>if (a < b) {}</script><p class=warning>Locked after 5 failures</p></body></html>"#;
+        for end in 0..=page.len() {
+            crate::fuzzing::login_page(&page[..end]);
+            crate::fuzzing::login_page(&page[end..]);
         }
     }
 
