@@ -313,39 +313,46 @@ const TELLING_PASSWORD: &[&str] = &[
 /// The first phrase of `text` that tells which part of a login was wrong or whether the user
 /// exists; "invalid user name or password" and the like tell nothing and are not taken.
 pub(crate) fn telling_phrase(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
-    for phrase in TELLING_USER {
-        let mut from = 0;
-        while let Some(at) = lower.get(from..).and_then(|l| l.find(phrase)) {
+    new_telling_phrase(text, "")
+}
+
+/// The first telling phrase (see [`telling_phrase`]) that `answer` says more often than
+/// `before`, the page shown before the login: a help text on the login page ("after five
+/// wrong passwords …") is not feedback.
+pub(crate) fn new_telling_phrase(answer: &str, before: &str) -> Option<&'static str> {
+    let (answer, before) = (answer.to_lowercase(), before.to_lowercase());
+    TELLING_USER
+        .iter()
+        .chain(TELLING_PASSWORD)
+        .find(|phrase| telling_count(&answer, phrase) > telling_count(&before, phrase))
+        .copied()
+}
+
+/// How often `lower` says `phrase` on its own, not as part of a message about both parts.
+fn telling_count(lower: &str, phrase: &str) -> usize {
+    let about_user = TELLING_USER.contains(&phrase);
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(at) = lower.get(from..).and_then(|l| l.find(phrase)) {
+        let joint = if about_user {
             let rest = lower.get(from + at + phrase.len()..).unwrap_or("");
             let after = rest.trim_start_matches([' ', ',', '/', '\u{a0}']);
             // "invalid user" is part of "invalid username …": only whole words count.
-            let inside_a_word = rest.starts_with(char::is_alphanumeric);
-            let names_both = inside_a_word
+            rest.starts_with(char::is_alphanumeric)
                 || ["or", "and", "password", "&", "nor"]
                     .iter()
-                    .any(|w| after.starts_with(w));
-            if !names_both {
-                return Some(phrase);
-            }
-            from += at + phrase.len();
+                    .any(|w| after.starts_with(w))
+        } else {
+            // "wrong user name or password" is one message about both parts.
+            let before = lower.get(..from + at).unwrap_or("").trim_end();
+            before.ends_with(" or") || before.ends_with('/')
+        };
+        if !joint {
+            count += 1;
         }
+        from += at + phrase.len();
     }
-    TELLING_PASSWORD
-        .iter()
-        .find(|phrase| {
-            let mut from = 0;
-            while let Some(at) = lower.get(from..).and_then(|l| l.find(*phrase)) {
-                // "wrong user name or password" is one message about both parts.
-                let before = lower.get(..from + at).unwrap_or("").trim_end();
-                if !(before.ends_with(" or") || before.ends_with('/')) {
-                    return true;
-                }
-                from += at + phrase.len();
-            }
-            false
-        })
-        .copied()
+    count
 }
 
 /// Phrases that say an account or a source is locked or throttled.
@@ -674,7 +681,7 @@ pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
     let mut problems = Vec::new();
-    if let Some(phrase) = telling_phrase(&unknown.text) {
+    if let Some(phrase) = new_telling_phrase(&unknown.text, &shown.page.text) {
         problems.push(format!(
             "a failed login of a non-existent user says \"{phrase}\""
         ));
@@ -692,7 +699,7 @@ pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -
         (Some(account), true) => match fail_login(context, target, account.name()).await {
             Ok(known) => {
                 context.login.count_failure(target);
-                if let Some(phrase) = telling_phrase(&known.text) {
+                if let Some(phrase) = new_telling_phrase(&known.text, &shown.page.text) {
                     problems.push(format!(
                         "a failed login of the existing account '{}' says \"{phrase}\"",
                         account.name()
@@ -919,6 +926,13 @@ mod tests {
         ] {
             assert_eq!(telling_phrase(joint), None, "{joint}");
         }
+        // Help text the login page shows anyway is not feedback.
+        let help = "Forgot it? Five times a wrong password locks the account.";
+        assert_eq!(new_telling_phrase(help, help), None);
+        assert_eq!(
+            new_telling_phrase(&format!("Wrong password. {help}"), help),
+            Some("wrong password")
+        );
     }
 
     #[test]
