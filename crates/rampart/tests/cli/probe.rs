@@ -1,7 +1,8 @@
 //! `rampart probe` from the command line: bad input is exit 2, intrusive checks are refused
 //! without `--intrusive`, and a probe of `rampart up` — its Modbus/TCP Security port, its
 //! management plane and its (unauthenticated, by configuration) plain listener — yields the
-//! findings it should, whose evidence `rampart assess --evidence` then uses.
+//! findings it should, whose evidence `rampart assess --evidence` then uses; with a throw-away
+//! account, the intrusive login checks lock it.
 
 use crate::util::{address, rampart, stderr, stdout, up_lines};
 
