@@ -204,6 +204,50 @@ pub static CHECKS: &[CheckSpec] = &[
         failure: "the management API serves a protected route to an anonymous caller",
     },
     CheckSpec {
+        id: "https-use-notification",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 1.12"],
+        bound: Duration::from_secs(15),
+        intrusive: false,
+        session: false,
+        summary: "GET /login (else /): met when the page shown before authentication carries \
+                  a system use notification (an element marked banner/notice/warning, or \
+                  text such as \"authorized use only\" or \"monitored\"); not met when it \
+                  shows a login form without one",
+        failure: "the management interface shows no system use notification before login",
+    },
+    CheckSpec {
+        id: "https-authenticator-feedback",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 1.10"],
+        bound: Duration::from_secs(40),
+        intrusive: false,
+        session: false,
+        summary: "the login form's password input is type=password, and one failed login (a \
+                  random non-existent user, a random password; the target audits it) is \
+                  answered without saying whether the user exists or which part was wrong; \
+                  with --intrusive --login-account NAME also a wrong password for NAME (one \
+                  failure towards its lockout), answered exactly alike",
+        failure: "the management interface shows the password, or its failed logins tell \
+                  whether the user exists or which part was wrong",
+    },
+    CheckSpec {
+        id: "https-lockout",
+        schemes: &[Scheme::Https],
+        requirements: &["CR 1.11"],
+        bound: Duration::from_mins(2),
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, with --login-account NAME (a throw-away account; its password is \
+                  never needed): random wrong passwords for NAME through the login form, one \
+                  every 300 ms at most, until the answer shows a lockout (423, 429, another \
+                  status, Retry-After, a new \"locked\" message) or 20 attempts; LOCKS THE \
+                  ACCOUNT (unlock it afterwards); met when it locks after at most \
+                  --lockout-max failures (default 10)",
+        failure: "the management interface does not lock an account after the allowed \
+                  number of failed logins",
+    },
+    CheckSpec {
         id: "storm-connections",
         schemes: &Scheme::ALL,
         requirements: &["CR 7.1", "CR 7.1 RE 1", "CR 7.2"],
@@ -329,6 +373,9 @@ pub enum PlanError {
     /// The essential function cannot be polled as given.
     #[error("--monitor: {0}")]
     Monitor(String),
+    /// The login account or its lockout maximum cannot be used.
+    #[error("login account: {0}")]
+    LoginAccount(String),
 }
 
 fn suggestion_text(suggestion: Option<&str>) -> String {
@@ -369,6 +416,8 @@ pub struct Plan {
     pub(crate) intrusive: bool,
     pub(crate) identity: Option<Arc<rustls::ClientConfig>>,
     pub(crate) robustness: RobustnessOptions,
+    /// The throw-away account of the HTTPS login checks (`--login-account`).
+    pub(crate) login: Option<crate::LoginAccount>,
 }
 
 impl Plan {
@@ -505,7 +554,17 @@ impl Plan {
             intrusive,
             identity: identity.map(|i| i.0),
             robustness,
+            login: None,
         })
+    }
+
+    /// The same plan with a throw-away account for the HTTPS login checks: with
+    /// `intrusive`, `https-authenticator-feedback` compares its failed login with a
+    /// non-existent user's, and `https-lockout` sends it wrong passwords until it locks.
+    #[must_use]
+    pub fn with_login_account(mut self, account: crate::LoginAccount) -> Plan {
+        self.login = Some(account);
+        self
     }
 
     /// The targets, as given.

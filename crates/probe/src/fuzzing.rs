@@ -36,3 +36,42 @@ pub fn evidence(data: &[u8]) {
         );
     }
 }
+
+/// A page a hostile management plane shows before a login, and its answer to a failed one:
+/// scanning never panics and stays within its bounds, the form found is posted on the target
+/// only, and the text checks of the login checks run over anything.
+pub fn login_page(data: &[u8]) {
+    use crate::https::{login, page};
+    let scanned = page::scan(data);
+    assert!(scanned.forms.len() <= page::MAX_FORMS, "forms bounded");
+    assert!(scanned.text.len() <= page::MAX_TEXT_CHARS, "text bounded");
+    for form in &scanned.forms {
+        assert!(form.inputs.len() <= page::MAX_INPUTS, "inputs bounded");
+        for input in &form.inputs {
+            assert!(
+                input.name.chars().count() <= page::MAX_VALUE_CHARS,
+                "names bounded"
+            );
+            assert!(
+                input.value.chars().count() <= page::MAX_VALUE_CHARS,
+                "values bounded"
+            );
+        }
+    }
+    assert_eq!(page::scan(data), scanned, "scanning is deterministic");
+    let text = String::from_utf8_lossy(data);
+    let _ = login::notification(&scanned);
+    let _ = login::telling_phrase(&text);
+    let _ = login::normalize(&text, "probe-user");
+    if let Some(form) = scanned.login_form() {
+        let _ = login::form_body(form, "probe-user", "p@ss word");
+        if let Ok(target) = "https://127.0.0.1:8443".parse::<crate::Target>()
+            && let Ok(path) = login::action_path(form.action.as_deref(), "/login", &target)
+        {
+            assert!(
+                path.starts_with('/'),
+                "a form posts to a path of the target: {path}"
+            );
+        }
+    }
+}

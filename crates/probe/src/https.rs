@@ -1,6 +1,11 @@
-//! The HTTPS management checks: security headers, cookie attributes, anonymous API access.
-//! One GET per connection, hyper's HTTP/1.1 client over the inspecting TLS configuration,
-//! the answer's body read up to [`MAX_BODY_BYTES`] (and kept only for an `OpenAPI` document).
+//! The HTTPS management checks: security headers, cookie attributes, anonymous API access;
+//! and, in [`login`], the system use notification, authenticator feedback and the lockout
+//! threshold, through a login form found by the bounded scanner of [`page`].
+//! One request per connection, hyper's HTTP/1.1 client over the inspecting TLS configuration,
+//! the answer's body read up to [`MAX_BODY_BYTES`] (an `OpenAPI` document, a login page).
+
+pub(crate) mod login;
+pub(crate) mod page;
 
 use std::sync::Arc;
 
@@ -41,14 +46,27 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// An answer: the status and the headers.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
     /// The body, empty when it was larger than [`MAX_BODY_BYTES`].
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, String> {
+    request(context, target, hyper::Method::GET, path, &[], Vec::new()).await
+}
+
+/// One request on its own connection: `method` on `path` with the extra `headers` and
+/// `body`, the answer within [`ANSWER_TIMEOUT`] twice over.
+pub(crate) async fn request(
+    context: &Context,
+    target: &Target,
+    method: hyper::Method,
+    path: &str,
+    headers: &[(hyper::header::HeaderName, String)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
     let config = rampart_vault::tls::danger_inspecting_client_config(
         rampart_vault::tls::PROTOCOL_VERSIONS,
         None,
@@ -81,21 +99,25 @@ async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, S
         } else {
             format!("{}:{}", target.host(), target.port())
         };
-        let request = hyper::Request::builder()
-            .method(hyper::Method::GET)
+        let mut builder = hyper::Request::builder()
+            .method(method.clone())
             .uri(path)
             .header(hyper::header::HOST, authority)
             .header(hyper::header::ACCEPT, "text/html, application/json")
             .header(
                 hyper::header::USER_AGENT,
                 concat!("rampart-probe/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+            );
+        for (name, value) in headers {
+            builder = builder.header(name, value.as_str());
+        }
+        let request = builder
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
             .map_err(|e| format!("building the request: {e}"))?;
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| format!("GET {path}: {e}"))?;
+            .map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         // The body is read (capped) so the server sees a complete exchange, then dropped.
@@ -121,10 +143,10 @@ async fn get(context: &Context, target: &Target, path: &str) -> Result<Answer, S
     };
     tokio::time::timeout(ANSWER_TIMEOUT + ANSWER_TIMEOUT, exchange)
         .await
-        .map_err(|_| format!("GET {path}: no answer within 6 s"))?
+        .map_err(|_| format!("{method} {path}: no answer within 6 s"))?
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v: &HeaderValue| v.to_str().ok())

@@ -17,7 +17,9 @@
 //!   write (of the value just read) without authentication or, over Modbus/TCP Security, with
 //!   the role of a client certificate the user gives ([`ClientIdentity`]).
 //! - **HTTPS management** (`https`): security headers, cookie attributes, anonymous access
-//!   to API routes.
+//!   to API routes, the system use notification before login, authenticator feedback of a
+//!   failed login, and, with consent and a throw-away account ([`LoginAccount`]), the
+//!   lockout threshold.
 //!
 //! [`evidence`] defines the versioned evidence file (its JSON Schema is
 //! `schemas/probe/evidence.schema.json`) and turns it into the assessment's live findings
@@ -54,6 +56,7 @@ pub mod fuzzing;
 
 pub use checks::{CheckSpec, ClientIdentity, Plan, PlanError};
 pub use evidence::{CheckResult, Evidence, EvidenceError, Outcome};
+pub use https::login::{DEFAULT_LOCKOUT_MAX, LOCKOUT_CAP, LoginAccount};
 pub use net::MIN_CONNECTION_INTERVAL;
 pub use robustness::{EssentialFunction, RobustnessOptions};
 pub use target::{Scheme, Target, TargetError};

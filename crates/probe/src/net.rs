@@ -52,6 +52,8 @@ pub(crate) struct Context {
     pub(crate) identity: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// The essential function and the storms' source address.
     pub(crate) robustness: crate::robustness::RobustnessOptions,
+    /// The throw-away account of the HTTPS login checks, and the failed logins made.
+    pub(crate) login: crate::https::login::LoginContext,
 }
 
 impl Context {
@@ -68,6 +70,8 @@ impl Context {
                 .map(crate::checks::ClientIdentity::config)
                 .or_else(|| self.identity.clone()),
             robustness: self.robustness.clone(),
+            // The monitor never logs in.
+            login: crate::https::login::LoginContext::default(),
         }
     }
 

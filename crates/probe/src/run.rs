@@ -39,6 +39,7 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
         now,
         identity: plan.identity.clone(),
         robustness: plan.robustness.clone(),
+        login: crate::https::login::LoginContext::new(plan.login.clone(), plan.intrusive),
     };
     let mut evidence = Evidence::new(
         now,
@@ -91,6 +92,9 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "https-security-headers",
     "https-cookie-attributes",
     "https-anonymous-api",
+    "https-use-notification",
+    "https-authenticator-feedback",
+    "https-lockout",
     "storm-connections",
     "storm-tls-handshakes",
     "storm-slow-requests",
@@ -118,6 +122,11 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "https-security-headers" => crate::https::security_headers(context, target).await,
         "https-cookie-attributes" => crate::https::cookie_attributes(context, target).await,
         "https-anonymous-api" => crate::https::anonymous_api(context, target).await,
+        "https-use-notification" => crate::https::login::use_notification(context, target).await,
+        "https-authenticator-feedback" => {
+            crate::https::login::authenticator_feedback(context, target).await
+        }
+        "https-lockout" => crate::https::login::lockout(context, target).await,
         "storm-connections" => robustness::storm(context, target, Storm::Connections).await,
         "storm-tls-handshakes" => robustness::storm(context, target, Storm::Handshakes).await,
         "storm-slow-requests" => robustness::storm(context, target, Storm::SlowRequests).await,

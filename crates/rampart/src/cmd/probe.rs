@@ -8,7 +8,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use rampart_probe::{ClientIdentity, EssentialFunction, Plan, RobustnessOptions, Target};
+use rampart_probe::{
+    ClientIdentity, EssentialFunction, LoginAccount, Plan, RobustnessOptions, Target,
+};
 
 use crate::output;
 use crate::{BadInput, Outcome};
@@ -36,7 +38,8 @@ pub(crate) struct Args {
     /// read-only check that applies to each target.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     checks: Option<Vec<String>>,
-    /// Allow intrusive checks (a write to the target, restored). Without it they are refused.
+    /// Allow intrusive checks (a write to the target, restored; failed logins that lock
+    /// --login-account). Without it they are refused.
     #[arg(long)]
     intrusive: bool,
     /// Client certificate (PEM) for Modbus/TCP Security sessions: with it, the Modbus checks
@@ -66,6 +69,16 @@ pub(crate) struct Args {
     /// facing the target), so the target's per-source limits see them apart from the monitor.
     #[arg(long, value_name = "IP")]
     storm_from: Option<std::net::IpAddr>,
+    /// A throw-away account of the https:// targets for the intrusive login checks: its
+    /// failed login is compared with a non-existent user's (https-authenticator-feedback) and
+    /// https-lockout sends it wrong passwords until it locks — it LOCKS the account. The
+    /// probe never needs its password. Needs --intrusive.
+    #[arg(long, value_name = "NAME", requires = "intrusive")]
+    login_account: Option<String>,
+    /// The most failed logins after which --login-account must be locked for https-lockout to
+    /// be met (1-20).
+    #[arg(long, value_name = "N", default_value_t = rampart_probe::DEFAULT_LOCKOUT_MAX, requires = "login_account")]
+    lockout_max: u32,
     /// Write the evidence (JSON, schemas/probe/evidence.schema.json) to FILE, for
     /// `rampart assess PROFILE --evidence FILE`.
     #[arg(long, value_name = "FILE")]
@@ -131,6 +144,24 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         },
     )
     .map_err(|e| BadInput(e.to_string()))?;
+    let plan = if let Some(name) = &args.login_account {
+        plan.with_login_account(
+            LoginAccount::new(name, args.lockout_max).map_err(|e| BadInput(e.to_string()))?,
+        )
+    } else if args
+        .checks
+        .iter()
+        .flatten()
+        .any(|c| c.trim() == "https-lockout")
+    {
+        return Err(BadInput(
+            "'https-lockout' needs a throw-away account of the target: --login-account NAME"
+                .to_owned(),
+        )
+        .into());
+    } else {
+        plan
+    };
     if args.format == Format::Table {
         eprintln!(
             "probing {} target(s): {} check run(s), at most {} s{}",

@@ -1,7 +1,8 @@
 //! `rampart probe` from the command line: bad input is exit 2, intrusive checks are refused
 //! without `--intrusive`, and a probe of `rampart up` — its Modbus/TCP Security port, its
 //! management plane and its (unauthenticated, by configuration) plain listener — yields the
-//! findings it should, whose evidence `rampart assess --evidence` then uses.
+//! findings it should, whose evidence `rampart assess --evidence` then uses; with a throw-away
+//! account, the intrusive login checks lock it.
 
 use crate::util::{address, rampart, stderr, stdout, up_lines};
 
@@ -48,6 +49,32 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
                 "c.crt",
             ],
             "--client-key",
+        ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--checks",
+                "https-lockout",
+            ],
+            "--login-account NAME",
+        ),
+        (
+            vec!["probe", "https://127.0.0.1:1", "--login-account", "op"],
+            "--intrusive",
+        ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--login-account",
+                "op",
+                "--lockout-max",
+                "0",
+            ],
+            "lockout maximum must be 1 to 20",
         ),
     ] {
         let out = rampart(&args);
@@ -160,6 +187,8 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
         "tls-certificate",
         "https-security-headers",
         "https-anonymous-api",
+        "https-use-notification",
+        "https-authenticator-feedback",
     ] {
         assert_eq!(outcome(id, &targets[1]), "met", "{id}: {evidence:#}");
     }
@@ -207,4 +236,83 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
     assert!(stderr(&out).contains("CR 3.1"), "{}", stderr(&out));
     let bad = rampart(&["assess", profile, "--evidence", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
+#[test]
+fn the_intrusive_login_checks_lock_a_throw_away_account_of_rampart_up() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
+    let (_up, url) = crate::util::up(&data, &config);
+    let data_arg = data.to_str().unwrap();
+    let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args([
+            "user",
+            "add",
+            "throwaway",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ])
+        .args(["--data", data_arg])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple xyz\n")
+        .unwrap();
+    let added = add.wait_with_output().unwrap();
+    assert!(added.status.success(), "{}", stderr(&added));
+    let out = rampart(&[
+        "probe",
+        &url,
+        "--intrusive",
+        "--login-account",
+        "throwaway",
+        "--checks",
+        "https-use-notification,https-authenticator-feedback,https-lockout",
+        "--format",
+        "json",
+    ]);
+    // Nothing not met: Rampart's lockout cannot be seen from outside (not tested).
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let evidence: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let outcome = |id: &str| {
+        evidence["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {evidence:#}"))["outcome"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(outcome("https-use-notification"), "met", "{evidence:#}");
+    assert_eq!(
+        outcome("https-authenticator-feedback"),
+        "met",
+        "{evidence:#}"
+    );
+    assert_eq!(outcome("https-lockout"), "not_tested", "{evidence:#}");
+    // The account is locked, as the summary warns; the documented way out unlocks it.
+    let accounts: serde_json::Value = serde_json::from_str(&crate::util::ok(&[
+        "user", "list", "--data", data_arg, "--format", "json",
+    ]))
+    .unwrap();
+    let throwaway = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "throwaway")
+        .unwrap();
+    assert_eq!(throwaway["locked"], true, "{accounts:#}");
+    let unlocked = crate::util::ok(&["user", "unlock", "throwaway", "--data", data_arg]);
+    assert!(unlocked.contains("unlocked throwaway"), "{unlocked}");
 }

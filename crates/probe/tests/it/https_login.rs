@@ -1,0 +1,198 @@
+//! The HTTPS login checks against Rampart's management plane, started in-process with a
+//! throw-away account: its login page shows the system use notification, a failed login says
+//! nothing of why (for an existing account exactly as for a non-existent user), and the
+//! lockout check locks the account — which Rampart does without telling (CR 1.10), so the
+//! probe reports it cannot decide, and the test sees the account locked.
+
+use std::sync::Arc;
+
+use rampart_gateway::component::Component;
+use rampart_gateway::{AuditSink, Gateway, GatewayConfig, RunningGateway};
+use rampart_identity::{
+    AccountName, HashParams, Identity, IdentityConfig, NewAccount, Password, RoleName,
+};
+use rampart_probe::{LoginAccount, Outcome, Plan, PlanError, Target};
+
+use crate::util::{expect, now, probe, result};
+
+/// The throw-away account.
+const ACCOUNT: &str = "probe-throwaway";
+
+struct Management {
+    _temp: tempfile::TempDir,
+    identity: Arc<Identity>,
+    _gateway: Arc<RunningGateway>,
+    mgmt: rampart_mgmt::RunningManagement,
+}
+
+impl Management {
+    async fn start() -> Management {
+        let temp = tempfile::tempdir().unwrap();
+        let (component, _) = Component::open_with(
+            &temp.path().join("data"),
+            &rampart_vault::at_rest::KekConfig::Recorded,
+        )
+        .unwrap();
+        let identity = Arc::new(
+            component
+                .identity(IdentityConfig {
+                    hashing: HashParams::danger_insecure_fast(),
+                    ..IdentityConfig::default()
+                })
+                .unwrap(),
+        );
+        let Component { data, audit, .. } = component;
+        let mut config = GatewayConfig::default();
+        config.secure.listen = "127.0.0.1:0".parse().unwrap();
+        config.management.listen = "127.0.0.1:0".parse().unwrap();
+        let gateway = Arc::new(
+            Gateway::start_with_audit(config, &data, Arc::clone(&audit) as Arc<dyn AuditSink>)
+                .await
+                .unwrap(),
+        );
+        let mgmt = rampart_mgmt::start(
+            rampart_mgmt::ManagementConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..rampart_mgmt::ManagementConfig::default()
+            },
+            rampart_mgmt::Services {
+                identity: Arc::clone(&identity),
+                audit,
+                gateway: Arc::clone(&gateway),
+                data,
+                launched_slot: None,
+            },
+        )
+        .await
+        .unwrap();
+        // The throw-away account, made by the local console as `rampart user add` would.
+        let root = identity.local_console("probe-test").unwrap();
+        identity
+            .create_user(
+                &root,
+                &NewAccount::new(AccountName::parse(ACCOUNT).unwrap())
+                    .role(RoleName::parse("viewer").unwrap())
+                    .must_change_password(false),
+                &Password::from("plinth marmot cobalt fjord"),
+            )
+            .unwrap();
+        Management {
+            _temp: temp,
+            identity,
+            _gateway: gateway,
+            mgmt,
+        }
+    }
+
+    fn target(&self) -> String {
+        format!("https://{}", self.mgmt.local_addr())
+    }
+
+    fn locked(&self) -> bool {
+        let root = self.identity.local_console("probe-test").unwrap();
+        self.identity
+            .account(&root, &AccountName::parse(ACCOUNT).unwrap())
+            .unwrap()
+            .locked
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rampart_shows_its_notification_and_a_failed_login_tells_nothing() {
+    let m = Management::start().await;
+    let target = m.target();
+    let evidence = probe(
+        std::slice::from_ref(&target),
+        &["https-use-notification", "https-authenticator-feedback"],
+        false,
+    )
+    .await;
+    let banner = expect(&evidence, "https-use-notification", &target, Outcome::Met);
+    assert!(
+        banner.contains("GET /login (200)") && banner.contains("Authorised use only"),
+        "{banner}"
+    );
+    let details = &result(&evidence, "https-use-notification", &target).details;
+    assert!(
+        details["notification"]
+            .as_str()
+            .unwrap()
+            .contains(rampart_identity::DEFAULT_BANNER),
+        "{details:?}"
+    );
+    let feedback = expect(
+        &evidence,
+        "https-authenticator-feedback",
+        &target,
+        Outcome::Met,
+    );
+    assert!(
+        feedback.contains("type=password") && feedback.contains("HTTP 401"),
+        "{feedback}"
+    );
+    // Read-only: the throw-away account was not touched.
+    assert!(!m.locked());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lockout_check_locks_the_throw_away_account_and_says_what_it_could_see() {
+    let m = Management::start().await;
+    let target = m.target();
+    let checks = [
+        "https-authenticator-feedback".to_owned(),
+        "https-lockout".to_owned(),
+    ];
+    let plan = Plan::new(vec![target.parse().unwrap()], Some(&checks), true)
+        .unwrap()
+        .with_login_account(LoginAccount::new(ACCOUNT, 10).unwrap());
+    let bound = plan.bound();
+    let evidence = tokio::time::timeout(bound, plan.run(now())).await.unwrap();
+    // A wrong password for the account is answered exactly as a non-existent user.
+    let feedback = expect(
+        &evidence,
+        "https-authenticator-feedback",
+        &target,
+        Outcome::Met,
+    );
+    assert!(
+        feedback.contains(&format!("exactly as the existing account '{ACCOUNT}'")),
+        "{feedback}"
+    );
+    // Rampart answers every failed login alike, locked or not (CR 1.10): the probe cannot
+    // decide CR 1.11 from outside, and says so.
+    let lockout = expect(&evidence, "https-lockout", &target, Outcome::NotTested);
+    assert!(
+        lockout.contains("alike") && lockout.contains("may now be locked"),
+        "{lockout}"
+    );
+    let details = &result(&evidence, "https-lockout", &target).details;
+    assert_eq!(details["failed_logins"], 21, "{details:?}");
+    // It did lock the account (5 failures by default).
+    assert!(m.locked());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lockout_check_needs_consent_and_an_account() {
+    let target: Target = "https://127.0.0.1:1".parse().unwrap();
+    let checks = ["https-lockout".to_owned()];
+    match Plan::new(vec![target.clone()], Some(&checks), false) {
+        Err(PlanError::IntrusiveWithoutConsent { id, summary }) => {
+            assert_eq!(id, "https-lockout");
+            assert!(summary.contains("LOCKS THE ACCOUNT"), "{summary}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // With consent but no account: nothing to lock, not tested (no connection is made).
+    let evidence = Plan::new(vec![target], Some(&checks), true)
+        .unwrap()
+        .run(now())
+        .await;
+    let r = &evidence.checks[0];
+    assert_eq!(r.outcome, Outcome::NotTested);
+    assert!(
+        r.observation.contains("--login-account"),
+        "{}",
+        r.observation
+    );
+    assert!(LoginAccount::new("x", 0).is_err());
+}
