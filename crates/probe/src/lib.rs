@@ -47,6 +47,8 @@ pub mod report;
 mod run;
 pub mod target;
 mod tls;
+mod tls_groups;
+mod tls_resumption;
 
 #[doc(hidden)]
 pub mod fuzzing;
