@@ -511,3 +511,174 @@ fn hex_prefix(bytes: &[u8]) -> String {
         out
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handshake message of `kind` with `body`.
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(body.len()).unwrap().to_be_bytes();
+        let mut out = vec![kind, len[1], len[2], len[3]];
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// `messages` in one handshake record.
+    fn record(messages: &[u8]) -> Vec<u8> {
+        let mut out = vec![22, 3, 3];
+        out.extend_from_slice(&u16::try_from(messages.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(messages);
+        out
+    }
+
+    fn server_hello_body(random: &[u8; 32], suite: u16, extensions: &[u8]) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(random);
+        body.push(0);
+        body.extend_from_slice(&suite.to_be_bytes());
+        body.push(0);
+        body.extend_from_slice(&u16::try_from(extensions.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(extensions);
+        body
+    }
+
+    #[test]
+    fn a_tls13_hello_offers_one_version_no_key_share_and_the_groups_asked_for() {
+        let hello = client_hello_with_groups(
+            TLS13,
+            TLS13_SUITES,
+            &[0],
+            Some("plc.example"),
+            &[0x0100, 29],
+            &[7; 32],
+        );
+        let (rest, plaintext) = tls_parser::parse_tls_plaintext(&hello).unwrap();
+        assert!(rest.is_empty());
+        let [TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch))] =
+            plaintext.msg.as_slice()
+        else {
+            panic!("one ClientHello");
+        };
+        assert_eq!(ch.version.0, TLS12, "the hello itself says TLS 1.2");
+        let (_, extensions) =
+            tls_parser::parse_tls_client_hello_extensions(ch.ext.unwrap()).unwrap();
+        let versions = extensions.iter().find_map(|e| match e {
+            tls_parser::TlsExtension::SupportedVersions(v) => Some(v.clone()),
+            _ => None,
+        });
+        assert_eq!(versions, Some(vec![tls_parser::TlsVersion(TLS13)]));
+        let groups = extensions.iter().find_map(|e| match e {
+            tls_parser::TlsExtension::EllipticCurves(g) => Some(g.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            groups,
+            Some(vec![
+                tls_parser::NamedGroup(0x0100),
+                tls_parser::NamedGroup(29)
+            ])
+        );
+        assert!(
+            extensions.iter().any(
+                |e| matches!(e, tls_parser::TlsExtension::KeyShare(share) if *share == [0, 0])
+            )
+        );
+    }
+
+    #[test]
+    fn a_hello_retry_request_names_its_suite_and_group_and_a_tls13_server_hello_its_version() {
+        // key_share with the group secp384r1 only, supported_versions TLS 1.3.
+        let extensions = [0, 0x33, 0, 2, 0, 24, 0, 0x2B, 0, 2, 3, 4];
+        let retry = record(&message(
+            2,
+            &server_hello_body(&HELLO_RETRY_RANDOM, 0x1302, &extensions),
+        ));
+        let expected = Answer::HelloRetryRequest {
+            suite: 0x1302,
+            group: Some(24),
+        };
+        assert_eq!(parse_answer(&retry), expected);
+        for cut in 0..retry.len() {
+            assert_eq!(
+                parse_answer(&retry[..cut]),
+                Answer::Incomplete,
+                "cut at {cut}"
+            );
+        }
+        // Any other random: a ServerHello, whose version is the one supported_versions says.
+        let hello = record(&message(
+            2,
+            &server_hello_body(&[9; 32], 0x1301, &extensions[6..]),
+        ));
+        assert!(matches!(
+            parse_answer(&hello),
+            Answer::ServerHello {
+                version: TLS13,
+                suite: 0x1301,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_key_exchange_is_read_from_the_server_key_exchange_across_records() {
+        let hello = message(2, &server_hello_body(&[9; 32], 0xC02F, &[]));
+        // ECDHE: named curve secp192r1, a 1-byte point, a signature.
+        let ecdhe = message(12, &[3, 0, 19, 1, 4, 4, 1, 0, 2, 0xAA, 0xBB]);
+        let done = message(14, &[]);
+        let mut messages = hello.clone();
+        messages.extend_from_slice(&ecdhe);
+        messages.extend_from_slice(&done);
+        let whole = record(&messages);
+        assert_eq!(
+            server_key_exchange(&whole, false),
+            Some(KeyExchange::Ec(19))
+        );
+        assert!(through_key_exchange(&whole));
+        // Split over two records, and cut short: nothing until it is whole.
+        let (first, second) = messages.split_at(hello.len() + 3);
+        let mut split = record(first);
+        split.extend_from_slice(&record(second));
+        assert_eq!(
+            server_key_exchange(&split, false),
+            Some(KeyExchange::Ec(19))
+        );
+        let short = record(first);
+        assert_eq!(server_key_exchange(&short, false), None);
+        assert!(!through_key_exchange(&short));
+        // DHE: a 1024-bit prime (leading zero bytes do not count), generator 2, a public value.
+        let mut dh = vec![0, 129, 0, 0x80];
+        dh.extend_from_slice(&[0xFF; 127]);
+        dh.extend_from_slice(&[0, 1, 2, 0, 1, 5]);
+        let mut messages = hello;
+        messages.extend_from_slice(&message(12, &dh));
+        assert_eq!(
+            server_key_exchange(&record(&messages), true),
+            Some(KeyExchange::Dh(1024))
+        );
+        // Explicit curves, an alert: as they are.
+        let explicit = record(&message(12, &[1, 5, 5, 5]));
+        assert_eq!(
+            server_key_exchange(&explicit, false),
+            Some(KeyExchange::Ec(0xFF01))
+        );
+        assert_eq!(server_key_exchange(&[21, 3, 3, 0, 2, 2, 40], false), None);
+    }
+
+    #[test]
+    fn the_registry_enumeration_leaves_out_signals_and_tls13_suites() {
+        let every = every_legacy_suite();
+        assert!(every.len() > 300, "{}", every.len());
+        for left_out in [0x00FF, 0x5600, 0x1301, 0x1302] {
+            assert!(!every.contains(&left_out), "{left_out:04x}");
+        }
+        for kept in [0x0005, 0xC02F, 0x00BF, 0xCCA8] {
+            assert!(every.contains(&kept), "{kept:04x}");
+        }
+        let ecdhe = suites_with_kx(TlsCipherKx::Ecdhe);
+        assert!(ecdhe.contains(&0xC02F) && !ecdhe.contains(&0x009E));
+        // Anonymous suites are weak, now that the probe can find them.
+        assert!(is_weak(0x00BF));
+    }
+}

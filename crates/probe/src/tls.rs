@@ -760,6 +760,11 @@ async fn legacy_chain(context: &Context, target: &Target) -> Option<Vec<Vec<u8>>
     legacy::certificate_chain(&bytes)
 }
 
+/// Why the probe does not measure whether a client-initiated renegotiation is accepted.
+const CLIENT_RENEGOTIATION: &str = "not measured: a renegotiation is a second handshake inside \
+    the encrypted session; rustls cannot renegotiate, and the probe writes no TLS record \
+    cryptography by hand (sslyze --reneg measures it)";
+
 pub(crate) async fn compression_renegotiation(context: &Context, target: &Target) -> Finding {
     // TLS 1.2 (or the server's highest below), DEFLATE offered before null compression.
     let mut suites = legacy::TLS12_SUITES.to_vec();
@@ -788,7 +793,8 @@ pub(crate) async fn compression_renegotiation(context: &Context, target: &Target
                 Finding::new(
                     Outcome::Met,
                     format!(
-                        "{}: no compression, secure renegotiation signalled",
+                        "{}: no compression, secure renegotiation signalled (client-initiated \
+                         renegotiation itself not measured)",
                         legacy::version_name(version)
                     ),
                 )
@@ -802,6 +808,7 @@ pub(crate) async fn compression_renegotiation(context: &Context, target: &Target
                 .with("version", legacy::version_name(version))
                 .with("compression", compression)
                 .with("secure_renegotiation", secure_renegotiation)
+                .with("client_renegotiation", CLIENT_RENEGOTIATION)
         }
         Ok(Answer::Alert { description, .. }) => Finding::new(
             Outcome::Met,

@@ -319,3 +319,44 @@ async fn survey_groups(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_224_bit_curves_and_2048_bit_fields() {
+        let weak: Vec<&str> = GROUPS
+            .iter()
+            .filter(|(_, _, kind)| is_weak(*kind))
+            .map(|(_, name, _)| *name)
+            .collect();
+        assert_eq!(
+            weak,
+            [
+                "sect163k1",
+                "sect163r1",
+                "sect163r2",
+                "sect193r1",
+                "sect193r2",
+                "secp160k1",
+                "secp160r1",
+                "secp160r2",
+                "secp192k1",
+                "secp192r1",
+                "arbitrary_explicit_prime_curves",
+                "arbitrary_explicit_char2_curves"
+            ]
+        );
+        assert!(!is_weak(Kind::Ec(224)) && is_weak(Kind::Ff(1024)) && !is_weak(Kind::Ff(2048)));
+        assert_eq!(group_name(0x11EC), "X25519MLKEM768");
+        assert_eq!(group_name(0x7777), "0x7777");
+        // Numbers are unique, and the common offers name registered groups.
+        for (i, (id, _, _)) in GROUPS.iter().enumerate() {
+            assert!(GROUPS[i + 1..].iter().all(|(other, _, _)| other != id));
+        }
+        for id in TLS12_COMMON_GROUPS.iter().chain(TLS13_COMMON_GROUPS) {
+            assert!(!group_name(*id).starts_with("0x"), "{id}");
+        }
+    }
+}

@@ -139,11 +139,10 @@ async fn attempt(
         Handshake::Refused(why) => return Ok(Attempt::NotAccepted(why)),
         Handshake::Unreachable(why) | Handshake::Silent(why) => return Err(why),
     };
-    let version = stream
-        .get_ref()
-        .1
-        .protocol_version()
-        .map_or_else(|| "?".to_owned(), |v| format!("{v:?}"));
+    let version = stream.get_ref().1.protocol_version().map_or_else(
+        || "?".to_owned(),
+        |v| crate::legacy::version_name(u16::from(v)),
+    );
     if store.stored.load(Ordering::SeqCst) == 0 {
         // TLS 1.3 tickets come after the handshake: read (nothing is sent) to take them in.
         let read = net::read_answer(&mut *stream, TICKET_WAIT, 4096, |_| {

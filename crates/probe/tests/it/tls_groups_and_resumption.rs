@@ -1,6 +1,7 @@
 //! Key-exchange groups and session resumption after a fatal alert: Rampart's gateway (in
 //! process) and, ignored unless `scripts/test` installed them, stunnel4 offering a weak curve
-//! and `openssl s_server`, which resumes sessions.
+//! and `openssl s_server` resuming by stateless tickets (after an alert too), by its session
+//! cache (which forgets a session a fatal alert ended) and not at all.
 
 use std::process::{Command, Stdio};
 
@@ -35,7 +36,7 @@ async fn resumption_with_viewer(gw: &TestGateway) -> Evidence {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_gateway_accepts_only_its_three_groups_and_no_session_after_an_alert() {
+async fn the_gateway_accepts_only_its_three_groups_and_resumes_a_session_after_an_alert() {
     let gw = TestGateway::start().await;
     let secure = gw.secure();
     let evidence = probe(std::slice::from_ref(&secure), &["tls-groups"], false).await;
@@ -48,9 +49,19 @@ async fn the_gateway_accepts_only_its_three_groups_and_no_session_after_an_alert
             "{version}: {groups}"
         );
     }
+    // A finding about Rampart itself: rustls keeps the session of a TLS 1.3 connection it
+    // ended with a fatal alert in its cache and resumes it (Modbus/TCP Security forbids it).
     let evidence = resumption_with_viewer(&gw).await;
-    let r = result(&evidence, "tls-resumption-after-alert", &secure);
-    println!("{}: {}", r.outcome, r.observation);
+    let resumed = expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &secure,
+        Outcome::NotMet,
+    );
+    assert!(
+        resumed.contains("TLS 1.3: resumed a session ended by a fatal alert"),
+        "{resumed}"
+    );
     gw.gateway.shutdown().await.unwrap();
 }
 
@@ -82,33 +93,44 @@ async fn stunnel_with_a_192_bit_curve_is_reported_and_strict_stunnel_is_not() {
     let groups = expect(&evidence, "tls-groups", &weak, Outcome::NotMet);
     assert!(groups.contains("secp192r1 (TLS 1.2)"), "{groups}");
     let groups = expect(&evidence, "tls-groups", &strict, Outcome::Met);
-    println!("strict: {groups}");
-    for target in [&weak, &strict] {
-        let r = result(&evidence, "tls-resumption-after-alert", target);
-        println!("{target}: {} {}", r.outcome, r.observation);
-    }
+    assert!(
+        groups.contains("DHE: none") || !groups.contains("DHE"),
+        "{groups}"
+    );
+    // stunnel resumes with OpenSSL's stateless tickets, after an alert too.
+    let resumed = expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &weak,
+        Outcome::NotMet,
+    );
+    assert!(
+        resumed.contains("TLS 1.3: not accepted")
+            && resumed.contains("TLS 1.2: resumed a session ended by a fatal alert"),
+        "{resumed}"
+    );
+    expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &strict,
+        Outcome::NotMet,
+    );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs openssl: run scripts/test"]
-async fn openssl_s_server_resumes_and_the_probe_says_what_it_does_after_an_alert() {
-    assert!(
-        have("openssl"),
-        "openssl is not installed: run scripts/test"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = certificate(dir.path());
+/// `openssl s_server` with `options` on a free port, its target and the process.
+async fn s_server(cert: &str, key: &str, options: &[&str]) -> (Peer, String) {
     let port = free_port();
-    let _server = Peer(
+    let server = Peer(
         Command::new("openssl")
             .args(["s_server", "-quiet"])
+            .args(options)
             .args([
                 "-accept",
                 &format!("127.0.0.1:{port}"),
                 "-cert",
-                &cert,
+                cert,
                 "-key",
-                &key,
+                key,
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -117,15 +139,65 @@ async fn openssl_s_server_resumes_and_the_probe_says_what_it_does_after_an_alert
             .unwrap(),
     );
     wait_listening(format!("127.0.0.1:{port}").parse().unwrap()).await;
-    let target = format!("tls://127.0.0.1:{port}");
+    (server, format!("tls://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs openssl: run scripts/test"]
+async fn openssl_s_server_resumes_after_an_alert_with_tickets_and_not_with_its_session_cache() {
+    assert!(
+        have("openssl"),
+        "openssl is not installed: run scripts/test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    // Stateless tickets (the default): the server cannot forget a session it ended.
+    let (_tickets, tickets) = s_server(&cert, &key, &[]).await;
+    // Sessions in its cache only: OpenSSL removes one a fatal alert ended.
+    let (_cache, cache) = s_server(&cert, &key, &["-no_ticket"]).await;
+    // Neither: nothing to resume.
+    let (_none, none) = s_server(&cert, &key, &["-no_ticket", "-no_cache"]).await;
     let evidence = probe(
-        std::slice::from_ref(&target),
+        &[tickets.clone(), cache.clone(), none.clone()],
         &["tls-resumption-after-alert", "tls-groups"],
         false,
     )
     .await;
-    for id in ["tls-resumption-after-alert", "tls-groups"] {
-        let r = result(&evidence, id, &target);
-        println!("{id}: {} {} {:#?}", r.outcome, r.observation, r.details);
+    let resumed = expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &tickets,
+        Outcome::NotMet,
+    );
+    for version in ["TLS 1.3", "TLS 1.2"] {
+        assert!(
+            resumed.contains(&format!(
+                "{version}: resumed a session ended by a fatal alert (the server ended it with \
+                 alert bad_record_mac)"
+            )),
+            "{resumed}"
+        );
+    }
+    let refused = expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &cache,
+        Outcome::Met,
+    );
+    for version in ["TLS 1.3", "TLS 1.2"] {
+        assert!(
+            refused.contains(&format!(
+                "{version}: refused to resume a session ended by a fatal alert"
+            )),
+            "{refused}"
+        );
+    }
+    let nothing = expect(&evidence, "tls-resumption-after-alert", &none, Outcome::Met);
+    assert!(nothing.contains("resumption not supported"), "{nothing}");
+    // OpenSSL 3's default groups: the common curves, and the RFC 7919 groups in TLS 1.3.
+    let groups = expect(&evidence, "tls-groups", &tickets, Outcome::Met);
+    let tls13 = names(&evidence, "tls-groups", &tickets, "TLS 1.3");
+    for group in ["X25519", "secp256r1", "ffdhe2048"] {
+        assert!(tls13.iter().any(|g| g == group), "{groups}");
     }
 }
