@@ -104,7 +104,7 @@ pub static CHECKS: &[CheckSpec] = &[
         id: "tls-groups",
         schemes: TLS_SCHEMES,
         requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
-        bound: Duration::from_secs(60),
+        bound: Duration::from_mins(1),
         intrusive: false,
         session: false,
         summary: "which key-exchange groups the server accepts, one group per hand-built \

@@ -152,8 +152,11 @@ pub(crate) async fn groups(context: &Context, target: &Target) -> Finding {
     } else if survey.tls13.is_empty() && survey.tls12.is_empty() && survey.dhe.is_empty() {
         Finding::new(
             Outcome::NotTested,
-            "no key-exchange group accepted in TLS 1.3 or with an ECDHE/DHE suite in TLS 1.2 \
-             (RSA key exchange only, or not a working TLS service)",
+            format!(
+                "no key-exchange group accepted in TLS 1.3 or with an ECDHE/DHE suite in TLS \
+                 1.2 (RSA key exchange only, or not a working TLS service): {}",
+                survey.notes.join("; ")
+            ),
         )
     } else {
         Finding::new(
@@ -169,6 +172,23 @@ pub(crate) async fn groups(context: &Context, target: &Target) -> Finding {
         .with("notes", survey.notes)
 }
 
+/// An answer in words, for the notes.
+fn describe(answer: &Answer) -> String {
+    match answer {
+        Answer::ServerHello { version, suite, .. } => format!(
+            "{} with {}",
+            legacy::version_name(*version),
+            legacy::suite_name(*suite)
+        ),
+        Answer::HelloRetryRequest { suite, .. } => {
+            format!("a HelloRetryRequest for {}", legacy::suite_name(*suite))
+        }
+        Answer::Alert { description, .. } => format!("alert {description}"),
+        Answer::NotTls(what) => what.clone(),
+        Answer::Incomplete => "an incomplete answer".to_owned(),
+    }
+}
+
 async fn survey_groups(
     context: &Context,
     target: &Target,
@@ -176,11 +196,10 @@ async fn survey_groups(
 ) -> Result<(), String> {
     // TLS 1.3: first whether it is spoken at all (with every group), then group by group.
     let every: Vec<u16> = GROUPS.iter().map(|(g, _, _)| *g).collect();
-    let speaks_tls13 = matches!(
+    let first =
         tls::hello_with_groups(context, target, legacy::TLS13, legacy::TLS13_SUITES, &every)
-            .await?,
-        Answer::HelloRetryRequest { .. }
-    );
+            .await?;
+    let speaks_tls13 = matches!(first, Answer::HelloRetryRequest { .. });
     if speaks_tls13 {
         for (id, name, kind) in GROUPS {
             if *kind == Kind::Explicit {
@@ -213,9 +232,10 @@ async fn survey_groups(
             }
         }
     } else {
-        survey
-            .notes
-            .push("TLS 1.3 not accepted (no HelloRetryRequest)".to_owned());
+        survey.notes.push(format!(
+            "TLS 1.3 not accepted (no HelloRetryRequest: {})",
+            describe(&first)
+        ));
     }
     // TLS 1.2: the elliptic curves with every ECDHE suite.
     let ecdhe = legacy::suites_with_kx(tls_parser::TlsCipherKx::Ecdhe);
@@ -265,9 +285,10 @@ async fn survey_groups(
             }
         }
     } else {
-        survey
-            .notes
-            .push("no ECDHE suite accepted in TLS 1.2 or older".to_owned());
+        survey.notes.push(format!(
+            "no ECDHE suite accepted in TLS 1.2 or older ({})",
+            describe(&first)
+        ));
     }
     // TLS 1.2: DHE with each finite-field group, then with none (the server's own prime).
     let dhe = legacy::suites_with_kx(tls_parser::TlsCipherKx::Dhe);
@@ -288,9 +309,10 @@ async fn survey_groups(
             tls::hello_key_exchange(context, target, &dhe, groups, true).await?;
         let Answer::ServerHello { version, suite, .. } = answer else {
             if index == 0 {
-                survey
-                    .notes
-                    .push("no DHE suite accepted in TLS 1.2 or older".to_owned());
+                survey.notes.push(format!(
+                    "no DHE suite accepted in TLS 1.2 or older ({})",
+                    describe(&answer)
+                ));
                 break;
             }
             continue;

@@ -166,7 +166,7 @@ async fn attempt(
         let mut noise = [0u8; 32];
         rampart_vault::crypto::fill_random(&mut noise).map_err(|e| e.to_string())?;
         record.extend_from_slice(&noise);
-        let raw = &mut stream.get_mut().0;
+        let raw = &mut *stream.get_mut().0;
         raw.write_all(&record)
             .await
             .map_err(|e| format!("writing the broken record: {}", net::describe_io(&e)))?;

@@ -216,9 +216,9 @@ fn differences(scan: &Value, evidence: &Evidence, target: &str) -> Vec<String> {
             differences.push(format!("certificate {what}: sslyze {theirs}, probe {ours}"));
         }
     }
-    let san = &leaf["subject_alternative_name"];
-    let mut names = set(&san["dns_names"]);
-    names.extend(set(&san["ip_addresses"]));
+    let alt_names = &leaf["subject_alternative_name"];
+    let mut names = set(&alt_names["dns_names"]);
+    names.extend(set(&alt_names["ip_addresses"]));
     differ(
         &mut differences,
         "certificate SAN names",
