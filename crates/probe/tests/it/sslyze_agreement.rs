@@ -4,8 +4,9 @@
 //! a failure lists every difference. The probe offers every suite of the IANA registry, sslyze
 //! those its OpenSSL build knows: suites the probe finds accepted that sslyze never offered
 //! (anonymous Camellia-SHA256 on a weak OpenSSL server) are printed, not failed. The targets: stunnel4 configured weakly and strictly,
-//! `openssl s_server -tls1`, and Rampart's Modbus/TCP Security port (sslyze authenticates
-//! with the gateway's `viewer` certificate, which that port requires).
+//! `openssl s_server -tls1`, Rampart's Modbus/TCP Security port (sslyze authenticates with
+//! the gateway's `viewer` certificate, which that port requires), and a server with the
+//! management plane's TLS configuration (`web_server_config`, as `rampart-mgmt` builds it).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -332,5 +333,67 @@ async fn the_probe_and_sslyze_agree_on_the_gateway_modbus_security_port() {
         "the probe and sslyze differ on {secure}:\n{}",
         failures.join("\n")
     );
+    gw.gateway.shutdown().await.unwrap();
+}
+
+/// A TLS server with the management plane's configuration (`web_server_config` over the
+/// data directory's server certificate, as `rampart-mgmt` builds it) that holds each
+/// connection open, reading until the client or an error ends it.
+async fn management_tls(gw: &TestGateway) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::AsyncReadExt as _;
+    let pki = rampart_vault::pki::Pki::open(&gw.data).unwrap();
+    let config =
+        rampart_vault::tls::web_server_config(&pki.server_cert_path(), &pki.server_key_path())
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let mut buf = [0u8; 1024];
+                    while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs sslyze: run scripts/test"]
+async fn the_probe_and_sslyze_agree_on_the_management_planes_tls() {
+    need_peers();
+    let gw = TestGateway::start().await;
+    let (addr, server) = management_tls(&gw).await;
+    let target = format!("tls://{addr}");
+    let mut checks = CHECKS.to_vec();
+    checks.push("tls-resumption-after-alert");
+    let evidence = probe(std::slice::from_ref(&target), &checks, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scan = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        let host_port = addr.to_string();
+        move || sslyze(&dir, &host_port, None)
+    })
+    .await
+    .unwrap();
+    let failures = differences(&scan, &evidence, &target);
+    assert!(
+        failures.is_empty(),
+        "the probe and sslyze differ on {target}:\n{}",
+        failures.join("\n")
+    );
+    // The finding docs/probe.md reports: a session ended by a fatal alert is resumed.
+    let resumed = crate::util::expect(
+        &evidence,
+        "tls-resumption-after-alert",
+        &target,
+        rampart_probe::Outcome::NotMet,
+    );
+    println!("{resumed}");
+    server.abort();
     gw.gateway.shutdown().await.unwrap();
 }
