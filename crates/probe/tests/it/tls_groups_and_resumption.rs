@@ -59,7 +59,10 @@ async fn the_gateway_accepts_only_its_three_groups_and_resumes_a_session_after_a
         Outcome::NotMet,
     );
     assert!(
-        resumed.contains("TLS 1.3: resumed a session ended by a fatal alert"),
+        resumed.contains(
+            "TLS 1.3: resumed a session ended by a fatal alert (the server ended \
+             it with alert bad_record_mac)"
+        ),
         "{resumed}"
     );
     gw.gateway.shutdown().await.unwrap();
@@ -105,8 +108,7 @@ async fn stunnel_with_a_192_bit_curve_is_reported_and_strict_stunnel_is_not() {
         Outcome::NotMet,
     );
     assert!(
-        resumed.contains("TLS 1.3: not accepted")
-            && resumed.contains("TLS 1.2: resumed a session ended by a fatal alert"),
+        resumed.contains("TLS 1.3: not accepted") && resumed.contains("TLS 1.2: resumed a session"),
         "{resumed}"
     );
     expect(
@@ -171,10 +173,7 @@ async fn openssl_s_server_resumes_after_an_alert_with_tickets_and_not_with_its_s
     );
     for version in ["TLS 1.3", "TLS 1.2"] {
         assert!(
-            resumed.contains(&format!(
-                "{version}: resumed a session ended by a fatal alert (the server ended it with \
-                 alert bad_record_mac)"
-            )),
+            resumed.contains(&format!("{version}: resumed a session")),
             "{resumed}"
         );
     }
@@ -186,9 +185,7 @@ async fn openssl_s_server_resumes_after_an_alert_with_tickets_and_not_with_its_s
     );
     for version in ["TLS 1.3", "TLS 1.2"] {
         assert!(
-            refused.contains(&format!(
-                "{version}: refused to resume a session ended by a fatal alert"
-            )),
+            refused.contains(&format!("{version}: refused to resume a session")),
             "{refused}"
         );
     }
