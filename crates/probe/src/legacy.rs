@@ -664,6 +664,13 @@ mod tests {
             Some(KeyExchange::Ec(0xFF01))
         );
         assert_eq!(server_key_exchange(&[21, 3, 3, 0, 2, 2, 40], false), None);
+        // The fuzz oracle holds on these samples and every cut of them.
+        for sample in [&whole, &split, &explicit, &record(&messages)] {
+            for cut in 0..=sample.len() {
+                crate::fuzzing::server_key_exchange(&sample[..cut]);
+                crate::fuzzing::server_answer(&sample[..cut]);
+            }
+        }
     }
 
     #[test]
