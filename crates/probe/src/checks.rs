@@ -102,6 +102,38 @@ pub static CHECKS: &[CheckSpec] = &[
         failure: "the Modbus/TCP Security service serves a client without a certificate",
     },
     CheckSpec {
+        id: "tls-groups",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 4.1", "CR 4.3"],
+        bound: Duration::from_mins(1),
+        intrusive: false,
+        session: false,
+        summary: "which key-exchange groups the server accepts, one group per hand-built \
+                  ClientHello: in TLS 1.3 every registered group (a HelloRetryRequest naming \
+                  it is acceptance), in TLS 1.2 every elliptic curve with the ECDHE suites \
+                  (the curve used read from the ServerKeyExchange) and the DHE prime sizes; \
+                  met when no elliptic curve under 224 bits, no finite-field group or DHE \
+                  prime under 2048 bits and no explicit curve is accepted",
+        failure: "the TLS service accepts key-exchange groups weaker than 224-bit elliptic \
+                  curves or 2048-bit finite fields",
+    },
+    CheckSpec {
+        id: "tls-resumption-after-alert",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1"],
+        bound: Duration::from_secs(45),
+        intrusive: false,
+        session: true,
+        summary: "per TLS version (over Modbus/TCP Security with --client-cert), a full \
+                  handshake and its session ticket, a clean close and a resumption attempt \
+                  (the control), then a new session broken by one unauthenticable record \
+                  (the server ends it with a fatal bad_record_mac) and a resumption attempt: \
+                  met when the session ended by the alert is not resumed (or the server \
+                  resumes nothing)",
+        failure: "the TLS service resumes a session that a fatal alert ended, which \
+                  Modbus/TCP Security forbids",
+    },
+    CheckSpec {
         id: "modbus-plaintext",
         schemes: &[Scheme::Modbus, Scheme::ModbusTls],
         requirements: &["CR 3.1", "CR 4.1"],

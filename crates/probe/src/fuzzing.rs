@@ -16,6 +16,26 @@ pub fn server_answer(data: &[u8]) {
     }
 }
 
+/// The `ServerKeyExchange` of a TLS 1.2 answer, as a hostile server may send it: reading
+/// the curve or the prime never panics, and once the answer reaches its key exchange the
+/// key exchange read stays the same as bytes are added.
+pub fn server_key_exchange(data: &[u8]) {
+    let data = data.get(..crate::legacy::MAX_ANSWER_BYTES).unwrap_or(data);
+    for dhe in [false, true] {
+        let exchange = crate::legacy::server_key_exchange(data, dhe);
+        if exchange.is_some() {
+            let mut longer = data.to_vec();
+            longer.extend_from_slice(&[0x16, 0x03, 0x03, 0x00, 0x04, 0x0E, 0, 0, 0]);
+            assert_eq!(
+                crate::legacy::server_key_exchange(&longer, dhe),
+                exchange,
+                "a key exchange read is stable"
+            );
+        }
+    }
+    let _ = crate::legacy::through_key_exchange(data);
+}
+
 /// An evidence file as a user may hand it to `assess --evidence`: parsing never panics, and
 /// what parses reads back the same after writing.
 pub fn evidence(data: &[u8]) {

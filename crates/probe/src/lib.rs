@@ -50,6 +50,8 @@ pub mod robustness;
 mod run;
 pub mod target;
 mod tls;
+mod tls_groups;
+mod tls_resumption;
 
 #[doc(hidden)]
 pub mod fuzzing;

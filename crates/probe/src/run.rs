@@ -84,6 +84,8 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "tls-compression-renegotiation",
     "tls-certificate",
     "tls-client-certificate",
+    "tls-groups",
+    "tls-resumption-after-alert",
     "modbus-plaintext",
     "modbus-unauthenticated-access",
     "modbus-malformed-frames",
@@ -111,6 +113,10 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         }
         "tls-certificate" => crate::tls::certificate(context, target).await,
         "tls-client-certificate" => crate::tls::client_certificate(context, target).await,
+        "tls-groups" => crate::tls_groups::groups(context, target).await,
+        "tls-resumption-after-alert" => {
+            crate::tls_resumption::resumption_after_alert(context, target).await
+        }
         "modbus-plaintext" => crate::modbus::plaintext(context, target).await,
         "modbus-unauthenticated-access" => {
             crate::modbus::unauthenticated_access(context, target).await

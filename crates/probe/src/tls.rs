@@ -19,7 +19,7 @@ use crate::target::Target;
 
 /// How a handshake ended.
 #[derive(Debug)]
-enum Handshake {
+pub(crate) enum Handshake {
     Done(Box<TlsStream<TcpStream>>),
     /// The TCP connection could not be made.
     Unreachable(String),
@@ -29,7 +29,11 @@ enum Handshake {
     Silent(String),
 }
 
-async fn handshake(context: &Context, target: &Target, config: Arc<ClientConfig>) -> Handshake {
+pub(crate) async fn handshake(
+    context: &Context,
+    target: &Target,
+    config: Arc<ClientConfig>,
+) -> Handshake {
     let tcp = match context.connect(target).await {
         Ok(tcp) => tcp,
         Err(e) => return Handshake::Unreachable(net::describe_io(&e)),
@@ -69,7 +73,7 @@ pub(crate) fn describe_tls_error(error: &std::io::Error) -> String {
     }
 }
 
-fn inspecting(
+pub(crate) fn inspecting(
     versions: &[&'static SupportedProtocolVersion],
     suites: Option<&[rustls::CipherSuite]>,
 ) -> Result<Arc<ClientConfig>, String> {
@@ -95,6 +99,85 @@ async fn legacy_hello_with(
     suites: &[u16],
     compression: &[u8],
 ) -> Result<Answer, String> {
+    let read = send_hello(
+        context,
+        target,
+        |random, server_name| {
+            legacy::client_hello(version, suites, compression, server_name, random)
+        },
+        |bytes| legacy::parse_answer(bytes) != Answer::Incomplete,
+    )
+    .await?;
+    Ok(answer_of(read))
+}
+
+/// One hand-built `ClientHello` offering `version`, `suites` and the groups `groups`: the
+/// server's first answer ([`legacy::TLS13`] asks for a `HelloRetryRequest`).
+pub(crate) async fn hello_with_groups(
+    context: &Context,
+    target: &Target,
+    version: u16,
+    suites: &[u16],
+    groups: &[u16],
+) -> Result<Answer, String> {
+    let read = send_hello(
+        context,
+        target,
+        |random, server_name| {
+            legacy::client_hello_with_groups(version, suites, &[0], server_name, groups, random)
+        },
+        |bytes| legacy::parse_answer(bytes) != Answer::Incomplete,
+    )
+    .await?;
+    Ok(answer_of(read))
+}
+
+/// One hand-built TLS 1.2 `ClientHello` offering `suites` (all ECDHE, or all DHE when
+/// `dhe`) and the groups `groups`: the server's first answer and, when it chose a suite, its
+/// key exchange read from the `ServerKeyExchange`.
+pub(crate) async fn hello_key_exchange(
+    context: &Context,
+    target: &Target,
+    suites: &[u16],
+    groups: &[u16],
+    dhe: bool,
+) -> Result<(Answer, Option<legacy::KeyExchange>), String> {
+    let read = send_hello(
+        context,
+        target,
+        |random, server_name| {
+            legacy::client_hello_with_groups(
+                legacy::TLS12,
+                suites,
+                &[0],
+                server_name,
+                groups,
+                random,
+            )
+        },
+        |bytes| {
+            legacy::through_key_exchange(bytes)
+                || matches!(
+                    legacy::parse_answer(bytes),
+                    Answer::Alert { .. } | Answer::NotTls(_) | Answer::HelloRetryRequest { .. }
+                )
+        },
+    )
+    .await?;
+    let bytes = match &read {
+        Read::Complete(bytes) | Read::Closed(bytes, _) | Read::Silent(bytes) => bytes.clone(),
+    };
+    Ok((answer_of(read), legacy::server_key_exchange(&bytes, dhe)))
+}
+
+/// Sends the `ClientHello` `build` makes (from a fresh client random and the server name, for
+/// a host name) on a new connection and reads the answer until `enough` says so.
+async fn send_hello(
+    context: &Context,
+    target: &Target,
+    build: impl FnOnce(&[u8; 32], Option<&str>) -> Vec<u8>,
+    enough: impl FnMut(&[u8]) -> bool,
+) -> Result<Read, String> {
     let mut random = [0u8; 32];
     rampart_vault::crypto::fill_random(&mut random).map_err(|e| e.to_string())?;
     let server_name = target
@@ -102,7 +185,7 @@ async fn legacy_hello_with(
         .parse::<std::net::IpAddr>()
         .is_err()
         .then_some(target.host());
-    let hello = legacy::client_hello(version, suites, compression, server_name, &random);
+    let hello = build(&random, server_name);
     let mut tcp = context
         .connect(target)
         .await
@@ -110,14 +193,18 @@ async fn legacy_hello_with(
     tcp.write_all(&hello)
         .await
         .map_err(|e| format!("sending the ClientHello: {}", net::describe_io(&e)))?;
-    let read = net::read_answer(
+    Ok(net::read_answer(
         &mut tcp,
         HANDSHAKE_TIMEOUT,
         legacy::MAX_ANSWER_BYTES,
-        |bytes| legacy::parse_answer(bytes) != Answer::Incomplete,
+        enough,
     )
-    .await;
-    Ok(match read {
+    .await)
+}
+
+/// The server's first answer in what was read.
+fn answer_of(read: Read) -> Answer {
+    match read {
         Read::Complete(bytes) => legacy::parse_answer(&bytes),
         Read::Closed(bytes, _) if bytes.is_empty() => {
             Answer::NotTls("closed without an answer".into())
@@ -130,7 +217,7 @@ async fn legacy_hello_with(
             Answer::Incomplete => Answer::NotTls("an incomplete TLS answer".into()),
             answer => answer,
         },
-    })
+    }
 }
 
 /// Whether a legacy version is accepted, in words, and `true` when it is.
@@ -153,6 +240,10 @@ fn judge_legacy(version: u16, answer: &Result<Answer, String>) -> (String, bool)
         Ok(Answer::Alert { description, .. }) => (format!("refused ({description})"), false),
         Ok(Answer::NotTls(what)) => (format!("refused ({what})"), false),
         Ok(Answer::Incomplete) => ("refused (an incomplete answer)".to_owned(), false),
+        Ok(Answer::HelloRetryRequest { .. }) => (
+            "refused (the server asked for a TLS 1.3 retry)".to_owned(),
+            false,
+        ),
         Err(e) => (format!("not tested ({e})"), false),
     }
 }
@@ -318,6 +409,36 @@ pub(crate) async fn cipher_suites(context: &Context, target: &Target) -> Finding
             }
         }
     }
+    // Every suite of the IANA registry, per version, as sslyze and OpenSSL enumerate them.
+    let mut by_version = serde_json::Map::new();
+    if unreachable.is_none() {
+        match enumerate_per_version(context, target).await {
+            Ok(found) => {
+                for (version, suites) in found {
+                    for id in &suites {
+                        let entry = format!(
+                            "{} ({})",
+                            legacy::suite_name(*id),
+                            legacy::version_name(version)
+                        );
+                        if legacy::is_weak(*id) && !weak.contains(&entry) {
+                            weak.push(entry);
+                        }
+                    }
+                    by_version.insert(
+                        legacy::version_name(version),
+                        Value::from(
+                            suites
+                                .iter()
+                                .map(|id| legacy::suite_name(*id))
+                                .collect::<Vec<_>>(),
+                        ),
+                    );
+                }
+            }
+            Err(why) => unreachable = Some(why),
+        }
+    }
     let finding = if !weak.is_empty() {
         Finding::new(
             Outcome::NotMet,
@@ -345,6 +466,59 @@ pub(crate) async fn cipher_suites(context: &Context, target: &Target) -> Finding
         .with("accepted", accepted)
         .with("weak_accepted", weak)
         .with("weak_refused_with", last_answer)
+        .with("accepted_by_version", by_version)
+}
+
+/// The suites accepted per version (SSL 3.0 to TLS 1.3), by hand-built `ClientHello`s: every
+/// suite of the IANA registry offered at once, the one the server picks (at exactly that
+/// version) left out of the next offer, until it refuses. TLS 1.3 is asked with an empty key
+/// share, so its `HelloRetryRequest` names the suite. A version the server does not accept
+/// yields an empty list. At most one connection per suite accepted, plus one per version.
+async fn enumerate_per_version(
+    context: &Context,
+    target: &Target,
+) -> Result<Vec<(u16, Vec<u16>)>, String> {
+    let mut found = Vec::new();
+    for version in [
+        legacy::SSL3,
+        legacy::TLS10,
+        legacy::TLS11,
+        legacy::TLS12,
+        legacy::TLS13,
+    ] {
+        let mut offer = if version == legacy::TLS13 {
+            legacy::TLS13_SUITES.to_vec()
+        } else {
+            legacy::every_legacy_suite()
+        };
+        let groups: &[u16] = if version == legacy::TLS13 {
+            crate::tls_groups::TLS13_COMMON_GROUPS
+        } else {
+            crate::tls_groups::TLS12_COMMON_GROUPS
+        };
+        let mut accepted = Vec::new();
+        for _ in 0..=offer.len() {
+            let chosen = match hello_with_groups(context, target, version, &offer, groups).await? {
+                Answer::ServerHello {
+                    version: chosen,
+                    suite,
+                    ..
+                } if chosen == version && version != legacy::TLS13 => suite,
+                Answer::HelloRetryRequest { suite, .. } if version == legacy::TLS13 => suite,
+                _ => break,
+            };
+            if !offer.contains(&chosen) {
+                break;
+            }
+            accepted.push(chosen);
+            offer.retain(|s| *s != chosen);
+            if offer.is_empty() {
+                break;
+            }
+        }
+        found.push((version, accepted));
+    }
+    Ok(found)
 }
 
 /// The facts of one certificate.
@@ -586,6 +760,11 @@ async fn legacy_chain(context: &Context, target: &Target) -> Option<Vec<Vec<u8>>
     legacy::certificate_chain(&bytes)
 }
 
+/// Why the probe does not measure whether a client-initiated renegotiation is accepted.
+const CLIENT_RENEGOTIATION: &str = "not measured: a renegotiation is a second handshake inside \
+    the encrypted session; rustls cannot renegotiate, and the probe writes no TLS record \
+    cryptography by hand (sslyze --reneg measures it)";
+
 pub(crate) async fn compression_renegotiation(context: &Context, target: &Target) -> Finding {
     // TLS 1.2 (or the server's highest below), DEFLATE offered before null compression.
     let mut suites = legacy::TLS12_SUITES.to_vec();
@@ -614,7 +793,8 @@ pub(crate) async fn compression_renegotiation(context: &Context, target: &Target
                 Finding::new(
                     Outcome::Met,
                     format!(
-                        "{}: no compression, secure renegotiation signalled",
+                        "{}: no compression, secure renegotiation signalled (client-initiated \
+                         renegotiation itself not measured)",
                         legacy::version_name(version)
                     ),
                 )
@@ -628,6 +808,7 @@ pub(crate) async fn compression_renegotiation(context: &Context, target: &Target
                 .with("version", legacy::version_name(version))
                 .with("compression", compression)
                 .with("secure_renegotiation", secure_renegotiation)
+                .with("client_renegotiation", CLIENT_RENEGOTIATION)
         }
         Ok(Answer::Alert { description, .. }) => Finding::new(
             Outcome::Met,

@@ -13,4 +13,6 @@ mod https_login_peers;
 mod legacy_plc_assessment;
 mod plain_modbus_plc;
 mod rampart_gateway;
+mod sslyze_agreement;
+mod tls_groups_and_resumption;
 mod weak_tls_peers;

@@ -13,7 +13,7 @@ use crate::util::{Peer, expect, free_port, have, probe, result, wait_listening};
 
 /// An RSA 2048 certificate for 127.0.0.1 and localhost, made by openssl (the peer's own
 /// material, outside Rampart's crypto seam).
-fn certificate(dir: &Path) -> (String, String) {
+pub(crate) fn certificate(dir: &Path) -> (String, String) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let status = Command::new("openssl")
         .args([
@@ -42,7 +42,7 @@ fn certificate(dir: &Path) -> (String, String) {
 
 /// stunnel4 in front of a backend that accepts and holds connections (so that stunnel does
 /// not end the session right after the handshake for want of one).
-fn stunnel(dir: &Path, name: &str, options: &str) -> (Peer, u16, std::net::TcpListener) {
+pub(crate) fn stunnel(dir: &Path, name: &str, options: &str) -> (Peer, u16, std::net::TcpListener) {
     assert!(
         have("stunnel4"),
         "stunnel4 is not installed: run scripts/test"
