@@ -161,12 +161,13 @@ pub fn server_config(sources: &ServerSources) -> Result<Arc<ServerConfig>, TlsEr
         .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?;
     let chain = read_certs(&sources.cert_chain)?;
     let key = read_key(&sources.key)?;
-    let config = ServerConfig::builder_with_provider(provider)
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
+    without_resumption(&mut config);
     Ok(Arc::new(config))
 }
 
@@ -186,7 +187,23 @@ pub fn web_server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConf
         .with_single_cert(chain, key)
         .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    without_resumption(&mut config);
     Ok(Arc::new(config))
+}
+
+/// Turns session resumption off: no session cache, no TLS 1.3 tickets (stateless tickets
+/// are off unless a ticketer is set, and none is).
+///
+/// Every handshake is a full one, so (1) a session that ended with a fatal alert can never
+/// be resumed, as Modbus/TCP Security requires — rustls' cache cannot forget a session when
+/// its connection fails, and a probe found both listeners resuming such sessions; (2) every
+/// connection's client certificate is verified against the CRLs of the moment, so a
+/// certificate revoked since cannot come back through a resumed session. The cost is one
+/// ECDHE and one signature per connection: Modbus sessions are long-lived, and the
+/// management plane's browsers reuse their connections.
+fn without_resumption(config: &mut ServerConfig) {
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
 }
 
 /// A client configuration that trusts the CA certificates in `ca` and, when `identity` is

@@ -386,14 +386,14 @@ async fn the_probe_and_sslyze_agree_on_the_management_planes_tls() {
         "the probe and sslyze differ on {target}:\n{}",
         failures.join("\n")
     );
-    // The finding docs/probe.md reports: a session ended by a fatal alert is resumed.
-    let resumed = crate::util::expect(
+    // The management plane resumes no session, so none ended by a fatal alert either.
+    let refused = crate::util::expect(
         &evidence,
         "tls-resumption-after-alert",
         &target,
-        rampart_probe::Outcome::NotMet,
+        rampart_probe::Outcome::Met,
     );
-    println!("{resumed}");
+    assert!(refused.contains("resumption not supported"), "{refused}");
     server.abort();
     gw.gateway.shutdown().await.unwrap();
 }

@@ -36,7 +36,7 @@ async fn resumption_with_viewer(gw: &TestGateway) -> Evidence {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_gateway_accepts_only_its_three_groups_and_resumes_a_session_after_an_alert() {
+async fn the_gateway_accepts_only_its_three_groups_and_never_resumes_a_session() {
     let gw = TestGateway::start().await;
     let secure = gw.secure();
     let evidence = probe(std::slice::from_ref(&secure), &["tls-groups"], false).await;
@@ -49,22 +49,18 @@ async fn the_gateway_accepts_only_its_three_groups_and_resumes_a_session_after_a
             "{version}: {groups}"
         );
     }
-    // A finding about Rampart itself: rustls keeps the session of a TLS 1.3 connection it
-    // ended with a fatal alert in its cache and resumes it (Modbus/TCP Security forbids it).
+    // This check found rustls resuming a TLS 1.3 session the gateway had ended with a fatal
+    // alert (Modbus/TCP Security forbids it); the vault now turns resumption off, so every
+    // connection is a full handshake with its client certificate checked against the CRL.
     let evidence = resumption_with_viewer(&gw).await;
-    let resumed = expect(
+    let refused = expect(
         &evidence,
         "tls-resumption-after-alert",
         &secure,
-        Outcome::NotMet,
+        Outcome::Met,
     );
-    assert!(
-        resumed.contains(
-            "TLS 1.3: resumed a session ended by a fatal alert (the server ended \
-             it with alert bad_record_mac)"
-        ),
-        "{resumed}"
-    );
+    assert!(refused.contains("resumption not supported"), "{refused}");
+    assert!(!refused.contains("resumed a session"), "{refused}");
     gw.gateway.shutdown().await.unwrap();
 }
 
