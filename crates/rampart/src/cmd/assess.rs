@@ -117,7 +117,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         .as_deref()
         .ok_or_else(|| BadInput("a PROFILE.toml is required".into()))?;
     let catalog = Catalog::builtin();
-    let profile = Profile::from_file(profile_path, catalog).map_err(|e| BadInput(e.to_string()))?;
+    let profile = read_profile(profile_path)?;
     let waivers = args
         .waivers
         .as_deref()
@@ -125,16 +125,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         .transpose()?;
     let live = live_evaluation(args, &profile)?;
     if let Some(live) = &live {
-        for finding in rampart_assess::contradictions(&profile, live) {
-            eprintln!(
-                "warning: the profile claims {} met, but the live check '{}' says: {} ({} = {})",
-                finding.requirement,
-                finding.check,
-                finding.message,
-                finding.subject,
-                finding.observed
-            );
-        }
+        warn_contradictions(&profile, live);
     }
     let assessment = rampart_assess::assess(
         catalog,
@@ -152,6 +143,64 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::CheckFailed
     })
+}
+
+/// The component profile at `path`, checked against the built-in catalog.
+pub(crate) fn read_profile(path: &Path) -> anyhow::Result<Profile> {
+    Profile::from_file(path, Catalog::builtin()).map_err(|e| BadInput(e.to_string()).into())
+}
+
+/// Each requirement a live check says is not met although the profile claims it, on stderr.
+fn warn_contradictions(profile: &Profile, live: &LiveEvaluation) {
+    for finding in rampart_assess::contradictions(profile, live) {
+        eprintln!(
+            "warning: the profile claims {} met, but the live check '{}' says: {} ({} = {})",
+            finding.requirement, finding.check, finding.message, finding.subject, finding.observed
+        );
+    }
+}
+
+/// Probe evidence as the live findings about the component of `profile`.
+fn probe_evaluation(
+    profile: &Profile,
+    evidence: &rampart_probe::Evidence,
+    source: &str,
+) -> LiveEvaluation {
+    let component = profile.component();
+    evidence.live_evaluation(
+        source,
+        ReportComponent {
+            vendor: component.vendor.clone(),
+            product: component.product.clone(),
+            version: component.version.clone(),
+            component_type: component.component_type,
+        },
+    )
+}
+
+/// `rampart probe --profile`: `profile` assessed with the evidence just gathered, exactly as
+/// `rampart assess PROFILE --evidence FILE` would (contradicted claims warned on stderr):
+/// the report as a terminal table, and whether it passed.
+pub(crate) fn with_probe_evidence(
+    profile: &Profile,
+    evidence: &rampart_probe::Evidence,
+) -> anyhow::Result<(String, bool)> {
+    let live = probe_evaluation(profile, evidence, "rampart probe");
+    warn_contradictions(profile, &live);
+    let assessment = rampart_assess::assess(
+        Catalog::builtin(),
+        profile,
+        &Options {
+            sl_t: None,
+            waivers: None,
+            live: Some(&live),
+            now: now()?,
+        },
+    );
+    Ok((
+        report::text::terminal(&assessment, report::text::Style::default()),
+        assessment.passed,
+    ))
 }
 
 /// The time stamped on reports: `SOURCE_DATE_EPOCH` when set (reproducible builds'
@@ -184,16 +233,7 @@ fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<Live
     let text = read_capped(path, MAX_EVIDENCE_BYTES)?;
     let evidence =
         rampart_probe::Evidence::parse(&text, &source).map_err(|e| BadInput(e.to_string()))?;
-    let component = profile.component();
-    let probed = evidence.live_evaluation(
-        &source,
-        ReportComponent {
-            vendor: component.vendor.clone(),
-            product: component.product.clone(),
-            version: component.version.clone(),
-            component_type: component.component_type,
-        },
-    );
+    let probed = probe_evaluation(profile, &evidence, &source);
     Ok(Some(match live {
         None => probed,
         Some(mut live) => {

@@ -79,6 +79,12 @@ pub(crate) struct Args {
     /// be met (1-20).
     #[arg(long, value_name = "N", default_value_t = rampart_probe::DEFAULT_LOCKOUT_MAX, requires = "login_account")]
     lockout_max: u32,
+    /// The profile of the component probed (as for `rampart assess`): after probing, it is
+    /// assessed with the evidence just gathered — contradicted claims are warned about, and
+    /// the SL-C it reaches is printed (on stderr unless --format table). Exit 1 when the
+    /// assessment fails too.
+    #[arg(long, value_name = "PROFILE.toml")]
+    profile: Option<PathBuf>,
     /// Write the evidence (JSON, schemas/probe/evidence.schema.json) to FILE, for
     /// `rampart assess PROFILE --evidence FILE`.
     #[arg(long, value_name = "FILE")]
@@ -107,6 +113,12 @@ fn parse_register(text: &str) -> Result<(u8, u16), String> {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
+    // A profile that cannot be read is bad input before anything is contacted.
+    let profile = args
+        .profile
+        .as_deref()
+        .map(crate::cmd::assess::read_profile)
+        .transpose()?;
     let identity = match (&args.client_cert, &args.client_key) {
         (Some(cert), Some(key)) => {
             Some(ClientIdentity::from_files(cert, key).map_err(|e| BadInput(e.to_string()))?)
@@ -202,9 +214,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         Format::Junit => rampart_probe::report::junit(&evidence),
     };
     output::print(&text).context("writing to stdout")?;
-    Ok(if evidence.any_not_met() {
-        Outcome::CheckFailed
-    } else {
+    let mut passed = !evidence.any_not_met();
+    if let Some(profile) = &profile {
+        let (report, assessment_passed) =
+            crate::cmd::assess::with_probe_evidence(profile, &evidence)?;
+        passed &= assessment_passed;
+        if args.format == Format::Table {
+            output::print(&format!("\n{report}")).context("writing to stdout")?;
+        } else {
+            // stdout holds the chosen machine-readable document only.
+            eprint!("\n{report}");
+        }
+    }
+    Ok(if passed {
         Outcome::Ok
+    } else {
+        Outcome::CheckFailed
     })
 }

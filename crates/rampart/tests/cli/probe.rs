@@ -76,6 +76,44 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
             ],
             "lockout maximum must be 1 to 20",
         ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--checks",
+                "storm-connections",
+            ],
+            "an essential function is watched, and there is none",
+        ),
+        (
+            vec![
+                "probe",
+                "https://127.0.0.1:1",
+                "--intrusive",
+                "--monitor",
+                "https://127.0.0.1:1",
+            ],
+            "is not a Modbus target",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--monitor-register",
+                "1/70000",
+            ],
+            "'70000' is not a register address",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--profile",
+                "/nonexistent.toml",
+            ],
+            "/nonexistent.toml",
+        ),
     ] {
         let out = rampart(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -246,6 +284,23 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
     assert!(stderr(&out).contains("CR 3.1"), "{}", stderr(&out));
     let bad = rampart(&["assess", profile, "--evidence", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+
+    // --profile: the legacy PLC's claims assessed with what the probe just measured.
+    let legacy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/legacy-plc.toml"
+    );
+    let out = rampart(&["probe", &targets[2], "--profile", legacy]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("modbus-plaintext"), "{text}");
+    assert!(text.contains("SL-C {1 0 0 0"), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(
+        stderr(&out).contains("warning: the profile claims CR 3.1 met"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
