@@ -350,6 +350,44 @@ pub static CHECKS: &[CheckSpec] = &[
         failure: "the target's essential function is lost or slowed by bursts of pipelined \
                   requests",
     },
+    CheckSpec {
+        id: "storm-udp-flood",
+        schemes: &Scheme::ALL,
+        requirements: &["CR 7.1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 2000 UDP datagrams of 64 random bytes \
+                  a second to the target's port (needs no privilege), while the essential \
+                  function (--monitor) is polled every 100 ms; met as for storm-connections",
+        failure: "the target's essential function is lost or slowed by a UDP flood",
+    },
+    CheckSpec {
+        id: "storm-icmp-flood",
+        schemes: &Scheme::ALL,
+        requirements: &["CR 7.1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 1000 ICMP echo requests a second on a \
+                  raw socket (needs CAP_NET_RAW: root, or unshare -rn; else not tested), \
+                  while the essential function (--monitor) is polled every 100 ms; met as for \
+                  storm-connections",
+        failure: "the target's essential function is lost or slowed by an ICMP flood",
+    },
+    CheckSpec {
+        id: "storm-syn-flood",
+        schemes: &Scheme::ALL,
+        requirements: &["CR 7.1", "CR 7.2"],
+        bound: crate::robustness::STORM_BOUND,
+        intrusive: true,
+        session: false,
+        summary: "INTRUSIVE, loads the target for 10 s: 2000 TCP SYN segments a second to the \
+                  target's port, each from another source port, on a raw socket (needs \
+                  CAP_NET_RAW: root, or unshare -rn; else not tested), while the essential \
+                  function (--monitor) is polled every 100 ms; met as for storm-connections",
+        failure: "the target's essential function is lost or slowed by a SYN flood",
+    },
 ];
 
 impl CheckSpec {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::checks::{CheckSpec, Plan};
 use crate::evidence::{CheckResult, Evidence, Outcome};
 use crate::net::{Context, Pacer};
+use crate::robustness::floods::Flood;
 use crate::robustness::{self, Storm};
 use crate::target::Target;
 
@@ -102,6 +103,9 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "storm-slow-requests",
     "storm-malformed-frames",
     "storm-pipelined-requests",
+    "storm-udp-flood",
+    "storm-icmp-flood",
+    "storm-syn-flood",
 ];
 
 async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Finding {
@@ -138,6 +142,9 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "storm-slow-requests" => robustness::storm(context, target, Storm::SlowRequests).await,
         "storm-malformed-frames" => robustness::storm(context, target, Storm::Malformed).await,
         "storm-pipelined-requests" => robustness::storm(context, target, Storm::Pipelined).await,
+        "storm-udp-flood" => robustness::storm(context, target, Storm::Flood(Flood::Udp)).await,
+        "storm-icmp-flood" => robustness::storm(context, target, Storm::Flood(Flood::Icmp)).await,
+        "storm-syn-flood" => robustness::storm(context, target, Storm::Flood(Flood::Syn)).await,
         other => Finding::new(
             Outcome::NotTested,
             format!("no implementation of the check '{other}'"),

@@ -11,6 +11,7 @@
 //! stayed within [`LATENCY_FACTOR`] times the unloaded p99, the target is still up, and
 //! the storm saw nothing wrong in the target's own answers (data for a malformed frame).
 
+pub(crate) mod floods;
 pub(crate) mod monitor;
 pub(crate) mod storms;
 
@@ -85,6 +86,7 @@ pub(crate) enum Storm {
     SlowRequests,
     Malformed,
     Pipelined,
+    Flood(floods::Flood),
 }
 
 /// Runs `storm` against `target` while the monitor watches the plan's essential function.
@@ -98,6 +100,17 @@ pub(crate) async fn storm(context: &Context, target: &Target, storm: Storm) -> F
     let storm_target = match storm_target(context, target).await {
         Ok(t) => t,
         Err(e) => return Finding::new(Outcome::NotTested, e),
+    };
+    // A flood that cannot send (no privilege for a raw socket) is found out before anything
+    // is sent or watched.
+    let flood = match storm {
+        Storm::Flood(kind) => match floods::open(kind, &storm_target) {
+            Ok(socket) => Some(socket),
+            Err(e) => {
+                return Finding::new(Outcome::NotTested, format!("{e}; nothing was sent"));
+            }
+        },
+        _ => None,
     };
     let monitor = match Monitor::start(context, &function).await {
         Ok(m) => m,
@@ -117,6 +130,14 @@ pub(crate) async fn storm(context: &Context, target: &Target, storm: Storm) -> F
         Storm::SlowRequests => storms::slow_requests(&storm_target, until).await,
         Storm::Malformed => storms::malformed(&storm_target, until).await,
         Storm::Pipelined => storms::pipelined(&storm_target, until).await,
+        Storm::Flood(_) => match flood {
+            Some(socket) => floods::run(socket, until).await,
+            None => StormReport {
+                summary: "no socket to flood from".to_owned(),
+                details: Map::new(),
+                problems: Vec::new(),
+            },
+        },
     };
     let storm_end = monitor.elapsed();
     let baseline = monitor::window(&monitor.polls(), Duration::ZERO, storm_start);

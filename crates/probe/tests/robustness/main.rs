@@ -337,3 +337,72 @@ async fn a_fragile_plc_loses_its_essential_function_in_a_connection_storm() {
     );
     assert!(evidence.any_not_met());
 }
+
+/// Whether this process may open raw sockets (root, or `CAP_NET_RAW` in its namespace).
+fn may_open_raw_sockets() -> bool {
+    socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::RAW,
+        Some(socket2::Protocol::ICMPV4),
+    )
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rampart_keeps_its_essential_function_under_udp_icmp_and_syn_floods() {
+    let _serial = SERIAL.lock().await;
+    let gw = TestGateway::start().await;
+    let secure = target(&gw.secure());
+    let pki = rampart_vault::pki::Pki::open(&gw.data).unwrap();
+    let operator = ClientIdentity::from_files(
+        &pki.client_cert_path("operator").unwrap(),
+        &pki.client_key_path("operator").unwrap(),
+    )
+    .unwrap();
+    let plan = Plan::with_robustness(
+        vec![secure.clone()],
+        Some(&names(&[
+            "storm-udp-flood",
+            "storm-icmp-flood",
+            "storm-syn-flood",
+        ])),
+        true,
+        None,
+        RobustnessOptions {
+            monitor: Some(register_of(&secure)),
+            monitor_identity: Some(operator),
+            storm_from: Some(STORM_FROM.parse().unwrap()),
+        },
+    )
+    .unwrap();
+    let evidence = run(&plan).await;
+    let check = |id: &str| evidence.checks.iter().find(|c| c.id == id).unwrap();
+    // The UDP flood needs no privilege: it always runs.
+    let udp = check("storm-udp-flood");
+    assert_eq!(udp.outcome, Outcome::Met, "{}", udp.observation);
+    assert!(
+        udp.details["storm"]["sent"].as_u64().unwrap() >= 10_000,
+        "{udp:#?}"
+    );
+    for id in ["storm-icmp-flood", "storm-syn-flood"] {
+        let flood = check(id);
+        if may_open_raw_sockets() {
+            assert_eq!(flood.outcome, Outcome::Met, "{id}: {}", flood.observation);
+            assert_eq!(flood.details["missed_polls"], 0, "{flood:#?}");
+            assert!(
+                flood.details["storm"]["sent"].as_u64().unwrap() >= 5_000,
+                "{flood:#?}"
+            );
+            assert_eq!(flood.details["storm"]["source"], STORM_FROM);
+        } else {
+            // Without the privilege nothing is sent, and the evidence says why.
+            assert_eq!(flood.outcome, Outcome::NotTested, "{id}");
+            assert!(
+                flood.observation.contains("CAP_NET_RAW"),
+                "{}",
+                flood.observation
+            );
+        }
+    }
+    gw.gateway.shutdown().await.unwrap();
+}
