@@ -12,6 +12,7 @@ mod https_login;
 mod https_login_peers;
 mod legacy_plc_assessment;
 mod plain_modbus_plc;
+mod pymodbus_plc;
 mod rampart_gateway;
 mod sslyze_agreement;
 mod tls_groups_and_resumption;
