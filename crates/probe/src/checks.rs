@@ -158,6 +158,21 @@ pub static CHECKS: &[CheckSpec] = &[
         failure: "the target serves data to a client that did not authenticate",
     },
     CheckSpec {
+        id: "modbus-function-codes",
+        schemes: &[Scheme::Modbus, Scheme::ModbusTls],
+        requirements: &["CR 7.7"],
+        bound: Duration::from_secs(30),
+        intrusive: false,
+        session: true,
+        summary: "the public diagnostic and maintenance functions, read-only, unit 1: FC 7 \
+                  (exception status), FC 8/0 (diagnostics: return query data), FC 11 and 12 \
+                  (communication event counter and log), FC 17 (report server id), FC 24 \
+                  (FIFO queue at 0); met when none is answered with data (least \
+                  functionality: a client that only reads and writes process data needs none)",
+        failure: "the target serves diagnostic and maintenance functions nobody needs for the \
+                  process",
+    },
+    CheckSpec {
         id: "modbus-malformed-frames",
         schemes: &[Scheme::Modbus, Scheme::ModbusTls],
         requirements: &["CR 3.5", "CR 7.1"],

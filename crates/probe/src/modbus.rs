@@ -236,36 +236,48 @@ fn public_reads() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-pub(crate) async fn unauthenticated_access(context: &Context, target: &Target) -> Finding {
-    let mut tcp = match connect(context, target, "no unauthenticated Modbus").await {
-        Ok(tcp) => tcp,
-        Err(finding) => return finding,
-    };
-    let mut answered = Vec::new();
-    let mut replies = serde_json::Map::new();
+/// Sends each of `requests` on `session` and returns each reply; a session the target closed
+/// (or left silent, or answered with something else) is reopened, paced, for the next one.
+async fn ask_each(
+    context: &Context,
+    target: &Target,
+    mut session: Box<dyn Session>,
+    requests: Vec<(&'static str, Vec<u8>)>,
+) -> Vec<(&'static str, Reply)> {
+    let mut replies = Vec::new();
     let mut closed = false;
-    for (name, request) in public_reads() {
+    for (name, request) in requests {
         let reply = if closed {
-            // A closed connection is reopened (paced) so that each function gets its answer.
             match open(context, target).await {
                 Ok(fresh) => {
-                    tcp = fresh;
+                    session = fresh;
                     closed = false;
-                    call(&mut tcp, &request).await
+                    call(&mut session, &request).await
                 }
                 Err(e) => Reply::Closed(Some(net::describe_io(&e))),
             }
         } else {
-            call(&mut tcp, &request).await
+            call(&mut session, &request).await
         };
         if matches!(reply, Reply::Closed(_) | Reply::Silent | Reply::Garbage(_)) {
             closed = true;
         }
-        if matches!(reply, Reply::Data(_)) {
-            answered.push(name);
-        }
-        replies.insert(name.to_owned(), Value::String(reply.describe()));
+        replies.push((name, reply));
     }
+    replies
+}
+
+pub(crate) async fn unauthenticated_access(context: &Context, target: &Target) -> Finding {
+    let session = match connect(context, target, "no unauthenticated Modbus").await {
+        Ok(session) => session,
+        Err(finding) => return finding,
+    };
+    let replies = ask_each(context, target, session, public_reads()).await;
+    let answered: Vec<&str> = replies
+        .iter()
+        .filter(|(_, reply)| matches!(reply, Reply::Data(_)))
+        .map(|(name, _)| *name)
+        .collect();
     let finding = if answered.is_empty() {
         Finding::new(
             Outcome::Met,
@@ -281,7 +293,91 @@ pub(crate) async fn unauthenticated_access(context: &Context, target: &Target) -
         )
     };
     Finding {
-        details: replies,
+        details: describe_replies(&replies),
+        ..finding
+    }
+}
+
+fn describe_replies(replies: &[(&'static str, Reply)]) -> serde_json::Map<String, Value> {
+    replies
+        .iter()
+        .map(|(name, reply)| ((*name).to_owned(), Value::String(reply.describe())))
+        .collect()
+}
+
+/// The public diagnostic and maintenance functions, read-only: FC 7, FC 8 sub-function 0
+/// (return query data: an echo), FC 11, FC 12, FC 17 and FC 24 (the FIFO at address 0).
+fn maintenance_functions() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "FC 7 read exception status",
+            encode(41, RequestPdu::ReadExceptionStatus),
+        ),
+        (
+            "FC 8/0 diagnostics: return query data",
+            encode(
+                42,
+                RequestPdu::Diagnostics {
+                    sub_function: 0,
+                    data: &[0xA5, 0x5A],
+                },
+            ),
+        ),
+        (
+            "FC 11 get communication event counter",
+            encode(43, RequestPdu::GetCommEventCounter),
+        ),
+        (
+            "FC 12 get communication event log",
+            encode(44, RequestPdu::GetCommEventLog),
+        ),
+        (
+            "FC 17 report server id",
+            encode(45, RequestPdu::ReportServerId),
+        ),
+        (
+            "FC 24 read FIFO queue",
+            encode(46, RequestPdu::ReadFifoQueue { address: 0 }),
+        ),
+    ]
+}
+
+/// Which diagnostic and maintenance functions the target serves (least functionality).
+pub(crate) async fn function_codes(context: &Context, target: &Target) -> Finding {
+    let who = if target.scheme() == crate::target::Scheme::ModbusTls {
+        "to the client certificate's role"
+    } else {
+        "without authentication"
+    };
+    let session = match connect(context, target, "no Modbus functions served").await {
+        Ok(session) => session,
+        Err(finding) => return finding,
+    };
+    let replies = ask_each(context, target, session, maintenance_functions()).await;
+    let served: Vec<&str> = replies
+        .iter()
+        .filter(|(_, reply)| matches!(reply, Reply::Data(_)))
+        .map(|(name, _)| *name)
+        .collect();
+    let finding = if served.is_empty() {
+        Finding::new(
+            Outcome::Met,
+            format!(
+                "serves none of the diagnostic and maintenance functions {who} (FC 7, 8, 11, \
+                 12, 17, 24: each refused, with an exception or a close)"
+            ),
+        )
+    } else {
+        Finding::new(
+            Outcome::NotMet,
+            format!(
+                "serves diagnostic and maintenance functions {who}: {}",
+                served.join(", ")
+            ),
+        )
+    };
+    Finding {
+        details: describe_replies(&replies),
         ..finding
     }
 }

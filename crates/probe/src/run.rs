@@ -89,6 +89,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "tls-resumption-after-alert",
     "modbus-plaintext",
     "modbus-unauthenticated-access",
+    "modbus-function-codes",
     "modbus-malformed-frames",
     "modbus-unauthenticated-write",
     "modbus-role-write",
@@ -125,6 +126,7 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "modbus-unauthenticated-access" => {
             crate::modbus::unauthenticated_access(context, target).await
         }
+        "modbus-function-codes" => crate::modbus::function_codes(context, target).await,
         "modbus-malformed-frames" => crate::modbus::malformed_frames(context, target).await,
         "modbus-unauthenticated-write" | "modbus-role-write" => {
             crate::modbus::write_back(context, target).await

@@ -50,6 +50,9 @@ async fn a_pymodbus_plc_serves_anyone_and_loses_the_sl_its_profile_claims() {
     for fc in ["FC 1", "FC 2", "FC 3", "FC 4", "FC 43/14"] {
         assert!(reads.contains(fc), "{reads}");
     }
+    // A stock server answers diagnostics and its id to anyone (CR 7.7).
+    let functions = expect(&evidence, "modbus-function-codes", &target, Outcome::NotMet);
+    assert!(functions.contains("FC 8/0"), "{functions}");
     // Silence for a bad protocol id, and an exception without its function code for a
     // quantity over the limit: neither is the deterministic answer the check asks for.
     let malformed = expect(

@@ -84,6 +84,9 @@ async fn the_plain_listener_is_reported_as_unauthenticated_clear_text_but_robust
         Outcome::NotMet,
     );
     assert!(reads.contains("FC 3 read holding registers"), "{reads}");
+    // The viewer role's policy allows the data reads only: no diagnostics, no server id.
+    let functions = expect(&evidence, "modbus-function-codes", &plain, Outcome::Met);
+    assert!(functions.contains("serves none"), "{functions}");
     let malformed = expect(&evidence, "modbus-malformed-frames", &plain, Outcome::Met);
     assert!(malformed.contains("answered as before"), "{malformed}");
     // The viewer role may not write: the policy answers exception 0x01.
