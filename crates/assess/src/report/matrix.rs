@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use rampart_catalog::{Kind, RequirementId};
+use rampart_catalog::{Fr, Kind, RequirementId};
 use serde::Serialize;
 
 use super::escape_xml as esc;
@@ -36,6 +36,8 @@ pub struct Row {
     pub id: RequirementId,
     /// CR or RE (NDR-specific requirements are CRs of the NDR kind in the catalog).
     pub kind: Kind,
+    /// Its foundational requirement.
+    pub fr: Option<Fr>,
     /// Its title.
     pub title: String,
     /// The lowest security level at which it is required.
@@ -151,6 +153,7 @@ fn row(r: &RequirementResult, checks: &LiveChecks) -> Row {
     Row {
         id: r.id,
         kind: r.kind,
+        fr: r.fr,
         title: r.title.clone(),
         sl: r.lowest_level(),
         status: r.status,
