@@ -175,7 +175,7 @@ fn diagram_svg() -> String {
         &mut s,
         10,
         150,
-        250,
+        230,
         160,
         "#eff8ff",
         "Control network zone",
@@ -188,9 +188,9 @@ fn diagram_svg() -> String {
     );
     zone(
         &mut s,
-        600,
+        620,
         150,
-        250,
+        230,
         160,
         "#fef6ee",
         "PLC zone",
@@ -213,7 +213,7 @@ fn diagram_svg() -> String {
     );
     let _ = writeln!(
         s,
-        "<rect x=\"320\" y=\"170\" width=\"220\" height=\"120\" rx=\"8\" fill=\"#ecfdf3\" stroke=\"#1b7f3b\" stroke-width=\"2\"/>\n<text x=\"430\" y=\"196\" font-size=\"14\" font-weight=\"700\" text-anchor=\"middle\" fill=\"#101828\">Rampart gateway (NDR)</text>\n<text x=\"430\" y=\"218\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">conduit: per-role Modbus DPI</text>\n<text x=\"430\" y=\"236\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">IDS, audit trail, island mode</text>\n<text x=\"430\" y=\"254\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">default deny</text>"
+        "<rect x=\"315\" y=\"170\" width=\"230\" height=\"120\" rx=\"8\" fill=\"#ecfdf3\" stroke=\"#1b7f3b\" stroke-width=\"2\"/>\n<text x=\"430\" y=\"196\" font-size=\"14\" font-weight=\"700\" text-anchor=\"middle\" fill=\"#101828\">Rampart gateway (NDR)</text>\n<text x=\"430\" y=\"218\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">conduit: per-role Modbus DPI</text>\n<text x=\"430\" y=\"236\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">IDS, audit trail, island mode</text>\n<text x=\"430\" y=\"254\" font-size=\"12\" text-anchor=\"middle\" fill=\"#344054\">default deny</text>"
     );
     let arrow = |s: &mut String,
                  x1: u32,
@@ -229,8 +229,12 @@ fn diagram_svg() -> String {
             esc(label)
         );
     };
-    arrow(&mut s, 260, 230, 318, 230, "Modbus/TCP Security", 289, 220);
-    arrow(&mut s, 540, 230, 598, 230, "Modbus/TCP", 569, 220);
+    arrow(&mut s, 240, 250, 313, 250, "Modbus/TCP", 277, 226);
+    let _ = writeln!(
+        s,
+        "<text x=\"277\" y=\"240\" font-size=\"11\" text-anchor=\"middle\" fill=\"#344054\">Security (TLS)</text>"
+    );
+    arrow(&mut s, 545, 250, 618, 250, "Modbus/TCP", 582, 240);
     arrow(
         &mut s,
         430,
@@ -699,8 +703,9 @@ fn inline(text: &str) -> String {
 }
 
 const EXTRA_STYLE: &str = "
-nav ol { columns: 2; } figure.diagram { margin: 12px 0; } figure.diagram svg { max-width: 100%; height: auto; }
+nav ul { columns: 2; list-style: none; padding-left: 0; } figure.diagram { margin: 12px 0; } figure.diagram svg { max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12px; } table.matrix td { font-size: 12px; }
+td code { overflow-wrap: anywhere; } td:first-child code { overflow-wrap: normal; white-space: nowrap; }
 @page { size: A4 landscape; margin: 14mm; }
 ";
 
@@ -709,7 +714,7 @@ pub(crate) fn html(doc: &Manual) -> String {
     let mut out = String::with_capacity(512 << 10);
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}{EXTRA_STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">{}</p>\n<nav><ol>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}{EXTRA_STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">{}</p>\n<nav><ul>\n",
         esc(&doc.title),
         rampart_assess::report::html::STYLE,
         esc(&doc.title),
@@ -725,7 +730,7 @@ pub(crate) fn html(doc: &Manual) -> String {
             );
         }
     }
-    out.push_str("</ol></nav>\n");
+    out.push_str("</ul></nav>\n");
     for block in &doc.blocks {
         match block {
             Block::Heading(level, anchor, text) => {
