@@ -92,7 +92,7 @@ impl Matrix {
 
 /// Whether a profile evidence file is a test (a file under a `tests/` directory or a fuzz
 /// target).
-fn is_test_file(path: &str) -> bool {
+pub(crate) fn is_test_file(path: &str) -> bool {
     path.starts_with("tests/") || path.contains("/tests/") || path.starts_with("fuzz/")
 }
 
@@ -110,17 +110,13 @@ pub fn build(assessment: &Assessment, checks: &LiveChecks) -> Matrix {
     }
 }
 
-fn row(r: &RequirementResult, checks: &LiveChecks) -> Row {
-    let how = match r.status {
-        Status::Compensated => r.countermeasure.clone().or_else(|| r.notes.clone()),
-        Status::NotApplicable => r.justification.clone().or_else(|| r.notes.clone()),
-        _ => r.notes.clone(),
-    }
-    .or_else(|| r.reason.clone());
+/// The settings (and self-tests) the live checks read for requirement `id`, with the secure
+/// value each expects.
+pub fn settings(id: RequirementId, checks: &LiveChecks) -> Vec<MatrixSetting> {
     let mut settings: Vec<MatrixSetting> = checks
         .checks()
         .iter()
-        .filter(|c| c.requirement == r.id)
+        .filter(|c| c.requirement == id)
         .map(|c| MatrixSetting {
             id: match (&c.setting, &c.self_test) {
                 (Some(s), _) => s.clone(),
@@ -135,6 +131,17 @@ fn row(r: &RequirementResult, checks: &LiveChecks) -> Row {
         })
         .collect();
     settings.dedup();
+    settings
+}
+
+fn row(r: &RequirementResult, checks: &LiveChecks) -> Row {
+    let how = match r.status {
+        Status::Compensated => r.countermeasure.clone().or_else(|| r.notes.clone()),
+        Status::NotApplicable => r.justification.clone().or_else(|| r.notes.clone()),
+        _ => r.notes.clone(),
+    }
+    .or_else(|| r.reason.clone());
+    let settings = settings(r.id, checks);
     let mut tests = Vec::new();
     let mut documents = Vec::new();
     for e in &r.evidence {
@@ -403,5 +410,46 @@ justification = "No devices"
         assert_eq!(html.matches("<tr").count(), m.rows.len() + 1);
         assert!(html.contains("&lt;hashed&gt;"));
         assert!(!html.contains("<hashed>"));
+    }
+
+    #[test]
+    fn the_oscal_component_definition_carries_settings_and_tests() {
+        let catalog = Catalog::builtin();
+        let profile = Profile::parse(PROFILE, "p.toml", catalog).unwrap();
+        let a = assess(
+            catalog,
+            &profile,
+            &Options {
+                sl_t: None,
+                waivers: None,
+                live: None,
+                now: jiff::Timestamp::UNIX_EPOCH,
+            },
+        );
+        let doc =
+            crate::report::oscal::document(&a, crate::report::oscal::Document::ComponentDefinition);
+        let items = doc["component-definition"]["components"][0]["control-implementations"][0]
+            ["implemented-requirements"]
+            .as_array()
+            .unwrap();
+        let props = |id: &str, name: &str| -> Vec<String> {
+            let item = items.iter().find(|i| i["control-id"] == id).unwrap();
+            item["props"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            props("cr-1.1-re-2", "setting"),
+            ["identity.mfa.required_for_all = true"]
+        );
+        assert_eq!(
+            props("cr-1.1", "evidence-test"),
+            ["a::b", "crates/x/tests/it/cr_1_1.rs"]
+        );
+        assert_eq!(props("cr-1.1", "lowest-level"), ["1"]);
     }
 }

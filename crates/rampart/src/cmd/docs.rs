@@ -34,13 +34,16 @@ pub(crate) enum Format {
     Markdown,
     /// PDF, rendered from the HTML by `weasyprint` (Debian package `weasyprint`).
     Pdf,
+    /// The compliance matrix as an OSCAL 1.2.1 component definition (the same document as
+    /// `rampart assess --format oscal-component`).
+    Oscal,
 }
 
 #[derive(clap::Subcommand)]
 pub(crate) enum Command {
     /// The security manual: intended use and the zone/conduit model, defense in depth expected
     /// of the environment, hardening, secure operation, accounts, secure disposal, third-party
-    /// components and the compliance matrix. Writes DIR/security-manual.{html,md,pdf}.
+    /// components and the compliance matrix. Writes DIR/security-manual.{html,md,pdf} and DIR/component-definition.json (OSCAL).
     Manual(ManualArgs),
 }
 
@@ -67,7 +70,7 @@ pub(crate) struct ManualArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     live_report: Option<PathBuf>,
     /// Output formats (repeatable or comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Format::Html, Format::Markdown])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Format::Html, Format::Markdown, Format::Oscal])]
     format: Vec<Format>,
     /// The directory to write into (created if needed).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
@@ -80,6 +83,8 @@ pub(crate) const HTML_FILE: &str = "security-manual.html";
 pub(crate) const MARKDOWN_FILE: &str = "security-manual.md";
 /// The PDF file.
 pub(crate) const PDF_FILE: &str = "security-manual.pdf";
+/// The OSCAL component definition.
+pub(crate) const OSCAL_FILE: &str = "component-definition.json";
 
 pub(crate) fn run(command: &Command) -> anyhow::Result<Outcome> {
     match command {
@@ -124,6 +129,13 @@ fn manual(args: &ManualArgs) -> anyhow::Result<Outcome> {
             Format::Html => write(&dir.join(HTML_FILE), &manual::html(&doc))?,
             Format::Markdown => write(&dir.join(MARKDOWN_FILE), &manual::markdown(&doc))?,
             Format::Pdf => pdf(&manual::html(&doc), &dir.join(PDF_FILE))?,
+            Format::Oscal => write(
+                &dir.join(OSCAL_FILE),
+                &rampart_assess::report::oscal::document_text(
+                    &assessment,
+                    rampart_assess::report::oscal::Document::ComponentDefinition,
+                ),
+            )?,
         }
     }
     crate::output::print(&format!(

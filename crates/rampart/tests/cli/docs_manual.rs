@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use rampart_catalog::{Catalog, ComponentType, Kind};
 
-use crate::util::{stderr, stdout};
+use crate::util::{have, stderr, stdout, trestle};
 
 /// The timestamp of the committed manual (2026-12-01T00:00:00Z).
 const MANUAL_EPOCH: &str = "1796083200";
@@ -81,6 +81,15 @@ fn writes_a_self_contained_manual_with_a_row_per_ndr_requirement() {
     }
     let rows = md.lines().filter(|l| l.starts_with("| **")).count();
     assert_eq!(rows, expected.len(), "Markdown matrix rows");
+    // The matrix as OSCAL: one implemented requirement per claimed requirement.
+    let oscal: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("component-definition.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(oscal["component-definition"]["components"][0]["control-implementations"][0]
+        ["implemented-requirements"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
     // No PDF unless asked for.
     assert!(!out.join("security-manual.pdf").exists());
 }
@@ -107,11 +116,15 @@ fn the_committed_manual_is_current() {
     let committed = repo().join("docs/manual");
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path();
-    let output = manual(&["--format", "html,markdown", "-o", fresh.to_str().unwrap()]);
+    let output = manual(&["-o", fresh.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let update = std::env::var_os("RAMPART_UPDATE_MANUAL").is_some();
     let mut stale = Vec::new();
-    for file in ["security-manual.md", "security-manual.html"] {
+    for file in [
+        "security-manual.md",
+        "security-manual.html",
+        "component-definition.json",
+    ] {
         let new = std::fs::read_to_string(fresh.join(file)).unwrap();
         let path = committed.join(file);
         if update {
@@ -207,5 +220,38 @@ fn chromium_renders_the_html_manual() {
         bytes.len() > 50_000,
         "screenshot is only {} bytes",
         bytes.len()
+    );
+}
+
+#[test]
+#[ignore = "needs compliance-trestle: run scripts/test"]
+fn trestle_validates_the_committed_component_definition() {
+    assert!(
+        have("trestle"),
+        "trestle is not installed: run scripts/test"
+    );
+    let workspace = tempfile::tempdir().unwrap();
+    // trestle refuses to import a file from inside its own workspace.
+    let exports = tempfile::tempdir().unwrap();
+    let file = exports.path().join("component-definition.json");
+    std::fs::copy(repo().join("docs/manual/component-definition.json"), &file).unwrap();
+    trestle(workspace.path(), &["init"]);
+    trestle(
+        workspace.path(),
+        &[
+            "import",
+            "-f",
+            file.to_str().unwrap(),
+            "-o",
+            "rampart-gateway",
+        ],
+    );
+    trestle(
+        workspace.path(),
+        &[
+            "validate",
+            "-f",
+            "component-definitions/rampart-gateway/component-definition.json",
+        ],
     );
 }

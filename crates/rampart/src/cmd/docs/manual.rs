@@ -615,7 +615,7 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
     para(
         &mut b,
         format!(
-            "Every IEC 62443-4-2 requirement and RE that applies to a {} at SL 1 to 4: its status, the lowest SL at which it is required, how the component meets it, the setting that enables it (with its secure value), and the tests that prove it. The same claims as an OSCAL 1.2.1 component definition: `rampart assess PROFILE --format oscal-component`.",
+            "Every IEC 62443-4-2 requirement and RE that applies to a {} at SL 1 to 4: its status, the lowest SL at which it is required, how the component meets it, the setting that enables it (with its secure value), and the tests that prove it. The same rows as an OSCAL 1.2.1 component definition (each implemented requirement with its status, how, `setting` and `evidence-test` properties) are in `component-definition.json` next to this manual, and from `rampart assess PROFILE --format oscal-component`.",
             c.component_type
         ),
     );
