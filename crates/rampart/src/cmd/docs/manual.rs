@@ -326,17 +326,17 @@ fn para(blocks: &mut Vec<Block>, text: impl Into<String>) {
 /// Builds the manual of the component assessed in `a`.
 pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::Result<Manual> {
     let c = &a.component;
-    let m = matrix::build(a, checks);
-    let mut b = Vec::new();
+    let compliance = matrix::build(a, checks);
+    let mut doc = Vec::new();
 
     heading(
-        &mut b,
+        &mut doc,
         2,
         "intended-use",
         "1 Intended use and the zone/conduit model",
     );
     para(
-        &mut b,
+        &mut doc,
         format!(
             "{} {} by {} is an IEC 62443-4-2 {} ({}). {}",
             c.product,
@@ -348,12 +348,12 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
         ),
     );
     para(
-        &mut b,
+        &mut doc,
         "It is the conduit between a control network zone and a PLC zone (IEC 62443-3-2 zones and conduits): clients in the control network reach the PLCs only through the gateway, over Modbus/TCP Security (TLS 1.2/1.3 with mutual X.509 authentication, the role taken from the client certificate); the gateway inspects every request against the client's role (default deny), raises IDS alerts, and forwards allowed requests to the PLCs over plain Modbus/TCP inside the PLC zone. It is managed over HTTPS from a management zone, and its audit trail is forwarded to a SIEM. It is not a firewall for other protocols, and it does not protect a PLC that is reachable by another path.",
     );
-    b.push(Block::Raw { markdown: DIAGRAM_TEXT.to_owned(), html: format!("<figure class=\"diagram\">{}<figcaption>The zone and conduit model Rampart assumes.</figcaption></figure>\n", diagram_svg()) });
+    doc.push(Block::Raw { markdown: DIAGRAM_TEXT.to_owned(), html: format!("<figure class=\"diagram\">{}<figcaption>The zone and conduit model Rampart assumes.</figcaption></figure>\n", diagram_svg()) });
     para(
-        &mut b,
+        &mut doc,
         format!(
             "Target security level (SL-T) of this profile: `{}`; capability security level reached by the component itself (SL-C): `{}`; with the countermeasures of the environment (section 2): `{}` (FR order FR1 to FR7).",
             a.sl_t, a.sl_c, a.sl_c_with_countermeasures
@@ -361,16 +361,16 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
     );
 
     heading(
-        &mut b,
+        &mut doc,
         2,
         "defense-in-depth",
         "2 Defense-in-depth measures expected of the environment",
     );
     para(
-        &mut b,
+        &mut doc,
         "Rampart is one layer. The environment must provide the measures below: each is a requirement the component meets only with a compensating countermeasure (CCSC 2), or does not meet by itself.",
     );
-    let compensated: Vec<Vec<String>> = m
+    let compensated: Vec<Vec<String>> = compliance
         .rows
         .iter()
         .filter(|r| r.status == Status::Compensated)
@@ -382,9 +382,9 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
         })
         .collect();
     if compensated.is_empty() {
-        para(&mut b, "The profile names no compensated requirement.");
+        para(&mut doc, "The profile names no compensated requirement.");
     } else {
-        b.push(Block::Table(
+        doc.push(Block::Table(
             vec![
                 "Requirement".into(),
                 "Countermeasure the environment provides".into(),
@@ -392,7 +392,7 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             compensated,
         ));
     }
-    let open: Vec<Vec<String>> = m
+    let open: Vec<Vec<String>> = compliance
         .rows
         .iter()
         .filter(|r| {
@@ -410,10 +410,10 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
         .collect();
     if !open.is_empty() {
         para(
-            &mut b,
+            &mut doc,
             "Requirements within the SL-T that the component does not (fully) meet by itself; the environment must cover them:",
         );
-        b.push(Block::Table(
+        doc.push(Block::Table(
             vec![
                 "Requirement".into(),
                 "SL".into(),
@@ -423,22 +423,22 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             open,
         ));
     }
-    b.push(Block::List(vec![
+    doc.push(Block::List(vec![
         "Place the PLCs in a zone that only the gateway can reach (no other route, no dual-homed hosts).".into(),
         "Restrict the management API to the management zone (`management.allow_list`) and the Modbus/TCP Security listener to the control network (`modbus_security.allow_list`).".into(),
         "Physically protect the device; keep its data directory on storage only the gateway's user can read.".into(),
         "Forward the audit trail to a SIEM that is monitored (section 4.4).".into(),
     ]));
 
-    heading(&mut b, 2, "hardening", "3 Security hardening");
+    heading(&mut doc, 2, "hardening", "3 Security hardening");
     let live = a.live.is_some();
     para(
-        &mut b,
+        &mut doc,
         "Every setting below is read by a live check of `rampart assess --live`; the gateway reports its current values in the configuration report (`rampart config-report`, `GET /api/v1/config-report`; every setting with its description in `docs/config-report.md`). Set each to its secure value; the last column says what a weaker value costs.",
     );
     if !live {
         para(
-            &mut b,
+            &mut doc,
             "This manual was generated without a running gateway: pass `--live URL` or `--live-report FILE` to add each setting's value in your configuration.",
         );
     }
@@ -480,7 +480,7 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             Some(row)
         })
         .collect();
-    b.push(Block::Table(head, rows));
+    doc.push(Block::Table(head, rows));
     let self_tests: Vec<String> = checks
         .checks()
         .iter()
@@ -492,50 +492,50 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
         .collect();
     if !self_tests.is_empty() {
         para(
-            &mut b,
+            &mut doc,
             "Self-tests the configuration report carries (CR 3.3), each expected to pass:",
         );
-        b.push(Block::List(self_tests));
+        doc.push(Block::List(self_tests));
     }
     para(
-        &mut b,
+        &mut doc,
         "Check a configuration before deployment with `rampart config-report --config FILE --data DIR`, and a running gateway with `rampart assess profiles/rampart-gateway.toml --live URL --token @FILE --ca CA`.",
     );
 
-    heading(&mut b, 2, "operation", "4 Secure operation");
-    heading(&mut b, 3, "updates", "4.1 Updates");
+    heading(&mut doc, 2, "operation", "4 Secure operation");
+    heading(&mut doc, 3, "updates", "4.1 Updates");
     para(
-        &mut b,
+        &mut doc,
         "Updates are signed bundles delivered through TUF (`docs/update.md`): provision the supplier's trust once (`rampart update trust`), then `rampart update check`, `rampart update download` and `rampart update install` into the inactive slot; the launcher boots it as a trial and the gateway commits it after its health check (`rampart update commit`, `rampart update rollback`). The security-version floor prevents rollback to a vulnerable release. Check advisories for this release with `rampart vuln self` (section 7).",
     );
-    heading(&mut b, 3, "backups", "4.2 Backups");
+    heading(&mut doc, 3, "backups", "4.2 Backups");
     para(
-        &mut b,
+        &mut doc,
         "`rampart backup create` writes an encrypted backup of the data directory signed by the device key; `rampart backup verify` checks it; `rampart backup restore` verifies everything before restoring and keeps the replaced directory (`docs/backup.md`). Keep backups offline and test a restore regularly.",
     );
-    heading(&mut b, 3, "keys", "4.3 Key and credential rotation");
-    b.push(Block::List(vec![
+    heading(&mut doc, 3, "keys", "4.3 Key and credential rotation");
+    doc.push(Block::List(vec![
         "API tokens: create per program with an expiry (`rampart token create`), revoke unused ones (`rampart token revoke`; `docs/users.md`).".into(),
         "Passwords and second factors: `rampart user` (password reset, MFA reset); sessions can be listed and terminated (`rampart session`).".into(),
         "Update signing keys (the maker's side): `rampart update repo rotate` (`docs/update.md`).".into(),
         "Client certificates and the data at rest: see `docs/vault.md`; the cryptographic inventory of every key is `rampart crypto`.".into(),
     ]));
-    heading(&mut b, 3, "audit", "4.4 Audit forwarding");
+    heading(&mut doc, 3, "audit", "4.4 Audit forwarding");
     para(
-        &mut b,
+        &mut doc,
         "Forward the tamper-evident audit trail to a SIEM with `rampart audit forward` (RFC 5424 syslog over TLS, resuming from a persistent cursor; `docs/forward.md`). Verify the chain with `rampart audit verify`; query with `rampart audit query`.",
     );
     heading(
-        &mut b,
+        &mut doc,
         3,
         "incident-response",
         "4.5 Incident response: the alerts the gateway raises",
     );
     para(
-        &mut b,
+        &mut doc,
         "The IDS (`docs/ids.md`) raises the alerts below into the audit trail and the SIEM. On an unexplained alert: preserve the audit trail (`rampart audit export`), consider island mode (`rampart island on`, which stops all traffic across the conduit without writing to the PLCs), find the source, and restore from a known-good backup or update if the gateway itself is in doubt (`rampart integrity verify`).",
     );
-    b.push(Block::Table(
+    doc.push(Block::Table(
         vec!["Detector".into(), "Raised on".into(), "What to do".into()],
         DETECTORS
             .iter()
@@ -546,12 +546,12 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             .collect(),
     ));
 
-    heading(&mut b, 2, "accounts", "5 Account management");
+    heading(&mut doc, 2, "accounts", "5 Account management");
     para(
-        &mut b,
+        &mut doc,
         "Every person has their own account (no shared accounts); programs use API tokens. Accounts, roles, sessions and tokens are managed with `rampart user`, `rampart role`, `rampart session` and `rampart token` or the management API (`docs/users.md`). Give each person the least-privileged role that fits. The built-in roles:",
     );
-    b.push(Block::Table(
+    doc.push(Block::Table(
         vec!["Role".into(), "Purpose".into(), "Permissions".into()],
         rampart_identity::builtin_roles()
             .into_iter()
@@ -561,7 +561,7 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
                     purpose.to_owned(),
                     perms
                         .iter()
-                        .map(|p| p.as_str())
+                        .map(rampart_identity::Permission::as_str)
                         .collect::<Vec<_>>()
                         .join(", "),
                 ]
@@ -578,27 +578,27 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
         })
         .collect();
     para(
-        &mut b,
+        &mut doc,
         "Password policy, lockout after failed logins, MFA (TOTP) and session limits are settings of the identity service; their secure values (section 3):",
     );
-    b.push(Block::List(identity));
+    doc.push(Block::List(identity));
 
-    heading(&mut b, 2, "disposal", "6 Secure disposal");
+    heading(&mut doc, 2, "disposal", "6 Secure disposal");
     para(
-        &mut b,
+        &mut doc,
         "Before a device leaves service, run `rampart erase --data DIR` (CR 4.2, `docs/vault.md`): the erase is recorded (and sent to the SIEM when asked) first, then the key-encryption key is destroyed, every file overwritten and removed, and the result verified. With a TPM, the sealed key is cleared too. Physically destroy storage that held the data directory if it cannot be erased.",
     );
 
-    heading(&mut b, 2, "components", "7 Third-party components");
+    heading(&mut doc, 2, "components", "7 Third-party components");
     let components = sbom_components(sbom)?;
     para(
-        &mut b,
+        &mut doc,
         format!(
             "The {} components of this build, from its SBOM (`crates/mgmt/sbom/rampart.cdx.json`, CycloneDX 1.6, served by the gateway). Vulnerability status: no advisory database is bundled with the release, so this manual lists each component as not checked; check them against current advisories with `rampart vuln self --rustsec DIR` (a RustSec advisory database checkout), `--osv` or `--csaf`, or on a running gateway with `rampart vuln self --live` (`docs/vulnerabilities.md`).",
             components.len()
         ),
     );
-    b.push(Block::Table(
+    doc.push(Block::Table(
         vec![
             "Component".into(),
             "Version".into(),
@@ -611,17 +611,17 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             .collect(),
     ));
 
-    heading(&mut b, 2, "matrix", "8 Compliance matrix");
+    heading(&mut doc, 2, "matrix", "8 Compliance matrix");
     para(
-        &mut b,
+        &mut doc,
         format!(
             "Every IEC 62443-4-2 requirement and RE that applies to a {} at SL 1 to 4: its status, the lowest SL at which it is required, how the component meets it, the setting that enables it (with its secure value), and the tests that prove it. The same rows as an OSCAL 1.2.1 component definition (each implemented requirement with its status, how, `setting` and `evidence-test` properties) are in `component-definition.json` next to this manual, and from `rampart assess PROFILE --format oscal-component`.",
             c.component_type
         ),
     );
-    b.push(Block::Raw {
-        markdown: matrix::markdown(&m),
-        html: matrix::html_table(&m),
+    doc.push(Block::Raw {
+        markdown: matrix::markdown(&compliance),
+        html: matrix::html_table(&compliance),
     });
 
     Ok(Manual {
@@ -639,8 +639,8 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             a.tool.name,
             a.tool.version
         ),
-        blocks: b,
-        matrix: m,
+        blocks: doc,
+        matrix: compliance,
     })
 }
 
