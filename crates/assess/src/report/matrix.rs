@@ -84,6 +84,14 @@ pub struct Matrix {
 }
 
 impl Matrix {
+    /// How many `met` rows name no test.
+    pub fn untested_met(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Met && r.tests.is_empty())
+            .count()
+    }
+
     /// How many rows have `status`.
     pub fn count(&self, status: Status) -> usize {
         self.rows.iter().filter(|r| r.status == status).count()
@@ -188,6 +196,26 @@ fn code_list(items: &[String]) -> String {
         .join("<br>")
 }
 
+/// What a `met` row without a named test says in the tests column: the claim rests on
+/// documents alone.
+pub const NO_TEST: &str = "none named";
+
+fn tests_md(r: &Row) -> String {
+    if r.tests.is_empty() && r.status == Status::Met {
+        format!("*{NO_TEST}*")
+    } else {
+        code_list(&r.tests)
+    }
+}
+
+fn tests_html(r: &Row) -> String {
+    if r.tests.is_empty() && r.status == Status::Met {
+        format!("<span class=\"small\">{NO_TEST}</span>")
+    } else {
+        html_list(&r.tests)
+    }
+}
+
 /// The summary line: how many rows of each status.
 pub fn summary(m: &Matrix) -> String {
     format!(
@@ -199,7 +227,10 @@ pub fn summary(m: &Matrix) -> String {
         m.count(Status::NotMet),
         m.count(Status::Compensated),
         m.count(Status::NotApplicable),
-    )
+    ) + &match m.untested_met() {
+        0 => String::new(),
+        n => format!(" {n} met row(s) name no test ({NO_TEST})."),
+    }
 }
 
 /// The matrix as a Markdown table, preceded by its summary (no heading: the caller places it).
@@ -234,7 +265,7 @@ pub fn markdown(m: &Matrix) -> String {
             status,
             r.how.as_deref().map(cell).unwrap_or_default(),
             code_list(&settings),
-            code_list(&r.tests),
+            tests_md(r),
         );
         if live {
             let _ = write!(out, " {} |", cell(&r.live.join("; ")));
@@ -303,7 +334,7 @@ pub fn html_table(m: &Matrix) -> String {
             },
             esc(r.how.as_deref().unwrap_or_default()),
             html_list(&settings),
-            html_list(&r.tests),
+            tests_html(r),
         );
         if live {
             let _ = write!(out, "<td>{}</td>", html_list(&r.live));

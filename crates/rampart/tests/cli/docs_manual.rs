@@ -255,3 +255,31 @@ fn trestle_validates_the_committed_component_definition() {
         ],
     );
 }
+
+#[test]
+fn live_evidence_fills_the_current_values_and_the_live_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = manual(&[
+        "--live-report",
+        "crates/assess/tests/fixtures/config-report.json",
+        "--format",
+        "markdown",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let md = std::fs::read_to_string(dir.path().join("security-manual.md")).unwrap();
+    assert!(
+        md.contains("| This configuration |"),
+        "hardening has the current values"
+    );
+    assert!(md.contains("Live evidence from `crates/assess/tests/fixtures/config-report.json`"));
+    assert!(md.contains("| Live |"), "the matrix has the live column");
+    // The fixture's MFA setting is read and shown where the requirement is.
+    let mfa = md
+        .lines()
+        .find(|l| l.starts_with("| **CR 1.1 RE 2**"))
+        .unwrap();
+    assert!(mfa.contains("identity.mfa.required_for_all = "), "{mfa}");
+    assert!(!dir.path().join("security-manual.html").exists());
+}
