@@ -283,3 +283,23 @@ fn live_evidence_fills_the_current_values_and_the_live_column() {
     assert!(mfa.contains("identity.mfa.required_for_all = "), "{mfa}");
     assert!(!dir.path().join("security-manual.html").exists());
 }
+
+#[test]
+fn pdf_without_weasyprint_is_a_clear_error_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["docs", "manual", "--format", "pdf", "-o"])
+        .arg(dir.path())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("weasyprint"),
+        "{}",
+        stderr(&output)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
