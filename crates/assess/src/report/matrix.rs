@@ -173,7 +173,9 @@ fn row(r: &RequirementResult, checks: &LiveChecks) -> Row {
         sl: r.lowest_level(),
         status: r.status,
         claimed: r.declared.is_some(),
-        how,
+        // Without notes, the documents the profile names say how.
+        how: how
+            .or_else(|| (!documents.is_empty()).then(|| format!("See {}.", documents.join(", ")))),
         settings,
         tests,
         documents,

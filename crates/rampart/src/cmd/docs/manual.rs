@@ -704,7 +704,11 @@ fn inline(text: &str) -> String {
 
 const EXTRA_STYLE: &str = "
 nav ul { columns: 2; list-style: none; padding-left: 0; } figure.diagram { margin: 12px 0; } figure.diagram svg { max-width: 100%; height: auto; }
-figcaption { color: var(--muted); font-size: 12px; } table.matrix td { font-size: 12px; }
+figcaption { color: var(--muted); font-size: 12px; } table.matrix { table-layout: fixed; } table.matrix td { font-size: 12px; }
+table.matrix td.id { white-space: normal; }
+table.matrix th:nth-child(1) { width: 19%; } table.matrix th:nth-child(2) { width: 4%; }
+table.matrix th:nth-child(3) { width: 9%; } table.matrix th:nth-child(4) { width: 30%; }
+table.matrix th:nth-child(5) { width: 17%; } table.matrix th:nth-child(6) { width: 21%; }
 td code { overflow-wrap: anywhere; } td:first-child code { overflow-wrap: normal; white-space: nowrap; }
 @page { size: A4 landscape; margin: 14mm; }
 ";
