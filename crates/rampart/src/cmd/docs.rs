@@ -119,7 +119,13 @@ fn manual(args: &ManualArgs) -> anyhow::Result<Outcome> {
             now: now()?,
         },
     );
-    let doc = manual::build(&assessment, &LiveChecks::builtin(), rampart_mgmt::SBOM_JSON)?;
+    let defaults = default_report()?;
+    let doc = manual::build(
+        &assessment,
+        &LiveChecks::builtin(),
+        Some(&defaults),
+        rampart_mgmt::SBOM_JSON,
+    )?;
     let dir = &args.output;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut formats = args.format.clone();
@@ -145,6 +151,19 @@ fn manual(args: &ManualArgs) -> anyhow::Result<Outcome> {
     ))
     .context("writing to stdout")?;
     Ok(Outcome::Ok)
+}
+
+/// The config report of the default configuration on a fresh data directory: the hardening
+/// table's "default" column. The directory is a throw-away under the system's temporary
+/// directory, removed afterwards.
+fn default_report() -> anyhow::Result<rampart_mgmt::ConfigReport> {
+    let dir = std::env::temp_dir().join(format!("rampart-manual-defaults-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let report =
+        crate::cmd::config_report::report(&rampart_gateway::GatewayConfig::default(), &dir)
+            .context("the config report of the default configuration");
+    let _ = std::fs::remove_dir_all(&dir);
+    report
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -79,6 +79,9 @@ fn writes_a_self_contained_manual_with_a_row_per_ndr_requirement() {
             "no HTML row for {id}"
         );
     }
+    // Hardening: secure value and the default configuration's value (MFA is off by default).
+    assert!(md.contains("| Setting | Secure value | Default | Requirement | If weaker |"));
+    assert!(md.contains("| `identity.mfa.required_for_all` | `= true` | `false` |"));
     let rows = md.lines().filter(|l| l.starts_with("| **")).count();
     assert_eq!(rows, expected.len(), "Markdown matrix rows");
     // The matrix as OSCAL: one implemented requirement per claimed requirement.

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use rampart_assess::Assessment;
 use rampart_assess::Status;
-use rampart_assess::live::{Effect, LiveChecks};
+use rampart_assess::live::{ConfigReport, Effect, LiveChecks};
 use rampart_assess::report::escape_xml as esc;
 use rampart_assess::report::matrix::{self, Matrix};
 use rampart_conduit::Detector;
@@ -324,7 +324,12 @@ fn para(blocks: &mut Vec<Block>, text: impl Into<String>) {
 }
 
 /// Builds the manual of the component assessed in `a`.
-pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::Result<Manual> {
+pub(crate) fn build(
+    a: &Assessment,
+    checks: &LiveChecks,
+    defaults: Option<&ConfigReport>,
+    sbom: &str,
+) -> anyhow::Result<Manual> {
     let c = &a.component;
     let compliance = matrix::build(a, checks);
     let mut doc = Vec::new();
@@ -434,7 +439,7 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
     let live = a.live.is_some();
     para(
         &mut doc,
-        "Every setting below is read by a live check of `rampart assess --live`; the gateway reports its current values in the configuration report (`rampart config-report`, `GET /api/v1/config-report`; every setting with its description in `docs/config-report.md`). Set each to its secure value; the last column says what a weaker value costs.",
+        "Every setting below is read by a live check of `rampart assess --live`; the gateway reports its current values in the configuration report (`rampart config-report`, `GET /api/v1/config-report`; every setting with its description in `docs/config-report.md`). Set each to its secure value; the default is the value of the default configuration on a new data directory, and the \"if weaker\" column says what a weaker value costs.",
     );
     if !live {
         para(
@@ -442,12 +447,11 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             "This manual was generated without a running gateway: pass `--live URL` or `--live-report FILE` to add each setting's value in your configuration.",
         );
     }
-    let mut head = vec![
-        "Setting".to_owned(),
-        "Secure value".into(),
-        "Requirement".into(),
-        "If weaker".into(),
-    ];
+    let mut head = vec!["Setting".to_owned(), "Secure value".into()];
+    if defaults.is_some() {
+        head.push("Default".into());
+    }
+    head.extend(["Requirement".into(), "If weaker".into()]);
     if live {
         head.push("This configuration".into());
     }
@@ -468,9 +472,17 @@ pub(crate) fn build(a: &Assessment, checks: &LiveChecks, sbom: &str) -> anyhow::
             let mut row = vec![
                 format!("`{setting}`"),
                 format!("`{}`", check.expect.describe()),
-                check.requirement.to_string(),
-                cost,
             ];
+            if let Some(report) = defaults {
+                row.push(
+                    report
+                        .settings
+                        .iter()
+                        .find(|s| &s.id == setting)
+                        .map_or_else(|| "not reported".to_owned(), |s| format!("`{}`", s.value)),
+                );
+            }
+            row.extend([check.requirement.to_string(), cost]);
             if live {
                 row.push(findings.iter().find(|f| f.check == check.id).map_or_else(
                     || "not reported".to_owned(),
@@ -802,7 +814,7 @@ mod tests {
                 now: jiff::Timestamp::UNIX_EPOCH,
             },
         );
-        build(&a, &LiveChecks::builtin(), rampart_mgmt::SBOM_JSON).unwrap()
+        build(&a, &LiveChecks::builtin(), None, rampart_mgmt::SBOM_JSON).unwrap()
     }
 
     #[test]
