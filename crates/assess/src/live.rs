@@ -223,7 +223,8 @@ impl Expect {
         Outcome::Unknown
     }
 
-    fn describe(&self) -> String {
+    /// The expectation in words, e.g. `= true` or `>= 8`.
+    pub fn describe(&self) -> String {
         if let Some(v) = &self.equals {
             return format!("= {v}");
         }

@@ -38,6 +38,10 @@ enum Command {
     /// Assess a component profile: SL-C per FR, the gap to SL-T, reports (table, HTML, JSON,
     /// OSCAL, SARIF, JUnit); `assess diff` compares two JSON reports.
     Assess(cmd::assess::Args),
+    /// Generated documentation: `docs manual` writes the security manual and compliance matrix
+    /// (HTML, Markdown, PDF).
+    #[command(subcommand)]
+    Docs(cmd::docs::Command),
     /// Vulnerability management: match an SBOM against CSAF 2.0, OSV and RustSec advisories
     /// (fail-closed), or this build's own SBOM (`vuln self`).
     #[command(subcommand)]
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => cmd::catalog::run(&args),
         Command::ConfigReport(args) => cmd::config_report::run(&args),
         Command::Assess(args) => cmd::assess::run(&args),
+        Command::Docs(command) => cmd::docs::run(&command),
         Command::Probe(args) => cmd::probe::run(&args),
         Command::Policy(command) => cmd::policy::run(&command),
         Command::Vuln(command) => cmd::vuln::run(&command),

@@ -10,7 +10,8 @@ use crate::engine::{Assessment, Gap, RequirementResult};
 use crate::live::Outcome;
 use crate::profile::{Evidence, Status};
 
-const STYLE: &str = r"
+/// The report's stylesheet (also used by the security manual, which shares its look).
+pub const STYLE: &str = r"
 :root { --ok: #1b7f3b; --bad: #b42318; --warn: #b54708; --muted: #5b6270; --line: #d0d5dd; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #101828;

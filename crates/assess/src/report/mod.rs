@@ -3,6 +3,7 @@
 pub mod diff;
 pub mod html;
 pub mod junit;
+pub mod matrix;
 pub mod oscal;
 pub mod sarif;
 pub mod text;

@@ -160,6 +160,7 @@ fn links(r: &RequirementResult) -> Vec<Value> {
 
 fn component_definition(a: &Assessment) -> Value {
     let (catalog_id, resource) = catalog_resource(a);
+    let checks = crate::live::LiveChecks::builtin();
     let c = &a.component;
     let implemented: Vec<Value> = a
         .constraints
@@ -171,12 +172,22 @@ fn component_definition(a: &Assessment) -> Value {
                 prop("implementation-status", implementation_status(r.status)),
                 prop("status", r.status),
             ];
+            if r.fr.is_some() {
+                props.push(prop("lowest-level", r.lowest_level()));
+            }
+            // The compliance matrix's "which setting" and "which tests" (report::matrix).
             props.extend(
-                r.evidence
-                    .iter()
-                    .filter(|e| matches!(e, Evidence::Test(_)))
-                    .map(|e| prop("evidence-test", e.value())),
+                super::matrix::settings(r.id, &checks)
+                    .into_iter()
+                    .map(|s| prop("setting", format!("{} {}", s.id, s.secure))),
             );
+            props.extend(r.evidence.iter().filter_map(|e| match e {
+                Evidence::Test(t) => Some(prop("evidence-test", t)),
+                Evidence::File(f) if super::matrix::is_test_file(f) => {
+                    Some(prop("evidence-test", f))
+                }
+                _ => None,
+            }));
             let mut item = json!({
                 "uuid": uuid(a, &["implemented", &r.id.oscal_id()]),
                 "control-id": r.id.oscal_id(),

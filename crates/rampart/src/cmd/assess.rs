@@ -225,8 +225,41 @@ pub(crate) fn now() -> anyhow::Result<jiff::Timestamp> {
 /// The live evidence: the gateway's config report (`--live`, `--live-report`) and the probe
 /// evidence (`--evidence`), as one set of findings.
 fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<LiveEvaluation>> {
-    let live = config_report_evaluation(args, profile)?;
-    let Some(path) = &args.evidence else {
+    live_from(
+        &LiveSources {
+            live: args.live.as_deref(),
+            token: args.token.as_deref(),
+            ca: args.ca.as_deref(),
+            live_report: args.live_report.as_deref(),
+            evidence: args.evidence.as_deref(),
+        },
+        profile,
+    )
+}
+
+/// Where live evidence comes from (`rampart assess` and `rampart docs manual` take the same
+/// flags).
+pub(crate) struct LiveSources<'a> {
+    /// The gateway's URL (`--live`); needs `token` and `ca`.
+    pub(crate) live: Option<&'a str>,
+    /// The API token (or `@FILE`).
+    pub(crate) token: Option<&'a str>,
+    /// The CA certificate the gateway's certificate chains to.
+    pub(crate) ca: Option<&'a Path>,
+    /// A saved config report instead of a gateway.
+    pub(crate) live_report: Option<&'a Path>,
+    /// Probe evidence (`rampart probe --out FILE`).
+    pub(crate) evidence: Option<&'a Path>,
+}
+
+/// The live evidence of `sources` about the component of `profile`, as one set of findings;
+/// none when no source is given.
+pub(crate) fn live_from(
+    sources: &LiveSources<'_>,
+    profile: &Profile,
+) -> anyhow::Result<Option<LiveEvaluation>> {
+    let live = config_report_evaluation(sources, profile)?;
+    let Some(path) = sources.evidence else {
         return Ok(live);
     };
     let source = path.display().to_string();
@@ -247,14 +280,14 @@ fn live_evaluation(args: &Args, profile: &Profile) -> anyhow::Result<Option<Live
 }
 
 fn config_report_evaluation(
-    args: &Args,
+    sources: &LiveSources<'_>,
     profile: &Profile,
 ) -> anyhow::Result<Option<LiveEvaluation>> {
-    let (text, source) = if let Some(path) = &args.live_report {
+    let (text, source) = if let Some(path) = sources.live_report {
         let text = read_capped(path, MAX_REPORT_BYTES)?;
         (text, path.display().to_string())
-    } else if let (Some(url), Some(token), Some(ca)) = (&args.live, &args.token, &args.ca) {
-        (fetch_config_report(url, token, ca)?, url.clone())
+    } else if let (Some(url), Some(token), Some(ca)) = (sources.live, sources.token, sources.ca) {
+        (fetch_config_report(url, token, ca)?, url.to_owned())
     } else {
         return Ok(None);
     };

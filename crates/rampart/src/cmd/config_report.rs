@@ -46,48 +46,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         ))
         .into());
     }
-    let component = Component::open(&args.data)?;
-    let identity = component.identity_at(config.hardening)?;
-    let policy_path = rampart_gateway::configured_policy_path(&config, component.data.root());
-    // The gateway writes the default policy at its first start; before that it is in force.
-    let (policy, origin) = if policy_path.exists() {
-        let (policy, _) =
-            rampart_gateway::read_policy_file(&policy_path).map_err(|e| BadInput(e.to_string()))?;
-        (policy, policy_path.display().to_string())
-    } else {
-        let policy = Policy::parse(DEFAULT_POLICY, "<default policy>")
-            .map_err(|e| anyhow::anyhow!("the embedded default policy: {e}"))?;
-        (policy, "<default policy>".to_owned())
-    };
-    let island =
-        rampart_gateway::island_persisted(&component.data).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let management = ManagementConfig::from_gateway(&config);
-    let report = rampart_mgmt::config_report(&ReportInputs {
-        gateway: &config,
-        management: &management,
-        policy_sha256: policy.sha256_hex(),
-        policy_origin: origin,
-        requests_per_second: policy.limits.requests_per_second,
-        island,
-        halted: None,
-        upstream: None,
-        // Offline: no process of the gateway was started by the launcher.
-        launched_slot: None,
-        ids_baseline: if component
-            .data
-            .file(rampart_vault::Entry::IdsBaseline)
-            .exists()
-        {
-            "detecting"
-        } else {
-            "none"
-        },
-        identity: &identity,
-        audit: &component.audit,
-        data: &component.data,
-    });
-    drop(identity);
-    component.close()?;
+    let report = report(&config, &args.data)?;
     match args.format {
         Format::Json => print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Format::Table => {
@@ -127,4 +86,55 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// The config report of the component at `data` (created if absent) under `config`, as the
+/// stopped component has it (`rampart docs manual` reads the defaults from a fresh one).
+pub(crate) fn report(
+    config: &GatewayConfig,
+    data: &std::path::Path,
+) -> anyhow::Result<rampart_mgmt::ConfigReport> {
+    let component = Component::open(data)?;
+    let identity = component.identity_at(config.hardening)?;
+    let policy_path = rampart_gateway::configured_policy_path(config, component.data.root());
+    // The gateway writes the default policy at its first start; before that it is in force.
+    let (policy, origin) = if policy_path.exists() {
+        let (policy, _) =
+            rampart_gateway::read_policy_file(&policy_path).map_err(|e| BadInput(e.to_string()))?;
+        (policy, policy_path.display().to_string())
+    } else {
+        let policy = Policy::parse(DEFAULT_POLICY, "<default policy>")
+            .map_err(|e| anyhow::anyhow!("the embedded default policy: {e}"))?;
+        (policy, "<default policy>".to_owned())
+    };
+    let island =
+        rampart_gateway::island_persisted(&component.data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let management = ManagementConfig::from_gateway(config);
+    let report = rampart_mgmt::config_report(&ReportInputs {
+        gateway: config,
+        management: &management,
+        policy_sha256: policy.sha256_hex(),
+        policy_origin: origin,
+        requests_per_second: policy.limits.requests_per_second,
+        island,
+        halted: None,
+        upstream: None,
+        // Offline: no process of the gateway was started by the launcher.
+        launched_slot: None,
+        ids_baseline: if component
+            .data
+            .file(rampart_vault::Entry::IdsBaseline)
+            .exists()
+        {
+            "detecting"
+        } else {
+            "none"
+        },
+        identity: &identity,
+        audit: &component.audit,
+        data: &component.data,
+    });
+    drop(identity);
+    component.close()?;
+    Ok(report)
 }

@@ -6,6 +6,7 @@ pub(crate) mod backup;
 pub(crate) mod catalog;
 pub(crate) mod config_report;
 pub(crate) mod crypto;
+pub(crate) mod docs;
 pub(crate) mod erase;
 pub(crate) mod forward;
 pub(crate) mod identity;

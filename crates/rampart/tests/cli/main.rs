@@ -6,6 +6,7 @@ mod audit_next_to_a_live_gateway;
 mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
+mod docs_manual;
 mod hardening_level;
 mod ids_live;
 mod integrity;
