@@ -172,6 +172,40 @@ fn ticker(rate: u32) -> tokio::time::Interval {
     tick
 }
 
+/// Starts `attempt` `rate` times a second until `until`, at most `cap` running at once
+/// (a start that finds the cap reached is counted as `skipped_at_cap`), then drains: the
+/// number of attempts abandoned.
+async fn paced<F, Fut>(
+    rate: u32,
+    cap: usize,
+    until: Instant,
+    counters: &Arc<Counters>,
+    attempt: F,
+) -> usize
+where
+    F: Fn(Arc<Counters>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let running = Arc::new(Semaphore::new(cap));
+    let mut tasks = JoinSet::new();
+    let mut tick = ticker(rate);
+    while Instant::now() < until {
+        tick.tick().await;
+        while tasks.try_join_next().is_some() {}
+        let Ok(permit) = Arc::clone(&running).try_acquire_owned() else {
+            counters.add("skipped_at_cap", 1);
+            continue;
+        };
+        counters.add("attempts", 1);
+        let work = attempt(Arc::clone(counters));
+        tasks.spawn(async move {
+            let _permit = permit;
+            work.await;
+        });
+    }
+    drain(&mut tasks, Instant::now() + DRAIN).await
+}
+
 /// What a storm did: counters, and problems it saw in the target's answers (apart from
 /// the essential function, which the monitor judges).
 pub(crate) struct StormReport {
@@ -191,37 +225,28 @@ pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormRep
         "closed_by_target",
         "skipped_at_cap",
     ]);
-    let held = Arc::new(Semaphore::new(MAX_HELD));
-    let mut tasks = JoinSet::new();
-    let mut tick = ticker(CONNECTION_RATE);
-    while Instant::now() < until {
-        tick.tick().await;
-        while tasks.try_join_next().is_some() {}
-        let Ok(permit) = Arc::clone(&held).try_acquire_owned() else {
-            counters.add("skipped_at_cap", 1);
-            continue;
-        };
-        counters.add("attempts", 1);
+    let abandoned = paced(CONNECTION_RATE, MAX_HELD, until, &counters, {
         let storm = storm.clone();
-        let counters = Arc::clone(&counters);
-        tasks.spawn(async move {
-            let _permit = permit;
-            match storm.tcp().await {
-                Ok(mut tcp) => {
-                    counters.add("established", 1);
-                    let mut byte = [0u8; 1];
-                    if let Ok(Ok(_)) = tokio::time::timeout(HOLD, tcp.read(&mut byte)).await {
-                        counters.add("closed_by_target", 1);
+        move |counters: Arc<Counters>| {
+            let storm = storm.clone();
+            async move {
+                match storm.tcp().await {
+                    Ok(mut tcp) => {
+                        counters.add("established", 1);
+                        let mut byte = [0u8; 1];
+                        if let Ok(Ok(_)) = tokio::time::timeout(HOLD, tcp.read(&mut byte)).await {
+                            counters.add("closed_by_target", 1);
+                        }
                     }
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        counters.add("refused", 1);
+                    }
+                    Err(_) => counters.add("failed", 1),
                 }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    counters.add("refused", 1);
-                }
-                Err(_) => counters.add("failed", 1),
             }
-        });
-    }
-    let abandoned = drain(&mut tasks, Instant::now() + DRAIN).await;
+        }
+    })
+    .await;
     let mut details = counters.to_map();
     details.insert("abandoned".into(), json!(abandoned));
     StormReport {
@@ -242,31 +267,22 @@ pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormRep
 /// Full TLS handshakes at [`HANDSHAKE_RATE`], closed at once.
 pub(crate) async fn handshakes(storm: &StormTarget, until: Instant) -> StormReport {
     let counters = Counters::new(&["attempts", "completed", "refused", "skipped_at_cap"]);
-    let in_progress = Arc::new(Semaphore::new(HANDSHAKES_IN_PROGRESS));
-    let mut tasks = JoinSet::new();
-    let mut tick = ticker(HANDSHAKE_RATE);
-    while Instant::now() < until {
-        tick.tick().await;
-        while tasks.try_join_next().is_some() {}
-        let Ok(permit) = Arc::clone(&in_progress).try_acquire_owned() else {
-            counters.add("skipped_at_cap", 1);
-            continue;
-        };
-        counters.add("attempts", 1);
+    let abandoned = paced(HANDSHAKE_RATE, HANDSHAKES_IN_PROGRESS, until, &counters, {
         let storm = storm.clone();
-        let counters = Arc::clone(&counters);
-        tasks.spawn(async move {
-            let _permit = permit;
-            match storm.tls().await {
-                Ok(mut tls) => {
-                    counters.add("completed", 1);
-                    let _ = tokio::time::timeout(ANSWER_WAIT, tls.shutdown()).await;
+        move |counters: Arc<Counters>| {
+            let storm = storm.clone();
+            async move {
+                match storm.tls().await {
+                    Ok(mut tls) => {
+                        counters.add("completed", 1);
+                        let _ = tokio::time::timeout(ANSWER_WAIT, tls.shutdown()).await;
+                    }
+                    Err(_) => counters.add("refused", 1),
                 }
-                Err(_) => counters.add("refused", 1),
             }
-        });
-    }
-    let abandoned = drain(&mut tasks, Instant::now() + DRAIN).await;
+        }
+    })
+    .await;
     let mut details = counters.to_map();
     details.insert("abandoned".into(), json!(abandoned));
     StormReport {
