@@ -6,6 +6,7 @@
 //! - [`Waivers`]: time-limited, justified acceptance of gaps.
 //! - [`live`]: requirements decided from a running gateway's configuration report, by checks
 //!   kept as data (`data/live-checks.toml`).
+//! - [`test_results`]: JUnit XML test reports, the proof a `met` claim's named tests passed.
 //! - [`assess`]: the SL-C rule (module [`engine`] documents it), giving an [`Assessment`].
 //! - [`report`]: terminal and Markdown text, self-contained HTML, the versioned JSON report,
 //!   OSCAL 1.2.1 (component definition, assessment results, POA&M), SARIF 2.1.0, `JUnit` XML,
@@ -31,10 +32,12 @@ mod level;
 pub mod live;
 mod profile;
 pub mod report;
+pub mod test_results;
 mod waiver;
 
 pub use engine::{
-    Assessment, Gap, Options, REPORT_VERSION, RequirementResult, WaiverInfo, assess, contradictions,
+    Assessment, Gap, Options, REPORT_VERSION, RequirementResult, TestResultsInfo, TestVerification,
+    WaiverInfo, assess, assess_with_test_results, contradictions,
 };
 pub use error::InputError;
 pub use level::{SlVector, SlVectorError};
