@@ -117,7 +117,10 @@ impl TestResults {
     ) -> impl Iterator<Item = (&'a str, TestOutcome)> + 'a {
         let test_id = test_id.trim();
         self.cases
-            .range::<str, _>((std::ops::Bound::Included(test_id), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(test_id),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(move |(id, _)| id.starts_with(test_id))
             .filter(move |(id, _)| {
                 id.len() == test_id.len() || id[test_id.len()..].starts_with("::")
@@ -329,7 +332,10 @@ mod tests {
             r.outcome("rampart-identity::it::lockout::locks_after_max_failures"),
             NamedOutcome::Passed
         );
-        assert_eq!(r.outcome("rampart-assess::tests::parses"), NamedOutcome::Passed);
+        assert_eq!(
+            r.outcome("rampart-assess::tests::parses"),
+            NamedOutcome::Passed
+        );
     }
 
     #[test]
@@ -340,14 +346,20 @@ mod tests {
             NamedOutcome::Failed(vec!["rampart-identity::it::lockout::unlocks".into()])
         );
         // A prefix must end at `::`: `lock` is no module.
-        assert_eq!(r.outcome("rampart-identity::it::lock"), NamedOutcome::NotRun);
+        assert_eq!(
+            r.outcome("rampart-identity::it::lock"),
+            NamedOutcome::NotRun
+        );
     }
 
     #[test]
     fn skipped_or_absent_tests_did_not_run() {
         let r = results();
         assert_eq!(r.outcome("rampart-identity::it::mfa"), NamedOutcome::NotRun);
-        assert_eq!(r.outcome("rampart-gateway::it::nothing"), NamedOutcome::NotRun);
+        assert_eq!(
+            r.outcome("rampart-gateway::it::nothing"),
+            NamedOutcome::NotRun
+        );
     }
 
     #[test]
@@ -368,16 +380,28 @@ mod tests {
     #[test]
     fn bad_reports_are_errors_with_a_place() {
         let cases = [
-            ("<testsuites>\n<testcase name=\"a\">\n</testsuites>", 3, "not well-formed"),
+            (
+                "<testsuites>\n<testcase name=\"a\">\n</testsuites>",
+                3,
+                "not well-formed",
+            ),
             ("<html/>", 1, "not a JUnit XML report"),
             ("", 1, "not a JUnit XML report"),
-            ("<testsuites>\n  <testcase classname=\"c\"/>\n</testsuites>", 2, "without a name"),
+            (
+                "<testsuites>\n  <testcase classname=\"c\"/>\n</testsuites>",
+                2,
+                "without a name",
+            ),
             (
                 "<testsuites><testcase name=\"a\">\n<testcase name=\"b\"/></testcase></testsuites>",
                 2,
                 "inside another",
             ),
-            ("<testsuites><testcase name=\"&bomb;\"/></testsuites>", 1, "bad attribute value"),
+            (
+                "<testsuites><testcase name=\"&bomb;\"/></testsuites>",
+                1,
+                "bad attribute value",
+            ),
         ];
         for (text, line, message) in cases {
             let e = TestResults::new().add(text, "r.xml").unwrap_err();
@@ -385,8 +409,22 @@ mod tests {
             assert!(e.message.contains(message), "{text}: {e}");
             assert!(e.to_string().starts_with("r.xml:"), "{e}");
         }
+        let many = format!("<testsuites>{}</testsuites>", "<x/>".repeat(10));
+        assert!(TestResults::new().add(&many, "m.xml").is_ok());
         let deep = format!("<testsuites>{}", "<a>".repeat(40));
         let e = TestResults::new().add(&deep, "d.xml").unwrap_err();
         assert!(e.message.contains("nested deeper"), "{e}");
+    }
+
+    #[test]
+    fn the_fuzz_entry_point_takes_reports_and_garbage() {
+        for data in [
+            NEXTEST.as_bytes(),
+            b"",
+            b"<testsuites><testcase",
+            &[0xff, 0xfe],
+        ] {
+            crate::fuzzing::test_results(data);
+        }
     }
 }

@@ -118,7 +118,10 @@ pub fn html(a: &Assessment) -> String {
 
     if let Some(t) = &a.test_results {
         let ids = |ids: &[rampart_catalog::RequirementId]| {
-            ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let _ = writeln!(
             out,
@@ -126,7 +129,11 @@ pub fn html(a: &Assessment) -> String {
             esc(&t.sources.join(", ")),
             t.testcases,
             t.verified.len(),
-            esc(&if t.unverified.is_empty() { "none".to_owned() } else { ids(&t.unverified) })
+            esc(&if t.unverified.is_empty() {
+                "none".to_owned()
+            } else {
+                ids(&t.unverified)
+            })
         );
     }
 

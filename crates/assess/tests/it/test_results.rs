@@ -38,7 +38,9 @@ pub(crate) fn rampart_junit() -> String {
             )),
         }
     }
-    format!("<?xml version=\"1.0\"?>\n<testsuites>\n<testsuite name=\"all\">\n{cases}</testsuite>\n</testsuites>\n")
+    format!(
+        "<?xml version=\"1.0\"?>\n<testsuites>\n<testsuite name=\"all\">\n{cases}</testsuite>\n</testsuites>\n"
+    )
 }
 
 #[test]
@@ -60,7 +62,12 @@ fn met_claims_whose_tests_failed_or_did_not_run_are_unverified() {
     for r in &all {
         let declared_met = r.declared == Some(Status::Met);
         let verification = r.tests.as_ref();
-        assert_eq!(verification.is_some(), declared_met && r.status != Status::NotMet, "{}", r.id);
+        assert_eq!(
+            verification.is_some(),
+            declared_met && r.status != Status::NotMet,
+            "{}",
+            r.id
+        );
         if r.status == Status::Unverified {
             assert!(!r.counts && !r.counts_with_countermeasures, "{}", r.id);
             let reason = r.reason.as_deref().unwrap();
@@ -86,7 +93,10 @@ fn met_claims_whose_tests_failed_or_did_not_run_are_unverified() {
     // The reports say so.
     let table = rampart_assess::report::text::terminal(&checked, Default::default());
     assert!(table.contains("Unverified met claims"), "{table}");
-    assert!(table.contains(&format!("test results from junit.xml ({} test cases)", tests.len())));
+    assert!(table.contains(&format!(
+        "test results from junit.xml ({} test cases)",
+        tests.len()
+    )));
     let json = rampart_assess::report::json(&checked);
     assert!(json.contains("\"unverified\""), "{json}");
 }

@@ -86,7 +86,12 @@ pub(crate) fn assessments() -> Vec<(String, Assessment)> {
         .unwrap();
     out.push((
         "rampart with test results".into(),
-        rampart_assess::assess_with_test_results(catalog, &profile(PROFILES[0]), &options(), &tests),
+        rampart_assess::assess_with_test_results(
+            catalog,
+            &profile(PROFILES[0]),
+            &options(),
+            &tests,
+        ),
     ));
     let live = fixture_live();
     out.push((

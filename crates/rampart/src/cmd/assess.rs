@@ -143,9 +143,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else {
         let mut tests = TestResults::new();
         for path in &args.test_results {
-            tests
-                .add_file(path)
-                .map_err(|e| BadInput(e.to_string()))?;
+            tests.add_file(path).map_err(|e| BadInput(e.to_string()))?;
         }
         rampart_assess::assess_with_test_results(catalog, &profile, &options, &tests)
     };

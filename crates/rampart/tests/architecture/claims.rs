@@ -49,7 +49,9 @@ fn every_met_claim_of_rampart_s_profile_names_a_test_that_exists() {
 #[test]
 fn the_test_check_can_fail() {
     assert!(resolve("rampart-identity::it::cr_1_11_lockout").is_ok());
-    assert!(resolve("rampart-vault::tls::tests::a_client_without_a_certificate_is_refused").is_ok());
+    assert!(
+        resolve("rampart-vault::tls::tests::a_client_without_a_certificate_is_refused").is_ok()
+    );
     assert!(resolve("rampart-identity::it::no_such_module").is_err());
     assert!(resolve("rampart-vault::tls::tests::no_such_test").is_err());
     assert!(resolve("rampart-nothing::it").is_err());

@@ -86,7 +86,8 @@ fn every_configuration_key_is_documented() {
         .filter(|(section, key)| {
             !docs.iter().any(|(_, text)| {
                 has_word(text, key, "")
-                    && (text.contains(&format!("[{section}]")) || text.contains(&format!("{section}.")))
+                    && (text.contains(&format!("[{section}]"))
+                        || text.contains(&format!("{section}.")))
             })
         })
         .map(|(section, key)| format!("{section}.{key} (crates/gateway/src/config.rs)"))
@@ -134,7 +135,11 @@ fn commands_and_flags(help: &str) -> (Vec<String>, Vec<String>) {
             }
             "Options" => {
                 let item = item.split_once(", ").map_or(item, |(_, long)| long);
-                if let Some(flag) = item.split_whitespace().next().filter(|f| f.starts_with("--")) {
+                if let Some(flag) = item
+                    .split_whitespace()
+                    .next()
+                    .filter(|f| f.starts_with("--"))
+                {
                     let flag = flag.split(['=', '[', '<']).next().unwrap_or(flag);
                     if flag != "--help" && flag != "--version" {
                         flags.push(flag.to_owned());
@@ -179,7 +184,10 @@ fn every_cli_command_and_flag_is_documented() {
             stack.push(sub);
         }
     }
-    assert!(seen > 30, "only {seen} commands: the --help parser is broken");
+    assert!(
+        seen > 30,
+        "only {seen} commands: the --help parser is broken"
+    );
     violations.sort();
     assert_none(
         "every rampart command is documented as `rampart COMMAND`, and every flag on a page of its command",
@@ -195,10 +203,16 @@ fn documents_command(text: &str, path: &[String]) -> bool {
         return true;
     }
     let (last, parent) = path.split_last().unwrap();
-    let prefix = format!("rampart {}", parent.iter().map(|p| format!("{p} ")).collect::<String>());
+    let prefix = format!(
+        "rampart {}",
+        parent.iter().map(|p| format!("{p} ")).collect::<String>()
+    );
     text.match_indices(&prefix).any(|(at, _)| {
         let rest = &text[at + prefix.len()..];
-        let word = rest.split(|c: char| c.is_whitespace() || c == '`').next().unwrap_or("");
+        let word = rest
+            .split(|c: char| c.is_whitespace() || c == '`')
+            .next()
+            .unwrap_or("");
         word.contains('|') && word.split('|').any(|w| w == last)
     })
 }
@@ -219,7 +233,10 @@ fn routes() -> Vec<String> {
     }
     routes.sort();
     routes.dedup();
-    assert!(routes.len() > 30, "the route table changed shape: {routes:?}");
+    assert!(
+        routes.len() > 30,
+        "the route table changed shape: {routes:?}"
+    );
     routes
 }
 
@@ -271,8 +288,14 @@ fn audit_actions() -> Vec<(String, String)> {
             let text = fs::read_to_string(&file).unwrap();
             for (at, _) in text.match_indices("Category::") {
                 let rest = &text[at..];
-                let Some(comma) = rest.find(',') else { continue };
-                if !rest[..comma].chars().skip(10).all(|c| c.is_ascii_alphanumeric()) {
+                let Some(comma) = rest.find(',') else {
+                    continue;
+                };
+                if !rest[..comma]
+                    .chars()
+                    .skip(10)
+                    .all(|c| c.is_ascii_alphanumeric())
+                {
                     continue;
                 }
                 let after = rest[comma + 1..].trim_start();
@@ -294,7 +317,10 @@ fn audit_actions() -> Vec<(String, String)> {
     }
     actions.sort();
     actions.dedup_by(|a, b| a.0 == b.0);
-    assert!(actions.len() > 40, "the audit calls changed shape: {actions:?}");
+    assert!(
+        actions.len() > 40,
+        "the audit calls changed shape: {actions:?}"
+    );
     actions
 }
 
@@ -306,7 +332,10 @@ fn every_audit_action_is_documented() {
         .filter(|(action, _)| !docs.iter().any(|(_, text)| has_word(text, action, ".-")))
         .map(|(action, file)| format!("{action} ({file})"))
         .collect();
-    assert_none("every audit action is documented (docs/audit.md)", &violations);
+    assert_none(
+        "every audit action is documented (docs/audit.md)",
+        &violations,
+    );
 }
 
 /// The IDS detectors, as their names in alerts (`Detector`'s `Display`).
@@ -329,10 +358,16 @@ fn detectors(path: &Path) -> Vec<String> {
 fn every_ids_detector_is_documented() {
     let docs = docs();
     let names = detectors(&root().join("crates/conduit/src/ids.rs"));
-    assert!(names.len() > 10, "the detector list changed shape: {names:?}");
+    assert!(
+        names.len() > 10,
+        "the detector list changed shape: {names:?}"
+    );
     let violations: Vec<String> = names
         .into_iter()
         .filter(|name| !docs.iter().any(|(_, text)| has_word(text, name, "-")))
         .collect();
-    assert_none("every IDS detector is documented (docs/ids.md)", &violations);
+    assert_none(
+        "every IDS detector is documented (docs/ids.md)",
+        &violations,
+    );
 }
