@@ -91,7 +91,7 @@ pub struct Assessment {
 /// The test reports an assessment read, and what they proved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestResultsInfo {
-    /// The JUnit XML files, as given.
+    /// The `JUnit` XML files, as given.
     pub sources: Vec<String>,
     /// Distinct test cases read.
     pub testcases: usize,

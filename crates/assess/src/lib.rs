@@ -6,7 +6,7 @@
 //! - [`Waivers`]: time-limited, justified acceptance of gaps.
 //! - [`live`]: requirements decided from a running gateway's configuration report, by checks
 //!   kept as data (`data/live-checks.toml`).
-//! - [`test_results`]: JUnit XML test reports, the proof a `met` claim's named tests passed.
+//! - [`test_results`]: `JUnit` XML test reports, the proof a `met` claim's named tests passed.
 //! - [`assess`]: the SL-C rule (module [`engine`] documents it), giving an [`Assessment`].
 //! - [`report`]: terminal and Markdown text, self-contained HTML, the versioned JSON report,
 //!   OSCAL 1.2.1 (component definition, assessment results, POA&M), SARIF 2.1.0, `JUnit` XML,
@@ -86,7 +86,7 @@ pub mod fuzzing {
         }
     }
 
-    /// Reads `data` as a JUnit XML test report (`--test-results`) and, when it parses, asks
+    /// Reads `data` as a `JUnit` XML test report (`--test-results`) and, when it parses, asks
     /// for the outcome of test ids taken from its own test cases and checks an assessment of
     /// a small profile against it renders. Never panics.
     pub fn test_results(data: &[u8]) {

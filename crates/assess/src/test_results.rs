@@ -1,4 +1,4 @@
-//! Test results as evidence: JUnit XML reports (`rampart assess --test-results FILE…`).
+//! Test results as evidence: `JUnit` XML reports (`rampart assess --test-results FILE…`).
 //!
 //! A report is untrusted input (a CI artefact anyone could have produced), so it is read with
 //! a size cap ([`MAX_TEST_RESULTS_BYTES`]), a cap on elements, nesting and test cases, and a
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, read_text};
 
-/// The largest JUnit report read.
+/// The largest `JUnit` report read.
 pub const MAX_TEST_RESULTS_BYTES: usize = 64 << 20;
 /// The most elements one report may hold.
 const MAX_ELEMENTS: usize = 4_000_000;
@@ -46,7 +46,7 @@ pub enum TestOutcome {
     Failed,
 }
 
-/// The test cases of one or more JUnit XML reports, by id.
+/// The test cases of one or more `JUnit` XML reports, by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TestResults {
     sources: Vec<String>,
@@ -70,7 +70,7 @@ impl TestResults {
         TestResults::default()
     }
 
-    /// Reads a JUnit XML report and adds its test cases.
+    /// Reads a `JUnit` XML report and adds its test cases.
     ///
     /// # Errors
     /// [`InputError`] with file, line and column: unreadable, larger than
@@ -191,12 +191,12 @@ fn parse(
                     return Err(err(format!("more than {MAX_ELEMENTS} elements")));
                 }
                 if depth == 0 {
-                    let name = e.name();
-                    let root = name.as_ref();
-                    if root != b"testsuites" && root != b"testsuite" {
+                    let element = e.name();
+                    let top = element.as_ref();
+                    if top != b"testsuites" && top != b"testsuite" {
                         return Err(err(format!(
                             "the root element is <{}>, not <testsuites> or <testsuite>: not a JUnit XML report",
-                            String::from_utf8_lossy(root)
+                            String::from_utf8_lossy(top)
                         )));
                     }
                     saw_root = true;
@@ -238,10 +238,10 @@ fn parse(
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
-                if open.as_ref().is_some_and(|(_, d)| *d == depth) {
-                    if let Some((case, _)) = open.take() {
-                        insert(&mut cases, case, room).map_err(&err)?;
-                    }
+                if open.as_ref().is_some_and(|(_, d)| *d == depth)
+                    && let Some((case, _)) = open.take()
+                {
+                    insert(&mut cases, case, room).map_err(&err)?;
                 }
             }
             Event::Eof => break,

@@ -127,12 +127,11 @@ fn implementation_status(s: Status) -> &'static str {
     // "alternative" implementation.
     match s {
         Status::Met => "implemented",
-        Status::Partial => "partial",
+        // An unverified claim is claimed implemented but not shown to be: partial.
+        Status::Partial | Status::Unverified => "partial",
         Status::NotMet => "planned",
         Status::NotApplicable => "not-applicable",
         Status::Compensated => "alternative",
-        // Claimed implemented, but its tests did not pass: not shown to be implemented.
-        Status::Unverified => "partial",
     }
 }
 

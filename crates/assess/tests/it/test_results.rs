@@ -1,12 +1,14 @@
 //! `--test-results`: a `met` claim counts only when the tests it names ran and passed.
 
+use std::fmt::Write as _;
+
 use rampart_assess::test_results::TestResults;
 use rampart_assess::{Evidence, Status, assess_with_test_results};
 use rampart_catalog::Catalog;
 
 use crate::util::{PROFILES, options, profile};
 
-/// A nextest-style JUnit report in which every test Rampart's profile names passed, except
+/// A nextest-style `JUnit` report in which every test Rampart's profile names passed, except
 /// the first one named (failed) and the second (absent).
 pub(crate) fn rampart_junit() -> String {
     let p = profile(PROFILES[0]);
@@ -29,13 +31,19 @@ pub(crate) fn rampart_junit() -> String {
             _ => (krate.to_owned(), "case".to_owned()),
         };
         match i {
-            0 => cases.push_str(&format!(
-                "<testcase classname=\"{classname}\" name=\"{name}\"><failure message=\"boom\"/></testcase>\n"
-            )),
+            0 => {
+                let _ = writeln!(
+                    cases,
+                    "<testcase classname=\"{classname}\" name=\"{name}\"><failure message=\"boom\"/></testcase>"
+                );
+            }
             1 => {}
-            _ => cases.push_str(&format!(
-                "<testcase classname=\"{classname}\" name=\"{name}\"/>\n"
-            )),
+            _ => {
+                let _ = writeln!(
+                    cases,
+                    "<testcase classname=\"{classname}\" name=\"{name}\"/>"
+                );
+            }
         }
     }
     format!(
@@ -91,7 +99,10 @@ fn met_claims_whose_tests_failed_or_did_not_run_are_unverified() {
         assert!(checked.sl_c.get(fr) <= believed.sl_c.get(fr));
     }
     // The reports say so.
-    let table = rampart_assess::report::text::terminal(&checked, Default::default());
+    let table = rampart_assess::report::text::terminal(
+        &checked,
+        rampart_assess::report::text::Style::default(),
+    );
     assert!(table.contains("Unverified met claims"), "{table}");
     assert!(table.contains(&format!(
         "test results from junit.xml ({} test cases)",

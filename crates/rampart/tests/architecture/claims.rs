@@ -110,8 +110,8 @@ fn resolve(test: &str) -> Result<(), String> {
             super::relative(&file)
         ));
     }
-    let text = fs::read_to_string(&file).unwrap_or_default();
-    if text.contains("#[test]") || text.contains("#[tokio::test") {
+    let source = fs::read_to_string(&file).unwrap_or_default();
+    if source.contains("#[test]") || source.contains("#[tokio::test") {
         Ok(())
     } else {
         Err(format!("{} has no test", super::relative(&file)))

@@ -203,10 +203,11 @@ fn documents_command(text: &str, path: &[String]) -> bool {
         return true;
     }
     let (last, parent) = path.split_last().unwrap();
-    let prefix = format!(
-        "rampart {}",
-        parent.iter().map(|p| format!("{p} ")).collect::<String>()
-    );
+    let mut prefix = String::from("rampart ");
+    for p in parent {
+        prefix.push_str(p);
+        prefix.push(' ');
+    }
     text.match_indices(&prefix).any(|(at, _)| {
         let rest = &text[at + prefix.len()..];
         let word = rest
