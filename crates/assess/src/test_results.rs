@@ -244,6 +244,11 @@ fn parse(
                     insert(&mut cases, case, room).map_err(&err)?;
                 }
             }
+            Event::Eof if depth > 0 => {
+                return Err(err(format!(
+                    "not well-formed XML: the file ends inside {depth} unclosed element(s)"
+                )));
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -385,6 +390,7 @@ mod tests {
                 3,
                 "not well-formed",
             ),
+            ("<testsuites>\n<testcase name=\"a\">\n", 3, "unclosed"),
             ("<html/>", 1, "not a JUnit XML report"),
             ("", 1, "not a JUnit XML report"),
             (
