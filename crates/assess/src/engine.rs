@@ -10,6 +10,11 @@
 //! raises a separate vector, `sl_c_with_countermeasures`, which also counts `compensated`.
 //! A live check that fails with effect `not-met` makes the requirement `not-met`.
 //!
+//! With test results ([`assess_with_test_results`], `--test-results`), a `met` claim counts
+//! only when every test its evidence names ran and passed (matching rule in
+//! [`crate::test_results`]); otherwise, or when it names no test, it is `unverified`, which
+//! counts as not met in both vectors. Without test results claims are believed as before.
+//!
 //! The gap lists every requirement required at a level ≤ SL-T of its FR that does not count,
 //! with the lowest level at which it is required. A gap with an unexpired waiver is moved to
 //! `waived`; the assessment passes when no gap is left, which without waivers is exactly
@@ -25,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::level::SlVector;
 use crate::live::{LiveEvaluation, LiveFinding};
 use crate::profile::{Component, Evidence, Location, Profile, Status};
+use crate::test_results::{NamedOutcome, TestResults};
 use crate::waiver::Waivers;
 
 /// The version of the JSON report format (`schemas/assess/report.schema.json`).
@@ -77,6 +83,55 @@ pub struct Assessment {
     /// The live evidence, when the assessment read a running component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveEvaluation>,
+    /// The test results the `met` claims were checked against (`--test-results`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_results: Option<TestResultsInfo>,
+}
+
+/// The test reports an assessment read, and what they proved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResultsInfo {
+    /// The `JUnit` XML files, as given.
+    pub sources: Vec<String>,
+    /// Distinct test cases read.
+    pub testcases: usize,
+    /// `met` claims whose named tests all ran and passed.
+    pub verified: Vec<RequirementId>,
+    /// `met` claims that did not (status `unverified`).
+    pub unverified: Vec<RequirementId>,
+}
+
+/// How the tests a `met` claim names fared (only with `--test-results`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestVerification {
+    /// Named tests that ran and passed.
+    pub passed: Vec<String>,
+    /// Named tests no result shows run (absent, or only skipped).
+    pub missing: Vec<String>,
+    /// Test cases, matched by a named test, that failed.
+    pub failed: Vec<String>,
+}
+
+impl TestVerification {
+    /// Whether the claim is proven: at least one named test, all run and passed.
+    pub fn verified(&self) -> bool {
+        !self.passed.is_empty() && self.missing.is_empty() && self.failed.is_empty()
+    }
+
+    /// Why the claim is unverified, for reasons and reports.
+    pub fn explain(&self) -> String {
+        let mut parts = Vec::new();
+        if self.passed.is_empty() && self.missing.is_empty() && self.failed.is_empty() {
+            parts.push("the claim names no test as evidence".to_owned());
+        }
+        if !self.missing.is_empty() {
+            parts.push(format!("not run: {}", self.missing.join(", ")));
+        }
+        if !self.failed.is_empty() {
+            parts.push(format!("failed: {}", self.failed.join(", ")));
+        }
+        format!("unverified: {}", parts.join("; "))
+    }
 }
 
 /// The tool that produced a report.
@@ -187,6 +242,9 @@ pub struct RequirementResult {
     /// Live checks of this requirement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub live: Vec<LiveFinding>,
+    /// For a `met` claim assessed with test results: how its named tests fared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestVerification>,
     /// Where its entry (or, if absent, the `[component]` table) is in the profile.
     pub location: Location,
 }
@@ -198,8 +256,28 @@ impl RequirementResult {
     }
 }
 
-/// Assesses `profile` against `catalog`.
+/// Assesses `profile` against `catalog`, believing its `met` claims.
 pub fn assess(catalog: &Catalog, profile: &Profile, options: &Options<'_>) -> Assessment {
+    assess_inner(catalog, profile, options, None)
+}
+
+/// Assesses `profile` against `catalog`, a `met` claim counting only when the tests it names
+/// passed in `tests` (see the module documentation); the others are `unverified`.
+pub fn assess_with_test_results(
+    catalog: &Catalog,
+    profile: &Profile,
+    options: &Options<'_>,
+    tests: &TestResults,
+) -> Assessment {
+    assess_inner(catalog, profile, options, Some(tests))
+}
+
+fn assess_inner(
+    catalog: &Catalog,
+    profile: &Profile,
+    options: &Options<'_>,
+    tests: Option<&TestResults>,
+) -> Assessment {
     let component_type = profile.component().component_type;
     let sl_t = options.sl_t.unwrap_or(profile.sl_t());
     let today = options
@@ -215,7 +293,7 @@ pub fn assess(catalog: &Catalog, profile: &Profile, options: &Options<'_>) -> As
         if !requirement.applies_to(component_type) {
             continue;
         }
-        let result = evaluate(requirement, profile, options.live, &counted);
+        let result = evaluate(requirement, profile, options.live, tests, &counted);
         counted.insert(
             result.id,
             (result.counts, result.counts_with_countermeasures),
@@ -287,6 +365,22 @@ pub fn assess(catalog: &Catalog, profile: &Profile, options: &Options<'_>) -> As
     gaps.sort_by_key(key);
     waived.sort_by_key(key);
 
+    let test_results = tests.map(|t| {
+        let (mut verified, mut unverified) = (Vec::new(), Vec::new());
+        for r in requirements.iter().chain(&constraints) {
+            match &r.tests {
+                Some(v) if v.verified() => verified.push(r.id),
+                Some(_) => unverified.push(r.id),
+                None => {}
+            }
+        }
+        TestResultsInfo {
+            sources: t.sources().to_vec(),
+            testcases: t.len(),
+            verified,
+            unverified,
+        }
+    });
     let metadata = catalog.metadata();
     Assessment {
         schema_version: REPORT_VERSION,
@@ -315,6 +409,7 @@ pub fn assess(catalog: &Catalog, profile: &Profile, options: &Options<'_>) -> As
         requirements,
         constraints,
         live: options.live.cloned(),
+        test_results,
     }
 }
 
@@ -322,6 +417,7 @@ fn evaluate(
     requirement: &Requirement,
     profile: &Profile,
     live: Option<&LiveEvaluation>,
+    tests: Option<&TestResults>,
     counted: &HashMap<RequirementId, (bool, bool)>,
 ) -> RequirementResult {
     let id = requirement.id();
@@ -338,7 +434,7 @@ fn evaluate(
                 .and_then(|c| c.countermeasure.as_deref())
                 .unwrap_or_default()
         )),
-        Some(Status::Met | Status::NotApplicable) => None,
+        Some(Status::Met | Status::NotApplicable | Status::Unverified) => None,
     };
     let findings: Vec<LiveFinding> = live
         .map(|l| l.for_requirement(id).cloned().collect())
@@ -351,6 +447,14 @@ fn evaluate(
             .collect();
         reason = Some(format!("live: {}", what.join("; ")));
         status = Status::NotMet;
+    }
+    let verification = match (tests, claim) {
+        (Some(tests), Some(claim)) if status == Status::Met => Some(verify(tests, claim)),
+        _ => None,
+    };
+    if let Some(v) = verification.as_ref().filter(|v| !v.verified()) {
+        status = Status::Unverified;
+        reason = Some(v.explain());
     }
     let mut counts = matches!(status, Status::Met | Status::NotApplicable);
     let mut counts_cm = counts || status == Status::Compensated;
@@ -386,8 +490,23 @@ fn evaluate(
         evidence,
         notes: claim.and_then(|c| c.notes.clone()),
         live: findings,
+        tests: verification,
         location,
     }
+}
+
+/// How the tests `claim` names fared in `tests`.
+fn verify(tests: &TestResults, claim: &crate::profile::Claim) -> TestVerification {
+    let mut v = TestVerification::default();
+    for e in &claim.evidence {
+        let Evidence::Test(id) = e else { continue };
+        match tests.outcome(id) {
+            NamedOutcome::Passed => v.passed.push(id.clone()),
+            NamedOutcome::NotRun => v.missing.push(id.clone()),
+            NamedOutcome::Failed(cases) => v.failed.extend(cases),
+        }
+    }
+    v
 }
 
 /// Claims of `met` that a live check contradicts: the profile says met, the running

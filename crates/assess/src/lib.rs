@@ -6,6 +6,7 @@
 //! - [`Waivers`]: time-limited, justified acceptance of gaps.
 //! - [`live`]: requirements decided from a running gateway's configuration report, by checks
 //!   kept as data (`data/live-checks.toml`).
+//! - [`test_results`]: `JUnit` XML test reports, the proof a `met` claim's named tests passed.
 //! - [`assess`]: the SL-C rule (module [`engine`] documents it), giving an [`Assessment`].
 //! - [`report`]: terminal and Markdown text, self-contained HTML, the versioned JSON report,
 //!   OSCAL 1.2.1 (component definition, assessment results, POA&M), SARIF 2.1.0, `JUnit` XML,
@@ -31,10 +32,12 @@ mod level;
 pub mod live;
 mod profile;
 pub mod report;
+pub mod test_results;
 mod waiver;
 
 pub use engine::{
-    Assessment, Gap, Options, REPORT_VERSION, RequirementResult, WaiverInfo, assess, contradictions,
+    Assessment, Gap, Options, REPORT_VERSION, RequirementResult, TestResultsInfo, TestVerification,
+    WaiverInfo, assess, assess_with_test_results, contradictions,
 };
 pub use error::InputError;
 pub use level::{SlVector, SlVectorError};
@@ -79,6 +82,40 @@ pub mod fuzzing {
                     now: jiff::Timestamp::UNIX_EPOCH,
                 },
             );
+            let _ = (json(&a), html(&a), junit(&a), sarif_text(&a));
+        }
+    }
+
+    /// Reads `data` as a `JUnit` XML test report (`--test-results`) and, when it parses, asks
+    /// for the outcome of test ids taken from its own test cases and checks an assessment of
+    /// a small profile against it renders. Never panics.
+    pub fn test_results(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let mut results = crate::test_results::TestResults::new();
+        if results.add(text, "fuzz").is_err() {
+            return;
+        }
+        for id in [
+            "",
+            "a",
+            "a::b",
+            "rampart-assess::it",
+            text.get(..8).unwrap_or(text),
+        ] {
+            let _ = results.outcome(id);
+        }
+        let catalog = Catalog::builtin();
+        let profile = "format = 1\n[component]\nvendor = \"v\"\nproduct = \"p\"\nversion = \"1\"\ntype = \"NDR\"\n[target]\nsl_t = 1\n[requirement.\"CR 1.1\"]\nstatus = \"met\"\nevidence = [{ test = \"a::b\" }]\n";
+        if let Ok(profile) = Profile::parse(profile, "fuzz", catalog) {
+            let options = Options {
+                sl_t: None,
+                waivers: None,
+                live: None,
+                now: jiff::Timestamp::UNIX_EPOCH,
+            };
+            let a = crate::assess_with_test_results(catalog, &profile, &options, &results);
             let _ = (json(&a), html(&a), junit(&a), sarif_text(&a));
         }
     }

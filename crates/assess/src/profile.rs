@@ -47,6 +47,9 @@ pub enum Status {
     NotApplicable,
     /// Met only with a compensating countermeasure outside the component (CCSC 2).
     Compensated,
+    /// Claimed `met`, but with `--test-results` the tests named as its evidence did not all
+    /// run and pass (or it names none): counts as not met. Computed, never declared.
+    Unverified,
 }
 
 impl Status {
@@ -58,6 +61,7 @@ impl Status {
             Status::NotMet => "not-met",
             Status::NotApplicable => "not-applicable",
             Status::Compensated => "compensated",
+            Status::Unverified => "unverified",
         }
     }
 }
@@ -372,6 +376,11 @@ impl RawClaim {
             Status::NotApplicable if !filled(&self.justification) => {
                 return Err(format!(
                     "requirement \"{id}\" is not-applicable without a justification: add justification = \"why it does not apply\""
+                ));
+            }
+            Status::Unverified => {
+                return Err(format!(
+                    "requirement \"{id}\": status \"unverified\" is what an assessment with --test-results computes, not a status to declare: use met, partial, not-met, not-applicable or compensated"
                 ));
             }
             Status::Compensated if !filled(&self.countermeasure) => {

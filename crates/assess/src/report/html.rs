@@ -29,7 +29,7 @@ td.id { white-space: nowrap; font-weight: 600; }
 .status { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
 .s-met { background: #dcfae6; color: var(--ok); } .s-not-applicable { background: #eaecf0; color: #344054; }
 .s-partial, .s-compensated { background: #fef0c7; color: var(--warn); }
-.s-not-met { background: #fee4e2; color: var(--bad); }
+.s-not-met, .s-unverified { background: #fee4e2; color: var(--bad); }
 .re td.id { padding-left: 22px; font-weight: 500; }
 ul.ev { margin: 0; padding-left: 16px; } code { font-size: 12px; }
 .small { color: var(--muted); font-size: 12px; }
@@ -116,6 +116,27 @@ pub fn html(a: &Assessment) -> String {
 
     gap_table(&mut out, "Gaps", &a.gaps);
     gap_table(&mut out, "Waived gaps", &a.waived);
+
+    if let Some(t) = &a.test_results {
+        let ids = |ids: &[rampart_catalog::RequirementId]| {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "<h2>Test results</h2>\n<p class=\"meta\">From <code>{}</code> ({} test cases): {} met claims verified by their tests; unverified (count as not met): {}.</p>",
+            esc(&t.sources.join(", ")),
+            t.testcases,
+            t.verified.len(),
+            esc(&if t.unverified.is_empty() {
+                "none".to_owned()
+            } else {
+                ids(&t.unverified)
+            })
+        );
+    }
 
     if let Some(live) = &a.live {
         let _ = writeln!(

@@ -127,7 +127,8 @@ fn implementation_status(s: Status) -> &'static str {
     // "alternative" implementation.
     match s {
         Status::Met => "implemented",
-        Status::Partial => "partial",
+        // An unverified claim is claimed implemented but not shown to be: partial.
+        Status::Partial | Status::Unverified => "partial",
         Status::NotMet => "planned",
         Status::NotApplicable => "not-applicable",
         Status::Compensated => "alternative",

@@ -60,6 +60,9 @@ pub fn terminal(a: &Assessment, style: Style) -> String {
             live.findings.len()
         );
     }
+    if let Some(line) = test_results_line(a) {
+        let _ = writeln!(out, "{line}");
+    }
     out.push('\n');
     let rows: Vec<[String; 6]> = Fr::ALL
         .iter()
@@ -129,6 +132,30 @@ pub fn terminal(a: &Assessment, style: Style) -> String {
 
     gap_section(&mut out, "Gaps", &a.gaps, style);
     gap_section(&mut out, "Waived", &a.waived, style);
+    let unverified: Vec<_> = a
+        .constraints
+        .iter()
+        .chain(&a.requirements)
+        .filter(|r| r.status == crate::profile::Status::Unverified)
+        .collect();
+    if !unverified.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}Unverified met claims ({}){}: count as not met",
+            style.bold,
+            unverified.len(),
+            style.reset
+        );
+        for r in unverified {
+            let _ = writeln!(
+                out,
+                "  {} {} — {}",
+                r.id,
+                r.title,
+                r.reason.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let unmet: Vec<String> = a
         .constraints
         .iter()
@@ -146,6 +173,19 @@ pub fn terminal(a: &Assessment, style: Style) -> String {
     out.push_str(&verdict(a, style));
     out.push('\n');
     out
+}
+
+/// `test results from …: V of N met claims verified by their tests`, with --test-results.
+fn test_results_line(a: &Assessment) -> Option<String> {
+    let t = a.test_results.as_ref()?;
+    let claims = t.verified.len() + t.unverified.len();
+    Some(format!(
+        "test results from {} ({} test cases): {} of {claims} met claims verified by their tests, {} unverified",
+        t.sources.join(", "),
+        t.testcases,
+        t.verified.len(),
+        t.unverified.len()
+    ))
 }
 
 fn gap_section(out: &mut String, title: &str, gaps: &[Gap], style: Style) {
@@ -240,6 +280,9 @@ pub fn markdown(a: &Assessment) -> String {
         let _ = writeln!(out, "{}\n", md_cell(d));
     }
     let _ = writeln!(out, "**{}**\n", verdict(a, Style::default()));
+    if let Some(line) = test_results_line(a) {
+        let _ = writeln!(out, "{}.\n", md_cell(&line));
+    }
     out.push_str("| FR | SL-T | SL-C | with countermeasures | gaps |\n|---|---|---|---|---|\n");
     for fr in Fr::ALL {
         let _ = writeln!(

@@ -6,4 +6,5 @@ mod oscal_schema;
 mod report_schema;
 mod reports;
 mod sarif_schema;
+mod test_results;
 mod util;

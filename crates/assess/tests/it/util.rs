@@ -23,6 +23,16 @@ pub(crate) fn now() -> jiff::Timestamp {
     "2026-11-28T07:00:00Z".parse().unwrap()
 }
 
+/// The options every test assessment uses: no waivers, no live evidence.
+pub(crate) fn options() -> Options<'static> {
+    Options {
+        sl_t: None,
+        waivers: None,
+        live: None,
+        now: now(),
+    }
+}
+
 pub(crate) fn profile(relative: &str) -> Profile {
     let text = std::fs::read_to_string(repo_file(relative)).unwrap();
     Profile::parse(&text, relative, Catalog::builtin()).unwrap_or_else(|e| panic!("{e}"))
@@ -68,6 +78,19 @@ pub(crate) fn assessments() -> Vec<(String, Assessment)> {
                 live: None,
                 now: now(),
             },
+        ),
+    ));
+    let mut tests = rampart_assess::test_results::TestResults::new();
+    tests
+        .add(&crate::test_results::rampart_junit(), "junit.xml")
+        .unwrap();
+    out.push((
+        "rampart with test results".into(),
+        rampart_assess::assess_with_test_results(
+            catalog,
+            &profile(PROFILES[0]),
+            &options(),
+            &tests,
         ),
     ));
     let live = fixture_live();

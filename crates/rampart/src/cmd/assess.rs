@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use rampart_assess::live::{ConfigReport, LiveChecks, LiveEvaluation, ReportComponent};
 use rampart_assess::report::{self, oscal::Document};
+use rampart_assess::test_results::TestResults;
 use rampart_assess::{Assessment, Options, Profile, SlVector, Waivers};
 use rampart_catalog::Catalog;
 
@@ -83,6 +84,10 @@ pub(crate) struct Args {
     /// on as a live check does (not met overrides the profile's claim). Combines with --live.
     #[arg(long, value_name = "FILE")]
     evidence: Option<PathBuf>,
+    /// JUnit XML test reports (e.g. cargo nextest's): a `met` claim then counts only when
+    /// every test its evidence names ran and passed; otherwise it is `unverified`.
+    #[arg(long = "test-results", value_name = "JUNIT.xml", num_args = 1..)]
+    test_results: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -127,16 +132,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     if let Some(live) = &live {
         warn_contradictions(&profile, live);
     }
-    let assessment = rampart_assess::assess(
-        catalog,
-        &profile,
-        &Options {
-            sl_t: args.sl_t,
-            waivers: waivers.as_ref(),
-            live: live.as_ref(),
-            now: now()?,
-        },
-    );
+    let options = Options {
+        sl_t: args.sl_t,
+        waivers: waivers.as_ref(),
+        live: live.as_ref(),
+        now: now()?,
+    };
+    let assessment = if args.test_results.is_empty() {
+        rampart_assess::assess(catalog, &profile, &options)
+    } else {
+        let mut tests = TestResults::new();
+        for path in &args.test_results {
+            tests.add_file(path).map_err(|e| BadInput(e.to_string()))?;
+        }
+        rampart_assess::assess_with_test_results(catalog, &profile, &options, &tests)
+    };
     write_report(args, &assessment)?;
     Ok(if assessment.passed {
         Outcome::Ok

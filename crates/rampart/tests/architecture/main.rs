@@ -2,6 +2,9 @@
 //! states about the whole workspace, checked on its manifests and sources, so that the map
 //! stays true. Each test names the rule; a failure lists every place that breaks it.
 
+mod claims;
+mod drift;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -566,3 +566,59 @@ fn live_reads_the_config_report_over_https_with_the_gateway_ca() {
         stderr(&output)
     );
 }
+
+#[test]
+fn test_results_make_unproven_met_claims_unverified_and_bad_reports_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only CR 1.11's module ran and passed; one test of CR 1.7's module failed.
+    let junit = temp_file(
+        &dir,
+        "junit.xml",
+        "<?xml version=\"1.0\"?>\n<testsuites>\n<testsuite name=\"rampart-identity::it\">\n\
+         <testcase classname=\"rampart-identity::it\" name=\"cr_1_11_lockout::locks\"/>\n\
+         <testcase classname=\"rampart-identity::it\" name=\"cr_1_7_password_strength::short\">\
+         <failure message=\"boom\"/></testcase>\n</testsuite>\n</testsuites>\n",
+    );
+    let output = assess(&["profiles/rampart-gateway.toml", "--test-results", &junit]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("test results from "), "{text}");
+    assert!(text.contains("Unverified met claims"), "{text}");
+    assert!(
+        text.contains("failed: rampart-identity::it::cr_1_7_password_strength::short"),
+        "{text}"
+    );
+    let output = assess(&[
+        "profiles/rampart-gateway.toml",
+        "--test-results",
+        &junit,
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let verified = report["test_results"]["verified"].as_array().unwrap();
+    assert_eq!(verified, &[serde_json::json!("CR 1.11")], "{report:#}");
+    let cr_1_7 = report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "CR 1.7")
+        .unwrap();
+    assert_eq!(cr_1_7["status"], "unverified");
+    assert_eq!(cr_1_7["counts"], false);
+
+    let broken = temp_file(&dir, "broken.xml", "<testsuites>\n<testcase name=\"a\">\n");
+    bad_input(
+        &["profiles/rampart-gateway.toml", "--test-results", &broken],
+        &["broken.xml:", "not well-formed XML"],
+    );
+    let nameless = temp_file(
+        &dir,
+        "nameless.xml",
+        "<testsuites>\n  <testcase/>\n</testsuites>",
+    );
+    bad_input(
+        &["profiles/rampart-gateway.toml", "--test-results", &nameless],
+        &["nameless.xml:2:", "without a name"],
+    );
+}
