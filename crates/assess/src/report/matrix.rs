@@ -60,15 +60,21 @@ pub struct Row {
 
 impl Row {
     /// The status as a reader says it: `met`, `partial`, `not met`, `compensated`,
-    /// `not applicable`.
+    /// `not applicable`, `unverified` (claimed met, its tests did not all run and pass).
     pub fn status_words(&self) -> &'static str {
-        match self.status {
-            Status::Met => "met",
-            Status::Partial => "partial",
-            Status::NotMet => "not met",
-            Status::Compensated => "compensated",
-            Status::NotApplicable => "not applicable",
-        }
+        status_words(self.status)
+    }
+}
+
+/// `status` as a reader says it (`not met` where a profile says `not-met`).
+pub fn status_words(status: Status) -> &'static str {
+    match status {
+        Status::Met => "met",
+        Status::Unverified => "unverified",
+        Status::Partial => "partial",
+        Status::NotMet => "not met",
+        Status::Compensated => "compensated",
+        Status::NotApplicable => "not applicable",
     }
 }
 

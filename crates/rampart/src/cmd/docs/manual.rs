@@ -267,16 +267,6 @@ const DIAGRAM_TEXT: &str = "```text
 ```
 ";
 
-fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Met => "met",
-        Status::Partial => "partial",
-        Status::NotMet => "not met",
-        Status::Compensated => "compensated",
-        Status::NotApplicable => "not applicable",
-    }
-}
-
 /// A component of the SBOM: name, version, licence.
 fn sbom_components(sbom: &str) -> anyhow::Result<Vec<[String; 3]>> {
     let value: serde_json::Value =
@@ -408,7 +398,7 @@ pub(crate) fn build(
             vec![
                 format!("{} {}", r.id, r.title),
                 format!("SL {}", r.sl),
-                status_label(r.status).to_owned(),
+                rampart_assess::report::matrix::status_words(r.status).to_owned(),
                 r.how.clone().unwrap_or_default(),
             ]
         })
