@@ -274,7 +274,7 @@ fn testcase_id(e: &BytesStart<'_>) -> Result<String, String> {
             continue;
         }
         let value = attribute
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| format!("<testcase>: bad attribute value: {e}"))?
             .into_owned();
         if key == b"name" {

@@ -69,6 +69,11 @@ pub(crate) struct ManualArgs {
     /// A saved config report (`rampart config-report --format json`) instead of a gateway.
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     live_report: Option<PathBuf>,
+    /// A RustSec advisory database (a checkout, or the snapshot in
+    /// supply-chain/rustsec-advisory-db): each third-party component's vulnerability status
+    /// is matched against it. Without it the components are listed as not checked.
+    #[arg(long, value_name = "DIR")]
+    rustsec: Option<PathBuf>,
     /// Output formats (repeatable or comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Format::Html, Format::Markdown, Format::Oscal])]
     format: Vec<Format>,
@@ -120,11 +125,17 @@ fn manual(args: &ManualArgs) -> anyhow::Result<Outcome> {
         },
     );
     let defaults = default_report()?;
+    let vulnerabilities = args
+        .rustsec
+        .as_deref()
+        .map(manual::Vulnerabilities::from_rustsec)
+        .transpose()?;
     let doc = manual::build(
         &assessment,
         &LiveChecks::builtin(),
         Some(&defaults),
         rampart_mgmt::SBOM_JSON,
+        vulnerabilities.as_ref(),
     )?;
     let dir = &args.output;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -313,12 +313,61 @@ fn para(blocks: &mut Vec<Block>, text: impl Into<String>) {
     blocks.push(Block::Para(text.into()));
 }
 
+/// The third-party components' vulnerability status, from an advisory database.
+pub(crate) struct Vulnerabilities {
+    /// What was matched against, for the reader.
+    source: String,
+    /// Open advisories by component (name, version): `ID (status)`.
+    open: std::collections::BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Vulnerabilities {
+    /// Matches this build's SBOM against the RustSec advisories under `dir`, as
+    /// `rampart vuln self --rustsec DIR` does.
+    pub(crate) fn from_rustsec(dir: &std::path::Path) -> anyhow::Result<Vulnerabilities> {
+        let inventory =
+            rampart_vuln::Inventory::from_json(rampart_mgmt::SBOM_JSON, "the embedded SBOM")
+                .context("reading this build's SBOM")?;
+        let advisories = rampart_vuln::load::rustsec(dir)
+            .map_err(|e| crate::BadInput(format!("--rustsec: {e}")))?;
+        let matches = rampart_vuln::match_inventory(
+            &inventory,
+            &advisories,
+            &rampart_vuln::Options::default(),
+        );
+        let mut open: std::collections::BTreeMap<(String, String), Vec<String>> =
+            std::collections::BTreeMap::new();
+        for m in matches.iter().filter(|m| m.is_open()) {
+            open.entry((
+                m.component_name.clone(),
+                m.component_version.clone().unwrap_or_default(),
+            ))
+            .or_default()
+            .push(format!("{} ({})", m.advisory, m.status.as_str()));
+        }
+        Ok(Vulnerabilities {
+            source: format!(
+                "the RustSec advisory database ({} advisories)",
+                advisories.len()
+            ),
+            open,
+        })
+    }
+
+    fn status(&self, name: &str, version: &str) -> String {
+        self.open
+            .get(&(name.to_owned(), version.to_owned()))
+            .map_or_else(|| "no known advisory".to_owned(), |ids| ids.join(", "))
+    }
+}
+
 /// Builds the manual of the component assessed in `a`.
 pub(crate) fn build(
     a: &Assessment,
     checks: &LiveChecks,
     defaults: Option<&ConfigReport>,
     sbom: &str,
+    vulnerabilities: Option<&Vulnerabilities>,
 ) -> anyhow::Result<Manual> {
     let c = &a.component;
     let compliance = matrix::build(a, checks);
@@ -593,10 +642,18 @@ pub(crate) fn build(
 
     heading(&mut doc, 2, "components", "7 Third-party components");
     let components = sbom_components(sbom)?;
+    let status_note = match vulnerabilities {
+        Some(v) => format!(
+            "Vulnerability status: matched when this manual was generated against {}, as `rampart vuln self --rustsec DIR` does; {} component(s) with an open advisory. Advisories appear after a release: check again with `rampart vuln self` against current advisories (`--rustsec DIR`, `--osv`, `--csaf`), or on a running gateway with `rampart vuln self --live` (`docs/vulnerabilities.md`).",
+            v.source,
+            v.open.len()
+        ),
+        None => "Vulnerability status: no advisory database was given (`--rustsec DIR`), so each component is listed as not checked; check them against current advisories with `rampart vuln self --rustsec DIR` (a RustSec advisory database checkout), `--osv` or `--csaf`, or on a running gateway with `rampart vuln self --live` (`docs/vulnerabilities.md`).".to_owned(),
+    };
     para(
         &mut doc,
         format!(
-            "The {} components of this build, from its SBOM (`crates/mgmt/sbom/rampart.cdx.json`, CycloneDX 1.6, served by the gateway). Vulnerability status: no advisory database is bundled with the release, so this manual lists each component as not checked; check them against current advisories with `rampart vuln self --rustsec DIR` (a RustSec advisory database checkout), `--osv` or `--csaf`, or on a running gateway with `rampart vuln self --live` (`docs/vulnerabilities.md`).",
+            "The {} components of this build, from its SBOM (`crates/mgmt/sbom/rampart.cdx.json`, CycloneDX 1.6, served by the gateway). {status_note}",
             components.len()
         ),
     );
@@ -609,7 +666,11 @@ pub(crate) fn build(
         ],
         components
             .into_iter()
-            .map(|[n, v, l]| vec![n, v, l, "not checked".into()])
+            .map(|[n, v, l]| {
+                let status =
+                    vulnerabilities.map_or_else(|| "not checked".to_owned(), |x| x.status(&n, &v));
+                vec![n, v, l, status]
+            })
             .collect(),
     ));
 
@@ -804,7 +865,14 @@ mod tests {
                 now: jiff::Timestamp::UNIX_EPOCH,
             },
         );
-        build(&a, &LiveChecks::builtin(), None, rampart_mgmt::SBOM_JSON).unwrap()
+        build(
+            &a,
+            &LiveChecks::builtin(),
+            None,
+            rampart_mgmt::SBOM_JSON,
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
