@@ -16,7 +16,7 @@ use rampart_probe::Evidence;
 use serde_json::Value;
 
 use crate::util::{Peer, TestGateway, free_port, have, probe, result, wait_listening};
-use crate::weak_tls_peers::{certificate, stunnel};
+use crate::weak_tls_peers::{WEAK_TLS, certificate, stunnel_pair};
 
 /// sslyze's scan of `host_port` (`--cert`/`--key` when the server requires a client
 /// certificate): its `scan_result`.
@@ -256,18 +256,7 @@ fn need_peers() {
 #[ignore = "needs sslyze, stunnel4, openssl: run scripts/test"]
 async fn the_probe_and_sslyze_agree_on_weak_and_strict_stunnel_and_openssl_tls1() {
     need_peers();
-    let weak_dir = tempfile::tempdir().unwrap();
-    let (_weak, weak_port, _weak_backend) = stunnel(
-        weak_dir.path(),
-        "weak",
-        "sslVersionMin = TLSv1\nsslVersionMax = TLSv1.2\nciphers = ALL:@SECLEVEL=0",
-    );
-    let strict_dir = tempfile::tempdir().unwrap();
-    let (_strict, strict_port, _strict_backend) = stunnel(
-        strict_dir.path(),
-        "strict",
-        "sslVersionMin = TLSv1.2\nciphers = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
-    );
+    let pair = stunnel_pair(WEAK_TLS).await;
     let tls1_dir = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(tls1_dir.path());
     let tls1_port = free_port();
@@ -289,12 +278,15 @@ async fn the_probe_and_sslyze_agree_on_weak_and_strict_stunnel_and_openssl_tls1(
             .unwrap(),
     );
     let mut failures = Vec::new();
-    for port in [weak_port, strict_port, tls1_port] {
-        wait_listening(format!("127.0.0.1:{port}").parse().unwrap()).await;
-        let host_port = format!("127.0.0.1:{port}");
-        let target = format!("tls://{host_port}");
+    wait_listening(format!("127.0.0.1:{tls1_port}").parse().unwrap()).await;
+    for target in [
+        pair.weak.clone(),
+        pair.strict.clone(),
+        format!("tls://127.0.0.1:{tls1_port}"),
+    ] {
+        let host_port = target.trim_start_matches("tls://").to_owned();
         let evidence = probe(std::slice::from_ref(&target), CHECKS, false).await;
-        let scan = sslyze(weak_dir.path(), &host_port, None);
+        let scan = sslyze(tls1_dir.path(), &host_port, None);
         for difference in differences(&scan, &evidence, &target) {
             failures.push(format!("{target}: {difference}"));
         }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use rampart_probe::{ClientIdentity, Evidence, Outcome, Plan, Target};
 
 use crate::util::{Peer, TestGateway, expect, free_port, have, probe, result, wait_listening};
-use crate::weak_tls_peers::{certificate, stunnel};
+use crate::weak_tls_peers::{certificate, stunnel_pair};
 
 fn names(evidence: &Evidence, id: &str, target: &str, key: &str) -> Vec<String> {
     result(evidence, id, target).details[key]
@@ -67,22 +67,11 @@ async fn the_gateway_accepts_only_its_three_groups_and_never_resumes_a_session()
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs stunnel4: run scripts/test"]
 async fn stunnel_with_a_192_bit_curve_is_reported_and_strict_stunnel_is_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_weak, weak_port, _weak_backend) = stunnel(
-        dir.path(),
-        "weakcurve",
+    let pair = stunnel_pair(
         "sslVersionMax = TLSv1.2\nciphers = ALL:@SECLEVEL=0\ncurves = secp192r1:prime256v1",
-    );
-    let strict_dir = tempfile::tempdir().unwrap();
-    let (_strict, strict_port, _strict_backend) = stunnel(
-        strict_dir.path(),
-        "strict",
-        "sslVersionMin = TLSv1.2\nciphers = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
-    );
-    wait_listening(format!("127.0.0.1:{weak_port}").parse().unwrap()).await;
-    wait_listening(format!("127.0.0.1:{strict_port}").parse().unwrap()).await;
-    let weak = format!("tls://127.0.0.1:{weak_port}");
-    let strict = format!("tls://127.0.0.1:{strict_port}");
+    )
+    .await;
+    let (weak, strict) = (pair.weak.clone(), pair.strict.clone());
     let evidence = probe(
         &[weak.clone(), strict.clone()],
         &["tls-groups", "tls-resumption-after-alert"],

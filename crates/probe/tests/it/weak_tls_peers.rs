@@ -69,25 +69,45 @@ pub(crate) fn stunnel(dir: &Path, name: &str, options: &str) -> (Peer, u16, std:
     (Peer(child), port, backend)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs stunnel4: run scripts/test"]
-async fn stunnel_with_tls_1_0_and_cbc_is_weak_and_strict_stunnel_is_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_weak, weak_port, _weak_backend) = stunnel(
-        dir.path(),
-        "weak",
-        "sslVersionMin = TLSv1\nsslVersionMax = TLSv1.2\nciphers = ALL:@SECLEVEL=0",
-    );
+/// The options of the weak stunnel most tests use: TLS 1.0 to 1.2, every OpenSSL suite.
+pub(crate) const WEAK_TLS: &str =
+    "sslVersionMin = TLSv1\nsslVersionMax = TLSv1.2\nciphers = ALL:@SECLEVEL=0";
+
+/// A stunnel configured with `weak_options` and a strict one (TLS 1.2+, ECDHE-GCM), both
+/// listening; dropped, both stop.
+pub(crate) struct StunnelPair {
+    /// `tls://` target of the weak one.
+    pub(crate) weak: String,
+    /// `tls://` target of the strict one.
+    pub(crate) strict: String,
+    _peers: [(Peer, std::net::TcpListener); 2],
+    _dirs: [tempfile::TempDir; 2],
+}
+
+pub(crate) async fn stunnel_pair(weak_options: &str) -> StunnelPair {
+    let weak_dir = tempfile::tempdir().unwrap();
+    let (weak, weak_port, weak_backend) = stunnel(weak_dir.path(), "weak", weak_options);
     let strict_dir = tempfile::tempdir().unwrap();
-    let (_strict, strict_port, _strict_backend) = stunnel(
+    let (strict, strict_port, strict_backend) = stunnel(
         strict_dir.path(),
         "strict",
         "sslVersionMin = TLSv1.2\nciphers = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
     );
     wait_listening(format!("127.0.0.1:{weak_port}").parse().unwrap()).await;
     wait_listening(format!("127.0.0.1:{strict_port}").parse().unwrap()).await;
-    let weak = format!("tls://127.0.0.1:{weak_port}");
-    let strict = format!("tls://127.0.0.1:{strict_port}");
+    StunnelPair {
+        weak: format!("tls://127.0.0.1:{weak_port}"),
+        strict: format!("tls://127.0.0.1:{strict_port}"),
+        _peers: [(weak, weak_backend), (strict, strict_backend)],
+        _dirs: [weak_dir, strict_dir],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs stunnel4: run scripts/test"]
+async fn stunnel_with_tls_1_0_and_cbc_is_weak_and_strict_stunnel_is_not() {
+    let pair = stunnel_pair(WEAK_TLS).await;
+    let (weak, strict) = (pair.weak.clone(), pair.strict.clone());
     let evidence = probe(
         &[weak.clone(), strict.clone()],
         &[
