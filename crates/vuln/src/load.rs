@@ -48,6 +48,7 @@ pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
         if !path.is_dir() && body.contains("\"feed\"") && !looks_like_csaf(&body) {
             return rolie_feed(&file, &body);
         }
+        check_hash_files(&file, body.as_bytes())?;
         out.push(crate::csaf::read(&body, &origin)?);
     }
     Ok(out)
@@ -58,7 +59,8 @@ pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
 /// path is looked up next to the feed — the longest tail of the path that names a file under
 /// the feed's directory or one of its two parents (a mirror of the provider's directory).
 /// An entry whose document is not there is an error: a feed read in part would miss
-/// advisories silently. The feed's SHA-512 and signature files are not checked.
+/// advisories silently. A document's `.sha256`/`.sha512` files, when the mirror has them,
+/// must match it; its `OpenPGP` signature (`.asc`) is not checked.
 ///
 /// # Errors
 /// [`InputError`]: the feed is not ROLIE JSON, an entry has no URL, a document is missing
@@ -115,9 +117,65 @@ pub fn rolie_feed(feed: &Path, body: &str) -> Result<Vec<Advisory>, InputError> 
             )
         })?;
         let text = text(&file, MAX_ADVISORY_BYTES)?;
+        check_hash_files(&file, text.as_bytes())?;
         out.push(crate::csaf::read(&text, &file.display().to_string())?);
     }
     Ok(out)
+}
+
+/// The most of a `.sha256`/`.sha512` file that is read.
+const MAX_HASH_FILE_BYTES: u64 = 4096;
+
+/// Checks `document` against the hash files a CSAF provider publishes next to it
+/// (`DOC.sha256`, `DOC.sha512`: the hex digest, then optionally the file name, as
+/// `sha256sum` writes; CSAF 2.0 requirements 18 and 19). A hash file that is there must match:
+/// a document that differs from what its provider hashed was changed on the way or in the
+/// mirror, and is refused rather than matched.
+///
+/// # Errors
+/// [`InputError`]: an unreadable hash file, one without a digest, or a digest that differs.
+fn check_hash_files(document: &Path, bytes: &[u8]) -> Result<(), InputError> {
+    let name = document
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    for (extension, digest) in [
+        ("sha256", rampart_vault::crypto::sha256_hex(bytes)),
+        (
+            "sha512",
+            rampart_vault::crypto::signature::sha512_hex(bytes),
+        ),
+    ] {
+        let Some(name) = &name else { continue };
+        let hash_file = document.with_file_name(format!("{name}.{extension}"));
+        if !hash_file.is_file() {
+            continue;
+        }
+        let origin = hash_file.display().to_string();
+        let listed = text(&hash_file, MAX_HASH_FILE_BYTES)?;
+        let stated = listed
+            .split_whitespace()
+            .next()
+            .map(str::to_ascii_lowercase)
+            .filter(|d| d.len() == digest.len() && d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                InputError::invalid(
+                    &origin,
+                    "/",
+                    format!("no {extension} digest (hex, then the file name)"),
+                )
+            })?;
+        if stated != digest {
+            return Err(InputError::invalid(
+                &document.display().to_string(),
+                "/",
+                format!(
+                    "its {extension} is {digest}, but {origin} says {stated}: the document is \
+                     not the one its provider published"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The file under `base` (or its two parents) named by the longest tail of the URL's path.

@@ -442,12 +442,7 @@ pub fn provider_files(
             let bytes = a.text.as_bytes().to_vec();
             let name = file_name(&a.id);
             let sha256 = rampart_vault::crypto::sha256_hex(&bytes);
-            let sha512 = rampart_vault::crypto::signature::sha512(&bytes)
-                .iter()
-                .fold(String::with_capacity(128), |mut hex, b| {
-                    let _ = write!(hex, "{b:02x}");
-                    hex
-                });
+            let sha512 = rampart_vault::crypto::signature::sha512_hex(&bytes);
             files.push((
                 format!("{path}.sha256"),
                 format!("{sha256}  {name}\n").into_bytes(),

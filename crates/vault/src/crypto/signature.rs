@@ -249,6 +249,11 @@ pub fn sha512(data: impl AsRef<[u8]>) -> [u8; SHA512_LEN] {
     state.finish()
 }
 
+/// Lower-case hex of the SHA-512 of `data`.
+pub fn sha512_hex(data: impl AsRef<[u8]>) -> String {
+    hex::encode(sha512(data))
+}
+
 /// An ECDSA P-256 signing key with SHA-256, held as PKCS#8 (zeroized on drop): the policy
 /// authority of the TPM KEK provider signs approved PCR policies with it (`TPM2_PolicyAuthorize`).
 /// The signature is the fixed-length `r ‖ s` (64 bytes) the TPM's `TPMS_SIGNATURE_ECDSA` takes.

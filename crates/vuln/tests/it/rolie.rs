@@ -80,3 +80,49 @@ fn a_document_missing_from_the_mirror_is_an_error() {
     std::fs::write(&feed_path, feed(&["../../etc/passwd"])).unwrap();
     assert!(load::csaf(&feed_path).is_err());
 }
+
+#[test]
+fn a_document_must_match_the_hash_files_its_provider_published() {
+    let (dir, feed_path) = mirror(&["white/2023/icsa-23-166-08.json"]);
+    let document = dir.path().join("white/2023/icsa-23-166-08.json");
+    let bytes = std::fs::read(&document).unwrap();
+    let sha256 = rampart_vault::crypto::sha256_hex(&bytes);
+    let sha512 = rampart_vault::crypto::signature::sha512_hex(&bytes);
+    let hash_file = |ext: &str| {
+        dir.path()
+            .join(format!("white/2023/icsa-23-166-08.json.{ext}"))
+    };
+    // As sha256sum/sha512sum write them: the digest, then the file name.
+    std::fs::write(
+        hash_file("sha256"),
+        format!("{sha256}  icsa-23-166-08.json\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        hash_file("sha512"),
+        format!("{sha512}  icsa-23-166-08.json\n"),
+    )
+    .unwrap();
+    let body = std::fs::read_to_string(&feed_path).unwrap();
+    assert_eq!(load::rolie_feed(&feed_path, &body).unwrap().len(), 1);
+    assert_eq!(load::csaf(&document).unwrap().len(), 1);
+
+    // One byte changed in the mirror: refused, naming the hash and the file that states it.
+    let mut tampered = bytes.clone();
+    let at = tampered.iter().position(|b| *b == b'"').unwrap();
+    tampered.insert(at, b' ');
+    std::fs::write(&document, &tampered).unwrap();
+    let error = load::rolie_feed(&feed_path, &body).unwrap_err().to_string();
+    assert!(error.contains("icsa-23-166-08.json"), "{error}");
+    assert!(
+        error.contains("not the one its provider published"),
+        "{error}"
+    );
+    assert!(load::csaf(&document).is_err());
+
+    // A hash file without a digest is bad input, not a pass.
+    std::fs::write(&document, &bytes).unwrap();
+    std::fs::write(hash_file("sha512"), "see the website\n").unwrap();
+    let error = load::csaf(&document).unwrap_err().to_string();
+    assert!(error.contains("no sha512 digest"), "{error}");
+}
