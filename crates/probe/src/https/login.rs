@@ -38,12 +38,33 @@ const SHOWN_CHARS: usize = 160;
 
 /// A throw-away account of the target for the login checks (`--login-account`): the
 /// authenticator-feedback check compares its failed login with a non-existent user's, and
-/// `https-lockout` sends it wrong passwords until it locks. Its password is never needed.
+/// `https-lockout` sends it wrong passwords until it locks. Its password is needed only to
+/// decide the lockout of a target that locks without saying so
+/// ([`LoginAccount::with_password`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginAccount {
     name: String,
     lockout_max: u32,
+    password: Option<AccountPassword>,
 }
+
+/// The throw-away account's password: zeroized when dropped, never shown.
+#[derive(Clone)]
+struct AccountPassword(zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for AccountPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountPassword(redacted)")
+    }
+}
+
+impl PartialEq for AccountPassword {
+    fn eq(&self, other: &AccountPassword) -> bool {
+        rampart_vault::crypto::ct_eq(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl Eq for AccountPassword {}
 
 impl LoginAccount {
     /// The account `name`, locked (to be met) after at most `lockout_max` failed logins
@@ -70,7 +91,19 @@ impl LoginAccount {
         Ok(LoginAccount {
             name: name.to_owned(),
             lockout_max,
+            password: None,
         })
+    }
+
+    /// With the account's password: `https-lockout` then logs in once with it before the
+    /// wrong passwords (it must work) and once after `lockout_max` of them (it must be
+    /// refused), so it decides the lockout of a target that answers a locked account exactly
+    /// as a wrong password (as CR 1.10 allows). The password is sent only in the login form
+    /// of the target named, never shown, and zeroized when dropped.
+    #[must_use]
+    pub fn with_password(mut self, password: zeroize::Zeroizing<String>) -> LoginAccount {
+        self.password = Some(AccountPassword(password));
+        self
     }
 
     /// The account name.
@@ -601,6 +634,17 @@ fn random(prefix: &str) -> Result<String, String> {
 /// One failed login: the login page (for fresh tokens and cookies), then its form posted with
 /// `user` and a random password.
 async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<Attempt, String> {
+    let password = random("Pw-")?;
+    log_in(context, target, user, &password).await
+}
+
+/// One login through the target's login form with `password`, and how it was answered.
+async fn log_in(
+    context: &Context,
+    target: &Target,
+    user: &str,
+    password: &str,
+) -> Result<Attempt, String> {
     let shown = login_page(context, target).await?;
     let form = shown
         .page
@@ -614,8 +658,9 @@ async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<At
         ));
     }
     let path = action_path(form.action.as_deref(), &shown.path, target)?;
-    let password = random("Pw-")?;
-    let body = form_body(form, user, &password).ok_or("the login form has no user name input")?;
+    let body = zeroize::Zeroizing::new(
+        form_body(form, user, password).ok_or("the login form has no user name input")?,
+    );
     let origin = if target.host().contains(':') {
         format!("https://[{}]:{}", target.host(), target.port())
     } else {
@@ -638,7 +683,7 @@ async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<At
         hyper::Method::POST,
         &path,
         &headers,
-        body.into_bytes(),
+        body.as_bytes().to_vec(),
     )
     .await?;
     Ok(Attempt::from_answer(&answer, user))
@@ -799,6 +844,9 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
     };
     let name = account.name();
     let max = account.lockout_max();
+    if let Some(password) = &account.password {
+        return lockout_with_password(context, target, name, max, &password.0).await;
+    }
     let before = context.login.failures(target);
     let started = tokio::time::Instant::now();
     let mut first: Option<Attempt> = None;
@@ -816,7 +864,8 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
                 let finding = Finding::new(
                     Outcome::NotTested,
                     format!(
-                        "after {sent} failed login(s) for '{name}' answered alike, the next                          could not be made ({e}): a lockout is not told from an outage"
+                        "after {sent} failed login(s) for '{name}' answered alike, the next could not \
+                         be made ({e}): a lockout is not told from an outage"
                     ),
                 );
                 answers.push(Value::from(e));
@@ -883,6 +932,107 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
     finding
         .with("account", name)
         .with("failed_logins", failures)
+        .with("lockout_max", max)
+        .with("answers", answers)
+}
+
+/// Whether two answers are alike as a login's outcome: same status and same redirect.
+fn alike(a: &Attempt, b: &Attempt) -> bool {
+    a.status == b.status && a.location == b.location
+}
+
+/// `https-lockout` with the account's password: a login with it (must work), `max` wrong
+/// passwords, the password again: refused means locked within `max`.
+async fn lockout_with_password(
+    context: &Context,
+    target: &Target,
+    name: &str,
+    max: u32,
+    password: &str,
+) -> Finding {
+    let control = match log_in(context, target, name, password).await {
+        Ok(a) => a,
+        Err(e) => return Finding::new(Outcome::NotTested, e),
+    };
+    let mut answers = vec![Value::from(format!(
+        "with the password: {}",
+        control.describe()
+    ))];
+    let mut first: Option<Attempt> = None;
+    for sent in 1..=max {
+        tokio::time::sleep(ATTEMPT_PAUSE).await;
+        let attempt = match fail_login(context, target, name).await {
+            Ok(a) => a,
+            Err(e) => {
+                return Finding::new(
+                    Outcome::NotTested,
+                    format!("failed login {sent} for '{name}' could not be made: {e}"),
+                )
+                .with("answers", answers);
+            }
+        };
+        context.login.count_failure(target);
+        answers.push(Value::from(attempt.describe()));
+        if first.is_none() {
+            if alike(&attempt, &control) {
+                return Finding::new(
+                    Outcome::NotTested,
+                    format!(
+                        "a wrong password for '{name}' was answered as the password given                          ({}): the password does not log in, or the answers tell nothing",
+                        control.describe()
+                    ),
+                )
+                .with("answers", answers);
+            }
+            first = Some(attempt);
+        }
+    }
+    tokio::time::sleep(ATTEMPT_PAUSE).await;
+    let after = match log_in(context, target, name, password).await {
+        Ok(a) => a,
+        Err(e) => {
+            return Finding::new(
+                Outcome::NotTested,
+                format!("the login with the password after {max} failures could not be made: {e}"),
+            )
+            .with("answers", answers);
+        }
+    };
+    answers.push(Value::from(format!(
+        "with the password: {}",
+        after.describe()
+    )));
+    let failed = first.as_ref().is_some_and(|f| alike(&after, f));
+    let finding = if alike(&after, &control) {
+        Finding::new(
+            Outcome::NotMet,
+            format!(
+                "accepted the right password for '{name}' after {max} failed login(s) ({}):                  no lockout within the maximum of {max}",
+                after.describe()
+            ),
+        )
+    } else if failed {
+        Finding::new(
+            Outcome::Met,
+            format!(
+                "refused the right password for '{name}' after {max} failed login(s), answered                  as a wrong one ({}) where it logged in before ({}): locked within the maximum                  of {max}; the account stays locked until it unlocks or is unlocked",
+                after.describe(),
+                control.describe()
+            ),
+        )
+    } else {
+        Finding::new(
+            Outcome::Met,
+            format!(
+                "refused the right password for '{name}' after {max} failed login(s) ({},                  where it logged in before: {}): locked within the maximum of {max}",
+                after.describe(),
+                control.describe()
+            ),
+        )
+    };
+    finding
+        .with("account", name)
+        .with("failed_logins", max)
         .with("lockout_max", max)
         .with("answers", answers)
 }

@@ -171,6 +171,59 @@ async fn the_lockout_check_locks_the_throw_away_account_and_says_what_it_could_s
     assert!(m.locked());
 }
 
+/// `https-lockout` against Rampart with the account's password and the maximum `max`.
+async fn lockout_with_password(m: &Management, max: u32) -> rampart_probe::Evidence {
+    let checks = ["https-lockout".to_owned()];
+    let account = LoginAccount::new(ACCOUNT, max)
+        .unwrap()
+        .with_password(zeroize::Zeroizing::new(
+            "plinth marmot cobalt fjord".to_owned(),
+        ));
+    let plan = Plan::new(vec![m.target().parse().unwrap()], Some(&checks), true)
+        .unwrap()
+        .with_login_account(account);
+    tokio::time::timeout(plan.bound(), plan.run(now()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_password_the_lockout_of_a_silent_target_is_decided() {
+    // Rampart locks after 5 failures by default, answering as to any wrong password: within
+    // a maximum of 10, the right password is refused afterwards.
+    let m = Management::start().await;
+    let target = m.target();
+    let evidence = lockout_with_password(&m, 10).await;
+    let lockout = expect(&evidence, "https-lockout", &target, Outcome::Met);
+    assert!(
+        lockout.contains("refused the right password") && lockout.contains("after 10"),
+        "{lockout}"
+    );
+    assert!(m.locked());
+    let answers = result(&evidence, "https-lockout", &target).details["answers"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        answers, 12,
+        "one login with the password, 10 wrong, one more with it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_password_a_lockout_later_than_the_maximum_is_not_met() {
+    // A maximum of 3 below Rampart's 5: after 3 failures the right password still works.
+    let m = Management::start().await;
+    let target = m.target();
+    let evidence = lockout_with_password(&m, 3).await;
+    let lockout = expect(&evidence, "https-lockout", &target, Outcome::NotMet);
+    assert!(
+        lockout.contains("accepted the right password") && lockout.contains("after 3"),
+        "{lockout}"
+    );
+    assert!(!m.locked());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_lockout_check_needs_consent_and_an_account() {
     let target: Target = "https://127.0.0.1:1".parse().unwrap();

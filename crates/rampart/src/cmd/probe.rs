@@ -79,6 +79,11 @@ pub(crate) struct Args {
     /// be met (1-20).
     #[arg(long, value_name = "N", default_value_t = rampart_probe::DEFAULT_LOCKOUT_MAX, requires = "login_account")]
     lockout_max: u32,
+    /// A file holding the password of --login-account (one line): https-lockout then logs in
+    /// with it before and after --lockout-max wrong passwords, so it decides the lockout of a
+    /// target that answers a locked account like a wrong password. Sent only to the target.
+    #[arg(long, value_name = "FILE", requires = "login_account")]
+    login_password_file: Option<PathBuf>,
     /// The profile of the component probed (as for `rampart assess`): after probing, it is
     /// assessed with the evidence just gathered — contradicted claims are warned about, and
     /// the SL-C it reaches is printed (on stderr unless --format table). Exit 1 when the
@@ -96,6 +101,23 @@ pub(crate) struct Args {
 
 fn parse_target(text: &str) -> Result<Target, rampart_probe::TargetError> {
     text.parse()
+}
+
+/// The first line of `path`, without its line ending: the throw-away account's password.
+fn read_password(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let text = zeroize::Zeroizing::new(
+        rampart_vault::read_capped_text(path, 4096)
+            .map_err(|e| BadInput(format!("--login-password-file: {}: {e}", path.display())))?,
+    );
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(BadInput(format!(
+            "--login-password-file: {} holds no password on its first line",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(zeroize::Zeroizing::new(line.to_owned()))
 }
 
 /// `ADDRESS` or `UNIT/ADDRESS`: unit 0–255 (default 1), address 0–65535.
@@ -157,9 +179,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     )
     .map_err(|e| BadInput(e.to_string()))?;
     let plan = if let Some(name) = &args.login_account {
-        plan.with_login_account(
-            LoginAccount::new(name, args.lockout_max).map_err(|e| BadInput(e.to_string()))?,
-        )
+        let mut account =
+            LoginAccount::new(name, args.lockout_max).map_err(|e| BadInput(e.to_string()))?;
+        if let Some(path) = &args.login_password_file {
+            account = account.with_password(read_password(path)?);
+        }
+        plan.with_login_account(account)
     } else if args
         .checks
         .iter()
