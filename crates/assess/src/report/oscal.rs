@@ -189,11 +189,19 @@ fn component_definition(a: &Assessment) -> Value {
                 }
                 _ => None,
             }));
+            // One statement per requirement: how this component meets it, so a system
+            // security plan can take it over as the component's by-component statement.
+            let statement_id = format!("{}_smt", r.id.oscal_id());
             let mut item = json!({
                 "uuid": uuid(a, &["implemented", &r.id.oscal_id()]),
                 "control-id": r.id.oscal_id(),
                 "description": describe(r),
                 "props": props,
+                "statements": [{
+                    "statement-id": statement_id,
+                    "uuid": uuid(a, &["statement", &r.id.oscal_id()]),
+                    "description": describe(r),
+                }],
             });
             let links = links(r);
             if !links.is_empty() {
