@@ -194,47 +194,13 @@ fn the_pdf_renders() {
 #[test]
 #[ignore = "needs chromium: run scripts/test"]
 fn chromium_renders_the_html_manual() {
-    let chromium = Path::new("/usr/bin/chromium");
-    assert!(
-        chromium.exists(),
-        "chromium is not installed: run scripts/test"
-    );
     let out = repo().join("target/test-output/manual-html");
     let _ = std::fs::remove_dir_all(&out);
     let output = manual(&["--format", "html", "-o", out.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let html = out.join("security-manual.html").canonicalize().unwrap();
-    let png = out.join("security-manual.png");
-    let profile_dir = tempfile::tempdir().unwrap();
-    let run = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile_dir.path().display()),
-            &format!("--screenshot={}", png.display()),
-            "--window-size=1280,2000",
-            &format!("file://{}", html.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let bytes =
-        std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", png.display()));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
-    assert!(
-        bytes.len() > 50_000,
-        "screenshot is only {} bytes",
-        bytes.len()
+    crate::util::chromium_screenshot(
+        &out.join("security-manual.html"),
+        &out.join("security-manual.png"),
     );
 }
 

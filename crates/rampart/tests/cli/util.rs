@@ -136,3 +136,48 @@ pub(crate) fn assert_bad_input(args: &[&str], needle: &str) {
     );
     assert!(!stderr(&output).contains("panicked"), "{args:?}");
 }
+
+/// A headless Chromium screenshot (1280 × 2000) of the local page `html` into `png`, as the
+/// machine's notes say to start it (no background networking, a fresh profile): the PNG's
+/// bytes, checked to be a PNG of a rendered page (a blank one compresses to a few kilobytes).
+pub(crate) fn chromium_screenshot(html: &std::path::Path, png: &std::path::Path) -> Vec<u8> {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "chromium is not installed: run scripts/test"
+    );
+    let _ = std::fs::remove_file(png);
+    let profile_dir = tempfile::tempdir().unwrap();
+    let html = html.canonicalize().unwrap();
+    let run = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile_dir.path().display()),
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1280,2000",
+            &format!("file://{}", html.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let bytes =
+        std::fs::read(png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", png.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert!(
+        bytes.len() > 50_000,
+        "screenshot is only {} bytes",
+        bytes.len()
+    );
+    bytes
+}
