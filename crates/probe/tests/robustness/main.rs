@@ -158,7 +158,10 @@ fn storms_need_consent_and_an_essential_function() {
             "storm-connections",
             "storm-slow-requests",
             "storm-malformed-frames",
-            "storm-pipelined-requests"
+            "storm-pipelined-requests",
+            "storm-udp-flood",
+            "storm-icmp-flood",
+            "storm-syn-flood"
         ]
     );
     let plan = Plan::with_robustness(vec![modbus_plc], None, false, None, with_monitor).unwrap();
