@@ -114,6 +114,10 @@ allow = ["127.0.0.0/8", "::1/128"]
 # kek_file = "DATA/keys/kek"
 # tpm_tcti = "device:/dev/tpmrm0"
 # tpm_pcrs = [7]
+# Where the TLS server key (both listeners) lives: "file", sealed under the KEK; or "tpm",
+# generated in the TPM, never outside it, every handshake signed there (needs
+# kek_provider = "tpm"). Changing it issues a new key and server certificate.
+# tls_key = "file"
 
 # One switch for the security defaults of accounts and approvals, by IEC 62443 security
 # level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
@@ -222,6 +226,9 @@ pub struct VaultOptions {
     /// `kek_provider` and `kek_file`; [`rampart_vault::at_rest::KekConfig::Recorded`] when
     /// neither is given.
     pub kek: rampart_vault::at_rest::KekConfig,
+    /// `tls_key`: where the TLS server key lives (`file`, `tpm`); what the data directory
+    /// holds when not given.
+    pub tls_key: rampart_vault::pki::ServerKeyStore,
 }
 
 /// The Modbus/TCP Security listener.
@@ -495,6 +502,25 @@ impl GatewayConfig {
                 at(span, "vault.kek_provider", message)
             })?,
         };
+        let tls_key = match &vault.tls_key {
+            None => rampart_vault::pki::ServerKeyStore::Recorded,
+            Some(value) => {
+                let store = rampart_vault::pki::ServerKeyStore::parse(value.get_ref())
+                    .map_err(|message| at(value.span(), "vault.tls_key", message))?;
+                if store == rampart_vault::pki::ServerKeyStore::Tpm
+                    && !matches!(kek, rampart_vault::at_rest::KekConfig::Tpm(_))
+                {
+                    return Err(at(
+                        value.span(),
+                        "vault.tls_key",
+                        "\"tpm\" needs kek_provider = \"tpm\" (the key is made under the KEK's \
+                         parent key, in the same TPM)"
+                            .into(),
+                    ));
+                }
+                store
+            }
+        };
         let max_connections = limits
             .max_connections
             .map_or(defaults.limits.max_connections, |c| c.0);
@@ -599,7 +625,7 @@ impl GatewayConfig {
                 .hardening
                 .and_then(|h| h.level)
                 .map_or(defaults.hardening, |l| l.0),
-            vault: VaultOptions { kek },
+            vault: VaultOptions { kek, tls_key },
             integrity: IntegrityOptions {
                 startup_check: integrity
                     .startup_check
@@ -1007,6 +1033,7 @@ struct RawVault {
     kek_file: Option<PathBuf>,
     tpm_tcti: Option<String>,
     tpm_pcrs: Option<Vec<u8>>,
+    tls_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -260,7 +260,10 @@ impl Gateway {
         audit: Arc<dyn AuditSink>,
     ) -> Result<RunningGateway, GatewayError> {
         config.validate()?;
-        let (pki, pki_report) = Pki::open_or_init(data)?;
+        let (pki, pki_report) = Pki::open_or_init_with(data, config.vault.tls_key)?;
+        let tls_key = pki
+            .server_key_held()?
+            .map(rampart_vault::pki::ServerKeyStore::as_str);
         let (policy_path, policy_created) = policy_file(&config, data)?;
         let (policy, text) = read_policy_file(&policy_path)?;
         let active = ActivePolicy {
@@ -337,6 +340,10 @@ impl Gateway {
                 "policy_sha256": shared.policy().sha256,
                 "island": island,
                 "pki_created": pki_report.created.len(),
+                "tls_key": tls_key,
+                "tls_key_moved_to": pki_report
+                    .server_key_moved_to
+                    .map(rampart_vault::pki::ServerKeyStore::as_str),
             }));
         let event = started.build()?;
         shared.audit.record(event).await?;

@@ -338,8 +338,19 @@ pub fn inventory(data: Option<&DataDir>) -> Vec<CryptoAsset> {
             &["CR 1.9", "CR 4.3", "CR 3.1"][..],
         ),
     ];
+    // A TLS server key generated in the TPM (`tls_key = "tpm"`): its file is only a sealed
+    // reference, the key itself never leaves the TPM.
+    let server_key_in_tpm = rampart_vault::pki::Pki::open(data)
+        .and_then(|pki| pki.server_key_held())
+        .is_ok_and(|held| held == Some(rampart_vault::pki::ServerKeyStore::Tpm));
     for (path, id, name, algorithm_id, algorithm, curve, purpose, requirements) in files {
+        let held_in_tpm = path == "pki/server.key" && server_key_in_tpm;
         if let Some(location) = stored(path) {
+            let location = if held_in_tpm {
+                location::TPM.to_owned()
+            } else {
+                location
+            };
             assets.push(key(KeySpec {
                 id: format!("crypto/key/{id}"),
                 name: name.into(),

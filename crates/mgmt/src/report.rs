@@ -356,6 +356,18 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["CR 1.7 RE 1"],
     );
     s.add(
+        "identity.password.min_lifetime_s",
+        json!(identity.password.min_lifetime.map(|d| d.as_secs())),
+        "Seconds before a password may be changed again (null: no minimum)",
+        &["CR 1.7 RE 1"],
+    );
+    s.add(
+        "identity.password.max_lifetime_s",
+        json!(identity.password.max_lifetime.map(|d| d.as_secs())),
+        "Seconds after which a password must be changed (null: no maximum)",
+        &["CR 1.7 RE 1"],
+    );
+    s.add(
         "identity.lockout.max_failures",
         json!(identity.lockout.max_failures),
         "Failed logins within the window that lock an account",
@@ -499,6 +511,17 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         "Where the key-encryption key of the secrets at rest lives: file (software KEK file) \
          or tpm (sealed in a TPM 2.0); none before the first start of this release",
         &["CR 4.1", "CR 1.5 RE 1", "CR 1.9 RE 1", "CR 1.14 RE 1"],
+    );
+    let tls_key = rampart_vault::pki::Pki::open(inputs.data)
+        .and_then(|pki| pki.server_key_held())
+        .ok()
+        .flatten();
+    s.add(
+        "vault.tls_key",
+        json!(tls_key.map_or("none", rampart_vault::pki::ServerKeyStore::as_str)),
+        "Where the TLS server key of both listeners lives: file (sealed under the KEK) or tpm \
+         (generated in the TPM and never outside it; every handshake is signed there)",
+        &["CR 1.9 RE 1", "CR 1.5 RE 1"],
     );
     s.add(
         "vault.kek_hardware",

@@ -147,6 +147,46 @@ pub struct InitReport {
     pub created: Vec<PathBuf>,
     /// Whether the server certificate was renewed because it expired or was about to.
     pub renewed_server: bool,
+    /// Where the server key was moved to (a new key and certificate), when the configuration
+    /// asked for another [`ServerKeyStore`] than the directory held.
+    pub server_key_moved_to: Option<ServerKeyStore>,
+}
+
+/// Where the TLS server key lives (`[vault] tls_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerKeyStore {
+    /// Whatever the data directory holds; a new one: [`ServerKeyStore::File`].
+    #[default]
+    Recorded,
+    /// A software key in `pki/server.key`, sealed under the KEK.
+    File,
+    /// A key generated in the TPM that never leaves it (CR 1.9 RE 1); needs the TPM KEK
+    /// provider. `pki/server.key` then holds its TPM blob, sealed under the KEK.
+    Tpm,
+}
+
+impl ServerKeyStore {
+    /// Parses `file` or `tpm`.
+    ///
+    /// # Errors
+    /// A message naming the accepted values.
+    pub fn parse(text: &str) -> Result<ServerKeyStore, String> {
+        match text {
+            "file" => Ok(ServerKeyStore::File),
+            "tpm" => Ok(ServerKeyStore::Tpm),
+            other => Err(format!("{other:?}: expected \"file\" or \"tpm\"")),
+        }
+    }
+
+    /// `recorded`, `file` or `tpm`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ServerKeyStore::Recorded => "recorded",
+            ServerKeyStore::File => "file",
+            ServerKeyStore::Tpm => "tpm",
+        }
+    }
 }
 
 impl InitReport {
@@ -248,6 +288,8 @@ pub struct Pki {
     /// before its first start with this release (then they are written plain, and sealed by
     /// the next start).
     kek: Option<std::sync::Arc<crate::at_rest::Kek>>,
+    /// Where a new server key goes.
+    server_key: ServerKeyStore,
 }
 
 impl Pki {
@@ -259,11 +301,24 @@ impl Pki {
     /// [`PkiError`] for I/O, unreadable files, a CA certificate without its key when
     /// something must be issued, and signing failures.
     pub fn open_or_init(data: &DataDir) -> Result<(Pki, InitReport), PkiError> {
+        Pki::open_or_init_with(data, ServerKeyStore::Recorded)
+    }
+
+    /// [`Pki::open_or_init`] with the server key kept where `server_key` says: a key held
+    /// elsewhere is replaced by a new one there, with a new server certificate.
+    ///
+    /// # Errors
+    /// As [`Pki::open_or_init`]; [`ServerKeyStore::Tpm`] without a TPM KEK.
+    pub fn open_or_init_with(
+        data: &DataDir,
+        server_key: ServerKeyStore,
+    ) -> Result<(Pki, InitReport), PkiError> {
         let dir = data.dir(crate::layout::Entry::Pki)?;
         data.dir(crate::layout::Entry::PkiClients)?;
         let pki = Pki {
             dir,
             kek: data.kek().cloned(),
+            server_key,
         };
         let mut report = InitReport::default();
         let now = wall_clock();
@@ -285,10 +340,19 @@ impl Pki {
                 Some(not_after < now + SERVER_RENEW_BEFORE)
             }
         };
-        if renew != Some(false) {
+        let held = pki.server_key_held()?;
+        let moved = match (server_key, held) {
+            (ServerKeyStore::File | ServerKeyStore::Tpm, Some(held)) if held != server_key => {
+                Some(server_key)
+            }
+            _ => None,
+        };
+        if renew != Some(false) || moved.is_some() {
             let ca = pki.ca_loaded(&mut ca)?;
             pki.write_server(ca, &DEFAULT_SERVER_NAMES, now)?;
-            if renew == Some(true) {
+            if moved.is_some() {
+                report.server_key_moved_to = moved;
+            } else if renew == Some(true) {
                 report.renewed_server = true;
             } else {
                 report.created.push(pki.server_key_path());
@@ -314,6 +378,7 @@ impl Pki {
         let pki = Pki {
             dir: data.root().join("pki"),
             kek: data.kek().cloned(),
+            server_key: ServerKeyStore::Recorded,
         };
         if !pki.ca_cert_path().exists() {
             return Err(PkiError::BadFile {
@@ -579,15 +644,89 @@ impl Pki {
         params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
         set_validity(&mut params, now - BACKDATE, now + SERVER_VALIDITY);
-        let key = generate_key("the server key")?;
-        let cert = params
-            .signed_by(&key, ca)
-            .map_err(|e| generate_error("the server certificate", &e))?;
+        let store = match self.server_key {
+            ServerKeyStore::Recorded => self.server_key_held()?.unwrap_or(ServerKeyStore::File),
+            chosen => chosen,
+        };
         // Key first: a crash in between leaves a new key with the old certificate, which the
         // next start detects as a mismatch only at the handshake; renewing again fixes it.
-        self.write_key(&self.server_key_path(), "pki/server.key", &key, false)?;
+        let cert = if store == ServerKeyStore::Tpm {
+            let (public, file_text) = self.tpm_server_key()?;
+            let cert = params
+                .signed_by(&public, ca)
+                .map_err(|e| generate_error("the server certificate", &e))?;
+            let kek = self.kek.as_ref().ok_or_else(|| PkiError::BadFile {
+                path: self.server_key_path(),
+                reason: "a TPM-held key needs the data directory's KEK".into(),
+            })?;
+            crate::at_rest::write_secret(
+                kek,
+                &self.server_key_path(),
+                "pki/server.key",
+                file_text.as_bytes(),
+                false,
+            )?;
+            cert
+        } else {
+            let key = generate_key("the server key")?;
+            let cert = params
+                .signed_by(&key, ca)
+                .map_err(|e| generate_error("the server certificate", &e))?;
+            self.write_key(&self.server_key_path(), "pki/server.key", &key, false)?;
+            cert
+        };
         crate::write_atomic(&self.server_cert_path(), cert.pem().as_bytes(), 0o644)?;
         Ok(())
+    }
+
+    /// Where the current server key is held; `None` when there is none.
+    ///
+    /// # Errors
+    /// [`PkiError`] for an unreadable key file.
+    pub fn server_key_held(&self) -> Result<Option<ServerKeyStore>, PkiError> {
+        let path = self.server_key_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let contents = crate::at_rest::read_secret(&path)?;
+        Ok(Some(if crate::tpm::is_tpm_key(&contents) {
+            ServerKeyStore::Tpm
+        } else {
+            ServerKeyStore::File
+        }))
+    }
+
+    /// A new server key in the TPM of this process's KEK: its public key and its file.
+    #[cfg(feature = "tpm")]
+    fn tpm_server_key(
+        &self,
+    ) -> Result<(rcgen::SubjectPublicKeyInfo, zeroize::Zeroizing<String>), PkiError> {
+        let no_tpm = || PkiError::BadFile {
+            path: self.server_key_path(),
+            reason: "tls_key = \"tpm\" needs kek_provider = \"tpm\": the key is made under \
+                     the KEK's parent key in the same TPM"
+                .into(),
+        };
+        if self.kek.as_ref().map(|k| k.kind()) != Some(crate::at_rest::ProviderKind::Tpm) {
+            return Err(no_tpm());
+        }
+        let settings = crate::tpm::in_use().ok_or_else(no_tpm)?;
+        let file = crate::tpm::server_key::create(&settings)?;
+        let public = rcgen::SubjectPublicKeyInfo::from_der(&file.spki_der())
+            .map_err(|e| generate_error("the TPM key's public key", &e))?;
+        Ok((public, file.to_text()))
+    }
+
+    #[cfg(not(feature = "tpm"))]
+    fn tpm_server_key(
+        &self,
+    ) -> Result<(rcgen::SubjectPublicKeyInfo, zeroize::Zeroizing<String>), PkiError> {
+        Err(PkiError::BadFile {
+            path: self.server_key_path(),
+            reason: "tls_key = \"tpm\": this binary was built without TPM support (cargo \
+                     feature `tpm`)"
+                .into(),
+        })
     }
 
     fn write_client(

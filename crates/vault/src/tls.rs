@@ -159,14 +159,12 @@ pub fn server_config(sources: &ServerSources) -> Result<Arc<ServerConfig>, TlsEr
         .with_crls(crls)
         .build()
         .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?;
-    let chain = read_certs(&sources.cert_chain)?;
-    let key = read_key(&sources.key)?;
+    let certified = certified_key(&sources.cert_chain, &sources.key, &provider)?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
+        .with_cert_resolver(certified);
     without_resumption(&mut config);
     Ok(Arc::new(config))
 }
@@ -178,14 +176,13 @@ pub fn server_config(sources: &ServerSources) -> Result<Arc<ServerConfig>, TlsEr
 /// # Errors
 /// As [`server_config`].
 pub fn web_server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let chain = read_certs(cert_chain)?;
-    let key = read_key(key)?;
-    let mut config = ServerConfig::builder_with_provider(Arc::new(provider()))
+    let provider = Arc::new(provider());
+    let certified = certified_key(cert_chain, key, &provider)?;
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Config(format!("server certificate and key: {e}")))?;
+        .with_cert_resolver(certified);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     without_resumption(&mut config);
     Ok(Arc::new(config))
@@ -409,10 +406,76 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    match read_server_key(path)? {
+        ServerKey::Pem(key) => Ok(key),
+        ServerKey::Tpm(_) => Err(TlsError::File {
+            path: path.to_owned(),
+            reason: "a TPM-held key cannot sign as a client here".into(),
+        }),
+    }
+}
+
+/// A server's private key: PEM bytes, or a key that lives in the TPM.
+enum ServerKey {
+    Pem(PrivateKeyDer<'static>),
+    #[cfg_attr(not(feature = "tpm"), allow(dead_code))]
+    Tpm(Box<dyn rustls::sign::SigningKey>),
+}
+
+fn read_server_key(path: &Path) -> Result<ServerKey, TlsError> {
     // The one read of a key file: sealed (CA, server) or plain (issued to a client, or a key
     // the configuration names).
-    let pem = crate::at_rest::read_secret(path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| file_error(path, &e))
+    let contents = crate::at_rest::read_secret(path)?;
+    if crate::tpm::is_tpm_key(&contents) {
+        return tpm_key(path, &contents);
+    }
+    PrivateKeyDer::from_pem_slice(&contents)
+        .map(ServerKey::Pem)
+        .map_err(|e| file_error(path, &e))
+}
+
+#[cfg(feature = "tpm")]
+fn tpm_key(path: &Path, contents: &[u8]) -> Result<ServerKey, TlsError> {
+    let file =
+        crate::tpm::server_key::TpmKeyFile::parse(contents).map_err(|reason| TlsError::File {
+            path: path.to_owned(),
+            reason: format!("a TPM-held key: {reason}"),
+        })?;
+    Ok(ServerKey::Tpm(Box::new(
+        crate::tpm::server_key::TpmSigningKey::new(file),
+    )))
+}
+
+#[cfg(not(feature = "tpm"))]
+fn tpm_key(path: &Path, _contents: &[u8]) -> Result<ServerKey, TlsError> {
+    Err(TlsError::File {
+        path: path.to_owned(),
+        reason: "holds a key that lives in a TPM, and this binary was built without TPM \
+                 support (cargo feature `tpm`)"
+            .into(),
+    })
+}
+
+/// The certificate chain of `cert_chain` with the key of `key` (PEM, or held by the TPM),
+/// checked to belong together.
+fn certified_key(
+    cert_chain: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+) -> Result<Arc<rustls::sign::SingleCertAndKey>, TlsError> {
+    let chain = read_certs(cert_chain)?;
+    let mismatch = |e: rustls::Error| TlsError::Config(format!("server certificate and key: {e}"));
+    let certified = match read_server_key(key)? {
+        ServerKey::Pem(der) => {
+            rustls::sign::CertifiedKey::from_der(chain, der, provider).map_err(mismatch)?
+        }
+        ServerKey::Tpm(signing) => {
+            let certified = rustls::sign::CertifiedKey::new(chain, Arc::from(signing));
+            certified.keys_match().map_err(mismatch)?;
+            certified
+        }
+    };
+    Ok(Arc::new(rustls::sign::SingleCertAndKey::from(certified)))
 }
 
 fn file_error(path: &Path, error: &rustls::pki_types::pem::Error) -> TlsError {

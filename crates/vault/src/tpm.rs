@@ -37,6 +37,17 @@ mod provider;
 #[cfg(feature = "tpm")]
 pub use provider::{TpmKek, TpmSettings};
 
+#[cfg(all(feature = "tpm", feature = "tls"))]
+pub mod server_key;
+
+/// The first line of a TPM-held key's file ([`server_key::TpmKeyFile`]).
+pub const KEY_FILE_HEADER: &str = "rampart-tpm-key 1";
+
+/// Whether a key file's (unsealed) contents are a TPM-held key rather than a PEM key.
+pub fn is_tpm_key(contents: &[u8]) -> bool {
+    contents.starts_with(KEY_FILE_HEADER.as_bytes())
+}
+
 /// The TCTI used when the configuration names none: the kernel's resource manager.
 pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
 
@@ -52,6 +63,19 @@ pub struct TpmConfig {
 }
 
 static DESCRIPTION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+#[cfg(feature = "tpm")]
+static IN_USE: std::sync::Mutex<Option<TpmSettings>> = std::sync::Mutex::new(None);
+
+/// The TPM this process last unsealed a KEK from: the enrolled settings with the TCTI it was
+/// reached through. Keys made or used in the TPM later go to the same one.
+#[cfg(feature = "tpm")]
+pub fn in_use() -> Option<TpmSettings> {
+    IN_USE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
 
 /// The TPM this process last unsealed a KEK from: manufacturer, firmware, the persistent handle
 /// and the dictionary-attack parameters, for the configuration report; `None` if none.
@@ -78,6 +102,13 @@ fn set_description(info: &esys::TpmInfo, settings: &TpmSettings) {
     *DESCRIPTION
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(text);
+}
+
+#[cfg(feature = "tpm")]
+fn set_in_use(settings: TpmSettings) {
+    *IN_USE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(settings);
 }
 
 /// Checks a TCTI string's form (the TPM stack parses it again when connecting).

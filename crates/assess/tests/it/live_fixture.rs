@@ -21,6 +21,8 @@ fn the_default_configuration_is_decided_setting_by_setting() {
     // MFA is not required for everyone by default: the MFA RE is not met.
     assert_eq!(outcome("mfa-for-all"), Outcome::Fail);
     assert_eq!(outcome("password-history"), Outcome::Fail);
+    assert_eq!(outcome("password-min-lifetime"), Outcome::Fail);
+    assert_eq!(outcome("password-max-lifetime"), Outcome::Fail);
     assert_eq!(outcome("dual-approval"), Outcome::Fail);
     // No baseline and no advisory data on a fresh gateway: noted, nothing decided.
     assert_eq!(outcome("ids-baseline"), Outcome::Fail);
@@ -36,6 +38,7 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         "hardware-kek-process-authenticators",
         "hardware-kek-private-keys",
         "hardware-kek-symmetric-keys",
+        "hardware-tls-key",
     ] {
         assert_eq!(outcome(check), Outcome::Fail, "{check}");
     }

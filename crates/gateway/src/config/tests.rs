@@ -252,6 +252,33 @@ fn the_kek_provider_is_file_by_default_and_tpm_is_refused_without_support() {
 }
 
 #[test]
+fn the_tls_key_is_where_the_directory_holds_it_unless_chosen_and_tpm_needs_a_tpm_kek() {
+    use rampart_vault::pki::ServerKeyStore;
+    assert_eq!(
+        GatewayConfig::default().vault.tls_key,
+        ServerKeyStore::Recorded
+    );
+    let config = parse("[vault]\ntls_key = \"file\"\n").unwrap();
+    assert_eq!(config.vault.tls_key, ServerKeyStore::File);
+    check_error(
+        "[vault]\ntls_key = \"tpm\"\n",
+        2,
+        "vault.tls_key",
+        "needs kek_provider = \"tpm\"",
+    );
+    check_error(
+        "[vault]\nkek_provider = \"file\"\ntls_key = \"hsm\"\n",
+        3,
+        "vault.tls_key",
+        "\"file\" or \"tpm\"",
+    );
+    if rampart_vault::at_rest::TPM_BUILT {
+        let config = parse("[vault]\nkek_provider = \"tpm\"\ntls_key = \"tpm\"\n").unwrap();
+        assert_eq!(config.vault.tls_key, ServerKeyStore::Tpm);
+    }
+}
+
+#[test]
 fn the_integrity_section_is_read_and_checked() {
     let config = parse(
         "[integrity]\nstartup_check = false\non_mismatch = \"closed\"\nrecheck_interval_s = 5\n",

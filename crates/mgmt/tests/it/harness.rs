@@ -35,6 +35,8 @@ pub(crate) struct Options {
     pub(crate) management: ManagementConfig,
     /// The KEK provider of the data directory (`[vault]`); the recorded one, a file, by default.
     pub(crate) kek: rampart_vault::at_rest::KekConfig,
+    /// Where the TLS server key lives (`[vault] tls_key`); what the directory holds by default.
+    pub(crate) tls_key: rampart_vault::pki::ServerKeyStore,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             identity,
             management,
             kek: rampart_vault::at_rest::KekConfig::Recorded,
+            tls_key: rampart_vault::pki::ServerKeyStore::Recorded,
         }
     }
 }
@@ -132,6 +135,7 @@ impl Harness {
         let mut config = GatewayConfig::default();
         config.secure.listen = "127.0.0.1:0".parse().unwrap();
         config.management.listen = "127.0.0.1:0".parse().unwrap();
+        config.vault.tls_key = options.tls_key;
         let gateway = Arc::new(
             Gateway::start_with_audit(config, &data, Arc::clone(&audit) as Arc<dyn AuditSink>)
                 .await

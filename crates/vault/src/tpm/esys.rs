@@ -17,9 +17,9 @@ use tss_esapi::interface_types::resource_handles::{Hierarchy, Provision};
 use tss_esapi::interface_types::session_handles::{AuthSession, PolicySession};
 use tss_esapi::structures::{
     Auth, CapabilityData, Digest, EccParameter, EccPoint, EccScheme, EccSignature, HashScheme,
-    KeyedHashScheme, Nonce, PcrSelectionListBuilder, PcrSlot, Private, Public, PublicBuffer,
-    PublicBuilder, PublicEccParametersBuilder, PublicKeyedHashParameters, SensitiveData, Signature,
-    SymmetricDefinition, SymmetricDefinitionObject,
+    HashcheckTicket, KeyedHashScheme, Nonce, PcrSelectionListBuilder, PcrSlot, Private, Public,
+    PublicBuffer, PublicBuilder, PublicEccParametersBuilder, PublicKeyedHashParameters,
+    SensitiveData, Signature, SignatureScheme, SymmetricDefinition, SymmetricDefinitionObject,
 };
 use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall as _, UnMarshall as _};
@@ -622,6 +622,172 @@ impl Tpm {
         })();
         let _ = self.context.flush_context(object.into());
         result
+    }
+}
+
+/// A signing key loaded in the TPM, with the salted HMAC session that authorises its use
+/// (the key's authorisation value never crosses the bus in clear). Flushed by
+/// [`Tpm::unload_signing_key`].
+#[derive(Debug)]
+pub struct LoadedSigningKey {
+    key: KeyHandle,
+    session: AuthSession,
+}
+
+impl Tpm {
+    /// Creates an ECDSA P-256/SHA-256 signing key under the parent at `handle` (name
+    /// `parent_name`): generated inside the TPM (`sensitiveDataOrigin`), bound to it
+    /// (`fixedTPM`, `fixedParent`), dictionary-attack protected, usable with `auth` only.
+    /// Returns its blob (the private part encrypted by the parent) and its public point,
+    /// uncompressed. The private key never exists outside the TPM.
+    ///
+    /// # Errors
+    /// [`TpmError`].
+    pub fn create_signing_key(
+        &mut self,
+        handle: u32,
+        parent_name: &[u8],
+        auth: &[u8],
+    ) -> Result<(SealedBlob, Vec<u8>)> {
+        let (parent, _) = self.parent(handle, Some(parent_name))?;
+        let attributes = ObjectAttributesBuilder::new()
+            .with_fixed_tpm(true)
+            .with_fixed_parent(true)
+            .with_sensitive_data_origin(true)
+            .with_user_with_auth(true)
+            .with_no_da(false)
+            .with_sign_encrypt(true)
+            .build()
+            .map_err(tss("the signing key's attributes"))?;
+        let public = PublicBuilder::new()
+            .with_public_algorithm(PublicAlgorithm::Ecc)
+            .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+            .with_object_attributes(attributes)
+            .with_ecc_parameters(
+                PublicEccParametersBuilder::new_unrestricted_signing_key(
+                    EccScheme::EcDsa(HashScheme::new(HashingAlgorithm::Sha256)),
+                    EccCurve::NistP256,
+                )
+                .build()
+                .map_err(tss("the signing key's parameters"))?,
+            )
+            .with_ecc_unique_identifier(EccPoint::default())
+            .build()
+            .map_err(tss("the signing key's template"))?;
+        let auth = Auth::try_from(auth.to_vec()).map_err(tss("the authorisation value"))?;
+        // Salted, with parameter encryption: the authorisation value is sent encrypted.
+        let session = self.salted_session(parent, SessionType::Hmac)?;
+        let created = self
+            .context
+            .execute_with_session(Some(session), |c| {
+                c.create(parent, public, Some(auth), None, None, None)
+            })
+            .map_err(tss("TPM2_Create (signing key)"));
+        self.flush_session(session);
+        let created = created?;
+        let point = match &created.out_public {
+            Public::Ecc { unique, .. } => {
+                let (x, y) = (unique.x().value(), unique.y().value());
+                if x.len() > 32 || y.len() > 32 {
+                    return Err(TpmError::new("TPM2_Create", "not a P-256 public point"));
+                }
+                let mut point = vec![4u8; 65];
+                point[1..33].fill(0);
+                point[33 - x.len()..33].copy_from_slice(x);
+                point[33..].fill(0);
+                point[65 - y.len()..].copy_from_slice(y);
+                point
+            }
+            _ => return Err(TpmError::new("TPM2_Create", "not an ECC key")),
+        };
+        let public = PublicBuffer::try_from(created.out_public)
+            .and_then(|b| b.marshall())
+            .map_err(tss("TPM2B_PUBLIC"))?;
+        let mut private = u16::try_from(created.out_private.value().len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes()
+            .to_vec();
+        private.extend_from_slice(created.out_private.value());
+        Ok((SealedBlob { public, private }, point))
+    }
+
+    /// Loads a signing key made by [`Tpm::create_signing_key`] and opens the salted session
+    /// its signatures run in.
+    ///
+    /// # Errors
+    /// [`TpmError`]: another parent key at `handle`, a blob that does not load.
+    pub fn load_signing_key(
+        &mut self,
+        handle: u32,
+        parent_name: &[u8],
+        blob: &SealedBlob,
+        auth: &[u8],
+    ) -> Result<LoadedSigningKey> {
+        let (parent, _) = self.parent(handle, Some(parent_name))?;
+        let key = self.load(parent, blob)?;
+        let ready = (|| {
+            let auth = Auth::try_from(auth.to_vec()).map_err(tss("the authorisation value"))?;
+            self.context
+                .tr_set_auth(key.into(), auth)
+                .map_err(tss("the authorisation value"))?;
+            self.salted_session(parent, SessionType::Hmac)
+        })();
+        match ready {
+            Ok(session) => Ok(LoadedSigningKey { key, session }),
+            Err(e) => {
+                let _ = self.context.flush_context(key.into());
+                Err(e)
+            }
+        }
+    }
+
+    /// Signs a SHA-256 `digest` with a loaded signing key: the signature's `r` and `s`,
+    /// 32 bytes each.
+    ///
+    /// # Errors
+    /// [`TpmError`]: the TPM refused (a lockout, a flushed key).
+    pub fn sign_digest(&mut self, key: &LoadedSigningKey, digest: &[u8; 32]) -> Result<[u8; 64]> {
+        let digest = Digest::try_from(digest.to_vec()).map_err(tss("the digest"))?;
+        let validation = tss_esapi::tss2_esys::TPMT_TK_HASHCHECK {
+            tag: tss_esapi::constants::tss::TPM2_ST_HASHCHECK,
+            hierarchy: tss_esapi::constants::tss::TPM2_RH_NULL,
+            digest: tss_esapi::tss2_esys::TPM2B_DIGEST::default(),
+        };
+        let validation = HashcheckTicket::try_from(validation).map_err(tss("a null ticket"))?;
+        let signature = self
+            .context
+            .execute_with_session(Some(key.session), |c| {
+                c.sign(
+                    key.key,
+                    digest,
+                    SignatureScheme::EcDsa {
+                        hash_scheme: HashScheme::new(HashingAlgorithm::Sha256),
+                    },
+                    validation,
+                )
+            })
+            .map_err(tss("TPM2_Sign"))?;
+        let Signature::EcDsa(signature) = signature else {
+            return Err(TpmError::new("TPM2_Sign", "not an ECDSA signature"));
+        };
+        let mut raw = [0u8; 64];
+        for (half, value) in [
+            (0, signature.signature_r().value()),
+            (32, signature.signature_s().value()),
+        ] {
+            if value.len() > 32 {
+                return Err(TpmError::new("TPM2_Sign", "not a P-256 signature"));
+            }
+            raw[half + 32 - value.len()..half + 32].copy_from_slice(value);
+        }
+        Ok(raw)
+    }
+
+    /// Flushes a loaded signing key and its session from the TPM.
+    #[allow(clippy::needless_pass_by_value)] // consumed: the handles are gone afterwards
+    pub fn unload_signing_key(&mut self, key: LoadedSigningKey) {
+        self.flush_session(key.session);
+        let _ = self.context.flush_context(key.key.into());
     }
 }
 

@@ -278,6 +278,10 @@ impl TpmKek {
         if let Ok(info) = tpm.info() {
             super::set_description(&info, settings);
         }
+        super::set_in_use(TpmSettings {
+            tcti: tpm.tcti().to_owned(),
+            ..settings.clone()
+        });
         Ok(Kek::from_key(ProviderKind::Tpm, key, self.dir.clone()))
     }
 

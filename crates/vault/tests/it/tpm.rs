@@ -446,3 +446,129 @@ fn the_software_policy_pcr_digest_is_the_tpms() {
         );
     }
 }
+
+/// Runs one TLS handshake in memory between `client` and `server`; the error of the side that
+/// failed, if one did.
+fn handshake(
+    client: &std::sync::Arc<rustls::ClientConfig>,
+    server: &std::sync::Arc<rustls::ServerConfig>,
+) -> Result<(), String> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut client = rustls::ClientConnection::new(client.clone(), name).unwrap();
+    let mut server = rustls::ServerConnection::new(server.clone()).unwrap();
+    for _ in 0..20 {
+        if !client.is_handshaking() && !server.is_handshaking() {
+            return Ok(());
+        }
+        let mut wire = Vec::new();
+        while client.wants_write() {
+            client.write_tls(&mut wire).unwrap();
+        }
+        server.read_tls(&mut wire.as_slice()).unwrap();
+        server
+            .process_new_packets()
+            .map_err(|e| format!("server: {e}"))?;
+        let mut wire = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut wire).unwrap();
+        }
+        client.read_tls(&mut wire.as_slice()).unwrap();
+        client
+            .process_new_packets()
+            .map_err(|e| format!("client: {e}"))?;
+    }
+    Err("the handshake did not finish".into())
+}
+
+/// `tls_key = "tpm"`: the server key is generated in the TPM and every handshake's signature
+/// is made there (the client verifies it against the certificate the CA issued for the TPM's
+/// public key); the key file holds no private scalar, only the sealed TPM blob; a move back to
+/// a file issues a new key and certificate; and after erase the key cannot sign any more.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn a_tls_server_key_made_in_the_tpm_signs_every_handshake_there() {
+    use rampart_vault::pki::{Pki, ServerKeyStore};
+    let tpm = Swtpm::start();
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("data");
+    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
+        tcti: Some(tpm.tcti()),
+        pcrs: Some(vec![16]),
+    });
+    let (data, _) = rampart_vault::DataDir::open_or_init_with(&root, &config).unwrap();
+    let (pki, report) = Pki::open_or_init_with(&data, ServerKeyStore::Tpm).unwrap();
+    assert_eq!(
+        report.server_key_moved_to, None,
+        "a new directory: made there"
+    );
+    assert_eq!(pki.server_key_held().unwrap(), Some(ServerKeyStore::Tpm));
+    let key_file = rampart_vault::at_rest::read_secret(&pki.server_key_path()).unwrap();
+    assert!(rampart_vault::tpm::is_tpm_key(&key_file));
+    let parsed = rampart_vault::tpm::server_key::TpmKeyFile::parse(&key_file).unwrap();
+    // The raw file is sealed: neither the blob nor the authorisation value is in clear.
+    for needle in [hex::encode(&parsed.auth), hex::encode(&parsed.blob.private)] {
+        assert!(holders(&root, needle.as_bytes()).is_empty());
+    }
+    assert!(holders(&root, parsed.auth.as_slice()).is_empty());
+
+    let server =
+        rampart_vault::tls::web_server_config(&pki.server_cert_path(), &pki.server_key_path())
+            .unwrap();
+    let client = rampart_vault::tls::client_config(&pki.ca_cert_path(), None).unwrap();
+    let mut took = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        handshake(&client, &server).unwrap();
+        took.push(started.elapsed());
+    }
+    eprintln!(
+        "TLS 1.3 handshake with the key in swtpm: median {:?} (debug build)",
+        median(took)
+    );
+    // The Modbus/TCP Security listener's configuration takes the same key.
+    let sources = rampart_vault::tls::ServerSources::from_pki(&pki);
+    rampart_vault::tls::server_config(&sources).unwrap();
+
+    // A key file whose public point is not the certificate's is refused up front.
+    let mut other = parsed.clone();
+    other.point[40] ^= 1;
+    let kek = std::sync::Arc::clone(data.kek().unwrap());
+    // (The logical name a sealed file is bound to is its path's last two parts.)
+    let swapped = parent.path().join("swapped/pki/server.key");
+    std::fs::create_dir_all(swapped.parent().unwrap()).unwrap();
+    rampart_vault::at_rest::write_secret(
+        &kek,
+        &swapped,
+        "pki/server.key",
+        other.to_text().as_bytes(),
+        true,
+    )
+    .unwrap();
+    let err = rampart_vault::tls::web_server_config(&pki.server_cert_path(), &swapped)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("server certificate and key"), "{err}");
+
+    // Back to a software key: a new key and certificate.
+    let (pki, report) = Pki::open_or_init_with(&data, ServerKeyStore::File).unwrap();
+    assert_eq!(report.server_key_moved_to, Some(ServerKeyStore::File));
+    assert_eq!(pki.server_key_held().unwrap(), Some(ServerKeyStore::File));
+    let server =
+        rampart_vault::tls::web_server_config(&pki.server_cert_path(), &pki.server_key_path())
+            .unwrap();
+    handshake(&client, &server).unwrap();
+    // And into the TPM again; then erase: the parent key is evicted, so the key cannot sign.
+    let (pki, report) = Pki::open_or_init_with(&data, ServerKeyStore::Tpm).unwrap();
+    assert_eq!(report.server_key_moved_to, Some(ServerKeyStore::Tpm));
+    let server =
+        rampart_vault::tls::web_server_config(&pki.server_cert_path(), &pki.server_key_path())
+            .unwrap();
+    handshake(&client, &server).unwrap();
+    std::thread::sleep(rampart_vault::tpm::server_key::IDLE * 2); // the signer lets the TPM go
+    let lock = data.try_lock().unwrap();
+    rampart_vault::erase::erase(&data).unwrap();
+    drop(lock);
+    std::thread::sleep(rampart_vault::tpm::server_key::IDLE * 2);
+    let err = handshake(&client, &server).unwrap_err();
+    assert!(err.contains("server"), "{err}");
+}
