@@ -123,9 +123,14 @@ allow = ["127.0.0.0/8", "::1/128"]
 # level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
 # administrator can commission the gateway; 2 — MFA for every account holding an
 # administrative permission, and dual approval for policy apply, user removal, restore and
-# update install; 3 and 4 — MFA for every human account as well.
+# update install; 3 and 4 — MFA for every human account as well, and passwords that cannot
+# be reused (the last 5) and must live at least a day and at most a year. The password keys
+# override the level's values (CR 1.7 RE 1).
 [hardening]
 level = 1
+# password_history = 5          # previous passwords that may not be reused, 0 to 24
+# password_min_lifetime_h = 24  # hours before a password may be changed again
+# password_max_lifetime_d = 365 # days after which a password must be changed
 
 # Start-up and run-time integrity (docs/integrity.md, CR 3.4 RE 1 and RE 2): before any
 # listener opens, the binary, this configuration, the policy and the PKI trust anchors are
@@ -174,6 +179,8 @@ pub struct GatewayConfig {
     pub management: Management,
     /// The hardening level of accounts and approvals (`[hardening] level`).
     pub hardening: rampart_identity::HardeningLevel,
+    /// Password reuse and lifetime (`[hardening] password_*`), over the level's defaults.
+    pub passwords: PasswordOptions,
     /// Where the key-encryption key of the secrets at rest lives (`[vault]`).
     pub vault: VaultOptions,
     /// Start-up and run-time integrity (`[integrity]`).
@@ -218,6 +225,18 @@ impl Default for IntegrityOptions {
             recheck_interval: Duration::from_mins(5),
         }
     }
+}
+
+/// Password reuse and lifetime for human accounts (CR 1.7 RE 1): `None` keeps what the
+/// hardening level sets (level 3 and above: history 5, 1 day, 365 days; below: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PasswordOptions {
+    /// `password_history`: previous passwords that may not be reused (0 to 24).
+    pub history: Option<u32>,
+    /// `password_min_lifetime_h`: hours before a password may be changed again.
+    pub min_lifetime: Option<Duration>,
+    /// `password_max_lifetime_d`: days after which a password must be changed.
+    pub max_lifetime: Option<Duration>,
 }
 
 /// Secrets at rest (`[vault]`): the KEK provider.
@@ -425,6 +444,7 @@ impl Default for GatewayConfig {
                 allow: loopback,
             },
             hardening: rampart_identity::HardeningLevel::SL1,
+            passwords: PasswordOptions::default(),
             vault: VaultOptions::default(),
             integrity: IntegrityOptions::default(),
         }
@@ -521,6 +541,9 @@ impl GatewayConfig {
                 store
             }
         };
+        let hardening = raw.hardening.unwrap_or_default();
+        let passwords = password_options(&hardening)
+            .map_err(|(span, key, message)| at(span, &format!("hardening.{key}"), message))?;
         let max_connections = limits
             .max_connections
             .map_or(defaults.limits.max_connections, |c| c.0);
@@ -621,10 +644,8 @@ impl GatewayConfig {
                     .map_or(defaults.management.listen, |s| s.get_ref().0),
                 allow: management.allow.unwrap_or(defaults.management.allow),
             },
-            hardening: raw
-                .hardening
-                .and_then(|h| h.level)
-                .map_or(defaults.hardening, |l| l.0),
+            hardening: hardening.level.map_or(defaults.hardening, |l| l.0),
+            passwords,
             vault: VaultOptions { kek, tls_key },
             integrity: IntegrityOptions {
                 startup_check: integrity
@@ -1040,6 +1061,85 @@ struct RawVault {
 #[serde(deny_unknown_fields)]
 struct RawHardening {
     level: Option<Level>,
+    password_history: Option<Spanned<i64>>,
+    password_min_lifetime_h: Option<Spanned<i64>>,
+    password_max_lifetime_d: Option<Spanned<i64>>,
+}
+
+/// The password keys of `[hardening]`, checked: the span, key and message of the first bad one.
+fn password_options(
+    raw: &RawHardening,
+) -> Result<PasswordOptions, (Range<usize>, &'static str, String)> {
+    let history = match &raw.password_history {
+        None => None,
+        Some(h) => Some(
+            u32::try_from(*h.get_ref())
+                .ok()
+                .filter(|v| *v <= rampart_identity::MAX_HISTORY)
+                .ok_or_else(|| {
+                    (
+                        h.span(),
+                        "password_history",
+                        format!(
+                            "{} is not a number of passwords from 0 to {}",
+                            h.get_ref(),
+                            rampart_identity::MAX_HISTORY
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let positive = |value: &Option<Spanned<i64>>,
+                    key: &'static str,
+                    unit: u64,
+                    most: u64|
+     -> Result<Option<Duration>, (Range<usize>, &'static str, String)> {
+        value
+            .as_ref()
+            .map(|v| {
+                u64::try_from(*v.get_ref())
+                    .ok()
+                    .filter(|n| (1..=most).contains(n))
+                    .map(|n| Duration::from_secs(n * unit))
+                    .ok_or_else(|| {
+                        (
+                            v.span(),
+                            key,
+                            format!("{} is not from 1 to {most}", v.get_ref()),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let min_lifetime = positive(
+        &raw.password_min_lifetime_h,
+        "password_min_lifetime_h",
+        3600,
+        24 * 365,
+    )?;
+    let max_lifetime = positive(
+        &raw.password_max_lifetime_d,
+        "password_max_lifetime_d",
+        86_400,
+        3650,
+    )?;
+    if let (Some(min), Some(max), Some(span)) = (
+        min_lifetime,
+        max_lifetime,
+        raw.password_max_lifetime_d.as_ref().map(Spanned::span),
+    ) && min >= max
+    {
+        return Err((
+            span,
+            "password_max_lifetime_d",
+            "must be longer than password_min_lifetime_h".into(),
+        ));
+    }
+    Ok(PasswordOptions {
+        history,
+        min_lifetime,
+        max_lifetime,
+    })
 }
 
 /// A hardening level, 1 to 4.

@@ -142,7 +142,7 @@ const FLOOR_MIN_LENGTH: usize = 8;
 /// The shortest maximum length a policy may set.
 const FLOOR_MAX_LENGTH: usize = 64;
 /// The most previous passwords the history rule may remember.
-const MAX_HISTORY: u32 = 24;
+pub const MAX_HISTORY: u32 = 24;
 /// The longest password this crate hashes at all, in bytes: bounded input.
 pub(crate) const HARD_MAX_PASSWORD_BYTES: usize = 4096;
 
@@ -444,6 +444,49 @@ mod tests {
     }
 
     #[test]
+    fn level_3_adds_password_reuse_and_lifetime_limits_and_keeps_stricter_ones() {
+        for level in [1, 2] {
+            let c = HardeningLevel::new(level)
+                .unwrap()
+                .apply(IdentityConfig::default());
+            assert_eq!(
+                (
+                    c.password.history,
+                    c.password.min_lifetime,
+                    c.password.max_lifetime
+                ),
+                (0, None, None),
+                "level {level}"
+            );
+        }
+        for level in [3, 4] {
+            let c = HardeningLevel::new(level)
+                .unwrap()
+                .apply(IdentityConfig::default());
+            c.validate().unwrap();
+            assert!(c.mfa.required_for_all);
+            assert_eq!(c.password.history, 5);
+            assert_eq!(
+                c.password.min_lifetime,
+                Some(SignedDuration::from_hours(24))
+            );
+            assert_eq!(
+                c.password.max_lifetime,
+                Some(SignedDuration::from_hours(365 * 24))
+            );
+        }
+        let mut own = IdentityConfig::default();
+        own.password.history = 12;
+        own.password.max_lifetime = Some(SignedDuration::from_hours(90 * 24));
+        let c = HardeningLevel::new(3).unwrap().apply(own);
+        assert_eq!(c.password.history, 12);
+        assert_eq!(
+            c.password.max_lifetime,
+            Some(SignedDuration::from_hours(90 * 24))
+        );
+    }
+
+    #[test]
     fn out_of_range_values_are_named() {
         let mut c = IdentityConfig::default();
         c.password.max_length = 32;
@@ -481,7 +524,7 @@ mod tests {
 /// |---|---|
 /// | 1 | nothing: MFA per role, no dual approval (a single administrator can commission) |
 /// | 2 | MFA for every account holding an administrative permission ([`HardeningLevel::ADMINISTRATIVE`], CR 1.1 RE 2 for the interfaces that manage the component); dual approval for `policy.apply`, `user.remove`, `backup.restore` and `update.install` (CR 2.1 RE 4) |
-/// | 3, 4 | MFA for every human account (CR 1.1 RE 2, RE 3) |
+/// | 3, 4 | MFA for every human account (CR 1.1 RE 2, RE 3); passwords: the last 5 not reusable, changed at most once a day and at least once a year unless configured otherwise (CR 1.7 RE 1) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HardeningLevel(u8);
 
@@ -490,6 +533,13 @@ impl HardeningLevel {
     pub const SL1: HardeningLevel = HardeningLevel(1);
     /// Level 2.
     pub const SL2: HardeningLevel = HardeningLevel(2);
+
+    /// Previous passwords that may not be reused, at level 3 and above (at least).
+    pub const SL3_PASSWORD_HISTORY: u32 = 5;
+    /// The minimum password lifetime at level 3 and above, unless configured: one day.
+    pub const SL3_PASSWORD_MIN_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+    /// The maximum password lifetime at level 3 and above, unless configured: 365 days.
+    pub const SL3_PASSWORD_MAX_LIFETIME: SignedDuration = SignedDuration::from_hours(365 * 24);
 
     /// The permissions that make an account administrative at level 2 and above.
     pub const ADMINISTRATIVE: &'static [Permission] = &[
@@ -546,6 +596,21 @@ impl HardeningLevel {
         }
         if self.0 >= 3 {
             config.mfa.required_for_all = true;
+            // CR 1.7 RE 1: no reuse of recent passwords, and minimum and maximum lifetimes
+            // (the minimum keeps the history from being cycled through at once).
+            config.password.history = config.password.history.max(Self::SL3_PASSWORD_HISTORY);
+            config.password.min_lifetime = Some(
+                config
+                    .password
+                    .min_lifetime
+                    .unwrap_or(Self::SL3_PASSWORD_MIN_LIFETIME),
+            );
+            config.password.max_lifetime = Some(
+                config
+                    .password
+                    .max_lifetime
+                    .unwrap_or(Self::SL3_PASSWORD_MAX_LIFETIME),
+            );
         }
         config
     }

@@ -74,8 +74,9 @@ pub use audit::{
 pub use authz::{ApprovalRequest, ApprovalState, MAX_REASON_CHARS, OverrideInfo};
 pub use certificates::CertificateBinding;
 pub use config::{
-    ApprovalPolicy, HardeningLevel, HashParams, IdentityConfig, LockoutPolicy, MfaPolicy,
-    OverridePolicy, PasswordPolicy, SessionLimitAction, SessionPolicy, SourceThrottle, TokenPolicy,
+    ApprovalPolicy, HardeningLevel, HashParams, IdentityConfig, LockoutPolicy, MAX_HISTORY,
+    MfaPolicy, OverridePolicy, PasswordPolicy, SessionLimitAction, SessionPolicy, SourceThrottle,
+    TokenPolicy,
 };
 pub use error::{
     CertificateError, ConfigError, Denied, DenyReason, IdentityError, LoginError, NameError,

@@ -102,16 +102,34 @@ impl Component {
     /// The identity store, recording into this component's audit trail, with the default
     /// (level 1) account settings: for local administration, where no login happens.
     pub(crate) fn identity(&self) -> anyhow::Result<Identity> {
-        self.identity_at(rampart_identity::HardeningLevel::default())
+        self.identity_at(
+            rampart_identity::HardeningLevel::default(),
+            &rampart_gateway::config::PasswordOptions::default(),
+        )
     }
 
-    /// The identity store with the account settings of the configured hardening level.
+    /// The identity store with the account settings of the configured hardening level and
+    /// the configured password reuse and lifetime over them.
     pub(crate) fn identity_at(
         &self,
         level: rampart_identity::HardeningLevel,
+        passwords: &rampart_gateway::config::PasswordOptions,
     ) -> anyhow::Result<Identity> {
+        let mut config = level.apply(rampart_identity::IdentityConfig::default());
+        if let Some(history) = passwords.history {
+            config.password.history = history;
+        }
+        let signed = |d: std::time::Duration| {
+            jiff::SignedDuration::try_from(d).context("a password lifetime out of range")
+        };
+        if let Some(min) = passwords.min_lifetime {
+            config.password.min_lifetime = Some(signed(min)?);
+        }
+        if let Some(max) = passwords.max_lifetime {
+            config.password.max_lifetime = Some(signed(max)?);
+        }
         self.layer()
-            .identity(level.apply(rampart_identity::IdentityConfig::default()))
+            .identity(config)
             .context("opening the identity store")
     }
 

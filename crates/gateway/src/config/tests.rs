@@ -279,6 +279,46 @@ fn the_tls_key_is_where_the_directory_holds_it_unless_chosen_and_tpm_needs_a_tpm
 }
 
 #[test]
+fn password_reuse_and_lifetime_are_read_from_hardening_and_checked() {
+    use std::time::Duration;
+    let config = parse(
+        "[hardening]\nlevel = 3\npassword_history = 8\npassword_min_lifetime_h = 48\n\
+         password_max_lifetime_d = 90\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.passwords,
+        crate::config::PasswordOptions {
+            history: Some(8),
+            min_lifetime: Some(Duration::from_secs(48 * 3600)),
+            max_lifetime: Some(Duration::from_secs(90 * 86_400)),
+        }
+    );
+    assert_eq!(
+        GatewayConfig::default().passwords,
+        crate::config::PasswordOptions::default()
+    );
+    check_error(
+        "[hardening]\npassword_history = 25\n",
+        2,
+        "hardening.password_history",
+        "0 to 24",
+    );
+    check_error(
+        "[hardening]\npassword_min_lifetime_h = 0\n",
+        2,
+        "hardening.password_min_lifetime_h",
+        "not from 1",
+    );
+    check_error(
+        "[hardening]\npassword_min_lifetime_h = 48\npassword_max_lifetime_d = 1\n",
+        3,
+        "hardening.password_max_lifetime_d",
+        "longer than password_min_lifetime_h",
+    );
+}
+
+#[test]
 fn the_integrity_section_is_read_and_checked() {
     let config = parse(
         "[integrity]\nstartup_check = false\non_mismatch = \"closed\"\nrecheck_interval_s = 5\n",

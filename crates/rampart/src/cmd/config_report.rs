@@ -95,7 +95,7 @@ pub(crate) fn report(
     data: &std::path::Path,
 ) -> anyhow::Result<rampart_mgmt::ConfigReport> {
     let component = Component::open(data)?;
-    let identity = component.identity_at(config.hardening)?;
+    let identity = component.identity_at(config.hardening, &config.passwords)?;
     let policy_path = rampart_gateway::configured_policy_path(config, component.data.root());
     // The gateway writes the default policy at its first start; before that it is in force.
     let (policy, origin) = if policy_path.exists() {

@@ -180,6 +180,7 @@ async fn serve(
     let sink: Arc<dyn AuditSink> = Arc::clone(&component.audit) as Arc<dyn AuditSink>;
     let management = ManagementConfig::from_gateway(&config);
     let hardening = config.hardening;
+    let passwords = config.passwords;
     let gateway = Gateway::start_with_audit(config, &component.data, sink)
         .await
         .map_err(|e| match e {
@@ -207,7 +208,7 @@ async fn serve(
         ));
     }
     let gateway = Arc::new(gateway);
-    let identity = Arc::new(component.identity_at(hardening)?);
+    let identity = Arc::new(component.identity_at(hardening, &passwords)?);
     let mgmt = rampart_mgmt::start(
         management,
         Services {
