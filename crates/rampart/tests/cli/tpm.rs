@@ -114,3 +114,128 @@ fn up_seals_the_kek_in_the_tpm_and_erase_makes_it_unloadable() {
     .to_string();
     assert!(err.contains("evicted"), "{err}");
 }
+
+/// `rampart assess --live` of Rampart's own profile against a running gateway configured as
+/// `config` (a token for a process account): the JSON report.
+fn assess_live(dir: &Path, data: &Path, config: &Path) -> serde_json::Value {
+    let (_up, url) = up(data, config);
+    let data_s = data.to_str().unwrap();
+    ok(&[
+        "user",
+        "add",
+        "--data",
+        data_s,
+        "--process",
+        "assessor",
+        "--role",
+        "auditor",
+    ]);
+    let token = ok(&[
+        "token",
+        "create",
+        "--data",
+        data_s,
+        "--account",
+        "assessor",
+        "--role",
+        "auditor",
+        "--label",
+        "assess",
+        "--days",
+        "1",
+    ]);
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token.trim()).unwrap();
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../profiles/rampart-gateway.toml"
+    );
+    let out = rampart(&[
+        "assess",
+        profile,
+        "--live",
+        &url,
+        "--token",
+        &format!("@{}", token_file.display()),
+        "--ca",
+        data.join("pki/ca.crt").to_str().unwrap(),
+        "--sl-t",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+fn status_of(report: &serde_json::Value, id: &str) -> String {
+    report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .map_or_else(
+            || panic!("no {id}"),
+            |r| r["status"].as_str().unwrap().to_owned(),
+        )
+}
+
+/// The hardware and SL 3 requirements of FR1 and FR4, decided live on the same profile: a
+/// gateway hardened to level 3 with its KEK and TLS server key in a TPM reaches FR1 SL-C 3 and
+/// FR4 SL-C 2 by live evidence; the same configuration on the file provider does not, with the
+/// hardware requirements reported not met.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn a_tpm_backed_gateway_hardened_to_level_3_reaches_fr1_sl_c_3_live_and_a_file_kek_does_not() {
+    const HARDWARE: [&str; 3] = ["CR 1.5 RE 1", "CR 1.9 RE 1", "CR 1.14 RE 1"];
+    let hardened = "[hardening]\nlevel = 3\n";
+    let tpm = swtpm::Swtpm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{FREE_PORTS}{hardened}[vault]\nkek_provider = \"tpm\"\ntpm_tcti = \"{}\"\n\
+             tpm_pcrs = [16]\ntls_key = \"tpm\"\n",
+            tpm.tcti()
+        ),
+    )
+    .unwrap();
+    let report = assess_live(dir.path(), &data, &config);
+    for id in HARDWARE
+        .iter()
+        .chain(&["CR 1.1 RE 2", "CR 1.7 RE 1", "CR 4.2", "CR 4.2 RE 2"])
+    {
+        assert_eq!(status_of(&report, id), "met", "{id} on the TPM gateway");
+    }
+    assert!(
+        report["sl_c"]["FR1"].as_u64().unwrap() >= 3,
+        "{}",
+        report["sl_c"]
+    );
+    assert!(
+        report["sl_c"]["FR4"].as_u64().unwrap() >= 2,
+        "{}",
+        report["sl_c"]
+    );
+
+    // The same hardening on the file provider: the hardware REs are not met, FR1 stays below 3.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(&config, format!("{FREE_PORTS}{hardened}")).unwrap();
+    let report = assess_live(dir.path(), &data, &config);
+    for id in HARDWARE {
+        assert_eq!(
+            status_of(&report, id),
+            "not-met",
+            "{id} on the file provider"
+        );
+    }
+    assert!(
+        report["sl_c"]["FR1"].as_u64().unwrap() < 3,
+        "{}",
+        report["sl_c"]
+    );
+}
