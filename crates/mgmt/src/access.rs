@@ -20,8 +20,8 @@ use std::sync::{Mutex, PoisonError};
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use rampart_gateway::config::UntrustedAccess;
 use jiff::Timestamp;
+use rampart_gateway::config::UntrustedAccess;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -224,7 +224,15 @@ impl AccessRequests {
         }) {
             return Ok(Gate::Approved(e.id.clone()));
         }
-        Self::hold(&mut entries, config, account, source, interface, "login", now)
+        Self::hold(
+            &mut entries,
+            config,
+            account,
+            source,
+            interface,
+            "login",
+            now,
+        )
     }
 
     /// The gate for an authenticated request of `account` from `source`: by API token
@@ -254,9 +262,9 @@ impl AccessRequests {
         match session {
             Some(tag) => {
                 let bound = entries.iter().filter(approved).any(|e| {
-                    e.session.as_deref().is_some_and(|s| {
-                        rampart_vault::crypto::ct_eq(s.as_bytes(), tag.as_bytes())
-                    })
+                    e.session
+                        .as_deref()
+                        .is_some_and(|s| rampart_vault::crypto::ct_eq(s.as_bytes(), tag.as_bytes()))
                 });
                 Ok(if bound {
                     Gate::Pass
@@ -531,13 +539,16 @@ mod tests {
         let table = AccessRequests::new();
         let c = config(UntrustedAccess::Approve);
         let src = IpAddr::from(OUTSIDE);
-        let Gate::Held { id, new: true } = table.login_gate(&c, "ann", src, "web-ui", at(0)).unwrap()
+        let Gate::Held { id, new: true } =
+            table.login_gate(&c, "ann", src, "web-ui", at(0)).unwrap()
         else {
             panic!("held")
         };
         // The same again joins the same request.
-        let Gate::Held { id: again, new: false } =
-            table.login_gate(&c, "ann", src, "web-ui", at(1)).unwrap()
+        let Gate::Held {
+            id: again,
+            new: false,
+        } = table.login_gate(&c, "ann", src, "web-ui", at(1)).unwrap()
         else {
             panic!("held again")
         };
@@ -548,7 +559,10 @@ mod tests {
         );
         table.decide(&c, &id, "bob", true, at(2)).unwrap();
         assert_eq!(
-            table.decide(&c, &id, "bob", false, at(3)).unwrap_err().status,
+            table
+                .decide(&c, &id, "bob", false, at(3))
+                .unwrap_err()
+                .status,
             StatusCode::CONFLICT
         );
         let Gate::Approved(granted) = table.login_gate(&c, "ann", src, "web-ui", at(3)).unwrap()
@@ -557,16 +571,22 @@ mod tests {
         };
         table.bind(&granted, "tag".to_owned());
         assert!(matches!(
-            table.request_gate(&c, "ann", src, Some("tag"), at(4)).unwrap(),
+            table
+                .request_gate(&c, "ann", src, Some("tag"), at(4))
+                .unwrap(),
             Gate::Pass
         ));
         assert!(matches!(
-            table.request_gate(&c, "ann", src, Some("other"), at(4)).unwrap(),
+            table
+                .request_gate(&c, "ann", src, Some("other"), at(4))
+                .unwrap(),
             Gate::Refused(_)
         ));
         // Another address, or the same address for another account, is not covered.
         assert!(matches!(
-            table.request_gate(&c, "ann", IpAddr::from([192, 0, 2, 8]), Some("tag"), at(4)).unwrap(),
+            table
+                .request_gate(&c, "ann", IpAddr::from([192, 0, 2, 8]), Some("tag"), at(4))
+                .unwrap(),
             Gate::Refused(_)
         ));
         assert!(matches!(
@@ -581,9 +601,15 @@ mod tests {
         // The approval runs out.
         let later = at(5 + c.access_approval_ttl.as_secs());
         let expired = table.sweep(later);
-        assert!(expired.iter().any(|e| e.id == granted && e.was == RequestState::Approved));
+        assert!(
+            expired
+                .iter()
+                .any(|e| e.id == granted && e.was == RequestState::Approved)
+        );
         assert!(matches!(
-            table.request_gate(&c, "ann", src, Some("tag"), later).unwrap(),
+            table
+                .request_gate(&c, "ann", src, Some("tag"), later)
+                .unwrap(),
             Gate::Refused(_)
         ));
     }
@@ -593,7 +619,9 @@ mod tests {
         let table = AccessRequests::new();
         let c = config(UntrustedAccess::Approve);
         let src = IpAddr::from(OUTSIDE);
-        let Gate::Held { id, .. } = table.login_gate(&c, "ann", src, "https-api", at(0)).unwrap()
+        let Gate::Held { id, .. } = table
+            .login_gate(&c, "ann", src, "https-api", at(0))
+            .unwrap()
         else {
             panic!("held")
         };
@@ -603,10 +631,7 @@ mod tests {
             StatusCode::CONFLICT
         );
         assert_eq!(table.sweep(late).len(), 1);
-        assert_eq!(
-            table.status(&id, src).unwrap().state,
-            RequestState::Expired
-        );
+        assert_eq!(table.status(&id, src).unwrap().state, RequestState::Expired);
         assert!(table.status(&id, IpAddr::from(TRUSTED)).is_none());
     }
 
@@ -628,7 +653,13 @@ mod tests {
         }
         assert_eq!(held, 2);
         for i in 0..50u8 {
-            let _ = table.login_gate(&c, "ann", IpAddr::from([198, 51, 100, i]), "https-api", at(0));
+            let _ = table.login_gate(
+                &c,
+                "ann",
+                IpAddr::from([198, 51, 100, i]),
+                "https-api",
+                at(0),
+            );
         }
         assert_eq!(table.list().len(), 3);
         // Finished entries are trimmed to the history.
@@ -663,7 +694,9 @@ mod tests {
                 match next(3) {
                     0 => {
                         let ids: Vec<AccessRequestView> = table.list();
-                        if let Some(r) = ids.get(next(ids.len().max(1)).min(ids.len().saturating_sub(1))) {
+                        if let Some(r) =
+                            ids.get(next(ids.len().max(1)).min(ids.len().saturating_sub(1)))
+                        {
                             let decider = accounts[next(3)];
                             if let Ok(v) = table.decide(&c, &r.id, decider, true, at(step)) {
                                 assert_ne!(v.account, decider, "self-approval");
@@ -672,7 +705,9 @@ mod tests {
                         }
                     }
                     _ => {
-                        let gate = table.login_gate(&c, account, source, "https-api", at(step)).unwrap();
+                        let gate = table
+                            .login_gate(&c, account, source, "https-api", at(step))
+                            .unwrap();
                         if matches!(gate, Gate::Pass | Gate::Approved(_)) {
                             assert!(
                                 approved.iter().any(|(a, s)| a == account && *s == source),

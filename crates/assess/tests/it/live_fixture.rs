@@ -85,7 +85,10 @@ fn untrusted_access_allow_makes_ndr_1_13_re_1_not_met() {
         let report = rampart_assess::live::ConfigReport::parse(&text, "r").unwrap();
         let live = rampart_assess::live::LiveChecks::builtin().evaluate(&report, "r");
         let finding = live.findings.iter().find(|f| f.check == check).unwrap();
-        assert_eq!((finding.outcome, finding.effect), (Outcome::Fail, Effect::NotMet));
+        assert_eq!(
+            (finding.outcome, finding.effect),
+            (Outcome::Fail, Effect::NotMet)
+        );
         let a = assess(
             Catalog::builtin(),
             &profile("profiles/rampart-gateway.toml"),

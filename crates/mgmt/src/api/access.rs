@@ -62,18 +62,23 @@ async fn record_request(
     interface: &str,
     kind: &str,
 ) -> ApiResult<()> {
-    let event = event(principal, Some(peer), Category::AccessControl, "access.request")
-        .interface(interface)
-        .target(principal.name())
-        .outcome(Outcome::Denied)
-        .severity(Severity::Warning)
-        .details(json!({
-            "request": id,
-            "kind": kind,
-            "reason": "outside the trusted networks (NDR 1.13 RE 1): held until approved",
-        }))
-        .build()
-        .map_err(|e| ApiError::internal(&e))?;
+    let event = event(
+        principal,
+        Some(peer),
+        Category::AccessControl,
+        "access.request",
+    )
+    .interface(interface)
+    .target(principal.name())
+    .outcome(Outcome::Denied)
+    .severity(Severity::Warning)
+    .details(json!({
+        "request": id,
+        "kind": kind,
+        "reason": "outside the trusted networks (NDR 1.13 RE 1): held until approved",
+    }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
     record(state, event).await
 }
 
@@ -92,7 +97,8 @@ pub(crate) async fn enforce(
         Gate::Pass => Ok(None),
         Gate::Approved(id) => Ok(Some(id)),
         Gate::Held { id, new } => {
-            if new && let Err(e) = record_request(state, principal, peer, &id, interface, kind).await
+            if new
+                && let Err(e) = record_request(state, principal, peer, &id, interface, kind).await
             {
                 return Err((e, None));
             }
@@ -219,18 +225,23 @@ pub(crate) async fn decide(
         Ok(view) => view,
         Err(e) => return refused(e).await,
     };
-    let built = event(&caller.principal, Some(peer), Category::AccessControl, action)
-        .target(view.account.as_str())
-        .outcome(Outcome::Success)
-        .severity(Severity::Warning)
-        .details(json!({
-            "request": view.id,
-            "account": view.account,
-            "source": view.source,
-            "expires_at": view.expires_at,
-        }))
-        .build()
-        .map_err(|e| ApiError::internal(&e))?;
+    let built = event(
+        &caller.principal,
+        Some(peer),
+        Category::AccessControl,
+        action,
+    )
+    .target(view.account.as_str())
+    .outcome(Outcome::Success)
+    .severity(Severity::Warning)
+    .details(json!({
+        "request": view.id,
+        "account": view.account,
+        "source": view.source,
+        "expires_at": view.expires_at,
+    }))
+    .build()
+    .map_err(|e| ApiError::internal(&e))?;
     record(state, built).await?;
     Ok(view)
 }

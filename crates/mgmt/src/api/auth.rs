@@ -179,11 +179,9 @@ pub(crate) async fn open_session(
     .map_err(|e| (e, None))?;
     let approval = super::access::login_gate(state, &principal, peer, interface).await?;
     let opened = principal.clone();
-    let session = with_identity(state, move |identity| {
-        Ok(identity.create_session(&opened)?)
-    })
-    .await
-    .map_err(|e| (e, None))?;
+    let session = with_identity(state, move |identity| Ok(identity.create_session(&opened)?))
+        .await
+        .map_err(|e| (e, None))?;
     let token = session.token.expose_secret().to_owned();
     if let Some(id) = approval {
         // The approval is spent: this session is the one accepted from the address.

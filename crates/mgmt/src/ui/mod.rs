@@ -16,8 +16,8 @@
 //!   and answers they share are here.
 
 pub(crate) mod about;
-pub(crate) mod alerts;
 pub(crate) mod access;
+pub(crate) mod alerts;
 pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth;

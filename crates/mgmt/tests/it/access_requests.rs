@@ -178,7 +178,9 @@ async fn a_denied_request_lets_nobody_in() {
     assert!(remote.cookie.is_none());
     let denials = events_of(&admin, "access.deny").await;
     assert!(
-        denials.iter().any(|e| e["details"]["request"] == id.as_str()),
+        denials
+            .iter()
+            .any(|e| e["details"]["request"] == id.as_str()),
         "{denials:?}"
     );
     h.stop().await;
@@ -199,12 +201,18 @@ async fn requests_and_approvals_expire() {
     // An approval nobody uses in time is spent.
     let unused = held(&from(&h, 3).login("bob", USER_PASSWORD, None).await);
     let r = admin
-        .post(&format!("/api/v1/access-requests/{unused}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/access-requests/{unused}/approve"),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = admin
-        .post(&format!("/api/v1/access-requests/{stale}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/access-requests/{stale}/approve"),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     let r = from(&h, 3).login("bob", USER_PASSWORD, None).await;
@@ -222,7 +230,9 @@ async fn requests_and_approvals_expire() {
     let expired = events_of(&admin, "access.expired").await;
     for id in [&stale, &unused] {
         assert!(
-            expired.iter().any(|e| e["details"]["request"] == id.as_str()),
+            expired
+                .iter()
+                .any(|e| e["details"]["request"] == id.as_str()),
             "{id}: {expired:?}"
         );
     }
@@ -262,7 +272,10 @@ async fn only_someone_else_with_the_permission_on_a_trusted_network_decides() {
     // … but decides nothing from there, and cannot list the requests either.
     let pending = held(&from(&h, 3).login("ann", USER_PASSWORD, None).await);
     let r = remote_root2
-        .post(&format!("/api/v1/access-requests/{pending}/approve"), json!({}))
+        .post(
+            &format!("/api/v1/access-requests/{pending}/approve"),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert_eq!(r.json()["error"]["code"], "untrusted-network");
@@ -272,7 +285,10 @@ async fn only_someone_else_with_the_permission_on_a_trusted_network_decides() {
     );
     // An unknown id is 404.
     let r = admin
-        .post("/api/v1/access-requests/00112233445566778899aabbccddeeff/approve", json!({}))
+        .post(
+            "/api/v1/access-requests/00112233445566778899aabbccddeeff/approve",
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     let refused = events_of(&admin, "request-refused").await;
@@ -327,11 +343,16 @@ async fn a_flood_of_requests_is_capped() {
     }
     let mut statuses = Vec::new();
     for i in 0..6 {
-        let r = from(&h, 2).login(&format!("u{i}"), USER_PASSWORD, None).await;
+        let r = from(&h, 2)
+            .login(&format!("u{i}"), USER_PASSWORD, None)
+            .await;
         statuses.push(r.status);
     }
     assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::FORBIDDEN).count(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::FORBIDDEN)
+            .count(),
         3,
         "{statuses:?}"
     );
@@ -348,7 +369,9 @@ async fn a_flood_of_requests_is_capped() {
         (1, StatusCode::FORBIDDEN),
         (2, StatusCode::TOO_MANY_REQUESTS),
     ] {
-        let r = from(&h, 3).login(&format!("u{i}"), USER_PASSWORD, None).await;
+        let r = from(&h, 3)
+            .login(&format!("u{i}"), USER_PASSWORD, None)
+            .await;
         assert_eq!(r.status, expected, "{}", r.text());
     }
     let list = admin.get("/api/v1/access-requests").await.json();
@@ -386,7 +409,13 @@ async fn the_web_ui_lists_requests_and_approves_with_its_csrf_field() {
         .raw(
             hyper::Method::POST,
             "/login",
-            Some(format!("username=ann&password={}&totp=", USER_PASSWORD.replace(' ', "+")).into_bytes()),
+            Some(
+                format!(
+                    "username=ann&password={}&totp=",
+                    USER_PASSWORD.replace(' ', "+")
+                )
+                .into_bytes(),
+            ),
             FORM,
         )
         .await;
