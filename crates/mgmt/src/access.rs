@@ -259,39 +259,35 @@ impl AccessRequests {
                 && e.state == RequestState::Approved
                 && e.expires_at > now
         };
-        match session {
-            Some(tag) => {
-                let bound = entries.iter().filter(approved).any(|e| {
-                    e.session
-                        .as_deref()
-                        .is_some_and(|s| rampart_vault::crypto::ct_eq(s.as_bytes(), tag.as_bytes()))
-                });
-                Ok(if bound {
-                    Gate::Pass
-                } else {
-                    Gate::Refused(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "untrusted-network",
-                        "this session was not opened from this address, which is outside the \
-                         trusted networks: log in from here and have the access request approved",
-                    ))
-                })
+        let Some(tag) = session else {
+            if entries.iter().any(|e| approved(&e)) {
+                return Ok(Gate::Pass);
             }
-            None => {
-                if entries.iter().any(|e| approved(&e)) {
-                    return Ok(Gate::Pass);
-                }
-                Self::hold(
-                    &mut entries,
-                    config,
-                    account,
-                    source,
-                    "https-api",
-                    "api-token",
-                    now,
-                )
-            }
-        }
+            return Self::hold(
+                &mut entries,
+                config,
+                account,
+                source,
+                "https-api",
+                "api-token",
+                now,
+            );
+        };
+        let bound = entries.iter().filter(approved).any(|e| {
+            e.session
+                .as_deref()
+                .is_some_and(|s| rampart_vault::crypto::ct_eq(s.as_bytes(), tag.as_bytes()))
+        });
+        Ok(if bound {
+            Gate::Pass
+        } else {
+            Gate::Refused(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "untrusted-network",
+                "this session was not opened from this address, which is outside the \
+                 trusted networks: log in from here and have the access request approved",
+            ))
+        })
     }
 
     /// The pending request of `account` from `source`, or a new one if the caps allow.
@@ -691,8 +687,8 @@ mod tests {
             for step in 0..40u64 {
                 let account = accounts[next(3)];
                 let source = sources[next(2)];
-                match next(3) {
-                    0 => {
+                if next(3) == 0 {
+                    {
                         let ids: Vec<AccessRequestView> = table.list();
                         if let Some(r) =
                             ids.get(next(ids.len().max(1)).min(ids.len().saturating_sub(1)))
@@ -704,7 +700,8 @@ mod tests {
                             }
                         }
                     }
-                    _ => {
+                } else {
+                    {
                         let gate = table
                             .login_gate(&c, account, source, "https-api", at(step))
                             .unwrap();

@@ -34,8 +34,8 @@ fn the_management_planes_trusted_networks_and_mode_are_read() {
     assert!(m.trusted.allows("10.1.2.3".parse().unwrap()));
     assert!(!m.trusted.allows("127.0.0.1".parse().unwrap()));
     assert_eq!(m.untrusted_access, UntrustedAccess::Deny);
-    assert_eq!(m.access_request_ttl, Duration::from_secs(120));
-    assert_eq!(m.access_approval_ttl, Duration::from_secs(900));
+    assert_eq!(m.access_request_ttl, Duration::from_mins(2));
+    assert_eq!(m.access_approval_ttl, Duration::from_mins(15));
     let default = GatewayConfig::default().management;
     assert_eq!(default.untrusted_access, UntrustedAccess::Approve);
     assert!(default.trusted.is_loopback_only());
