@@ -215,13 +215,16 @@ impl AccessRequests {
             UntrustedAccess::Approve => {}
         }
         let mut entries = self.lock();
-        if let Some(e) = entries.iter().find(|e| {
+        if let Some(e) = entries.iter_mut().find(|e| {
             e.account == account
                 && e.source == source
                 && e.state == RequestState::Approved
                 && e.session.is_none()
                 && e.expires_at > now
         }) {
+            // Spent at once, so that two logins at the same moment do not both use it; the
+            // empty tag matches no session until `bind` names the one opened.
+            e.session = Some(String::new());
             return Ok(Gate::Approved(e.id.clone()));
         }
         Self::hold(
@@ -565,6 +568,13 @@ mod tests {
         else {
             panic!("approved")
         };
+        assert!(
+            matches!(
+                table.login_gate(&c, "ann", src, "web-ui", at(3)).unwrap(),
+                Gate::Held { new: true, .. }
+            ),
+            "a second login before the first is bound does not use the approval"
+        );
         table.bind(&granted, "tag".to_owned());
         assert!(matches!(
             table
@@ -589,10 +599,10 @@ mod tests {
             table.login_gate(&c, "eve", src, "web-ui", at(4)).unwrap(),
             Gate::Held { new: true, .. }
         ));
-        // A second login needs a new approval.
+        // A second login needs a new approval (the one held above).
         assert!(matches!(
             table.login_gate(&c, "ann", src, "web-ui", at(5)).unwrap(),
-            Gate::Held { new: true, .. }
+            Gate::Held { new: false, .. }
         ));
         // The approval runs out.
         let later = at(5 + c.access_approval_ttl.as_secs());
