@@ -99,6 +99,15 @@ refusal_interval_s = 10
 [management]
 listen = "127.0.0.1:8443"
 allow = ["127.0.0.0/8", "::1/128"]
+# Trusted networks of the management plane (NDR 1.13 RE 1): from any other allowed source a
+# login or API request is "approve" = held as an access request until a holder of
+# access.approve approves it from a trusted network, "deny" = refused, "allow" = served as
+# from a trusted network. Pending requests expire after access_request_ttl_s; an approval
+# lets the account in from that address for one session within access_approval_ttl_s.
+trusted = ["127.0.0.0/8", "::1/128"]
+untrusted_access = "approve"
+access_request_ttl_s = 600
+access_approval_ttl_s = 3600
 
 # Secrets at rest (docs/vault.md): every private key and TOTP seed the component stores is
 # sealed with its own data key, wrapped by a key-encryption key (KEK). "file": a software
@@ -395,6 +404,52 @@ pub struct Management {
     pub listen: SocketAddr,
     /// Source addresses allowed to connect.
     pub allow: AllowList,
+    /// The management plane's trusted networks (NDR 1.13 RE 1).
+    pub trusted: AllowList,
+    /// What a login or API request from outside the trusted networks gets.
+    pub untrusted_access: UntrustedAccess,
+    /// How long an access request from an untrusted network stays pending.
+    pub access_request_ttl: Duration,
+    /// How long an approved access request may be used (one session, then it is spent).
+    pub access_approval_ttl: Duration,
+}
+
+/// What the management plane does with a login or API request from a source outside its
+/// trusted networks (`[management] untrusted_access`, NDR 1.13 RE 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UntrustedAccess {
+    /// Served as from a trusted network.
+    Allow,
+    /// Held as an access request until a holder of `access.approve` approves it from a
+    /// trusted network.
+    Approve,
+    /// Refused.
+    Deny,
+}
+
+impl UntrustedAccess {
+    /// `allow`, `approve` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UntrustedAccess::Allow => "allow",
+            UntrustedAccess::Approve => "approve",
+            UntrustedAccess::Deny => "deny",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UntrustedAccess {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<UntrustedAccess, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "allow" => Ok(UntrustedAccess::Allow),
+            "approve" => Ok(UntrustedAccess::Approve),
+            "deny" => Ok(UntrustedAccess::Deny),
+            other => Err(serde::de::Error::custom(format!(
+                "'{other}' is not an access mode for untrusted networks: \"approve\" (held until approved), \"deny\" or \"allow\""
+            ))),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -441,7 +496,11 @@ impl Default for GatewayConfig {
             },
             management: Management {
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)),
-                allow: loopback,
+                allow: loopback.clone(),
+                trusted: loopback,
+                untrusted_access: UntrustedAccess::Approve,
+                access_request_ttl: Duration::from_mins(10),
+                access_approval_ttl: Duration::from_hours(1),
             },
             hardening: rampart_identity::HardeningLevel::SL1,
             passwords: PasswordOptions::default(),
@@ -643,6 +702,16 @@ impl GatewayConfig {
                     .as_ref()
                     .map_or(defaults.management.listen, |s| s.get_ref().0),
                 allow: management.allow.unwrap_or(defaults.management.allow),
+                trusted: management.trusted.unwrap_or(defaults.management.trusted),
+                untrusted_access: management
+                    .untrusted_access
+                    .unwrap_or(defaults.management.untrusted_access),
+                access_request_ttl: management
+                    .access_request_ttl_s
+                    .map_or(defaults.management.access_request_ttl, |s| s.0),
+                access_approval_ttl: management
+                    .access_approval_ttl_s
+                    .map_or(defaults.management.access_approval_ttl, |s| s.0),
             },
             hardening: hardening.level.map_or(defaults.hardening, |l| l.0),
             passwords,
@@ -1219,6 +1288,10 @@ struct RawAudit {
 struct RawManagement {
     listen: Option<Spanned<Listen>>,
     allow: Option<AllowList>,
+    trusted: Option<AllowList>,
+    untrusted_access: Option<UntrustedAccess>,
+    access_request_ttl_s: Option<Seconds>,
+    access_approval_ttl_s: Option<Seconds>,
 }
 
 /// A socket address to listen on.

@@ -554,6 +554,7 @@ impl HardeningLevel {
         Permission::BackupRestore,
         Permission::ConfigChange,
         Permission::UpdateInstall,
+        Permission::AccessApprove,
     ];
 
     /// The permissions that need dual approval at level 2 and above.

@@ -99,6 +99,9 @@ permissions! {
     MetricsRead = 20, "metrics.read";
     /// Install signed updates.
     UpdateInstall = 21, "update.install";
+    /// Approve or deny access requests from untrusted networks (NDR 1.13 RE 1); the
+    /// administrator role only, by default.
+    AccessApprove = 23, "access.approve";
 }
 
 impl fmt::Display for Permission {
@@ -314,5 +317,12 @@ mod tests {
         assert!(!get("auditor").contains(Permission::PolicyApply));
         assert!(!get("operator").contains(Permission::PolicyApply));
         assert!(!get("engineer").contains(Permission::UserManage));
+        for (name, _, perms) in &roles {
+            assert_eq!(
+                perms.contains(Permission::AccessApprove),
+                *name == ADMIN_ROLE,
+                "{name}: access.approve is the administrator's by default"
+            );
+        }
     }
 }

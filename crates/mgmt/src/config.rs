@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rampart_gateway::GatewayConfig;
-use rampart_gateway::config::AllowList;
+use rampart_gateway::config::{AllowList, UntrustedAccess};
 
 /// Where and how the management plane listens.
 #[derive(Debug, Clone)]
@@ -14,6 +14,22 @@ pub struct ManagementConfig {
     pub listen: SocketAddr,
     /// Source addresses allowed to connect (NDR 1.13); others are closed before TLS.
     pub allow: AllowList,
+    /// The trusted networks (NDR 1.13 RE 1); default loopback only, the one network that is
+    /// the device itself. Every other allowed source is untrusted.
+    pub trusted: AllowList,
+    /// What a login or authenticated request from an untrusted source gets: `Approve` (the
+    /// default) holds it as an access request until a holder of `access.approve` approves it
+    /// from a trusted network.
+    pub untrusted_access: UntrustedAccess,
+    /// How long an access request stays pending before it expires.
+    pub access_request_ttl: Duration,
+    /// How long an approval may be used: the requester's next login from the same address
+    /// within it opens one session, which ends with it at the latest.
+    pub access_approval_ttl: Duration,
+    /// Pending access requests kept at once, all sources together …
+    pub max_access_requests: usize,
+    /// … and from one source address.
+    pub max_access_requests_per_ip: usize,
     /// Server certificate chain (PEM); default: the data directory's `pki/server.crt`.
     pub cert: Option<PathBuf>,
     /// Server key (PEM, 0600); default: `pki/server.key`.
@@ -57,6 +73,12 @@ impl Default for ManagementConfig {
         ManagementConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             allow: AllowList::loopback(),
+            trusted: AllowList::loopback(),
+            untrusted_access: UntrustedAccess::Approve,
+            access_request_ttl: Duration::from_mins(10),
+            access_approval_ttl: Duration::from_hours(1),
+            max_access_requests: 64,
+            max_access_requests_per_ip: 4,
             cert: None,
             key: None,
             max_connections: 64,
@@ -82,6 +104,10 @@ impl ManagementConfig {
         ManagementConfig {
             listen: config.management.listen,
             allow: config.management.allow.clone(),
+            trusted: config.management.trusted.clone(),
+            untrusted_access: config.management.untrusted_access,
+            access_request_ttl: config.management.access_request_ttl,
+            access_approval_ttl: config.management.access_approval_ttl,
             refusal_interval: config.audit.refusal_interval,
             ..ManagementConfig::default()
         }

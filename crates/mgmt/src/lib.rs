@@ -17,6 +17,7 @@
 // Input from the network and from files never panics the component: errors are returned.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 pub mod api;
 mod config;
 pub mod crypto_inventory;
@@ -33,6 +34,7 @@ mod ui;
 
 use std::sync::Arc;
 
+pub use access::{ACCESS_REQUEST_HEADER, AccessRequestStatus, AccessRequestView, RequestState};
 pub use config::ManagementConfig;
 pub use error::{ApiError, ErrorBody, ErrorEnvelope};
 pub use middleware::{APPROVAL_HEADER, Access, CSRF_HEADER, SESSION_COOKIE};

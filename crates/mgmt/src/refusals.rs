@@ -58,6 +58,17 @@ impl Refusal {
         }
     }
 
+    /// A login or request from outside the trusted networks refused without an access
+    /// request (`untrusted_access = "deny"`, the table of requests full, a session opened
+    /// elsewhere) (NDR 1.13 RE 1).
+    pub(crate) fn untrusted(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            action: "access.refused",
+            outcome: Outcome::Denied,
+            reason: reason.into(),
+        }
+    }
+
     /// A login form posted from another site (login CSRF).
     pub(crate) fn cross_site_login(reason: impl Into<String>) -> Refusal {
         Refusal {

@@ -217,6 +217,37 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["NDR 1.13"],
     );
     s.add(
+        "management.trusted_networks",
+        json!(inputs.management.trusted.prefixes()),
+        "Trusted networks of the management plane; every other allowed source is untrusted",
+        &["NDR 1.13 RE 1"],
+    );
+    s.add(
+        "management.trusted_any_source",
+        json!(inputs.management.trusted.admits_any()),
+        "The trusted networks include every source address (a /0 prefix): nothing is untrusted",
+        &["NDR 1.13 RE 1"],
+    );
+    s.add(
+        "management.untrusted_access",
+        json!(inputs.management.untrusted_access.as_str()),
+        "What a login or API request from an untrusted network gets: approve (held until a \
+         holder of access.approve approves it from a trusted network), deny, or allow",
+        &["NDR 1.13 RE 1"],
+    );
+    s.add(
+        "management.access_request_ttl_s",
+        json!(inputs.management.access_request_ttl.as_secs()),
+        "Seconds an access request from an untrusted network stays pending",
+        &["NDR 1.13 RE 1"],
+    );
+    s.add(
+        "management.access_approval_ttl_s",
+        json!(inputs.management.access_approval_ttl.as_secs()),
+        "Seconds an approved access request may be used (one session)",
+        &["NDR 1.13 RE 1"],
+    );
+    s.add(
         "management.hsts",
         json!(true),
         "HTTP Strict Transport Security is sent",

@@ -403,6 +403,36 @@ pub(crate) fn table() -> Vec<Route> {
         .doc("Rejects a pending request.")
         .body::<api::accounts::ApprovalNote>()
         .json::<api::accounts::ApprovalView>()
+        // ----- access from untrusted networks (NDR 1.13 RE 1) -----------------------------
+        .tag("access-requests")
+        .get(
+            "/api/v1/access-requests",
+            P(Perm::AccessApprove),
+            api::access::list,
+        )
+        .doc("Access requests from untrusted networks, newest first (from a trusted network).")
+        .json::<Vec<crate::access::AccessRequestView>>()
+        .post(
+            "/api/v1/access-requests/{id}/approve",
+            P(Perm::AccessApprove),
+            api::access::approve,
+        )
+        .doc("Approves a pending access request: one session from its address (not your own).")
+        .json::<crate::access::AccessRequestView>()
+        .post(
+            "/api/v1/access-requests/{id}/deny",
+            P(Perm::AccessApprove),
+            api::access::deny,
+        )
+        .doc("Denies a pending access request.")
+        .json::<crate::access::AccessRequestView>()
+        .get(
+            "/api/v1/access-requests/{id}/status",
+            Public,
+            api::access::status,
+        )
+        .doc("The state of an access request, answered only to the address that made it.")
+        .json::<crate::access::AccessRequestStatus>()
         // ----- conduit policy ------------------------------------------------------------
         .tag("policy")
         .get("/api/v1/policy", P(Perm::PolicyView), api::policy::show)
@@ -778,6 +808,24 @@ pub(crate) fn table() -> Vec<Route> {
             ui::approvals::decide,
         )
         .doc("Rejects a request.")
+        .get(
+            "/access-requests",
+            P(Perm::AccessApprove),
+            ui::access::access_requests,
+        )
+        .doc("Access requests from untrusted networks, with approve and deny.")
+        .post(
+            "/access-requests/{id}/approve",
+            P(Perm::AccessApprove),
+            ui::access::decide,
+        )
+        .doc("Approves an access request.")
+        .post(
+            "/access-requests/{id}/deny",
+            P(Perm::AccessApprove),
+            ui::access::decide,
+        )
+        .doc("Denies an access request.")
         .get("/audit", P(Perm::AuditRead), ui::audit::audit)
         .doc("The audit log: filter, page, export.")
         .post("/audit/verify", P(Perm::AuditRead), ui::audit::audit_verify)

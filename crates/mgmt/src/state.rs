@@ -50,6 +50,8 @@ pub(crate) struct AppState {
     pub(crate) bound: std::sync::OnceLock<SocketAddr>,
     /// Raised when an operator asks for a restart (into a newly installed slot).
     pub(crate) restart: Arc<tokio::sync::Notify>,
+    /// Access requests from untrusted networks (NDR 1.13 RE 1).
+    pub(crate) access: crate::access::AccessRequests,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             refusals: crate::refusals::Refusals::new(),
             bound: std::sync::OnceLock::new(),
             restart: Arc::new(tokio::sync::Notify::new()),
+            access: crate::access::AccessRequests::new(),
         })
     }
 

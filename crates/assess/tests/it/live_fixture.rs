@@ -51,6 +51,9 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         "settings-report",
         "plain-listener",
         "lockout",
+        // Access from untrusted networks is held until approved (NDR 1.13 RE 1).
+        "untrusted-access-approval",
+        "untrusted-networks-exist",
     ] {
         assert_eq!(outcome(check), Outcome::Pass, "{check}");
     }
@@ -62,6 +65,62 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         .map(|f| f.check.clone())
         .collect();
     assert!(unknown.is_empty(), "{unknown:?}");
+}
+
+#[test]
+fn untrusted_access_allow_makes_ndr_1_13_re_1_not_met() {
+    let path = crate::util::repo_file("crates/assess/tests/fixtures/config-report.json");
+    let original = std::fs::read_to_string(path).unwrap();
+    for (from, to, check) in [
+        (
+            r#""id": "management.untrusted_access", "value": "approve""#,
+            r#""id": "management.untrusted_access", "value": "allow""#,
+            "untrusted-access-approval",
+        ),
+        (
+            r#""id": "management.trusted_any_source", "value": false"#,
+            r#""id": "management.trusted_any_source", "value": true"#,
+            "untrusted-networks-exist",
+        ),
+    ] {
+        assert!(original.contains(from));
+        let text = original.replace(from, to);
+        let report = rampart_assess::live::ConfigReport::parse(&text, "r").unwrap();
+        let live = rampart_assess::live::LiveChecks::builtin().evaluate(&report, "r");
+        let finding = live.findings.iter().find(|f| f.check == check).unwrap();
+        assert_eq!(
+            (finding.outcome, finding.effect),
+            (Outcome::Fail, Effect::NotMet)
+        );
+        let a = assess(
+            Catalog::builtin(),
+            &profile("profiles/rampart-gateway.toml"),
+            &Options {
+                sl_t: None,
+                waivers: None,
+                live: Some(&live),
+                now: now(),
+            },
+        );
+        let ndr = a
+            .requirements
+            .iter()
+            .find(|r| r.id.to_string() == "NDR 1.13 RE 1")
+            .unwrap();
+        assert_eq!(ndr.status, Status::NotMet, "{check}");
+    }
+    let deny = original.replace(
+        r#""id": "management.untrusted_access", "value": "approve""#,
+        r#""id": "management.untrusted_access", "value": "deny""#,
+    );
+    let report = rampart_assess::live::ConfigReport::parse(&deny, "r").unwrap();
+    let live = rampart_assess::live::LiveChecks::builtin().evaluate(&report, "r");
+    let finding = live
+        .findings
+        .iter()
+        .find(|f| f.check == "untrusted-access-approval")
+        .unwrap();
+    assert_eq!(finding.outcome, Outcome::Pass, "deny meets it too");
 }
 
 #[test]

@@ -23,6 +23,25 @@ fn the_documented_default_is_the_default() {
 }
 
 #[test]
+fn the_management_planes_trusted_networks_and_mode_are_read() {
+    let config = parse(
+        "[management]\nallow = [\"0.0.0.0/0\"]\ntrusted = [\"10.1.0.0/16\", \"fd00::/8\"]\n\
+         untrusted_access = \"deny\"\naccess_request_ttl_s = 120\naccess_approval_ttl_s = 900\n",
+    )
+    .unwrap();
+    let m = &config.management;
+    assert_eq!(m.trusted.prefixes(), ["10.1.0.0/16", "fd00::/8"]);
+    assert!(m.trusted.allows("10.1.2.3".parse().unwrap()));
+    assert!(!m.trusted.allows("127.0.0.1".parse().unwrap()));
+    assert_eq!(m.untrusted_access, UntrustedAccess::Deny);
+    assert_eq!(m.access_request_ttl, Duration::from_mins(2));
+    assert_eq!(m.access_approval_ttl, Duration::from_mins(15));
+    let default = GatewayConfig::default().management;
+    assert_eq!(default.untrusted_access, UntrustedAccess::Approve);
+    assert!(default.trusted.is_loopback_only());
+}
+
+#[test]
 fn values_are_read_and_paths_resolved_against_the_file() {
     let config = parse(
         r#"
@@ -115,6 +134,30 @@ fn errors_name_the_line_and_the_key() {
         2,
         "management.listen",
         "CR 5.1",
+    );
+    check_error(
+        "[management]\ntrusted = [\"10.0.0.0/33\"]\n",
+        2,
+        "management.trusted",
+        "10.0.0.0/33",
+    );
+    check_error(
+        "[management]\ntrusted = [\"10.0.0.0/8\", \"nonsense\"]\n",
+        2,
+        "management.trusted",
+        "nonsense",
+    );
+    check_error(
+        "[management]\nuntrusted_access = \"maybe\"\n",
+        2,
+        "management.untrusted_access",
+        "'maybe' is not an access mode",
+    );
+    check_error(
+        "[management]\naccess_request_ttl_s = 0\n",
+        2,
+        "management.access_request_ttl_s",
+        "86400",
     );
     check_error(
         "[upstream]\nbackoff_min_ms = 500\nbackoff_max_ms = 100\n",

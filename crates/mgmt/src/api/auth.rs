@@ -137,7 +137,16 @@ pub(crate) async fn login(
     Extension(peer): Extension<Peer>,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (answer, cookie) = open_session(&state, peer, request).await?;
+    let (answer, cookie) = match open_session(&state, peer, request, "https-api").await {
+        Ok(opened) => opened,
+        Err((error, request)) => {
+            let mut response = error.into_response();
+            if let Some(id) = request {
+                crate::access::add_headers(&mut response, &id);
+            }
+            return Ok(response);
+        }
+    };
     let mut response = Json(answer).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
@@ -147,26 +156,37 @@ pub(crate) async fn login(
 }
 
 /// Authenticates and opens a session: the answer and the `Set-Cookie` value carrying the
-/// session id. Shared by the API's login and the web UI's login form.
+/// session id. Shared by the API's login and the web UI's login form (`interface`). From
+/// outside the trusted networks the session opens only under an approval (NDR 1.13 RE 1);
+/// otherwise the error names the access request held, if one is.
 pub(crate) async fn open_session(
-    state: &AppState,
+    state: &Arc<AppState>,
     peer: Peer,
     request: LoginRequest,
-) -> ApiResult<(LoginAnswer, HeaderValue)> {
+    interface: &'static str,
+) -> Result<(LoginAnswer, HeaderValue), (crate::error::ApiError, Option<String>)> {
     let origin = AppState::origin(peer);
-    let (principal, session) = with_identity(state, move |identity| {
+    let principal = with_identity(state, move |identity| {
         let password = Password::new(request.password);
-        let principal = identity.authenticate(
+        Ok(identity.authenticate(
             &request.username,
             &password,
             request.totp.as_deref(),
             &origin,
-        )?;
-        let session = identity.create_session(&principal)?;
-        Ok((principal, session))
+        )?)
     })
-    .await?;
+    .await
+    .map_err(|e| (e, None))?;
+    let approval = super::access::login_gate(state, &principal, peer, interface).await?;
+    let opened = principal.clone();
+    let session = with_identity(state, move |identity| Ok(identity.create_session(&opened)?))
+        .await
+        .map_err(|e| (e, None))?;
     let token = session.token.expose_secret().to_owned();
+    if let Some(id) = approval {
+        // The approval is spent: this session is the one accepted from the address.
+        state.access.bind(&id, state.csrf_token(&token));
+    }
     let lifetime = session
         .info
         .expires_at

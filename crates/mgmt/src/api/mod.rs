@@ -1,6 +1,7 @@
 //! The handlers and the request and answer types of the API, by area. Each one runs after the guard has authenticated and authorised the
 //! caller; identity calls (`SQLite`, Argon2id) run on the blocking pool.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod backups;
@@ -57,7 +58,7 @@ pub(crate) fn actor_of(principal: &AuthenticatedPrincipal) -> Actor {
     clippy::expect_used,
     reason = "a constant name of printable ASCII, which Actor::process always accepts"
 )]
-fn plane_actor() -> Actor {
+pub(crate) fn plane_actor() -> Actor {
     Actor::process("rampart-mgmt").expect("a valid process name")
 }
 

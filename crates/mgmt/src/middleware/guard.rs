@@ -1,5 +1,7 @@
 //! The guard (CR 2.1): authenticates the caller (API token or session cookie),
-//! checks the CSRF token of state-changing requests made with a session, redeems a named dual
+//! checks the CSRF token of state-changing requests made with a session, admits a caller
+//! from outside the trusted networks only under an approved access request (NDR 1.13 RE 1),
+//! redeems a named dual
 //! approval (CR 2.1 RE 4) and authorises the route's [`Access`] rule through the identity
 //! service's one check, all before the handler runs.
 
@@ -176,6 +178,22 @@ pub(crate) async fn guard(
                 "missing or wrong X-CSRF-Token header (GET /api/v1/auth/whoami returns it)",
             ));
         }
+    }
+    // From outside the trusted networks, only under an approval (NDR 1.13 RE 1).
+    let tag = session
+        .as_ref()
+        .filter(|_| via_session)
+        .map(|s| state.csrf_token(s.as_str()));
+    let interface = if page { "web-ui" } else { "https-api" };
+    if let Err((e, held)) =
+        crate::api::access::request_gate(&state, &principal, peer, tag.as_deref(), interface).await
+    {
+        HttpCounters::add(&state.counters.forbidden);
+        let mut response = refuse(e);
+        if let Some(id) = held {
+            crate::access::add_headers(&mut response, &id);
+        }
+        return response;
     }
     let principal = match approval {
         None => principal,

@@ -169,7 +169,10 @@ pub(crate) async fn login(
         password: form.password,
         totp: (!totp.is_empty()).then(|| totp.to_owned()),
     };
-    match api::auth::open_session(&state, peer, request).await {
+    match api::auth::open_session(&state, peer, request, "web-ui")
+        .await
+        .map_err(|(e, _)| e)
+    {
         Ok((answer, cookie)) => {
             let next = if answer.must_change_password {
                 "/password"

@@ -16,6 +16,7 @@
 //!   and answers they share are here.
 
 pub(crate) mod about;
+pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod approvals;
 pub(crate) mod audit;
@@ -248,6 +249,11 @@ const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/users", "Users", Some(Permission::UserView)),
     ("/sessions", "Sessions", Some(Permission::SessionView)),
     ("/approvals", "Approvals", None),
+    (
+        "/access-requests",
+        "Access requests",
+        Some(Permission::AccessApprove),
+    ),
     ("/tokens", "API tokens", None),
     ("/backups", "Backups", Some(Permission::BackupCreate)),
     ("/about", "About", Some(Permission::ConfigView)),

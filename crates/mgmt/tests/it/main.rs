@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod access_requests;
 mod assess_live;
 mod assess_live_tpm;
 mod auth_flow;

@@ -21,6 +21,7 @@ const PAGES: &[(&str, Option<Permission>)] = &[
     ("/users", Some(Permission::UserView)),
     ("/sessions", Some(Permission::SessionView)),
     ("/approvals", None),
+    ("/access-requests", Some(Permission::AccessApprove)),
     ("/tokens", None),
     ("/backups", Some(Permission::BackupCreate)),
     ("/about", Some(Permission::ConfigView)),

@@ -145,7 +145,33 @@ fn bad_gateway_input_exits_2() {
     let data = dir.path().join("data");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[secure]\nlisten = \"not an address\"\n").unwrap();
+    let bad_trusted = dir.path().join("bad-trusted.toml");
+    std::fs::write(
+        &bad_trusted,
+        "[management]\ntrusted = [\"10.0.0.0/8\", \"192.168.1.0/33\"]\n",
+    )
+    .unwrap();
     for (args, message) in [
+        (
+            vec![
+                "up",
+                "--config",
+                bad_trusted.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            "management.trusted",
+        ),
+        (
+            vec![
+                "up",
+                "--config",
+                bad_trusted.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            "192.168.1.0/33",
+        ),
         (
             vec![
                 "up",
