@@ -547,6 +547,14 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         .and_then(|pki| pki.server_key_held())
         .ok()
         .flatten();
+    let memory = rampart_vault::memory::status();
+    s.add(
+        "process.memory_protected",
+        json!(memory.holds()),
+        "The gateway process is not dumpable and writes no core dump, so the secrets in its \
+         memory reach neither another process (ptrace, /proc/PID/mem) nor the disk",
+        &["CR 4.2 RE 1"],
+    );
     s.add(
         "vault.tls_key",
         json!(tls_key.map_or("none", rampart_vault::pki::ServerKeyStore::as_str)),

@@ -129,6 +129,9 @@ pub(crate) enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // Before any secret is read: no core dumps, no ptrace or /proc/PID/mem by other processes
+    // (CR 4.2 RE 1). The configuration report says whether the kernel agreed.
+    rampart_vault::memory::protect();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(&args),

@@ -34,6 +34,7 @@ mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod layout;
+pub mod memory;
 #[cfg(feature = "tls")]
 pub mod pki;
 #[cfg(feature = "tls")]

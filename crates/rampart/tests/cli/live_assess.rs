@@ -70,6 +70,12 @@ fn assess_live_reads_the_settings_of_a_running_gateway() {
         .find(|f| f["check"] == "mfa-for-all")
         .expect("mfa check");
     assert_eq!(mfa["outcome"], "fail", "{mfa}");
+    // The running gateway protects the secrets in its memory (CR 4.2 RE 1).
+    let memory = findings
+        .iter()
+        .find(|f| f["check"] == "memory-protected")
+        .expect("memory check");
+    assert_eq!(memory["outcome"], "pass", "{memory}");
     let unknown: Vec<&serde_json::Value> = findings
         .iter()
         .filter(|f| f["outcome"] == "unknown")

@@ -2,7 +2,7 @@
 //! provisioned a new data directory and a user has enrolled TOTP, no private key (PEM body or
 //! DER), TOTP seed or KEK-protected secret is anywhere in the directory's raw bytes; `rampart
 //! erase` refuses without confirmation and destroys everything with it; `rampart crypto`
-//! lists the sealed keys.
+//! lists the sealed keys; a running gateway's memory reaches no core dump (CR 4.2 RE 1).
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +80,45 @@ fn base32(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// CR 4.2 RE 1: a running gateway writes no core dump (its core limit, read from outside in
+/// `/proc/PID/limits`, is 0 soft and hard) and is not dumpable (it says so in its live
+/// configuration report; `live_assess` checks the live check on it).
+#[test]
+fn a_running_gateway_keeps_its_memory_from_core_dumps_and_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(&config, FREE_PORTS).unwrap();
+    let (up, _) = up(&data, &config);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", up.0.id())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
+        ["0", "0"],
+        "{core}"
+    );
+    // The offline report of the same directory comes from a process that protects itself
+    // the same way.
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "config-report",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let protected = report["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "process.memory_protected")
+        .unwrap();
+    assert_eq!(protected["value"], true, "{protected}");
 }
 
 #[test]

@@ -203,10 +203,14 @@ fn a_tpm_backed_gateway_hardened_to_level_3_reaches_fr1_sl_c_3_live_and_a_file_k
     )
     .unwrap();
     let report = assess_live(dir.path(), &data, &config);
-    for id in HARDWARE
-        .iter()
-        .chain(&["CR 1.1 RE 2", "CR 1.7 RE 1", "CR 4.2", "CR 4.2 RE 2"])
-    {
+    for id in HARDWARE.iter().chain(&[
+        "CR 1.1 RE 2",
+        "CR 1.7 RE 1",
+        "NDR 1.13 RE 1",
+        "CR 4.2",
+        "CR 4.2 RE 1",
+        "CR 4.2 RE 2",
+    ]) {
         assert_eq!(status_of(&report, id), "met", "{id} on the TPM gateway");
     }
     assert!(
