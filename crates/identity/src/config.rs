@@ -418,6 +418,13 @@ pub struct ApprovalPolicy {
     pub redeem_window: SignedDuration,
 }
 
+impl ApprovalPolicy {
+    /// Permissions that need dual approval whatever the configuration and the hardening
+    /// level say: erasing the component must never be one person's act. The identity service
+    /// adds them to `required_for` when it opens.
+    pub const ALWAYS: &'static [Permission] = &[Permission::VaultErase];
+}
+
 impl Default for ApprovalPolicy {
     fn default() -> Self {
         Self {
@@ -431,6 +438,19 @@ impl Default for ApprovalPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn erasing_needs_dual_approval_at_every_hardening_level() {
+        for level in 1..=4 {
+            let c = HardeningLevel::new(level)
+                .unwrap()
+                .apply(IdentityConfig::default());
+            assert!(
+                c.approvals.required_for.contains(Permission::VaultErase),
+                "level {level}"
+            );
+        }
+    }
 
     #[test]
     fn defaults_are_valid_and_follow_nist() {
@@ -479,7 +499,7 @@ mod tests {
 ///
 /// | level | adds |
 /// |---|---|
-/// | 1 | nothing: MFA per role, no dual approval (a single administrator can commission) |
+/// | 1 | nothing: MFA per role, no dual approval (a single administrator can commission) except for `vault.erase`, which always needs it ([`ApprovalPolicy::ALWAYS`]) |
 /// | 2 | MFA for every account holding an administrative permission ([`HardeningLevel::ADMINISTRATIVE`], CR 1.1 RE 2 for the interfaces that manage the component); dual approval for `policy.apply`, `user.remove`, `backup.restore` and `update.install` (CR 2.1 RE 4) |
 /// | 3, 4 | MFA for every human account (CR 1.1 RE 2, RE 3) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -504,6 +524,7 @@ impl HardeningLevel {
         Permission::BackupRestore,
         Permission::ConfigChange,
         Permission::UpdateInstall,
+        Permission::VaultErase,
     ];
 
     /// The permissions that need dual approval at level 2 and above.
@@ -536,6 +557,9 @@ impl HardeningLevel {
     /// `config` with this level's settings added (never weakening what it already has).
     #[must_use]
     pub fn apply(self, mut config: IdentityConfig) -> IdentityConfig {
+        for &p in ApprovalPolicy::ALWAYS {
+            config.approvals.required_for.insert(p);
+        }
         if self.0 >= 2 {
             for &p in Self::ADMINISTRATIVE {
                 config.mfa.required_for_permissions.insert(p);
