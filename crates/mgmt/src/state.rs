@@ -50,6 +50,8 @@ pub(crate) struct AppState {
     pub(crate) bound: std::sync::OnceLock<SocketAddr>,
     /// Raised when an operator asks for a restart (into a newly installed slot).
     pub(crate) restart: Arc<tokio::sync::Notify>,
+    /// Decommissioning through the API (`POST /api/v1/erase`).
+    pub(crate) erase: Arc<crate::api::erase::EraseControl>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             refusals: crate::refusals::Refusals::new(),
             bound: std::sync::OnceLock::new(),
             restart: Arc::new(tokio::sync::Notify::new()),
+            erase: Arc::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod backups;
+pub mod erase;
 pub mod ids;
 pub mod observe;
 pub mod policy;
