@@ -329,7 +329,13 @@ mod tests {
             .unwrap()
         };
         assert_eq!(held(ADMIN_ROLE), 1);
-        for role in ["security-admin", "engineer", "operator", "auditor", "viewer"] {
+        for role in [
+            "security-admin",
+            "engineer",
+            "operator",
+            "auditor",
+            "viewer",
+        ] {
             assert_eq!(held(role), 0, "{role}");
         }
     }

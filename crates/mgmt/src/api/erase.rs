@@ -173,9 +173,8 @@ pub(crate) async fn erase(
         data: data.clone(),
     };
     let announced = tokio::task::spawn_blocking(move || hook.announce(&order)).await?;
-    let announced = announced.map_err(|reason| {
-        ApiError::unavailable(format!("{reason}; nothing was erased"))
-    })?;
+    let announced = announced
+        .map_err(|reason| ApiError::unavailable(format!("{reason}; nothing was erased")))?;
     slot.1 = true;
     control.ordered.notify_one();
     Ok((

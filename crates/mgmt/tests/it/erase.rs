@@ -124,7 +124,9 @@ async fn one_administrator_alone_cannot_erase_at_the_lowest_hardening_level() {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     let mut own = admin.clone();
     own.approval = Some(id);
-    let r = own.post("/api/v1/erase", json!({ "confirm": name(&h) })).await;
+    let r = own
+        .post("/api/v1/erase", json!({ "confirm": name(&h) }))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert_eq!(hook.calls.load(Ordering::SeqCst), 0);
     h.stop().await;
@@ -206,7 +208,10 @@ async fn with_a_second_administrators_approval_the_erase_is_announced_once_then_
     let accepted = r.json();
     assert_eq!(accepted["audit_seq"], 4242);
     assert!(
-        accepted["next"].as_str().unwrap().contains("exits with code 3"),
+        accepted["next"]
+            .as_str()
+            .unwrap()
+            .contains("exits with code 3"),
         "{accepted}"
     );
     tokio::time::timeout(Duration::from_secs(5), mgmt.erase_requested())
