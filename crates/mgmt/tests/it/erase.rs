@@ -285,3 +285,54 @@ async fn without_a_decommissioning_process_the_route_answers_503() {
     assert!(r.text().contains("rampart erase"), "{}", r.text());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backups_page_asks_for_approval_then_erases_with_it_behind_csrf() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let h = Harness::start().await;
+    let hook = Arc::new(Recorder::default());
+    h.mgmt.as_ref().unwrap().set_decommission(hook.clone());
+    let admin = h.admin().await;
+    let second = h.user(&admin, "second-admin", "admin").await;
+    let engineer = h.user(&admin, "engineer1", "engineer").await;
+    // Only administrators see the section; first it asks for the approval.
+    let page = engineer.get("/backups").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("erase-h"), "{}", page.text());
+    let page = admin.get("/backups").await.text();
+    assert!(page.contains("value=\"vault.erase\""), "{page}");
+    assert!(page.contains("Ask for approval"), "{page}");
+    assert!(!page.contains("/erase?approval="), "{page}");
+
+    let id = approved(&admin, &second).await;
+    let page = admin.get("/backups").await.text();
+    assert!(page.contains(&format!("/erase?approval={id}")), "{page}");
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let mut browser = admin.clone();
+    browser.csrf = None;
+    let path = format!("/erase?approval={id}");
+    // Without the form's CSRF field: refused before the handler.
+    let r = browser
+        .raw(
+            hyper::Method::POST,
+            &path,
+            Some(format!("confirm={}", name(&h)).into_bytes()),
+            FORM,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 0);
+    let r = browser
+        .raw(
+            hyper::Method::POST,
+            &path,
+            Some(format!("csrf={csrf}&confirm={}", name(&h)).into_bytes()),
+            FORM,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert!(r.text().contains("Erase accepted"), "{}", r.text());
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+    h.stop().await;
+}
