@@ -318,3 +318,35 @@ fn an_erase_through_the_api_is_refused_when_the_siem_cannot_take_the_trail() {
         .collect();
     assert_eq!(outcomes, ["success", "failure"], "{events:?}");
 }
+
+#[test]
+fn up_checks_the_erase_siem_files_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let missing = dir.path().join("missing-ca.pem");
+    crate::util::assert_bad_input(
+        &[
+            "up",
+            "--data",
+            data.to_str().unwrap(),
+            "--erase-forward-to",
+            "127.0.0.1:6514",
+            "--erase-forward-ca",
+            missing.to_str().unwrap(),
+        ],
+        "--erase-forward-",
+    );
+    assert!(!data.exists(), "nothing started");
+    crate::util::assert_bad_input(
+        &[
+            "up",
+            "--data",
+            data.to_str().unwrap(),
+            "--erase-forward-to",
+            "not an address",
+            "--erase-forward-ca",
+            missing.to_str().unwrap(),
+        ],
+        "--erase-forward-to",
+    );
+}
