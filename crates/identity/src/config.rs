@@ -418,6 +418,13 @@ pub struct ApprovalPolicy {
     pub redeem_window: SignedDuration,
 }
 
+impl ApprovalPolicy {
+    /// Permissions that need dual approval whatever the configuration and the hardening
+    /// level say: erasing the component must never be one person's act. The identity service
+    /// adds them to `required_for` when it opens.
+    pub const ALWAYS: &'static [Permission] = &[Permission::VaultErase];
+}
+
 impl Default for ApprovalPolicy {
     fn default() -> Self {
         Self {
@@ -522,7 +529,7 @@ mod tests {
 ///
 /// | level | adds |
 /// |---|---|
-/// | 1 | nothing: MFA per role, no dual approval (a single administrator can commission) |
+/// | 1 | nothing: MFA per role, no dual approval (a single administrator can commission) except for `vault.erase`, which always needs it ([`ApprovalPolicy::ALWAYS`]) |
 /// | 2 | MFA for every account holding an administrative permission ([`HardeningLevel::ADMINISTRATIVE`], CR 1.1 RE 2 for the interfaces that manage the component); dual approval for `policy.apply`, `user.remove`, `backup.restore` and `update.install` (CR 2.1 RE 4) |
 /// | 3, 4 | MFA for every human account (CR 1.1 RE 2, RE 3); passwords: the last 5 not reusable, changed at most once a day and at least once a year unless configured otherwise (CR 1.7 RE 1) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -554,6 +561,7 @@ impl HardeningLevel {
         Permission::BackupRestore,
         Permission::ConfigChange,
         Permission::UpdateInstall,
+        Permission::VaultErase,
         Permission::AccessApprove,
     ];
 

@@ -99,6 +99,10 @@ permissions! {
     MetricsRead = 20, "metrics.read";
     /// Install signed updates.
     UpdateInstall = 21, "update.install";
+    /// Erase the component's data directory for decommissioning (CR 4.2): always under dual
+    /// approval, at every hardening level ([`crate::ApprovalPolicy::ALWAYS`]). Held by the
+    /// administrator role only.
+    VaultErase = 22, "vault.erase";
     /// Approve or deny access requests from untrusted networks (NDR 1.13 RE 1); the
     /// administrator role only, by default.
     AccessApprove = 23, "access.approve";
@@ -311,6 +315,7 @@ mod tests {
         for (name, _, perms) in &roles {
             if *name != "admin" {
                 assert!(!perms.contains(Permission::BackupRestore), "{name}");
+                assert!(!perms.contains(Permission::VaultErase), "{name}");
             }
         }
         assert!(!get("viewer").contains(Permission::AuditRead));

@@ -104,8 +104,12 @@ impl IdentityBuilder {
     /// # Errors
     /// [`IdentityError::Config`] for an invalid configuration or unreadable blocklist;
     /// [`IdentityError::Storage`] when the store cannot be opened or migrated.
-    pub fn open(self) -> Result<Identity, IdentityError> {
+    pub fn open(mut self) -> Result<Identity, IdentityError> {
         self.config.validate()?;
+        // Whatever the configuration says, these need a second administrator's approval.
+        for &p in crate::config::ApprovalPolicy::ALWAYS {
+            self.config.approvals.required_for.insert(p);
+        }
         let mut blocklist = self.blocklist;
         if let Some(file) = &self.config.password.blocklist_file {
             let from_file = Blocklist::from_file(file)?;

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{DbResult, StorageError};
-use crate::permission::builtin_roles;
+use crate::permission::{ADMIN_ROLE, Permission, builtin_roles};
 
 /// Schema migrations; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
@@ -200,6 +200,7 @@ pub(crate) fn open(path: &Path, now: Timestamp) -> Result<Connection, StorageErr
     conn.pragma_update(None, "secure_delete", "ON").db()?;
     conn.pragma_update(None, "synchronous", "FULL").db()?;
     migrate(&mut conn, now)?;
+    admin_holds_every_permission(&conn)?;
     Ok(conn)
 }
 
@@ -231,6 +232,29 @@ fn migrate(conn: &mut Connection, now: Timestamp) -> Result<(), StorageError> {
         )
         .db()?;
         tx.commit().db()?;
+    }
+    Ok(())
+}
+
+/// The built-in administrator role holds every permission, including those a newer release
+/// added after the store was created (for example `vault.erase`): idempotent, at every open.
+fn admin_holds_every_permission(conn: &Connection) -> Result<(), StorageError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?1)",
+            [ADMIN_ROLE],
+            |r| r.get(0),
+        )
+        .db()?;
+    if !exists {
+        return Ok(());
+    }
+    for p in Permission::ALL {
+        conn.execute(
+            "INSERT OR IGNORE INTO role_permissions (role, permission) VALUES (?1, ?2)",
+            params![ADMIN_ROLE, p.as_str()],
+        )
+        .db()?;
     }
     Ok(())
 }
@@ -281,6 +305,40 @@ pub(crate) fn setting(conn: &Connection, key: &str) -> Result<Option<String>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_administrator_role_gains_permissions_added_after_the_store_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity.db");
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let conn = open(&path, now).unwrap();
+        // A store from before `vault.erase` existed.
+        conn.execute(
+            "DELETE FROM role_permissions WHERE role = 'admin' AND permission = 'vault.erase'",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open(&path, now).unwrap();
+        let held = |role: &str| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM role_permissions WHERE role = ?1 AND permission = 'vault.erase'",
+                [role],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(held(ADMIN_ROLE), 1);
+        for role in [
+            "security-admin",
+            "engineer",
+            "operator",
+            "auditor",
+            "viewer",
+        ] {
+            assert_eq!(held(role), 0, "{role}");
+        }
+    }
 
     #[test]
     fn open_creates_private_file_and_migrates_once() {

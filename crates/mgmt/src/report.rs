@@ -476,11 +476,25 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
                 .approvals
                 .required_for
                 .iter()
+                // Reported apart (`identity.approvals.always`): not a configured choice.
+                .filter(|p| !rampart_identity::ApprovalPolicy::ALWAYS.contains(p))
                 .map(rampart_identity::Permission::as_str)
                 .collect::<Vec<_>>()
         ),
         "Permissions that need a second administrator's approval (empty: off)",
         &["CR 2.1 RE 4"],
+    );
+    s.add(
+        "identity.approvals.always",
+        json!(
+            rampart_identity::ApprovalPolicy::ALWAYS
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+        ),
+        "Permissions that need a second administrator's approval at every hardening level \
+         (erasing the component)",
+        &["CR 2.1 RE 4", "CR 4.2"],
     );
     s.add(
         "identity.banner_configured",

@@ -633,6 +633,17 @@ pub(crate) fn table() -> Vec<Route> {
             api::backups::discard,
         )
         .doc("Discards the staged restore.")
+        // ----- decommissioning (CR 4.2, RE 1, RE 2) ----------------------------------------
+        .post("/api/v1/erase", P(Perm::VaultErase), api::erase::erase)
+        .doc(
+            "Erases the data directory for decommissioning: always needs a second \
+             administrator's approval (X-Rampart-Approval). Body {\"confirm\": \"<the data \
+             directory's name>\"}. Records vault.erase (and delivers the trail to the SIEM when \
+             forwarding is configured), answers 202, then the gateway stops, destroys the KEK, \
+             overwrites and removes every file, and exits with code 3.",
+        )
+        .body::<api::erase::EraseRequest>()
+        .json::<api::erase::EraseAccepted>()
         .tag("configuration")
         .get("/api/v1/sbom", P(Perm::ConfigView), api::observe::sbom)
         .doc("Component inventory of this build: CycloneDX 1.6 SBOM (CR 7.8).")
@@ -851,6 +862,8 @@ pub(crate) fn table() -> Vec<Route> {
             ui::backups::discard_restore,
         )
         .doc("Discards the staged restore.")
+        .post("/erase", P(Perm::VaultErase), ui::erase::erase)
+        .doc("Erases the data directory with an approval (decommissioning).")
         .get("/about", P(Perm::ConfigView), ui::about::about)
         .doc("Version, SBOM, certificates, licences.")
         .get("/policy", P(Perm::PolicyView), ui::policy::policy)

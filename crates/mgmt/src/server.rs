@@ -58,9 +58,24 @@ pub struct RunningManagement {
     /// The accept loop, and the task recording refusal summaries (a last one at the stop).
     tasks: Vec<JoinHandle<()>>,
     restart: Arc<tokio::sync::Notify>,
+    erase: Arc<crate::api::erase::EraseControl>,
 }
 
 impl RunningManagement {
+    /// Lets `POST /api/v1/erase` erase the data directory: `hook` records the erase (and
+    /// delivers the trail) before the plane answers; then [`Self::erase_requested`] resolves.
+    /// Without it the route answers 503. Set once; false if it was already set.
+    pub fn set_decommission(&self, hook: Arc<dyn crate::api::erase::Decommission>) -> bool {
+        self.erase.set(hook)
+    }
+
+    /// Resolves when an erase through the API was accepted and recorded: the caller stops the
+    /// plane and the gateway, erases the data directory and exits
+    /// ([`crate::api::erase::ERASED_EXIT_CODE`]).
+    pub async fn erase_requested(&self) {
+        self.erase.ordered.notified().await;
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -158,6 +173,7 @@ pub(crate) async fn start(
     router: Router,
 ) -> Result<RunningManagement, StartError> {
     let restart = Arc::clone(&state.restart);
+    let erase = Arc::clone(&state.erase);
     let pki_dir = state.services.data.file(rampart_vault::Entry::Pki);
     let cert = state
         .config
@@ -199,6 +215,7 @@ pub(crate) async fn start(
         stop,
         tasks: vec![accept, summaries],
         restart,
+        erase,
     })
 }
 

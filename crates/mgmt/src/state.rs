@@ -52,6 +52,8 @@ pub(crate) struct AppState {
     pub(crate) restart: Arc<tokio::sync::Notify>,
     /// Access requests from untrusted networks (NDR 1.13 RE 1).
     pub(crate) access: crate::access::AccessRequests,
+    /// Decommissioning through the API (`POST /api/v1/erase`).
+    pub(crate) erase: Arc<crate::api::erase::EraseControl>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             bound: std::sync::OnceLock::new(),
             restart: Arc::new(tokio::sync::Notify::new()),
             access: crate::access::AccessRequests::new(),
+            erase: Arc::default(),
         })
     }
 

@@ -126,6 +126,10 @@ pub(crate) enum Outcome {
     CheckFailed,
     /// The gateway stopped so that it is started again (into a new slot): exit code 75.
     Restart,
+    /// The gateway erased its data directory (`POST /api/v1/erase`, the event's sequence
+    /// number) and stopped for good: exit code 3, so that a service manager does not start it
+    /// again on a fresh directory.
+    Erased { seq: u64 },
 }
 
 fn main() -> ExitCode {
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Ok(Outcome::Restart) => ExitCode::from(75),
+        Ok(Outcome::Erased { .. }) => ExitCode::from(rampart_mgmt::api::erase::ERASED_EXIT_CODE),
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", describe(&error));

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod backups;
+pub mod erase;
 pub mod ids;
 pub mod observe;
 pub mod policy;

@@ -75,6 +75,8 @@ pub(crate) async fn approvals(
                                     (action_button(&ctx, &format!("/approvals/{}/reject", a.id), "Reject", None))
                                 } @else if a.state == "approved" && a.requester == me && a.permission == "policy.apply" {
                                     a href="/policy/diff" { "Apply the staged policy with it" }
+                                } @else if a.state == "approved" && a.requester == me && a.permission == "vault.erase" {
+                                    a href="/backups#erase-h" { "Erase the data directory with it" }
                                 }
                             }
                         }

@@ -24,7 +24,7 @@ pub(crate) async fn backups(
     backups_page(&state, &caller, ok_notices(&uri), StatusCode::OK).await
 }
 
-async fn backups_page(
+pub(crate) async fn backups_page(
     state: &Arc<AppState>,
     caller: &Caller,
     notices: Vec<Notice>,
@@ -45,6 +45,11 @@ async fn backups_page(
             .await
             .ok()
             .map(|axum::Json(s)| s)
+    } else {
+        None
+    };
+    let erase = if ctx.can(Permission::VaultErase) {
+        Some(super::erase::section(state, caller, &ctx).await)
     } else {
         None
     };
@@ -84,6 +89,7 @@ async fn backups_page(
                 }
             }
         }
+        @if let Some(erase) = erase { (erase) }
     };
     respond(
         status,

@@ -23,6 +23,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod backups;
 pub(crate) mod dashboard;
+pub(crate) mod erase;
 pub(crate) mod ids;
 pub(crate) mod policy;
 pub(crate) mod sessions;

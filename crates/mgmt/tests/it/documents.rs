@@ -234,6 +234,7 @@ const SETTING_IDS: &[&str] = &[
     "identity.sessions.max_per_account",
     "identity.tokens.max_lifetime_s",
     "identity.approvals.required_for",
+    "identity.approvals.always",
     "identity.banner_configured",
     "audit.capacity_events",
     "audit.on_full",

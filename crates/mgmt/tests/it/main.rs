@@ -8,6 +8,7 @@ mod assess_live_tpm;
 mod auth_flow;
 mod backups;
 mod documents;
+mod erase;
 mod policy_flow;
 mod preauth_slow_header_flood;
 mod privilege_escalation_via_another_account;

@@ -29,6 +29,7 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
         "/api/v1/policy/apply" => json!({ "sha256": "0".repeat(64) }),
         "/api/v1/island" => json!({ "on": false }),
         "/api/v1/banner" => json!({ "text": "Authorised use only. Activity is recorded." }),
+        "/api/v1/erase" => json!({ "confirm": "data" }),
         _ => json!({}),
     })
 }
@@ -146,6 +147,10 @@ async fn every_route_as_every_role_and_anonymous() {
                     ("/api/v1/auth/password", _, _)
                     | ("/api/v1/auth/totp/enrol" | "/api/v1/auth/totp/confirm", _, "token") => {
                         Expect::Code(StatusCode::FORBIDDEN, "authentication-failed")
+                    }
+                    // Erasing always needs a second administrator's approval, whatever the level.
+                    ("/api/v1/erase", "POST", _) if holds(Permission::VaultErase) => {
+                        Expect::Code(StatusCode::FORBIDDEN, "approval-required")
                     }
                     _ => match access {
                         Access::Public | Access::Authenticated => Expect::Allowed,

@@ -40,7 +40,7 @@ async fn generated_requests_get_documented_answers_and_no_server_error() {
             .args(["--exclude-method", "DELETE"])
             .args([
                 "--exclude-path-regex",
-                "island|backups/restore|auth/logout|auth/password|banner|policy/apply|users/\\{name\\}/(disable|password|roles)",
+                "island|erase|backups/restore|auth/logout|auth/password|banner|policy/apply|users/\\{name\\}/(disable|password|roles)",
             ])
             .arg("--tls-verify")
             .arg(&ca)

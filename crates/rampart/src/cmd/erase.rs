@@ -5,8 +5,11 @@
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 
+use std::net::IpAddr;
+
 use anyhow::Context as _;
-use rampart_audit::{Category, NewEvent, Outcome};
+use rampart_audit::{Actor, AuditStore, Category, NewEvent, Outcome};
+use rampart_forward::TlsCollector;
 use rampart_vault::DataDir;
 
 use crate::component::Component;
@@ -78,53 +81,118 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
 
     // 1. Recorded first, and delivered to the SIEM when asked, before the trail goes.
     let component = Component::open(&args.data)?;
-    let kek = component.data.kek().map(|k| {
+    let siem = collector.map(|collector| Siem {
+        to: args.forward_to.clone().unwrap_or_default(),
+        collector,
+    });
+    let announced = announce(&Announcement {
+        audit: &component.audit,
+        data: &component.data,
+        actor: component.actor()?,
+        interface: "cli",
+        source: None,
+        siem: siem.as_ref(),
+    });
+    component.close()?;
+    let seq = announced?;
+
+    // 2. and 3. The KEK, then every file; verified.
+    finish(&data, lock, seq, args.forward_to.as_deref())?;
+    Ok(Exit::Ok)
+}
+
+/// The SIEM the audit trail goes to before an erase destroys it.
+pub(crate) struct Siem {
+    /// HOST:PORT, as given.
+    pub(crate) to: String,
+    pub(crate) collector: TlsCollector,
+}
+
+/// Who erases what: the CLI (`rampart erase`) and the API (`POST /api/v1/erase`, through
+/// `rampart up`) record the same event.
+pub(crate) struct Announcement<'a> {
+    pub(crate) audit: &'a AuditStore,
+    /// The data directory, opened with its KEK.
+    pub(crate) data: &'a DataDir,
+    pub(crate) actor: Actor,
+    /// `cli` or `https-api`.
+    pub(crate) interface: &'static str,
+    pub(crate) source: Option<IpAddr>,
+    pub(crate) siem: Option<&'a Siem>,
+}
+
+/// Records the `vault.erase` event and, with a SIEM, delivers the whole trail (that event
+/// included) before anything is destroyed. Returns the event's sequence number.
+///
+/// # Errors
+/// The event could not be recorded, or the trail could not be delivered: then a failed
+/// `vault.erase` event says so and nothing may be erased.
+pub(crate) fn announce(a: &Announcement<'_>) -> anyhow::Result<u64> {
+    let target = a.data.root().display().to_string();
+    let builder = |outcome: Outcome| {
+        let mut b = NewEvent::builder(
+            Category::ConfigurationChange,
+            "vault.erase",
+            a.actor.clone(),
+        )
+        .interface(a.interface)
+        .target(target.clone())
+        .outcome(outcome);
+        if let Some(ip) = a.source {
+            b = b.source_address(ip.to_string());
+        }
+        b
+    };
+    let kek = a.data.kek().map(|k| {
         serde_json::json!({
             "provider": k.kind().as_str(),
             "id": k.id_hex(),
             "location": k.location().display().to_string(),
         })
     });
-    let event = NewEvent::builder(
-        Category::ConfigurationChange,
-        "vault.erase",
-        component.actor()?,
-    )
-    .interface("cli")
-    .target(args.data.display().to_string())
-    .outcome(Outcome::Success)
-    .details(serde_json::json!({
-        "kek": kek,
-        "stage": "starting: the KEK, then every file",
-        "forwarded_to": args.forward_to,
-    }))
-    .build()?;
-    let seq = component.record(event)?;
-    if let Some(collector) = collector
-        && let Err(error) = crate::cmd::forward::deliver_all(&data, collector)
-    {
-        // The trail says the erase did not happen, and why.
-        let refused = NewEvent::builder(
-            Category::ConfigurationChange,
-            "vault.erase",
-            component.actor()?,
-        )
-        .interface("cli")
-        .target(args.data.display().to_string())
-        .outcome(Outcome::Failure)
+    let event = builder(Outcome::Success)
         .details(serde_json::json!({
-            "reason": "the audit trail could not be delivered to the SIEM; nothing was erased",
+            "kek": kek,
+            "stage": "starting: the KEK, then every file",
+            "forwarded_to": a.siem.map(|s| s.to.as_str()),
         }))
         .build()?;
-        component.record(refused)?;
-        component.close()?;
+    let seq = a
+        .audit
+        .append(event)
+        .context("recording the erase in the audit trail; nothing was erased")?
+        .seq();
+    if let Some(siem) = a.siem
+        && let Err(error) = crate::cmd::forward::deliver_all(a.data, siem.collector.clone())
+    {
+        // The trail says the erase did not happen, and why.
+        let refused = builder(Outcome::Failure)
+            .details(serde_json::json!({
+                "reason": "the audit trail could not be delivered to the SIEM; nothing was erased",
+                "forwarded_to": siem.to,
+            }))
+            .build()?;
+        a.audit
+            .append(refused)
+            .context("recording the refused erase")?;
         return Err(error
             .context("sending the audit trail to the SIEM before the erase; nothing was erased"));
     }
-    component.close()?;
+    Ok(seq)
+}
 
-    // 2. and 3. The KEK, then every file; verified.
-    let report = rampart_vault::erase::erase(&data).context("erasing the data directory")?;
+/// Erases `data` (its audit trail closed, its lock held) with `rampart_vault::erase` and
+/// prints the report: the KEK, then every file, verified.
+///
+/// # Errors
+/// The erase failed (what remains is named).
+pub(crate) fn finish(
+    data: &DataDir,
+    lock: rampart_vault::DataDirLock,
+    seq: u64,
+    forwarded_to: Option<&str>,
+) -> anyhow::Result<()> {
+    let report = rampart_vault::erase::erase(data).context("erasing the data directory")?;
     drop(lock);
     let kek = match &report.kek {
         Some((provider, location)) => format!("destroyed ({provider}, {})", location.display()),
@@ -136,16 +204,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
          directories:   {} removed\n  other entries: {} removed (not followed)\n  verified:      \
          nothing remains\n",
         report.root.display(),
-        args.forward_to
-            .as_ref()
-            .map_or(String::new(), |to| format!(", delivered to {to}")),
+        forwarded_to.map_or(String::new(), |to| format!(", delivered to {to}")),
         report.files,
         report.bytes,
         report.directories,
         report.other,
     ))
     .context("writing to stdout")?;
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 /// Asks on the controlling terminal; without a person at a terminal, --yes is required.

@@ -34,6 +34,20 @@ pub(crate) struct Args {
     /// up, policy loaded, audit trail writable) must hold before the slot commits itself.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     commit_after: u64,
+    /// Where a decommissioning erase through the API (`POST /api/v1/erase`) sends the audit
+    /// trail, its erase event included, before destroying it (HOST:PORT, RFC 5425); the erase
+    /// is refused if it cannot be delivered. Without it the trail is erased with the rest.
+    #[arg(long, value_name = "HOST:PORT", requires = "erase_forward_ca")]
+    erase_forward_to: Option<String>,
+    /// CA certificates (PEM) that collector's certificate must chain to.
+    #[arg(long, value_name = "CA.pem", requires = "erase_forward_to")]
+    erase_forward_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS with the collector.
+    #[arg(long, value_name = "CERT.pem", requires = "erase_forward_key")]
+    erase_forward_cert: Option<PathBuf>,
+    /// Its private key (mode 0600).
+    #[arg(long, value_name = "KEY.pem", requires = "erase_forward_cert")]
+    erase_forward_key: Option<PathBuf>,
 }
 
 fn parse_upstream(text: &str) -> Result<UpstreamTarget, String> {
@@ -67,6 +81,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         config.upstream.target = upstream.clone();
     }
     config.validate().map_err(|e| BadInput(e.to_string()))?;
+    // The SIEM of an erase through the API: its TLS files are checked before anything starts.
+    let siem = match (&args.erase_forward_to, &args.erase_forward_ca) {
+        (Some(to), Some(ca)) => {
+            let identity = args
+                .erase_forward_cert
+                .as_deref()
+                .zip(args.erase_forward_key.as_deref());
+            let collector = super::forward::collector(to, ca, identity)
+                .map_err(|e| BadInput(e.to_string().replace("--forward-", "--erase-forward-")))?;
+            Some(super::erase::Siem {
+                to: to.clone(),
+                collector,
+            })
+        }
+        _ => None,
+    };
     // One gateway per data directory, and a restore cannot swap it away underneath. The lock
     // is taken before a staged restore is put in place, so that a second `up` started next
     // to a running gateway is refused instead of moving its directory.
@@ -88,7 +118,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     let component = Component::open_with(&args.data, &config.vault.kek)?;
     // The directory the lock was taken on is still the one in place unless a restore moved
     // it; otherwise (or for a new directory) take the lock of the one in place now.
-    let _lock = match before {
+    let lock = match before {
         Some(lock) if applied.is_none() => lock,
         _ => lock_with_grace(&component.data).map_err(|e| BadInput(format!("--data: {e}")))?,
     };
@@ -133,15 +163,56 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let trial = super::update::TrialBoot::from_env(Duration::from_secs(args.commit_after));
+    let forwarded_to = siem.as_ref().map(|s| s.to.clone());
     let result = runtime.block_on(serve(
         config,
         &component,
         initial_password,
         trial,
         integrity,
+        siem,
     ));
+    let data = component.data.clone();
     component.close()?;
+    if let Ok(Exit::Erased { seq }) = result {
+        // Erase through the API (recorded, and delivered when asked, before the 202): every
+        // listener is stopped and the trail closed; the lock is still held.
+        drop(runtime);
+        super::erase::finish(&data, lock, seq, forwarded_to.as_deref())?;
+        return Ok(Exit::Erased { seq });
+    }
     result
+}
+
+/// `POST /api/v1/erase` in a running gateway: records the erase as `rampart erase` does.
+struct UpDecommission {
+    audit: Arc<rampart_audit::AuditStore>,
+    data: rampart_vault::DataDir,
+    siem: Option<super::erase::Siem>,
+    /// The sequence number of the accepted erase's event, for the report at the end.
+    seq: Arc<std::sync::OnceLock<u64>>,
+}
+
+impl rampart_mgmt::api::erase::Decommission for UpDecommission {
+    fn announce(
+        &self,
+        order: &rampart_mgmt::api::erase::EraseOrder,
+    ) -> Result<rampart_mgmt::api::erase::Announced, String> {
+        let seq = super::erase::announce(&super::erase::Announcement {
+            audit: &self.audit,
+            data: &self.data,
+            actor: order.actor.clone(),
+            interface: "https-api",
+            source: order.source,
+            siem: self.siem.as_ref(),
+        })
+        .map_err(|e| format!("{e:#}"))?;
+        let _ = self.seq.set(seq);
+        Ok(rampart_mgmt::api::erase::Announced {
+            seq,
+            forwarded_to: self.siem.as_ref().map(|s| s.to.clone()),
+        })
+    }
 }
 
 /// Takes the data directory's lock, waiting a few seconds for a previous instance that was just
@@ -170,6 +241,7 @@ async fn serve(
     initial_password: Option<rampart_identity::InitialPassword>,
     mut trial: Option<super::update::TrialBoot>,
     mut integrity: IntegrityRun,
+    siem: Option<super::erase::Siem>,
 ) -> anyhow::Result<Exit> {
     // Handlers first: a signal that arrives once the gateway says it is ready must stop it
     // cleanly, not kill it.
@@ -229,6 +301,13 @@ async fn serve(
             return Err(anyhow::Error::new(e).context("starting the management plane"));
         }
     };
+    let erased = Arc::new(std::sync::OnceLock::new());
+    mgmt.set_decommission(Arc::new(UpDecommission {
+        audit: Arc::clone(&component.audit),
+        data: component.data.clone(),
+        siem,
+        seq: Arc::clone(&erased),
+    }));
     say(&gateway.start_summary());
     say(&format!(
         "  management (HTTPS)   https://{}/  (web UI; the API under /api/v1/)\n",
@@ -254,6 +333,11 @@ async fn serve(
         tokio::select! {
             _ = interrupt.recv() => break "SIGINT",
             () = mgmt.restart_requested() => break "restart requested (update)",
+            () = mgmt.erase_requested() => {
+                // A moment for the 202 to reach the caller before the listeners close.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                break "erase requested (API)";
+            }
             _ = terminate.recv() => break "SIGTERM",
             _ = hangup.recv() => {
                 match gateway.reload_policy(PolicyUpdate::Configured).await {
@@ -295,6 +379,11 @@ async fn serve(
     say(&format!("{reason}: shutting down\n"));
     mgmt.shutdown().await;
     stop_gateway(gateway).await?;
+    if let Some(&seq) = erased.get()
+        && reason.starts_with("erase")
+    {
+        return Ok(Exit::Erased { seq });
+    }
     if reason.starts_with("restart") {
         // EX_TEMPFAIL: the launcher's supervisor (systemd `Restart=`) starts it again.
         return Ok(Exit::Restart);

@@ -36,6 +36,11 @@ fn the_configuration_report_shows_the_hardening_level_and_what_it_turns_on() {
         setting(&default, "identity.approvals.required_for"),
         serde_json::json!([])
     );
+    assert_eq!(
+        setting(&default, "identity.approvals.always"),
+        serde_json::json!(["vault.erase"]),
+        "erasing the component needs dual approval at every level"
+    );
     let hardened = report(Some("[hardening]\nlevel = 2\n"));
     assert_eq!(setting(&hardened, "hardening.level"), 2);
     let approvals = setting(&hardened, "identity.approvals.required_for");

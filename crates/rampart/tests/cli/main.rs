@@ -7,6 +7,7 @@ mod backup;
 mod catalog;
 mod catalog_oscal_trestle;
 mod docs_manual;
+mod erase_api;
 mod hardening_level;
 mod ids_live;
 mod integrity;

@@ -307,7 +307,7 @@ fn erase_checks_the_siem_files_first_and_refuses_foreign_and_running_directories
 
 /// A one-connection RFC 5425 collector over TLS with the data directory's own server
 /// certificate: returns its port and a channel with everything it received.
-fn collector(data: &Path) -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
+pub(crate) fn collector(data: &Path) -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
     use std::io::{Read as _, Write as _};
     use std::sync::Arc;
 

@@ -637,7 +637,7 @@ pub(crate) fn build(
     heading(&mut doc, 2, "disposal", "6 Secure disposal");
     para(
         &mut doc,
-        "Before a device leaves service, run `rampart erase --data DIR` (CR 4.2, `docs/vault.md`): the erase is recorded (and sent to the SIEM when asked) first, then the key-encryption key is destroyed, every file overwritten and removed, and the result verified. With a TPM, the sealed key is cleared too. Physically destroy storage that held the data directory if it cannot be erased.",
+        "Before a device leaves service, run `rampart erase --data DIR` (CR 4.2, `docs/vault.md`): the erase is recorded (and sent to the SIEM when asked) first, then the key-encryption key is destroyed, every file overwritten and removed, and the result verified. With a TPM, the sealed key is cleared too. A running gateway can be erased through the management API (`POST /api/v1/erase`, permission `vault.erase`), which always needs a second administrator's approval; it then exits with code 3, which its service manager must not restart (`RestartPreventExitStatus=3`). Physically destroy storage that held the data directory if it cannot be erased.",
     );
 
     heading(&mut doc, 2, "components", "7 Third-party components");
