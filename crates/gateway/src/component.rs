@@ -87,6 +87,9 @@ impl Component {
     /// # Errors
     /// As [`Component::open`].
     pub fn open_with(path: &Path, kek: &KekConfig) -> Result<(Component, Opened), ComponentError> {
+        // Before the first secret is read, also for components embedded as a library
+        // (CR 4.2 RE 1; `rampart` itself does it first thing in main).
+        rampart_vault::memory::protect();
         let (data, opened) = DataDir::open_or_init_with(path, kek)?;
         let key = data.device_key()?;
         let audit_dir = data.dir(Entry::Audit)?;
