@@ -333,8 +333,8 @@ fn password_reuse_and_lifetime_are_read_from_hardening_and_checked() {
         config.passwords,
         crate::config::PasswordOptions {
             history: Some(8),
-            min_lifetime: Some(Duration::from_secs(48 * 3600)),
-            max_lifetime: Some(Duration::from_secs(90 * 86_400)),
+            min_lifetime: Some(Duration::from_hours(48)),
+            max_lifetime: Some(Duration::from_hours(90 * 24)),
         }
     );
     assert_eq!(
