@@ -41,7 +41,9 @@ pub use engine::{
 };
 pub use error::InputError;
 pub use level::{SlVector, SlVectorError};
-pub use profile::{Claim, Component, Evidence, Location, PROFILE_FORMAT, Profile, Status};
+pub use profile::{
+    CONFIGURED_PREFIX, Claim, Component, Evidence, Location, PROFILE_FORMAT, Profile, Status,
+};
 pub use waiver::{WAIVER_FORMAT, Waiver, Waivers};
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.

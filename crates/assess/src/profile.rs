@@ -139,6 +139,22 @@ pub struct Claim {
     pub location: Location,
 }
 
+/// How a claim's notes begin when the claim holds only in a configuration other than the
+/// component's default (SL-C is the capability when properly configured): `"Met when
+/// configured: hardening level 3 …"`. A live check that finds such a requirement not met
+/// reports a component not configured for it, not a profile that claims too much.
+pub const CONFIGURED_PREFIX: &str = "Met when configured:";
+
+impl Claim {
+    /// Whether the claim holds only when the component is configured for it (its notes begin
+    /// with [`CONFIGURED_PREFIX`]).
+    pub fn needs_configuration(&self) -> bool {
+        self.notes
+            .as_deref()
+            .is_some_and(|n| n.starts_with(CONFIGURED_PREFIX))
+    }
+}
+
 /// A validated component profile.
 #[derive(Clone, Debug)]
 pub struct Profile {

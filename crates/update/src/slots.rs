@@ -270,6 +270,9 @@ pub enum UpdateError {
     /// The operation does not apply to the current state.
     #[error("{0}")]
     State(String),
+    /// The hardware anti-rollback counter (a TPM NV counter) cannot be read or raised.
+    #[error("the hardware anti-rollback counter: {0}")]
+    RollbackCounter(String),
     /// The boot state file is unreadable or inconsistent.
     #[error("boot state {path}: {reason}")]
     BadBootState {
@@ -377,12 +380,18 @@ impl Slots {
         };
         let bytes = match rampart_vault::read_capped(&path, BOOT_STATE_MAX) {
             Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => return Ok(BootState::default()),
+            Err(e) if e.is_not_found() => {
+                // A deleted file lowers nothing: the hardware floor still holds.
+                let mut state = BootState::default();
+                reconcile_hardware_floor(&mut state)?;
+                return Ok(state);
+            }
             Err(e) => return Err(bad(e.to_string())),
         };
-        let state: BootState =
+        let mut state: BootState =
             serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid: {e}")))?;
         state.check().map_err(bad)?;
+        reconcile_hardware_floor(&mut state)?;
         Ok(state)
     }
 
@@ -508,6 +517,9 @@ impl Slots {
             reason: None,
         });
         self.write_boot_state(&state)?;
+        if committed_now {
+            raise_hardware_floor(state.security_version_floor)?;
+        }
         if old.exists() {
             fs::remove_dir_all(&old).map_err(io_err(format!("remove {}", old.display())))?;
             crash::point("slot: after removing the old slot");
@@ -790,6 +802,8 @@ impl Slots {
             reason: None,
         });
         self.write_boot_state(&state)?;
+        // The file first: a crash between the two is made good by the next read.
+        raise_hardware_floor(state.security_version_floor)?;
         Ok(record)
     }
 
@@ -853,6 +867,31 @@ pub fn triple_matches(triple: &str, device: &str) -> bool {
     };
     let mut parts = triple.split('-');
     parts.next() == Some(arch) && parts.any(|p| p == os)
+}
+
+/// The hardware floor (a TPM NV counter, when the data directory's KEK is in a TPM) and the
+/// boot state's, made one: a boot-state floor below the hardware's was rolled back (an old
+/// file put back) and takes the hardware's; one above it is a commit whose counting a crash
+/// interrupted, and is counted now.
+fn reconcile_hardware_floor(state: &mut BootState) -> Result<(), UpdateError> {
+    let counter = |e: rampart_vault::VaultError| UpdateError::RollbackCounter(e.to_string());
+    match rampart_vault::anti_rollback::floor().map_err(counter)? {
+        Some(hardware) if hardware > state.security_version_floor => {
+            state.security_version_floor = hardware;
+        }
+        Some(hardware) if hardware < state.security_version_floor => {
+            rampart_vault::anti_rollback::raise(state.security_version_floor).map_err(counter)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Raises the hardware floor, where there is one, to `floor`.
+fn raise_hardware_floor(floor: u64) -> Result<(), UpdateError> {
+    rampart_vault::anti_rollback::raise(floor)
+        .map(|_| ())
+        .map_err(|e| UpdateError::RollbackCounter(e.to_string()))
 }
 
 fn demote_committed(state: &mut BootState) {

@@ -108,6 +108,7 @@ impl DataDir {
         require_private(&keys, 0o700)?;
         let kek = Arc::new(ensure_kek(&root, kek)?);
         at_rest::remember(Arc::clone(&kek));
+        crate::anti_rollback::register(root.join(Entry::Tpm.relative_path()), Arc::clone(&kek));
         let mut dir = DataDir {
             root,
             kek: Some(kek),
@@ -146,6 +147,7 @@ impl DataDir {
         let kek = load_kek(path)?.map(Arc::new);
         if let Some(kek) = &kek {
             at_rest::remember(Arc::clone(kek));
+            crate::anti_rollback::register(path.join(Entry::Tpm.relative_path()), Arc::clone(kek));
         }
         Ok(DataDir {
             root: path.to_owned(),

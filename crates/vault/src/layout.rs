@@ -37,6 +37,8 @@ pub enum Entry {
     TpmAuthorityKey,
     /// `keys/tpm/policy`: the approved PCR states and the authority's signatures.
     TpmPolicy,
+    /// `keys/tpm/counter`: the anti-rollback NV counter's index and base, sealed under the KEK.
+    TpmCounter,
     /// `pki/`: the local CA, the server certificate and key, the CRL.
     Pki,
     /// `pki/clients/`: certificates and keys issued to Modbus clients (exported to them).
@@ -92,6 +94,7 @@ impl Entry {
         Entry::TpmAuthorityPublic,
         Entry::TpmAuthorityKey,
         Entry::TpmPolicy,
+        Entry::TpmCounter,
         Entry::Pki,
         Entry::PkiClients,
         Entry::Audit,
@@ -127,6 +130,7 @@ impl Entry {
             Entry::TpmAuthorityPublic => "keys/tpm/authority.pub",
             Entry::TpmAuthorityKey => "keys/tpm/authority.key",
             Entry::TpmPolicy => "keys/tpm/policy",
+            Entry::TpmCounter => "keys/tpm/counter",
             Entry::Pki => "pki",
             Entry::PkiClients => "pki/clients",
             Entry::Audit => "audit",

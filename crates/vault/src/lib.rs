@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod anti_rollback;
 pub mod at_rest;
 pub mod crypto;
 mod data_dir;

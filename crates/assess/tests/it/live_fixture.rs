@@ -174,12 +174,7 @@ fn a_plain_listener_is_noted_under_least_functionality() {
 fn configuration_dependent(profile: &rampart_assess::Profile) -> Vec<String> {
     profile
         .claims()
-        .filter(|(_, claim)| {
-            claim
-                .notes
-                .as_deref()
-                .is_some_and(|n| n.starts_with("Met when configured:"))
-        })
+        .filter(|(_, claim)| claim.needs_configuration())
         .map(|(id, _)| id.to_string())
         .collect()
 }

@@ -163,10 +163,30 @@ pub(crate) fn read_profile(path: &Path) -> anyhow::Result<Profile> {
 /// Each requirement a live check says is not met although the profile claims it, on stderr.
 fn warn_contradictions(profile: &Profile, live: &LiveEvaluation) {
     for finding in rampart_assess::contradictions(profile, live) {
-        eprintln!(
-            "warning: the profile claims {} met, but the live check '{}' says: {} ({} = {})",
-            finding.requirement, finding.check, finding.message, finding.subject, finding.observed
-        );
+        if profile
+            .claim(finding.requirement)
+            .is_some_and(rampart_assess::Claim::needs_configuration)
+        {
+            // The capability is there; this component is not configured for it.
+            eprintln!(
+                "note: {} is met when configured, and this component is not: the live check \
+                 '{}' says: {} ({} = {})",
+                finding.requirement,
+                finding.check,
+                finding.message,
+                finding.subject,
+                finding.observed
+            );
+        } else {
+            eprintln!(
+                "warning: the profile claims {} met, but the live check '{}' says: {} ({} = {})",
+                finding.requirement,
+                finding.check,
+                finding.message,
+                finding.subject,
+                finding.observed
+            );
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of `rampart-update`.
 
+mod anti_rollback_tpm;
 mod conformance_client;
 mod repo;
 mod tuf_https;

@@ -791,6 +791,150 @@ impl Tpm {
     }
 }
 
+/// The first NV index tried for an anti-rollback counter; the next 63 after it are tried too.
+pub const FIRST_NV_INDEX: u32 = 0x0150_7000;
+
+impl Tpm {
+    /// The NV indices in use from [`FIRST_NV_INDEX`] on.
+    fn nv_indices(&mut self) -> Result<Vec<u32>> {
+        let (data, _) = self
+            .context
+            .execute_without_session(|c| {
+                c.get_capability(CapabilityType::Handles, FIRST_NV_INDEX, HANDLES_TRIED)
+            })
+            .map_err(tss("TPM2_GetCapability (NV indices)"))?;
+        Ok(match data {
+            CapabilityData::Handles(handles) => handles
+                .into_inner()
+                .into_iter()
+                .map(u32::from)
+                .filter(|h| (FIRST_NV_INDEX..FIRST_NV_INDEX + HANDLES_TRIED).contains(h))
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    fn nv_handle(&mut self, index: u32) -> Result<tss_esapi::handles::NvIndexHandle> {
+        let tpm_handle = tss_esapi::handles::NvIndexTpmHandle::new(index)
+            .map(TpmHandle::NvIndex)
+            .map_err(tss("an NV index"))?;
+        self.context
+            .execute_without_session(|c| c.tr_from_tpm_public(tpm_handle))
+            .map(tss_esapi::handles::NvIndexHandle::from)
+            .map_err(|e| {
+                let mut e = tss("the anti-rollback counter")(e);
+                e.message = format!(
+                    "no NV index {index:#010x} ({}): the counter was undefined or the TPM \
+                     cleared",
+                    e.message
+                );
+                e
+            })
+    }
+
+    /// Defines a monotonic NV counter (`TPM_NT_COUNTER`, owner-authorised) at the first free
+    /// index from [`FIRST_NV_INDEX`] and counts it once, which sets it to at least the highest
+    /// value any counter of this TPM ever had. Returns the index and that value.
+    ///
+    /// # Errors
+    /// [`TpmError`]; no free index.
+    pub fn define_counter(&mut self) -> Result<(u32, u64)> {
+        let taken = self.nv_indices()?;
+        let index = (FIRST_NV_INDEX..FIRST_NV_INDEX + HANDLES_TRIED)
+            .find(|i| !taken.contains(i))
+            .ok_or_else(|| {
+                TpmError::new(
+                    "TPM2_NV_DefineSpace",
+                    format!(
+                        "no free NV index from {FIRST_NV_INDEX:#010x} to {:#010x}",
+                        FIRST_NV_INDEX + HANDLES_TRIED - 1
+                    ),
+                )
+            })?;
+        let attributes = tss_esapi::attributes::NvIndexAttributesBuilder::new()
+            .with_nv_index_type(tss_esapi::constants::NvIndexType::Counter)
+            .with_owner_write(true)
+            .with_owner_read(true)
+            .with_no_da(true)
+            .build()
+            .map_err(tss("the counter's attributes"))?;
+        let public = tss_esapi::structures::NvPublicBuilder::new()
+            .with_nv_index(
+                tss_esapi::handles::NvIndexTpmHandle::new(index).map_err(tss("an NV index"))?,
+            )
+            .with_index_name_algorithm(HashingAlgorithm::Sha256)
+            .with_index_attributes(attributes)
+            .with_data_area_size(8)
+            .build()
+            .map_err(tss("the counter's public area"))?;
+        self.context
+            .execute_with_session(Some(AuthSession::Password), |c| {
+                c.nv_define_space(Provision::Owner, None, public)
+            })
+            .map_err(tss("TPM2_NV_DefineSpace (anti-rollback counter)"))?;
+        let value = self.increment_counter(index)?;
+        Ok((index, value))
+    }
+
+    /// The counter's value.
+    ///
+    /// # Errors
+    /// [`TpmError`]: no such index.
+    pub fn read_counter(&mut self, index: u32) -> Result<u64> {
+        let handle = self.nv_handle(index)?;
+        let data = self
+            .context
+            .execute_with_session(Some(AuthSession::Password), |c| {
+                c.nv_read(
+                    tss_esapi::interface_types::resource_handles::NvAuth::Owner,
+                    handle,
+                    8,
+                    0,
+                )
+            })
+            .map_err(tss("TPM2_NV_Read (anti-rollback counter)"))?;
+        let bytes: [u8; 8] = data
+            .value()
+            .try_into()
+            .map_err(|_| TpmError::new("TPM2_NV_Read", "the counter is not 8 bytes"))?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+
+    /// Counts the counter once; its new value.
+    ///
+    /// # Errors
+    /// [`TpmError`].
+    pub fn increment_counter(&mut self, index: u32) -> Result<u64> {
+        let handle = self.nv_handle(index)?;
+        self.context
+            .execute_with_session(Some(AuthSession::Password), |c| {
+                c.nv_increment(
+                    tss_esapi::interface_types::resource_handles::NvAuth::Owner,
+                    handle,
+                )
+            })
+            .map_err(tss("TPM2_NV_Increment (anti-rollback counter)"))?;
+        self.read_counter(index)
+    }
+
+    /// Undefines the counter at `index` (decommissioning); whether there was one.
+    ///
+    /// # Errors
+    /// [`TpmError`].
+    pub fn undefine_counter(&mut self, index: u32) -> Result<bool> {
+        if !self.nv_indices()?.contains(&index) {
+            return Ok(false);
+        }
+        let handle = self.nv_handle(index)?;
+        self.context
+            .execute_with_session(Some(AuthSession::Password), |c| {
+                c.nv_undefine_space(Provision::Owner, handle)
+            })
+            .map_err(tss("TPM2_NV_UndefineSpace"))?;
+        Ok(true)
+    }
+}
+
 fn pcr_list(pcrs: &[u8]) -> Result<tss_esapi::structures::PcrSelectionList> {
     let slots = pcrs
         .iter()

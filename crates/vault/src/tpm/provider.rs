@@ -410,6 +410,10 @@ impl KekProvider for TpmKek {
             return Ok(false);
         };
         let mut tpm = self.connect()?;
+        // The anti-rollback counter goes with the directory (it holds no secret).
+        if let Some(index) = crate::anti_rollback::recorded_index(&self.dir) {
+            tpm.undefine_counter(index).map_err(tpm_error)?;
+        }
         tpm.evict_parent(settings.handle, &settings.parent_name)
             .map_err(tpm_error)?;
         drop(tpm);
