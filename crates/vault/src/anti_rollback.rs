@@ -95,6 +95,7 @@ mod imp {
     const FILE: &str = "counter";
     const NAME: &str = "keys/tpm/counter";
 
+    #[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands over
     fn tpm_error(e: crate::tpm::esys::TpmError) -> VaultError {
         VaultError::Kek(format!("tpm: anti-rollback counter: {e}"))
     }
@@ -107,9 +108,7 @@ mod imp {
 
     impl Counter {
         pub(super) fn open_or_define(dir: &Path, kek: &Kek) -> Result<Counter, VaultError> {
-            let tcti = crate::tpm::in_use().map(|s| s.tcti).ok_or_else(|| {
-                VaultError::Kek("tpm: anti-rollback counter: no TPM KEK unsealed".into())
-            })?;
+            let tcti = crate::tpm::settings_of(dir)?.tcti;
             let mut tpm = Tpm::connect(&tcti).map_err(tpm_error)?;
             let path = dir.join(FILE);
             if path.exists() {

@@ -710,7 +710,9 @@ impl Pki {
         if self.kek.as_ref().map(|k| k.kind()) != Some(crate::at_rest::ProviderKind::Tpm) {
             return Err(no_tpm());
         }
-        let settings = crate::tpm::in_use().ok_or_else(no_tpm)?;
+        let root = self.dir.parent().unwrap_or(&self.dir);
+        let settings =
+            crate::tpm::settings_of(&root.join(crate::layout::Entry::Tpm.relative_path()))?;
         let file = crate::tpm::server_key::create(&settings)?;
         let public = rcgen::SubjectPublicKeyInfo::from_der(&file.spki_der())
             .map_err(|e| generate_error("the TPM key's public key", &e))?;

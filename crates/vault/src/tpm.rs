@@ -104,6 +104,30 @@ fn set_description(info: &esys::TpmInfo, settings: &TpmSettings) {
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(text);
 }
 
+/// The enrolment settings of the TPM KEK in `dir` (`DATA/keys/tpm`), with the TCTI this
+/// process reached that TPM through when it unsealed the KEK (a configured device path may
+/// differ from the one recorded), else the recorded one.
+///
+/// # Errors
+/// [`crate::VaultError::Kek`]: no enrolment in `dir`, a malformed settings file.
+#[cfg(feature = "tpm")]
+pub fn settings_of(dir: &std::path::Path) -> Result<TpmSettings, crate::VaultError> {
+    let recorded = TpmKek::new(dir.to_owned(), TpmConfig::default())
+        .settings()?
+        .ok_or_else(|| crate::VaultError::Kek(format!("{}: no TPM enrolment", dir.display())))?;
+    Ok(match in_use() {
+        Some(used)
+            if used.handle == recorded.handle && used.parent_name == recorded.parent_name =>
+        {
+            TpmSettings {
+                tcti: used.tcti,
+                ..recorded
+            }
+        }
+        _ => recorded,
+    })
+}
+
 #[cfg(feature = "tpm")]
 fn set_in_use(settings: TpmSettings) {
     *IN_USE

@@ -295,9 +295,15 @@ fn sign_in(
     open: &mut Option<(Tpm, HashMap<[u8; 32], LoadedSigningKey>)>,
     job: &Job,
 ) -> Result<[u8; 64], String> {
+    // The TCTI this process reached the key's parent through when it unsealed the KEK (the
+    // configured device may have moved since the key was made), else the one recorded.
+    let tcti = super::in_use()
+        .filter(|s| s.handle == job.file.handle && s.parent_name == job.file.parent_name)
+        .map_or_else(|| job.file.tcti.clone(), |s| s.tcti);
+    if open.as_ref().is_some_and(|(tpm, _)| tpm.tcti() != tcti) {
+        close(open.take());
+    }
     if open.is_none() {
-        // The KEK's TCTI when this process unsealed one (the configured device may move).
-        let tcti = super::in_use().map_or_else(|| job.file.tcti.clone(), |s| s.tcti);
         *open = Some((
             Tpm::connect(&tcti).map_err(|e| e.to_string())?,
             HashMap::new(),
