@@ -60,18 +60,9 @@ mod tests {
     #[test]
     fn protecting_makes_the_process_not_dumpable_with_no_core_limit() {
         // The test process itself: it needs neither ptrace nor core dumps afterwards.
+        // (`rampart::cli::secrets_at_rest` reads a running gateway's limits from outside.)
         let after = super::protect();
         assert!(after.holds(), "{after:?}");
         assert_eq!(super::status(), after);
-        let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-        let core = limits
-            .lines()
-            .find(|l| l.starts_with("Max core file size"))
-            .unwrap();
-        assert_eq!(
-            core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
-            ["0", "0"],
-            "{core}"
-        );
     }
 }

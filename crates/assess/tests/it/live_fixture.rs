@@ -7,6 +7,23 @@ use rampart_catalog::{Catalog, Fr};
 
 use crate::util::{fixture_live, now, profile};
 
+/// Rampart's catalog, no SL-T override, no waivers: `profile` with `live` evidence, if any.
+fn assess_with(
+    profile: &rampart_assess::Profile,
+    live: Option<&rampart_assess::live::LiveEvaluation>,
+) -> rampart_assess::Assessment {
+    assess(
+        Catalog::builtin(),
+        profile,
+        &Options {
+            sl_t: None,
+            waivers: None,
+            live,
+            now: now(),
+        },
+    )
+}
+
 fn outcome(check: &str) -> Outcome {
     fixture_live()
         .findings
@@ -92,16 +109,7 @@ fn untrusted_access_allow_makes_ndr_1_13_re_1_not_met() {
             (finding.outcome, finding.effect),
             (Outcome::Fail, Effect::NotMet)
         );
-        let a = assess(
-            Catalog::builtin(),
-            &profile("profiles/rampart-gateway.toml"),
-            &Options {
-                sl_t: None,
-                waivers: None,
-                live: Some(&live),
-                now: now(),
-            },
-        );
+        let a = assess_with(&profile("profiles/rampart-gateway.toml"), Some(&live));
         let ndr = a
             .requirements
             .iter()
@@ -141,16 +149,7 @@ fn a_plain_listener_is_noted_under_least_functionality() {
         (finding.outcome, finding.effect),
         (Outcome::Fail, Effect::Note)
     );
-    let a = assess(
-        Catalog::builtin(),
-        &profile("profiles/rampart-gateway.toml"),
-        &Options {
-            sl_t: None,
-            waivers: None,
-            live: Some(&live),
-            now: now(),
-        },
-    );
+    let a = assess_with(&profile("profiles/rampart-gateway.toml"), Some(&live));
     let cr77 = a
         .requirements
         .iter()
@@ -213,26 +212,8 @@ fn rampart_profile_claims_agree_with_the_live_checks() {
     }
     let profile =
         rampart_assess::Profile::parse(&as_default, "p.toml", Catalog::builtin()).unwrap();
-    let without = assess(
-        Catalog::builtin(),
-        &profile,
-        &Options {
-            sl_t: None,
-            waivers: None,
-            live: None,
-            now: now(),
-        },
-    );
-    let with = assess(
-        Catalog::builtin(),
-        &profile,
-        &Options {
-            sl_t: None,
-            waivers: None,
-            live: Some(&live),
-            now: now(),
-        },
-    );
+    let without = assess_with(&profile, None);
+    let with = assess_with(&profile, Some(&live));
     assert_eq!(without.sl_c, with.sl_c);
     assert_eq!(
         with.live.as_ref().unwrap().component.component_type.code(),

@@ -11,32 +11,8 @@ fn assess_live_reads_the_settings_of_a_running_gateway() {
     std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
     let (_up, url) = up(&data, &config);
     let data_arg = data.to_str().unwrap();
-    // Tokens for another account are for process accounts only: one for the assessment.
-    ok(&[
-        "user",
-        "add",
-        "--data",
-        data_arg,
-        "--process",
-        "assessor",
-        "--role",
-        "auditor",
-    ]);
-    let token = ok(&[
-        "token",
-        "create",
-        "--data",
-        data_arg,
-        "--account",
-        "assessor",
-        "--role",
-        "auditor",
-        "--label",
-        "assess",
-        "--days",
-        "1",
-    ]);
-    let token = token.trim();
+    let token = crate::util::assessor_token(&data);
+    let token = token.as_str();
     assert!(token.starts_with("rpt_"), "{token}");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, token).unwrap();

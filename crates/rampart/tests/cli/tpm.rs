@@ -119,33 +119,9 @@ fn up_seals_the_kek_in_the_tpm_and_erase_makes_it_unloadable() {
 /// `config` (a token for a process account): the JSON report.
 fn assess_live(dir: &Path, data: &Path, config: &Path) -> serde_json::Value {
     let (_up, url) = up(data, config);
-    let data_s = data.to_str().unwrap();
-    ok(&[
-        "user",
-        "add",
-        "--data",
-        data_s,
-        "--process",
-        "assessor",
-        "--role",
-        "auditor",
-    ]);
-    let token = ok(&[
-        "token",
-        "create",
-        "--data",
-        data_s,
-        "--account",
-        "assessor",
-        "--role",
-        "auditor",
-        "--label",
-        "assess",
-        "--days",
-        "1",
-    ]);
+    let token = crate::util::assessor_token(data);
     let token_file = dir.join("token");
-    std::fs::write(&token_file, token.trim()).unwrap();
+    std::fs::write(&token_file, token).unwrap();
     let profile = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../profiles/rampart-gateway.toml"

@@ -181,3 +181,35 @@ pub(crate) fn chromium_screenshot(html: &std::path::Path, png: &std::path::Path)
     );
     bytes
 }
+
+/// An API token for an `auditor` process account `assessor` of the data directory `data`
+/// (`rampart user add --process`, `rampart token create`), for `assess --live`.
+pub(crate) fn assessor_token(data: &std::path::Path) -> String {
+    let data = data.to_str().unwrap();
+    // Tokens for another account are for process accounts only: one for the assessment.
+    ok(&[
+        "user",
+        "add",
+        "--data",
+        data,
+        "--process",
+        "assessor",
+        "--role",
+        "auditor",
+    ]);
+    let token = ok(&[
+        "token",
+        "create",
+        "--data",
+        data,
+        "--account",
+        "assessor",
+        "--role",
+        "auditor",
+        "--label",
+        "assess",
+        "--days",
+        "1",
+    ]);
+    token.trim().to_owned()
+}

@@ -260,18 +260,24 @@ impl Tpm {
     /// The persistent handles in use from [`FIRST_HANDLE`] on (asked, not probed: a probe of a
     /// free handle makes the stack log an error).
     fn persistent_handles(&mut self) -> Result<Vec<u32>> {
+        self.handles_from(FIRST_HANDLE, "TPM2_GetCapability (persistent handles)")
+    }
+
+    /// The handles in use among the [`HANDLES_TRIED`] from `first` (persistent objects or NV
+    /// indices, by `first`'s range).
+    fn handles_from(&mut self, first: u32, action: &str) -> Result<Vec<u32>> {
         let (data, _) = self
             .context
             .execute_without_session(|c| {
-                c.get_capability(CapabilityType::Handles, FIRST_HANDLE, HANDLES_TRIED)
+                c.get_capability(CapabilityType::Handles, first, HANDLES_TRIED)
             })
-            .map_err(tss("TPM2_GetCapability (persistent handles)"))?;
+            .map_err(tss(action))?;
         Ok(match data {
             CapabilityData::Handles(handles) => handles
                 .into_inner()
                 .into_iter()
                 .map(u32::from)
-                .filter(|h| (FIRST_HANDLE..FIRST_HANDLE + HANDLES_TRIED).contains(h))
+                .filter(|h| (first..first + HANDLES_TRIED).contains(h))
                 .collect(),
             _ => Vec::new(),
         })
@@ -797,21 +803,7 @@ pub const FIRST_NV_INDEX: u32 = 0x0150_7000;
 impl Tpm {
     /// The NV indices in use from [`FIRST_NV_INDEX`] on.
     fn nv_indices(&mut self) -> Result<Vec<u32>> {
-        let (data, _) = self
-            .context
-            .execute_without_session(|c| {
-                c.get_capability(CapabilityType::Handles, FIRST_NV_INDEX, HANDLES_TRIED)
-            })
-            .map_err(tss("TPM2_GetCapability (NV indices)"))?;
-        Ok(match data {
-            CapabilityData::Handles(handles) => handles
-                .into_inner()
-                .into_iter()
-                .map(u32::from)
-                .filter(|h| (FIRST_NV_INDEX..FIRST_NV_INDEX + HANDLES_TRIED).contains(h))
-                .collect(),
-            _ => Vec::new(),
-        })
+        self.handles_from(FIRST_NV_INDEX, "TPM2_GetCapability (NV indices)")
     }
 
     fn nv_handle(&mut self, index: u32) -> Result<tss_esapi::handles::NvIndexHandle> {
