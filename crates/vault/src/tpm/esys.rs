@@ -424,15 +424,7 @@ impl Tpm {
             .map_err(tss("TPM2_Create (seal)"));
         self.flush_session(session);
         let created = created?;
-        let public = PublicBuffer::try_from(created.out_public)
-            .and_then(|b| b.marshall())
-            .map_err(tss("TPM2B_PUBLIC"))?;
-        let mut private = u16::try_from(created.out_private.value().len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes()
-            .to_vec();
-        private.extend_from_slice(created.out_private.value());
-        Ok(SealedBlob { public, private })
+        blob_of(created.out_public, &created.out_private)
     }
 
     fn flush_session(&mut self, session: AuthSession) {
@@ -665,21 +657,7 @@ impl Tpm {
             .with_sign_encrypt(true)
             .build()
             .map_err(tss("the signing key's attributes"))?;
-        let public = PublicBuilder::new()
-            .with_public_algorithm(PublicAlgorithm::Ecc)
-            .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
-            .with_object_attributes(attributes)
-            .with_ecc_parameters(
-                PublicEccParametersBuilder::new_unrestricted_signing_key(
-                    EccScheme::EcDsa(HashScheme::new(HashingAlgorithm::Sha256)),
-                    EccCurve::NistP256,
-                )
-                .build()
-                .map_err(tss("the signing key's parameters"))?,
-            )
-            .with_ecc_unique_identifier(EccPoint::default())
-            .build()
-            .map_err(tss("the signing key's template"))?;
+        let public = ecdsa_p256_signing(attributes, EccPoint::default(), "the signing key")?;
         let auth = Auth::try_from(auth.to_vec()).map_err(tss("the authorisation value"))?;
         // Salted, with parameter encryption: the authorisation value is sent encrypted.
         let session = self.salted_session(parent, SessionType::Hmac)?;
@@ -706,15 +684,7 @@ impl Tpm {
             }
             _ => return Err(TpmError::new("TPM2_Create", "not an ECC key")),
         };
-        let public = PublicBuffer::try_from(created.out_public)
-            .and_then(|b| b.marshall())
-            .map_err(tss("TPM2B_PUBLIC"))?;
-        let mut private = u16::try_from(created.out_private.value().len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes()
-            .to_vec();
-        private.extend_from_slice(created.out_private.value());
-        Ok((SealedBlob { public, private }, point))
+        Ok((blob_of(created.out_public, &created.out_private)?, point))
     }
 
     /// Loads a signing key made by [`Tpm::create_signing_key`] and opens the salted session
@@ -982,6 +952,16 @@ fn authority_public(point: &[u8]) -> Result<Public> {
         .with_sign_encrypt(true)
         .build()
         .map_err(tss("the authority's attributes"))?;
+    ecdsa_p256_signing(attributes, EccPoint::new(x, y), "the authority")
+}
+
+/// The public area of an unrestricted ECDSA P-256/SHA-256 signing key with `attributes`;
+/// `unique` is its point (empty in a template for the TPM to fill).
+fn ecdsa_p256_signing(
+    attributes: tss_esapi::attributes::ObjectAttributes,
+    unique: EccPoint,
+    what: &str,
+) -> Result<Public> {
     PublicBuilder::new()
         .with_public_algorithm(PublicAlgorithm::Ecc)
         .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
@@ -992,11 +972,27 @@ fn authority_public(point: &[u8]) -> Result<Public> {
                 EccCurve::NistP256,
             )
             .build()
-            .map_err(tss("the authority's parameters"))?,
+            .map_err(tss(what))?,
         )
-        .with_ecc_unique_identifier(EccPoint::new(x, y))
+        .with_ecc_unique_identifier(unique)
         .build()
-        .map_err(tss("the authority's public area"))
+        .map_err(tss(what))
+}
+
+/// What `TPM2_Create` made, as tpm2-tools writes it: `TPM2B_PUBLIC` and `TPM2B_PRIVATE`.
+fn blob_of(public: Public, private: &Private) -> Result<SealedBlob> {
+    let public = PublicBuffer::try_from(public)
+        .and_then(|b| b.marshall())
+        .map_err(tss("TPM2B_PUBLIC"))?;
+    let mut sized = u16::try_from(private.value().len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes()
+        .to_vec();
+    sized.extend_from_slice(private.value());
+    Ok(SealedBlob {
+        public,
+        private: sized,
+    })
 }
 
 fn ecdsa_signature(raw: &[u8; 64]) -> Result<Signature> {
