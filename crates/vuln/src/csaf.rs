@@ -2,7 +2,9 @@
 //! their product status, scores and remediations, and the mandatory tests of CSAF 2.0
 //! section 6.1 that matching depends on.
 //!
-//! Checked (a failure rejects the document with [`InputError::CsafMandatory`]):
+//! Every document is first checked against the CSAF 2.0 JSON Schema ([`schema`]; a failure
+//! rejects it with [`InputError::CsafSchema`]). Then the mandatory tests (a failure rejects
+//! the document with [`InputError::CsafMandatory`]):
 //! - 6.1.1 every product id used (status, scores, remediations, threats, flags, groups,
 //!   relationships) is defined;
 //! - 6.1.2 no product id is defined twice;
@@ -28,6 +30,8 @@ use crate::error::InputError;
 use crate::ids::{Cpe, Purl};
 use crate::version::Range;
 
+pub mod schema;
+
 /// How deep `branches` may nest (the schema has no limit; real trees are 3–5 deep).
 const MAX_BRANCH_DEPTH: usize = 30;
 
@@ -42,7 +46,6 @@ struct Doc {
 
 #[derive(Deserialize)]
 struct DocMeta {
-    csaf_version: String,
     title: String,
     tracking: Tracking,
 }
@@ -195,14 +198,21 @@ struct ProductRefs {
 /// [`InputError`]: not JSON, not CSAF 2.0 (with serde's line and column), or a failed
 /// mandatory test (with its number and a JSON pointer).
 pub fn read(text: &str, origin: &str) -> Result<Advisory, InputError> {
-    let doc: Doc = serde_json::from_str(text).map_err(|e| InputError::syntax(origin, &e))?;
-    if doc.document.csaf_version != "2.0" {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| InputError::syntax(origin, &e))?;
+    // The version first: a CSAF 2.1 document fails the 2.0 schema for reasons that would hide
+    // the one that matters.
+    if let Some(version) = value.pointer("/document/csaf_version")
+        && version != "2.0"
+    {
         return Err(InputError::invalid(
             origin,
             "/document/csaf_version",
-            format!("{:?} is not supported (2.0 is)", doc.document.csaf_version),
+            format!("{version} is not supported (2.0 is)"),
         ));
     }
+    schema::check(&value, origin)?;
+    let doc: Doc = serde_json::from_value(value).map_err(|e| InputError::syntax(origin, &e))?;
     let fail = |test: &'static str, at: String, message: String| InputError::CsafMandatory {
         origin: origin.to_owned(),
         test,
@@ -595,4 +605,37 @@ fn apply_helper(
         .extend(helper.model_numbers.iter().cloned());
     product.model_numbers.extend(helper.skus.iter().cloned());
     Ok(())
+}
+
+/// Schema-valid CSAF documents for the unit tests of this crate.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A `csaf_base` document with every field the schema requires and nothing else: tests
+    /// add a `product_tree` and `vulnerabilities`.
+    pub(crate) fn minimal_document(id: &str) -> serde_json::Value {
+        serde_json::json!({"document": {
+            "category": "csaf_base", "csaf_version": "2.0", "title": "t",
+            "publisher": {"category": "vendor", "name": "v", "namespace": "https://example.invalid"},
+            "tracking": {"id": id, "status": "final", "version": "1",
+                "initial_release_date": "2024-01-01T00:00:00Z",
+                "current_release_date": "2024-01-01T00:00:00Z",
+                "revision_history": [{"date": "2024-01-01T00:00:00Z", "number": "1", "summary": "Initial."}]}}})
+    }
+
+    /// [`minimal_document`] with `product_tree` and `vulnerabilities` given as JSON text (`[]`
+    /// leaves the vulnerabilities out).
+    pub(crate) fn document(id: &str, product_tree: &str, vulnerabilities: &str) -> String {
+        let mut doc = minimal_document(id);
+        doc["product_tree"] = serde_json::from_str(product_tree).expect("test JSON");
+        let vulnerabilities: serde_json::Value =
+            serde_json::from_str(vulnerabilities).expect("test JSON");
+        // The schema wants at least one vulnerability where the list is given at all.
+        if vulnerabilities
+            .as_array()
+            .is_none_or(|list| !list.is_empty())
+        {
+            doc["vulnerabilities"] = vulnerabilities;
+        }
+        doc.to_string()
+    }
 }

@@ -43,6 +43,16 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+    /// A CSAF 2.0 document is not valid against the CSAF 2.0 JSON Schema.
+    #[error("{origin}: CSAF 2.0 JSON schema: {at}: {message}")]
+    CsafSchema {
+        /// The file or text.
+        origin: String,
+        /// A JSON pointer in the document (of the first violation).
+        at: String,
+        /// What the schema asks, for the first few violations.
+        message: String,
+    },
     /// A CSAF 2.0 document fails one of the mandatory tests (section 6.1) that matching
     /// depends on.
     #[error("{origin}: CSAF mandatory test {test} failed at {at}: {message}")]

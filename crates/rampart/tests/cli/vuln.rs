@@ -133,7 +133,7 @@ fn bad_input_exits_2_naming_the_file() {
         ),
         (
             vec!["vuln", "match", "--sbom", &sbom, "--csaf", &sbom],
-            "missing field `document`",
+            "plant.cdx.json: CSAF 2.0 JSON schema: /: \"document\" is a required property",
         ),
         (
             vec!["vuln", "match", "--sbom", &sbom, "--osv", "/no/such/dir"],

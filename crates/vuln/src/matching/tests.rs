@@ -435,15 +435,14 @@ fn threshold_decides_between_affected_and_under_investigation() {
 
 #[test]
 fn purl_and_cpe_rules() {
-    let doc = r#"{"document":{"category":"csaf_security_advisory","csaf_version":"2.0","title":"t",
-        "publisher":{"category":"vendor","name":"v","namespace":"https://example.invalid"},
-        "tracking":{"id":"T-1","status":"final","version":"1","initial_release_date":"2024-01-01T00:00:00Z",
-        "current_release_date":"2024-01-01T00:00:00Z","revision_history":[]}},
-        "product_tree":{"full_product_names":[
+    let doc = csaf::testing::document(
+        "T-1",
+        r#"{"full_product_names":[
           {"product_id":"P1","name":"libfoo 1.2.3","product_identification_helper":{"purl":"pkg:generic/acme/libfoo@1.2.3"}},
-          {"product_id":"P2","name":"Gizmo OS","product_identification_helper":{"cpe":"cpe:2.3:o:acme:gizmo_os:-:*:*:*:*:*:*:*"}}]},
-        "vulnerabilities":[{"cve":"CVE-2024-0001","product_status":{"known_affected":["P1","P2"]}}]}"#;
-    let advisory = csaf::read(doc, "t").unwrap();
+          {"product_id":"P2","name":"Gizmo OS","product_identification_helper":{"cpe":"cpe:2.3:o:acme:gizmo_os:-:*:*:*:*:*:*:*"}}]}"#,
+        r#"[{"cve":"CVE-2024-0001","product_status":{"known_affected":["P1","P2"]}}]"#,
+    );
+    let advisory = csaf::read(&doc, "t").unwrap();
     let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
         {"bom-ref":"a","name":"libfoo","version":"1.2.3","purl":"pkg:generic/acme/libfoo@1.2.3"},
         {"bom-ref":"b","name":"libfoo","version":"1.2.4","purl":"pkg:generic/acme/libfoo@1.2.4"},
@@ -461,12 +460,7 @@ fn purl_and_cpe_rules() {
 
 #[test]
 fn mandatory_tests_reject_inconsistent_documents() {
-    let base = |tree: &str, vulns: &str| {
-        format!(
-            r#"{{"document":{{"category":"csaf_base","csaf_version":"2.0","title":"t",
-            "tracking":{{"id":"T-2"}}}},"product_tree":{tree},"vulnerabilities":{vulns}}}"#
-        )
-    };
+    let base = |tree: &str, vulns: &str| csaf::testing::document("T-2", tree, vulns);
     let tree =
         r#"{"full_product_names":[{"product_id":"A","name":"a"},{"product_id":"B","name":"b"}]}"#;
     let cases = [
@@ -499,8 +493,8 @@ fn mandatory_tests_reject_inconsistent_documents() {
         ),
         (
             base(
-                r#"{"full_product_names":[{"product_id":"A","name":"a"}],
-                 "product_groups":[{"group_id":"G","product_ids":["A"]},{"group_id":"G","product_ids":["A"]}]}"#,
+                r#"{"full_product_names":[{"product_id":"A","name":"a"},{"product_id":"B","name":"b"}],
+                 "product_groups":[{"group_id":"G","product_ids":["A","B"]},{"group_id":"G","product_ids":["A","B"]}]}"#,
                 "[]",
             ),
             "6.1.5",
@@ -514,7 +508,7 @@ fn mandatory_tests_reject_inconsistent_documents() {
         ),
         (
             base(
-                r#"{"full_product_names":[{"product_id":"A","name":"a","product_identification_helper":{"purl":"not a purl"}}]}"#,
+                r#"{"full_product_names":[{"product_id":"A","name":"a","product_identification_helper":{"purl":"pkg:generic/@1.0"}}]}"#,
                 "[]",
             ),
             "6.1.13",
@@ -576,17 +570,19 @@ fn vendor_alias_data_is_valid() {
 fn rule_platform_of_a_relationship() {
     // A vulnerable library installed on a server product: the library matches by its own
     // names; the server, which contains it, is under investigation (rule platform).
-    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-3"}},
-        "product_tree":{"branches":[{"category":"vendor","name":"Acme Corp.","branches":[
+    let doc = csaf::testing::document(
+        "T-3",
+        r#"{"branches":[{"category":"vendor","name":"Acme Corp.","branches":[
             {"category":"product_name","name":"libgizmo","branches":[{"category":"product_version","name":"1.2",
               "product":{"product_id":"LIB","name":"Acme libgizmo 1.2"}}]},
             {"category":"product_name","name":"Gizmo Server","branches":[{"category":"product_version_range","name":"vers:all/*",
               "product":{"product_id":"SRV","name":"Acme Gizmo Server"}}]}]}],
           "relationships":[{"category":"installed_on","product_reference":"LIB","relates_to_product_reference":"SRV",
-            "full_product_name":{"product_id":"LIB-ON-SRV","name":"libgizmo 1.2 on Gizmo Server"}}]},
-        "vulnerabilities":[{"cve":"CVE-2024-0002","product_status":{"known_affected":["LIB-ON-SRV"]},
-          "remediations":[{"category":"vendor_fix","details":"Update libgizmo to 1.3.","product_ids":["LIB-ON-SRV"]}]}]}"#;
-    let advisory = csaf::read(doc, "t").unwrap();
+            "full_product_name":{"product_id":"LIB-ON-SRV","name":"libgizmo 1.2 on Gizmo Server"}}]}"#,
+        r#"[{"cve":"CVE-2024-0002","product_status":{"known_affected":["LIB-ON-SRV"]},
+          "remediations":[{"category":"vendor_fix","details":"Update libgizmo to 1.3.","product_ids":["LIB-ON-SRV"]}]}]"#,
+    );
+    let advisory = csaf::read(&doc, "t").unwrap();
     assert_eq!(
         advisory.product("LIB-ON-SRV").unwrap().platform.as_deref(),
         Some("SRV")
@@ -611,11 +607,13 @@ fn rule_platform_of_a_relationship() {
 
 #[test]
 fn versions_from_purl_and_cpe_helpers() {
-    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-4"}},
-        "product_tree":{"full_product_names":[
-          {"product_id":"C","name":"Gizmo OS 7.1","product_identification_helper":{"cpe":"cpe:2.3:o:acme:gizmo_os:7.1:*:*:*:*:*:*:*"}}]},
-        "vulnerabilities":[{"cve":"CVE-2024-0003","product_status":{"known_affected":["C"]}}]}"#;
-    let advisory = csaf::read(doc, "t").unwrap();
+    let doc = csaf::testing::document(
+        "T-4",
+        r#"{"full_product_names":[
+          {"product_id":"C","name":"Gizmo OS 7.1","product_identification_helper":{"cpe":"cpe:2.3:o:acme:gizmo_os:7.1:*:*:*:*:*:*:*"}}]}"#,
+        r#"[{"cve":"CVE-2024-0003","product_status":{"known_affected":["C"]}}]"#,
+    );
+    let advisory = csaf::read(&doc, "t").unwrap();
     // The component states its version only in its CPE.
     let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.4","components":[
         {"bom-ref":"a","name":"gizmo","cpe":"cpe:2.3:o:acme:gizmo_os:7.1:*:*:*:*:*:*:*"},
@@ -638,19 +636,21 @@ fn versions_from_purl_and_cpe_helpers() {
 fn rule_partial_name_by_parentheses_and_shared_words() {
     // ICSA-25-035-01 (unseen while the rules were written): "Network Power Switch (NPS
     // Series)" by "Western Telematic Inc"; the asset list says WTI NPS-16HV.
-    let doc = r#"{"document":{"category":"csaf_base","csaf_version":"2.0","title":"t","tracking":{"id":"T-5"}},
-        "product_tree":{"branches":[{"category":"vendor","name":"Western Telematic Inc","branches":[
+    let doc = csaf::testing::document(
+        "T-5",
+        r#"{"branches":[{"category":"vendor","name":"Western Telematic Inc","branches":[
           {"category":"product_name","name":"Network Power Switch (NPS Series)","branches":[
             {"category":"product_version_range","name":"<=Firmware_6.62","product":{"product_id":"A","name":"NPS"}}]},
           {"category":"product_name","name":"Signum DVB-S/S2 IRD","branches":[
-            {"category":"product_version_range","name":"<=1.999","product":{"product_id":"B","name":"Signum"}}]}]}]},
-        "vulnerabilities":[{"cve":"CVE-2025-0630","product_status":{"known_affected":["A","B"]}}]}"#;
+            {"category":"product_version_range","name":"<=1.999","product":{"product_id":"B","name":"Signum"}}]}]}]}"#,
+        r#"[{"cve":"CVE-2025-0630","product_status":{"known_affected":["A","B"]}}]"#,
+    );
     let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
         {"bom-ref":"nps","name":"NPS-16HV","version":"6.58","manufacturer":{"name":"WTI"}},
         {"bom-ref":"nps-new","name":"NPS-16HV","version":"6.63","manufacturer":{"name":"WTI"}},
         {"bom-ref":"signum","name":"Signum DVB-S2 IRD","version":"1.2","manufacturer":{"name":"Western Telematic"}},
         {"bom-ref":"other","name":"Power Distribution Unit","version":"1.0","manufacturer":{"name":"WTI"}}]}"#;
-    let matches = match_text(csaf::read(doc, "t").unwrap(), sbom);
+    let matches = match_text(csaf::read(&doc, "t").unwrap(), sbom);
     assert_eq!(
         decided(&matches),
         [

@@ -38,7 +38,26 @@ fn inventories() {
 #[test]
 fn advisories() {
     let m = message(csaf::read(r#"{"document":{}}"#, "c.json"));
-    assert!(m.starts_with("c.json: missing field"), "{m}");
+    assert!(
+        m.starts_with("c.json: CSAF 2.0 JSON schema: /document: "),
+        "{m}"
+    );
+    assert!(m.contains("\"category\" is a required property"), "{m}");
+    let m = message(csaf::read(r#"{"document":"#, "c.json"));
+    assert!(m.starts_with("c.json: EOF while parsing"), "{m}");
+    // A real advisory with one field the schema does not allow: refused at that field, before
+    // any of it is used.
+    let text = std::fs::read_to_string(crate::util::data("csaf/icsa-23-082-05.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["document"]["tracking"]["status"] = "published".into();
+    doc["product_tree"]["branches"][0]["category"] = "manufacturer".into();
+    let m = message(csaf::read(&doc.to_string(), "c.json"));
+    assert!(
+        m.starts_with("c.json: CSAF 2.0 JSON schema: /document/tracking/status: "),
+        "{m}"
+    );
+    assert!(m.contains("/product_tree/branches/0/category"), "{m}");
+    assert!(m.contains("2 violations in all"), "{m}");
     let m = message(csaf::read(
         r#"{"document":{"category":"csaf_base","csaf_version":"2.1","title":"t","tracking":{"id":"x"}}}"#,
         "c.json",

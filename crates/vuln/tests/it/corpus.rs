@@ -117,7 +117,11 @@ fn a_large_product_tree_costs_linear_time() {
         .collect();
     let affected: Vec<String> = (0..20_000).map(|i| format!("P{i}")).collect();
     let doc = serde_json::json!({
-        "document": {"category": "csaf_base", "csaf_version": "2.0", "title": "big", "tracking": {"id": "BIG-1"}},
+        "document": {"category": "csaf_base", "csaf_version": "2.0", "title": "big",
+            "publisher": {"category": "vendor", "name": "Vendor", "namespace": "https://vendor.example"},
+            "tracking": {"id": "BIG-1", "status": "final", "version": "1",
+                "initial_release_date": "2024-01-01T00:00:00Z", "current_release_date": "2024-01-01T00:00:00Z",
+                "revision_history": [{"date": "2024-01-01T00:00:00Z", "number": "1", "summary": "Initial."}]}},
         "product_tree": {"branches": [{"category": "vendor", "name": "Vendor", "branches": products}],
                          "relationships": relationships},
         "vulnerabilities": [{"cve": "CVE-2024-0001", "product_status": {"known_affected": affected}}],
