@@ -18,7 +18,7 @@
 //! advisory might make it affected: a product that might be affected is never reported not
 //! affected.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 
 use schemars::JsonSchema;
@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::advisory::{Advisory, Product, Remediation, Source, Status, Vulnerability};
 use crate::inventory::{Component, Inventory};
 use crate::names::{model_matches, normalize, product_key, strip_series, vendor_key};
-use crate::version::{Containment, Range};
+use crate::version::{Containment, Range, ReleaseLines};
 use crate::vex::VexNote;
 
 /// The confidence below which a match is reported `under_investigation` by default.
@@ -177,7 +177,8 @@ pub fn match_inventory(
                 .products
                 .iter()
                 .zip(&prepared.keys)
-                .filter_map(|(p, pk)| candidate(component, ck, p, pk, &prepared))
+                .zip(&prepared.lines)
+                .filter_map(|((p, pk), line)| candidate(component, ck, p, pk, *line, &prepared))
                 .collect();
             if candidates.is_empty() {
                 continue;
@@ -199,12 +200,14 @@ pub fn match_inventory(
 }
 
 /// The candidate for `product`, if an identity rule ties it to `component` and the
-/// component's version is not outside its range.
+/// component's version is not outside its range (nor of another of the release lines the
+/// product's siblings bound, `line`).
 fn candidate<'a>(
     component: &Component,
     ck: &Keys,
     product: &'a Product,
     pk: &Keys,
+    line: Option<(usize, usize)>,
     prepared: &Prepared<'_>,
 ) -> Option<Candidate<'a>> {
     let found = identify(component, ck, product, pk);
@@ -232,6 +235,21 @@ fn candidate<'a>(
         &product.range
     };
     let version = component.version.as_deref();
+    if !range_overridden
+        && let Some((group, own)) = line
+        && let Some(parsed) = version.and_then(crate::version::Version::parse)
+        && let Some(of_version) = prepared.line_groups[group].line_of(&parsed)
+    {
+        if of_version != own {
+            // The version's own release line has its own bound: that product decides.
+            return None;
+        }
+        let _ = write!(
+            reason,
+            "; release line {} (one range per line)",
+            prepared.line_groups[group].describe(own)
+        );
+    }
     let containment = match version {
         Some(v) => range.contains(v),
         None if range.is_all() => Containment::Yes,
@@ -489,32 +507,100 @@ struct Prepared<'a> {
     advisory: &'a Advisory,
     keys: Vec<Keys>,
     index: std::collections::HashMap<&'a str, usize>,
+    /// Per product: its release-line group (into `line_groups`) and its line in it.
+    lines: Vec<Option<(usize, usize)>>,
+    line_groups: Vec<ReleaseLines>,
 }
 
 impl<'a> Prepared<'a> {
     fn new(advisory: &'a Advisory) -> Prepared<'a> {
+        let keys: Vec<Keys> = advisory
+            .products
+            .iter()
+            .map(|p| {
+                let name = p
+                    .name
+                    .as_deref()
+                    .or(p.family.as_deref())
+                    .unwrap_or(&p.full_name);
+                Keys::new(p.vendor.as_deref(), name)
+            })
+            .collect();
+        let (lines, line_groups) = release_lines(advisory, &keys);
         Prepared {
             advisory,
-            keys: advisory
-                .products
-                .iter()
-                .map(|p| {
-                    let name = p
-                        .name
-                        .as_deref()
-                        .or(p.family.as_deref())
-                        .unwrap_or(&p.full_name);
-                    Keys::new(p.vendor.as_deref(), name)
-                })
-                .collect(),
             index: advisory
                 .products
                 .iter()
                 .enumerate()
                 .map(|(i, p)| (p.id.as_str(), i))
                 .collect(),
+            keys,
+            lines,
+            line_groups,
         }
     }
+}
+
+/// The products an advisory bounds one release line at a time ([`ReleaseLines`]): siblings
+/// of one vendor and name, each with a single upper bound and nothing else to tell them apart
+/// (no model numbers, purls or CPEs, not part of a relationship), that every vulnerability
+/// names all together with one status or not at all. The last condition keeps it fail-closed:
+/// were one vulnerability to name only some lines, a version of another line would still be
+/// read against that vulnerability's bounds.
+fn release_lines(
+    advisory: &Advisory,
+    keys: &[Keys],
+) -> (Vec<Option<(usize, usize)>>, Vec<ReleaseLines>) {
+    let mut siblings: BTreeMap<(Option<&str>, Vec<&str>), Vec<usize>> = BTreeMap::new();
+    for (i, (product, key)) in advisory.products.iter().zip(keys).enumerate() {
+        if product.range.upper_bound().is_some()
+            && product.platform.is_none()
+            && product.model_numbers.is_empty()
+            && product.purls.is_empty()
+            && product.cpes.is_empty()
+        {
+            let words = key.words.iter().map(String::as_str).collect();
+            siblings
+                .entry((key.vendor.as_deref(), words))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut lines = vec![None; advisory.products.len()];
+    let mut groups = Vec::new();
+    // Each vulnerability's statuses by product id, built only if some siblings split into lines.
+    let mut statuses: Option<Vec<HashMap<&str, Status>>> = None;
+    for members in siblings.into_values().filter(|m| m.len() >= 2) {
+        let bounds: Vec<&crate::version::Version> = members
+            .iter()
+            .filter_map(|&i| advisory.products[i].range.upper_bound())
+            .collect();
+        let Some(group) = ReleaseLines::of(&bounds) else {
+            continue;
+        };
+        let statuses = statuses.get_or_insert_with(|| {
+            advisory
+                .vulnerabilities
+                .iter()
+                .map(|v| v.statuses.iter().map(|(p, s)| (p.as_str(), *s)).collect())
+                .collect()
+        });
+        let named_together = statuses.iter().all(|of| {
+            let first = of.get(advisory.products[members[0]].id.as_str());
+            members
+                .iter()
+                .all(|&i| of.get(advisory.products[i].id.as_str()) == first)
+        });
+        if !named_together {
+            continue;
+        }
+        for (line, &i) in members.iter().enumerate() {
+            lines[i] = Some((groups.len(), line));
+        }
+        groups.push(group);
+    }
+    (lines, groups)
 }
 
 /// Whether two product keys (of one vendor) might name the same product: one's words occur

@@ -445,6 +445,24 @@ impl Range {
         }
     }
 
+    /// The version of a range that is one upper bound (`< V34.014`, `<= 2.3`) and nothing
+    /// else: the form in which advisories give one range per release line.
+    pub fn upper_bound(&self) -> Option<&Version> {
+        match self {
+            Range::Constraints(constraints) => match constraints.as_slice() {
+                [
+                    Constraint {
+                        op: Op::Lt | Op::Le,
+                        version: Some(version),
+                        ..
+                    },
+                ] if !version.wildcard => Some(version),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the range is the set of all versions.
     pub fn is_all(&self) -> bool {
         matches!(self, Range::All)
@@ -726,6 +744,76 @@ fn contains(constraints: &[Constraint], version_text: &str) -> Containment {
         Containment::Unknown
     } else {
         Containment::No
+    }
+}
+
+/// The release lines of sibling products that an advisory bounds one line at a time.
+///
+/// ICSA-25-035-02 lists the `GuardLogix 5580` controller four times, affected `<V33.017`, `<V34.014`,
+/// `<V35.013` and `<V36.011`: each bound is the fix of its own release line (33.x, 34.x, …),
+/// and 34.015, fixed in its line, is still below V36.011. Read on their own the ranges call
+/// it affected. Here the bounds are split into lines: the shortest prefix of their release
+/// numbers that tells them apart (one number here), provided each bound has more numbers
+/// than that (a line has versions below its fix). A version of one of those lines is decided
+/// by its own line's bound only; a version of no listed line (older than all of them, or
+/// between two) keeps every bound, so nothing is read as outside that the ranges alone would
+/// read as inside, except by its own line's fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseLines {
+    tag: String,
+    depth: usize,
+    prefixes: Vec<Vec<u64>>,
+}
+
+impl ReleaseLines {
+    /// The lines of `bounds` (the upper bounds of sibling products, in their order); `None`
+    /// unless there are at least two, of one scheme, that split into distinct lines.
+    pub fn of(bounds: &[&Version]) -> Option<ReleaseLines> {
+        let [first, ..] = bounds else {
+            return None;
+        };
+        if bounds.len() < 2
+            || bounds.len() > MAX_BOUNDS
+            || bounds
+                .iter()
+                .any(|b| b.tag != first.tag || b.release.is_empty())
+        {
+            return None;
+        }
+        let shortest = bounds.iter().map(|b| b.release.len()).min()?;
+        (1..shortest).find_map(|depth| {
+            let prefixes: Vec<Vec<u64>> =
+                bounds.iter().map(|b| b.release[..depth].to_vec()).collect();
+            let distinct = prefixes
+                .iter()
+                .enumerate()
+                .all(|(i, p)| !prefixes[..i].contains(p));
+            distinct.then(|| ReleaseLines {
+                tag: first.tag.clone(),
+                depth,
+                prefixes,
+            })
+        })
+    }
+
+    /// The index (into the bounds given to [`ReleaseLines::of`]) of the line `version`
+    /// belongs to, if it belongs to one of them.
+    pub fn line_of(&self, version: &Version) -> Option<usize> {
+        if version.wildcard || version.tag != self.tag || version.release.len() < self.depth {
+            return None;
+        }
+        let prefix = &version.release[..self.depth];
+        self.prefixes.iter().position(|p| p == prefix)
+    }
+
+    /// The line `index` as text (`33.x`).
+    pub fn describe(&self, index: usize) -> String {
+        let numbers: Vec<String> = self
+            .prefixes
+            .get(index)
+            .map(|p| p.iter().map(u64::to_string).collect())
+            .unwrap_or_default();
+        format!("{}.x", numbers.join("."))
     }
 }
 

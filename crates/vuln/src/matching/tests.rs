@@ -664,3 +664,69 @@ fn rule_partial_name_by_parentheses_and_shared_words() {
         matches[0].reason
     );
 }
+
+/// The product tree of ICSA-25-035-02 for `GuardLogix 5580`: one range per release line.
+const GUARDLOGIX_LINES: &str = r#"{"branches":[{"category":"vendor","name":"Rockwell Automation","branches":[
+    {"category":"product_name","name":"GuardLogix 5580 (SIL 3 with the safety partner 3)","branches":[
+      {"category":"product_version_range","name":"<V33.017","product":{"product_id":"L33","name":"GuardLogix 5580 <V33.017"}},
+      {"category":"product_version_range","name":"<V34.014","product":{"product_id":"L34","name":"GuardLogix 5580 <V34.014"}},
+      {"category":"product_version_range","name":"<V35.013","product":{"product_id":"L35","name":"GuardLogix 5580 <V35.013"}},
+      {"category":"product_version_range","name":"<V36.011","product":{"product_id":"L36","name":"GuardLogix 5580 <V36.011"}}]}]}]}"#;
+
+/// `GuardLogix` controllers at versions of each kind: fixed in its line, affected in its line,
+/// older than every line, between lines, newer than every line.
+const GUARDLOGIX_FLEET: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+    {"bom-ref":"line33-old","name":"GuardLogix 5580","version":"33.015","manufacturer":{"name":"Rockwell Automation"}},
+    {"bom-ref":"line34-fixed","name":"GuardLogix 5580","version":"34.015","manufacturer":{"name":"Rockwell Automation"}},
+    {"bom-ref":"line36-old","name":"GuardLogix 5580","version":"V36.010","manufacturer":{"name":"Rockwell Automation"}},
+    {"bom-ref":"line36-fixed","name":"GuardLogix 5580","version":"36.011","manufacturer":{"name":"Rockwell Automation"}},
+    {"bom-ref":"older","name":"GuardLogix 5580","version":"32.011","manufacturer":{"name":"Rockwell Automation"}},
+    {"bom-ref":"newer","name":"GuardLogix 5580","version":"37.001","manufacturer":{"name":"Rockwell Automation"}}]}"#;
+
+#[test]
+fn one_range_per_release_line_is_read_line_by_line() {
+    let doc = csaf::testing::document(
+        "ICSA-25-035-02",
+        GUARDLOGIX_LINES,
+        r#"[{"cve":"CVE-2025-24478","product_status":{"known_affected":["L33","L34","L35","L36"]}}]"#,
+    );
+    let matches = match_text(csaf::read(&doc, "t").unwrap(), GUARDLOGIX_FLEET);
+    let got: Vec<(&str, Status)> = matches
+        .iter()
+        .map(|m| (m.component.as_str(), m.status))
+        .collect();
+    // 34.015 and 36.011 are fixed in their own lines; 32.011 is older than every line and
+    // stays affected, as every bound says.
+    assert_eq!(
+        got,
+        [
+            ("line33-old", KnownAffected),
+            ("line36-old", KnownAffected),
+            ("older", KnownAffected)
+        ]
+    );
+    assert!(
+        matches[0].reason.contains("release line 33.x"),
+        "{}",
+        matches[0].reason
+    );
+}
+
+#[test]
+fn release_lines_that_vulnerabilities_name_apart_are_read_range_by_range() {
+    // Fail-closed: the second vulnerability names only the 35 and 36 lines, so nothing says
+    // that the 34 line's fix covers it; 34.015 < V35.013 stays affected by it.
+    let doc = csaf::testing::document(
+        "T-6",
+        GUARDLOGIX_LINES,
+        r#"[{"cve":"CVE-2025-0001","product_status":{"known_affected":["L33","L34"]}},
+            {"cve":"CVE-2025-0002","product_status":{"known_affected":["L35","L36"]}}]"#,
+    );
+    let matches = match_text(csaf::read(&doc, "t").unwrap(), GUARDLOGIX_FLEET);
+    let got: Vec<(&str, &str)> = matches
+        .iter()
+        .map(|m| (m.component.as_str(), m.cve.as_deref().unwrap_or("")))
+        .collect();
+    assert!(got.contains(&("line34-fixed", "CVE-2025-0002")), "{got:?}");
+    assert!(!got.contains(&("newer", "CVE-2025-0002")), "{got:?}");
+}

@@ -358,3 +358,59 @@ fn random_ranges_and_versions_never_panic() {
         let _ = Range::exact(&version).contains(&text(6));
     }
 }
+
+#[test]
+fn release_lines_split_bounds_by_their_leading_numbers() {
+    let bounds: Vec<Version> = ["V33.017", "V34.014", "V35.013", "V36.011"]
+        .iter()
+        .map(|t| Version::parse(t).unwrap())
+        .collect();
+    let refs: Vec<&Version> = bounds.iter().collect();
+    let lines = ReleaseLines::of(&refs).unwrap();
+    let line = |text: &str| lines.line_of(&Version::parse(text).unwrap());
+    assert_eq!(line("34.015"), Some(1));
+    assert_eq!(line("V36.2"), Some(3));
+    assert_eq!(line("32.011"), None);
+    assert_eq!(line("37.1"), None);
+    assert_eq!(lines.describe(1), "34.x");
+    // Lines told apart by two numbers: 2.3, 2.4 and 3.0.
+    let bounds: Vec<Version> = ["2.3.5", "2.4.2", "3.0.1"]
+        .iter()
+        .map(|t| Version::parse(t).unwrap())
+        .collect();
+    let refs: Vec<&Version> = bounds.iter().collect();
+    let lines = ReleaseLines::of(&refs).unwrap();
+    assert_eq!(lines.line_of(&Version::parse("2.4.1").unwrap()), Some(1));
+    assert_eq!(lines.line_of(&Version::parse("2.5.0").unwrap()), None);
+    assert_eq!(lines.describe(2), "3.0.x");
+    // Not lines: one bound; bounds with nothing below their line (`<34`, `<35`); two bounds
+    // in one line; bounds of different schemes.
+    for set in [
+        &["V34.014"][..],
+        &["34", "35"],
+        &["2.3.5", "2.3.9"],
+        &["B.06.18", "C.07.1"],
+    ] {
+        let bounds: Vec<Version> = set.iter().map(|t| Version::parse(t).unwrap()).collect();
+        let refs: Vec<&Version> = bounds.iter().collect();
+        assert_eq!(ReleaseLines::of(&refs), None, "{set:?}");
+    }
+}
+
+#[test]
+fn an_upper_bound_is_a_range_of_one_less_than() {
+    assert_eq!(
+        Range::parse("<V34.014").upper_bound().map(Version::as_str),
+        Some("V34.014")
+    );
+    assert!(Range::parse("<= 2.3").upper_bound().is_some());
+    for text in [
+        ">= 2.0 | < 3.0",
+        "vers:all/*",
+        "= 2.0",
+        "< 2.x",
+        "prior to January",
+    ] {
+        assert_eq!(Range::parse(text).upper_bound(), None, "{text}");
+    }
+}

@@ -58,9 +58,9 @@ fn no_affected_component_is_missed() {
     let expected = [
         ("evlink", Status::KnownAffected),
         ("guard-old", Status::KnownAffected),
-        // A false positive: the advisory lists one range per release line (<V33.017,
-        // <V34.014, …); 34.015 is below V36.011 and is read as affected.
-        ("guard-patched", Status::KnownAffected),
+        // Not "guard-patched" (34.015): the advisory gives one range per release line
+        // (<V33.017, <V34.014, …), and its own line's fix is V34.014. Read range by range,
+        // 34.015 < V36.011 made it a false positive until release lines were read as such.
         ("m580", Status::KnownAffected),
         ("m580-new", Status::Fixed),
         ("m580s", Status::KnownAffected),
