@@ -507,6 +507,7 @@ impl Identity {
             return Err(IdentityError::ApprovalNotPending {
                 id,
                 state: request.state.as_str().into(),
+                needed: "pending",
             });
         }
         self.require_holds(approver, request.permission, request.target.as_deref())?;
@@ -590,6 +591,7 @@ impl Identity {
             return Err(IdentityError::ApprovalNotPending {
                 id,
                 state: request.state.as_str().into(),
+                needed: "approved",
             });
         }
         let valid_until = now
@@ -605,6 +607,7 @@ impl Identity {
             return Err(IdentityError::ApprovalNotPending {
                 id,
                 state: "redeemed".into(),
+                needed: "approved",
             });
         }
         self.record_for(

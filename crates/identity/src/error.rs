@@ -364,13 +364,16 @@ pub enum IdentityError {
     /// No approval request with that id.
     #[error("no approval request with id {0}")]
     ApprovalNotFound(i64),
-    /// The approval request was already decided, used or has expired.
-    #[error("approval request {id} is {state}, not pending")]
+    /// The approval request is not in the state the action needs: a decision needs it
+    /// pending, a redemption approved (it was already decided, used or has expired).
+    #[error("approval request {id} is {state}, not {needed}")]
     ApprovalNotPending {
         /// The request.
         id: i64,
         /// Its state.
         state: String,
+        /// The state the action needs: `pending` or `approved`.
+        needed: &'static str,
     },
     /// A requester tried to approve their own request (CR 2.1 RE 4).
     #[error("approval request {0} must be decided by a different administrator")]

@@ -124,11 +124,22 @@ fn cr_2_1_re_4_rejection_and_expiry() {
     let req =
         h.id.request_approval(&ann, Permission::PolicyApply, None, "later")
             .unwrap();
+    // Redeeming needs an approved request; the message says which state it is in.
+    let err = h.id.redeem_approval(&ann, req.id).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!("approval request {} is pending, not approved", req.id)
+    );
     h.advance(SignedDuration::from_hours(25));
-    assert!(matches!(
-        h.id.approve(&ben, req.id, ""),
-        Err(IdentityError::ApprovalNotPending { .. })
-    ));
+    let err = h.id.approve(&ben, req.id, "").unwrap_err();
+    assert!(
+        matches!(err, IdentityError::ApprovalNotPending { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("approval request {} is expired, not pending", req.id)
+    );
     let listed = h.id.list_approvals(&ben, false).unwrap();
     assert_eq!(listed[0].state, ApprovalState::Expired);
     assert!(matches!(
