@@ -187,10 +187,10 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator) -> Value 
         }
         Answer::Empty => json!({ "description": "Done; no content." }),
     };
-    let code = match (route.answer, route.created) {
+    let code = match (route.answer, route.success) {
         (Answer::Empty, _) => "204",
-        (_, true) => "201",
-        _ => "200",
+        (_, Some(code)) => code,
+        (_, None) => "200",
     };
     responses.insert(code.into(), success);
     let error = json!({ "$ref": "#/components/responses/Error" });

@@ -44,8 +44,9 @@ pub(crate) struct Route {
     pub(crate) answer: Answer,
     /// Takes an upload: the larger body limit.
     pub(crate) upload: bool,
-    /// Answers 201 Created rather than 200.
-    pub(crate) created: bool,
+    /// The status of success when it is not 200 (or 204 for an empty answer): 201 Created,
+    /// 202 Accepted.
+    pub(crate) success: Option<&'static str>,
     pub(crate) handler: MethodRouter<Arc<AppState>>,
     /// A web UI page (`crate::ui`): the guard answers its refusals in HTML (anonymous callers
     /// are sent to the login page) and, for a form post, takes the CSRF token from the form
@@ -110,7 +111,7 @@ impl Routes {
                 Answer::Empty
             },
             upload: false,
-            created: false,
+            success: None,
             handler,
             page: self.page,
         });
@@ -187,7 +188,12 @@ impl Routes {
 
     /// Answers 201 Created rather than 200.
     pub(crate) fn created(self) -> Routes {
-        self.last(|r| r.created = true)
+        self.last(|r| r.success = Some("201"))
+    }
+
+    /// Answers 202 Accepted rather than 200: the work goes on after the answer.
+    pub(crate) fn accepted(self) -> Routes {
+        self.last(|r| r.success = Some("202"))
     }
 
     /// Takes an upload, within the larger body limit.
@@ -620,6 +626,7 @@ pub(crate) fn table() -> Vec<Route> {
         )
         .json::<api::backups::StagedRestoreView>()
         .upload()
+        .accepted()
         .get(
             "/api/v1/backups/restore",
             P(Perm::BackupRestore),
@@ -644,6 +651,7 @@ pub(crate) fn table() -> Vec<Route> {
         )
         .body::<api::erase::EraseRequest>()
         .json::<api::erase::EraseAccepted>()
+        .accepted()
         .tag("configuration")
         .get("/api/v1/sbom", P(Perm::ConfigView), api::observe::sbom)
         .doc("Component inventory of this build: CycloneDX 1.6 SBOM (CR 7.8).")
@@ -680,6 +688,7 @@ pub(crate) fn table() -> Vec<Route> {
         )
         .body::<api::update::InstallRequest>()
         .json::<api::update::Installed>()
+        .accepted()
         .post("/api/v1/update/rollback", P(Perm::UpdateInstall), api::update::rollback)
         .doc("Abandons the trial slot, or returns to the previous slot (never below the floor).")
         .post("/api/v1/update/restart", P(Perm::UpdateInstall), api::update::restart)

@@ -41,22 +41,29 @@ pub(crate) async fn approvals(
         .required_for
         .iter()
         .collect();
+    // Only what the caller holds: an approval adds a second person to a right, it never
+    // grants one (the API refuses the rest with 403).
+    let askable: Vec<Permission> = required.iter().copied().filter(|p| ctx.can(*p)).collect();
     let body = html! {
         @if required.is_empty() {
             p { "Dual approval is off: no permission needs a second administrator." }
         } @else {
             p { "These permissions need a second administrator's approval (CR 2.1 RE 4): "
                 (required.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) "." }
-            form.card method="post" action="/approvals" {
-                (ctx.csrf_field())
-                h2 { "Ask for approval" }
-                p { label for="ask-permission" { "Permission" }
-                    select id="ask-permission" name="permission" {
-                        @for p in &required { option value=(p.as_str()) { (p.as_str()) } }
+            @if askable.is_empty() {
+                p { "You hold none of them, so there is nothing for you to ask for." }
+            } @else {
+                form.card method="post" action="/approvals" {
+                    (ctx.csrf_field())
+                    h2 { "Ask for approval" }
+                    p { label for="ask-permission" { "Permission" }
+                        select id="ask-permission" name="permission" {
+                            @for p in &askable { option value=(p.as_str()) { (p.as_str()) } }
+                        }
                     }
+                    p { label for="ask-reason" { "Reason" } input id="ask-reason" name="reason" required; }
+                    p { button type="submit" { "Ask" } }
                 }
-                p { label for="ask-reason" { "Reason" } input id="ask-reason" name="reason" required; }
-                p { button type="submit" { "Ask" } }
             }
         }
         h2 { "Requests" }

@@ -86,6 +86,25 @@ fn the_openapi_document_is_valid_openapi_3_1_and_lists_every_route() {
         route_list().len(),
         "the document has routes the router lacks"
     );
+    // Routes whose work goes on after the answer document the 202 they send (the erase,
+    // update and restore tests see it on the wire).
+    for (method, path) in [
+        ("post", "/api/v1/erase"),
+        ("post", "/api/v1/update/install"),
+        ("post", "/api/v1/backups/restore"),
+    ] {
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap();
+        assert!(
+            responses.contains_key("202"),
+            "{method} {path}: {responses:?}"
+        );
+        assert!(
+            !responses.contains_key("200"),
+            "{method} {path}: {responses:?}"
+        );
+    }
     // Every $ref points at a schema that exists.
     let text = document.to_string();
     for name in text.split("\"#/components/schemas/").skip(1) {

@@ -565,3 +565,35 @@ async fn an_api_token_is_created_shown_once_and_revoked_from_the_tokens_page() {
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approvals_page_offers_only_the_permissions_the_caller_holds() {
+    let mut options = Options::default();
+    options.identity.approvals.required_for = [Permission::PolicyApply, Permission::VaultErase]
+        .into_iter()
+        .collect();
+    let h = Harness::start_with(options).await;
+    let admin = h.admin().await;
+    let engineer = h.user(&admin, "eng", "engineer").await;
+    let viewer = h.user(&admin, "view", "viewer").await;
+    let option = |p: &str| format!("<option value=\"{p}\">");
+    let page = browser(&admin).get("/approvals").await.text();
+    assert!(page.contains(&option("policy.apply")), "{page}");
+    assert!(page.contains(&option("vault.erase")), "{page}");
+    // The engineer holds policy.apply, not vault.erase, which the API would refuse with 403.
+    let page = browser(&engineer).get("/approvals").await.text();
+    assert!(page.contains(&option("policy.apply")), "{page}");
+    assert!(!page.contains(&option("vault.erase")), "{page}");
+    let r = engineer
+        .post(
+            "/api/v1/approvals",
+            serde_json::json!({ "permission": "vault.erase", "reason": "x" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // A viewer holds neither: no form, and the page says why.
+    let page = browser(&viewer).get("/approvals").await.text();
+    assert!(!page.contains("action=\"/approvals\""), "{page}");
+    assert!(page.contains("You hold none of them"), "{page}");
+    h.stop().await;
+}
