@@ -261,9 +261,8 @@ impl Gateway {
     ) -> Result<RunningGateway, GatewayError> {
         config.validate()?;
         let (pki, pki_report) = Pki::open_or_init_with(data, config.vault.tls_key)?;
-        let tls_key = pki
-            .server_key_held()?
-            .map(rampart_vault::pki::ServerKeyStore::as_str);
+        let tls_key_held = pki.server_key_held()?;
+        let tls_key = tls_key_held.map(rampart_vault::pki::ServerKeyStore::as_str);
         let (policy_path, policy_created) = policy_file(&config, data)?;
         let (policy, text) = read_policy_file(&policy_path)?;
         let active = ActivePolicy {
@@ -426,6 +425,7 @@ impl Gateway {
             plain_addr,
             pki,
             pki_report,
+            tls_key_held,
             policy_created,
             reload_lock: tokio::sync::Mutex::new(()),
         })
@@ -672,6 +672,9 @@ pub struct RunningGateway {
     plain_addr: Option<SocketAddr>,
     pki: Pki,
     pki_report: InitReport,
+    /// Where the TLS server key is held, read once at start (reading it again would unseal
+    /// the key file).
+    tls_key_held: Option<rampart_vault::pki::ServerKeyStore>,
     policy_created: bool,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -686,6 +689,12 @@ impl std::fmt::Debug for RunningGateway {
 }
 
 impl RunningGateway {
+    /// Where the TLS server key of both listeners is held (`[vault] tls_key`, as found at
+    /// start); `None` only if the directory holds none.
+    pub fn tls_key_held(&self) -> Option<rampart_vault::pki::ServerKeyStore> {
+        self.tls_key_held
+    }
+
     /// The Modbus/TCP Security listener's bound address.
     pub fn secure_addr(&self) -> SocketAddr {
         self.secure_addr

@@ -226,8 +226,13 @@ fn relative(data: &DataDir, path: &Path) -> String {
 }
 
 /// The inventory: the algorithms of this build and, with a data directory, its keys as they
-/// are stored (sealed or not, where the KEK is).
-pub fn inventory(data: Option<&DataDir>) -> Vec<CryptoAsset> {
+/// are stored (sealed or not, where the KEK is). `server_key` says where the TLS server key
+/// is held (the running gateway knows it from its start; [`server_key_held`] reads it from
+/// a stopped one's directory).
+pub fn inventory(
+    data: Option<&DataDir>,
+    server_key: Option<rampart_vault::pki::ServerKeyStore>,
+) -> Vec<CryptoAsset> {
     let mut assets = algorithms();
     let Some(data) = data else {
         return assets;
@@ -340,9 +345,7 @@ pub fn inventory(data: Option<&DataDir>) -> Vec<CryptoAsset> {
     ];
     // A TLS server key generated in the TPM (`tls_key = "tpm"`): its file is only a sealed
     // reference, the key itself never leaves the TPM.
-    let server_key_in_tpm = rampart_vault::pki::Pki::open(data)
-        .and_then(|pki| pki.server_key_held())
-        .is_ok_and(|held| held == Some(rampart_vault::pki::ServerKeyStore::Tpm));
+    let server_key_in_tpm = server_key == Some(rampart_vault::pki::ServerKeyStore::Tpm);
     for (path, id, name, algorithm_id, algorithm, curve, purpose, requirements) in files {
         let held_in_tpm = path == "pki/server.key" && server_key_in_tpm;
         if let Some(location) = stored(path) {
@@ -584,6 +587,15 @@ pub fn to_table(assets: &[CryptoAsset]) -> String {
     out
 }
 
+/// Where the TLS server key in `data` is held, read from its file: for a directory no gateway
+/// runs on (this unseals the key file, so a running component asks its gateway instead).
+pub fn server_key_held(data: &DataDir) -> Option<rampart_vault::pki::ServerKeyStore> {
+    rampart_vault::pki::Pki::open(data)
+        .and_then(|pki| pki.server_key_held())
+        .ok()
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,7 +605,11 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let (data, _) = DataDir::open_or_init(&parent.path().join("data")).unwrap();
         rampart_vault::pki::Pki::open_or_init(&data).unwrap();
-        let assets = inventory(Some(&data));
+        let assets = inventory(Some(&data), server_key_held(&data));
+        assert_eq!(
+            server_key_held(&data),
+            Some(rampart_vault::pki::ServerKeyStore::File)
+        );
         let find = |id: &str| assets.iter().find(|a| a.id == id).unwrap();
         assert_eq!(find("crypto/key/device").location, location::ENCRYPTED_FILE);
         assert_eq!(find("crypto/key/ca").location, location::ENCRYPTED_FILE);

@@ -72,6 +72,9 @@ pub struct ReportInputs<'a> {
     pub audit: &'a rampart_audit::AuditStore,
     /// The data directory.
     pub data: &'a rampart_vault::DataDir,
+    /// Where the TLS server key is held: the running gateway's, found at its start; for a
+    /// stopped one, the key file's, else the configured place its first start will use.
+    pub tls_key: Option<rampart_vault::pki::ServerKeyStore>,
 }
 
 /// Builds the report from the running component. Blocking (reads the audit trail for the
@@ -106,6 +109,7 @@ pub(crate) fn build(state: &AppState) -> ConfigReport {
         audit: &services.audit,
         data: &services.data,
         launched_slot: services.launched_slot,
+        tls_key: services.gateway.tls_key_held(),
     })
 }
 
@@ -557,10 +561,7 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
          or tpm (sealed in a TPM 2.0); none before the first start of this release",
         &["CR 4.1", "CR 1.5 RE 1", "CR 1.9 RE 1", "CR 1.14 RE 1"],
     );
-    let tls_key = rampart_vault::pki::Pki::open(inputs.data)
-        .and_then(|pki| pki.server_key_held())
-        .ok()
-        .flatten();
+    let tls_key = inputs.tls_key;
     let memory = rampart_vault::memory::status();
     s.add(
         "process.memory_protected",

@@ -476,7 +476,10 @@ pub(crate) async fn crypto(
 ) -> ApiResult<Json<Vec<crate::crypto_inventory::CryptoAsset>>> {
     let state2 = Arc::clone(&state);
     let assets = tokio::task::spawn_blocking(move || {
-        crate::crypto_inventory::inventory(Some(&state2.services.data))
+        crate::crypto_inventory::inventory(
+            Some(&state2.services.data),
+            state2.services.gateway.tls_key_held(),
+        )
     })
     .await?;
     Ok(Json(assets))

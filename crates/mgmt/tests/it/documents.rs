@@ -409,7 +409,10 @@ async fn the_crypto_inventory_is_served_to_viewers_and_its_cbom_is_valid_cyclone
         }
     }
 
-    let inventory = rampart_mgmt::crypto_inventory::inventory(Some(&h.data));
+    let inventory = rampart_mgmt::crypto_inventory::inventory(
+        Some(&h.data),
+        rampart_mgmt::crypto_inventory::server_key_held(&h.data),
+    );
     let cbom = rampart_mgmt::crypto_inventory::to_cyclonedx(&inventory);
     let found = errors(&cyclonedx_validator(), &cbom);
     assert!(found.is_empty(), "{found:#?}");

@@ -133,6 +133,15 @@ pub(crate) fn report(
         identity: &identity,
         audit: &component.audit,
         data: &component.data,
+        // The key file's place; before the first start, the one the start will use.
+        tls_key: rampart_mgmt::crypto_inventory::server_key_held(&component.data).or(Some(
+            match config.vault.tls_key {
+                rampart_vault::pki::ServerKeyStore::Recorded => {
+                    rampart_vault::pki::ServerKeyStore::File
+                }
+                configured => configured,
+            },
+        )),
     });
     drop(identity);
     component.close()?;

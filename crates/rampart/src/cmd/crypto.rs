@@ -37,7 +37,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         Some(path) => Some(DataDir::open(path).map_err(|e| BadInput(format!("--data: {e}")))?),
         None => None,
     };
-    let assets = crypto_inventory::inventory(data.as_ref());
+    let server_key = data.as_ref().and_then(crypto_inventory::server_key_held);
+    let assets = crypto_inventory::inventory(data.as_ref(), server_key);
     let text = match args.format {
         Format::Table => crypto_inventory::to_table(&assets),
         Format::Json => serde_json::to_string_pretty(&crypto_inventory::to_json(&assets))? + "\n",
