@@ -55,13 +55,19 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
 
 async fn run_one(context: &Context, target: &Target, spec: &'static CheckSpec) -> CheckResult {
     let started = Instant::now();
-    let finding = match tokio::time::timeout(spec.bound, dispatch(context, target, spec)).await {
+    // A storm's bound follows the storm's duration, which the user may set.
+    let bound = if spec.is_storm() {
+        context.robustness.storm_bound()
+    } else {
+        spec.bound
+    };
+    let finding = match tokio::time::timeout(bound, dispatch(context, target, spec)).await {
         Ok(finding) => finding,
         Err(_) => Finding::new(
             Outcome::NotTested,
             format!(
                 "abandoned at its bound of {} s before it could decide",
-                spec.bound.as_secs()
+                bound.as_secs()
             ),
         ),
     };
@@ -73,7 +79,7 @@ async fn run_one(context: &Context, target: &Target, spec: &'static CheckSpec) -
         observation: finding.observation,
         details: finding.details,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        bound_ms: u64::try_from(spec.bound.as_millis()).unwrap_or(u64::MAX),
+        bound_ms: u64::try_from(bound.as_millis()).unwrap_or(u64::MAX),
     }
 }
 

@@ -34,16 +34,6 @@ pub(crate) enum Flood {
     Syn,
 }
 
-impl Flood {
-    fn rate(self) -> u32 {
-        match self {
-            Flood::Udp => UDP_RATE,
-            Flood::Icmp => ICMP_RATE,
-            Flood::Syn => SYN_RATE,
-        }
-    }
-}
-
 /// The socket a flood sends on, and where to: opened before the monitor starts, so a
 /// missing privilege is reported before anything is sent.
 pub(crate) struct FloodSocket {
@@ -104,9 +94,8 @@ fn route_source(destination: SocketAddrV4) -> io::Result<Ipv4Addr> {
     }
 }
 
-/// Sends the flood until `until`: batches every 10 ms at the flood's rate.
-pub(crate) async fn run(socket: FloodSocket, until: Instant) -> StormReport {
-    let rate = socket.flood.rate();
+/// Sends the flood until `until`: batches every 10 ms, `rate` packets a second.
+pub(crate) async fn run(socket: FloodSocket, until: Instant, rate: u32) -> StormReport {
     let per_batch = (rate / BATCHES_PER_SECOND).max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / BATCHES_PER_SECOND);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -160,12 +149,12 @@ pub(crate) async fn run(socket: FloodSocket, until: Instant) -> StormReport {
     }
     let what = match socket.flood {
         Flood::Udp => format!(
-            "{sent} UDP datagrams of 64 bytes at {UDP_RATE}/s to port {}",
+            "{sent} UDP datagrams of 64 bytes at {rate}/s to port {}",
             socket.destination.port()
         ),
-        Flood::Icmp => format!("{sent} ICMP echo requests at {ICMP_RATE}/s"),
+        Flood::Icmp => format!("{sent} ICMP echo requests at {rate}/s"),
         Flood::Syn => format!(
-            "{sent} TCP SYN segments at {SYN_RATE}/s to port {} from {}",
+            "{sent} TCP SYN segments at {rate}/s to port {} from {}",
             socket.destination.port(),
             socket.source
         ),

@@ -4,7 +4,8 @@
 //! every 100 ms — in the manner of `ISASecure`'s communication robustness testing.
 //!
 //! Each storm check runs the same way: the monitor starts and measures the unloaded
-//! latency for [`BASELINE`]; the storm runs for [`STORM_DURATION`] (and drains); the
+//! latency for [`BASELINE`]; the storm runs for [`STORM_DURATION`] or the user's duration,
+//! at its default rate ([`STORM_RATES`]) or the user's (and drains); the
 //! monitor goes on until the essential function has recovered (three polls in a row within
 //! the latency limit) or [`RECOVERY_WAIT`] has passed; then one fresh session tells
 //! whether the target is still up. Met when no poll was missed, the p99 latency under load
@@ -32,8 +33,12 @@ use storms::{StormReport, StormTarget};
 
 /// How long the unloaded latency is measured before a storm.
 pub(crate) const BASELINE: Duration = Duration::from_secs(5);
-/// How long each storm lasts.
+/// How long each storm lasts unless the user sets it ([`RobustnessOptions::duration`]).
 pub const STORM_DURATION: Duration = Duration::from_secs(10);
+/// The shortest and the longest storm a user may set, in seconds.
+pub const STORM_DURATION_RANGE: std::ops::RangeInclusive<u64> = 1..=60;
+/// How many times its default rate a user may set a storm to: every storm stays bounded.
+pub const MAX_RATE_FACTOR: u32 = 10;
 /// How long the monitor waits for the essential function to recover after a storm.
 pub(crate) const RECOVERY_WAIT: Duration = Duration::from_secs(10);
 /// The most the p99 latency under load may exceed the unloaded p99, as a factor.
@@ -57,6 +62,128 @@ pub struct RobustnessOptions {
     /// tester's interface): the target's per-source limits then see the storm apart from
     /// the essential function's client, as they would see an attacker apart from the HMI.
     pub storm_from: Option<IpAddr>,
+    /// How long each storm lasts ([`STORM_DURATION`] when `None`; checked by
+    /// [`StormSettings::duration`]).
+    pub duration: Option<Duration>,
+    /// Rates set by the user, by storm check id (checked by [`StormSettings::rate`]); the
+    /// others run at their defaults ([`STORM_RATES`]).
+    pub rates: std::collections::BTreeMap<String, u32>,
+}
+
+/// Each storm check's default rate and what the rate counts.
+pub const STORM_RATES: [(&str, u32, &str); 8] = [
+    (
+        "storm-connections",
+        storms::CONNECTION_RATE,
+        "connection attempts a second",
+    ),
+    (
+        "storm-tls-handshakes",
+        storms::HANDSHAKE_RATE,
+        "TLS handshakes a second",
+    ),
+    (
+        "storm-slow-requests",
+        storms::SLOW_CONNECTIONS,
+        "slow connections (opened 10 a second)",
+    ),
+    (
+        "storm-malformed-frames",
+        storms::MALFORMED_RATE,
+        "malformed frames a second",
+    ),
+    (
+        "storm-pipelined-requests",
+        storms::PIPELINE_BURSTS_PER_SECOND,
+        "bursts of 16 reads a second per session",
+    ),
+    (
+        "storm-udp-flood",
+        floods::UDP_RATE,
+        "UDP datagrams a second",
+    ),
+    (
+        "storm-icmp-flood",
+        floods::ICMP_RATE,
+        "ICMP echo requests a second",
+    ),
+    (
+        "storm-syn-flood",
+        floods::SYN_RATE,
+        "TCP SYN segments a second",
+    ),
+];
+
+/// Checks of the storm settings a user gives.
+pub struct StormSettings;
+
+impl StormSettings {
+    /// A storm duration of `seconds`.
+    ///
+    /// # Errors
+    /// A message naming the allowed range.
+    pub fn duration(seconds: u64) -> Result<Duration, String> {
+        if STORM_DURATION_RANGE.contains(&seconds) {
+            Ok(Duration::from_secs(seconds))
+        } else {
+            Err(format!(
+                "{seconds} s: a storm lasts {} to {} s",
+                STORM_DURATION_RANGE.start(),
+                STORM_DURATION_RANGE.end()
+            ))
+        }
+    }
+
+    /// A rate `CHECK=N` for one storm check: N from 1 to [`MAX_RATE_FACTOR`] times the
+    /// check's default.
+    ///
+    /// # Errors
+    /// A message naming the storm checks, or the allowed range of N and what it counts.
+    pub fn rate(text: &str) -> Result<(String, u32), String> {
+        let (id, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?}: expected CHECK=N, e.g. storm-connections=200"))?;
+        let (id, default, unit) = STORM_RATES
+            .iter()
+            .find(|(known, _, _)| *known == id.trim())
+            .ok_or_else(|| {
+                let known: Vec<&str> = STORM_RATES.iter().map(|(k, _, _)| *k).collect();
+                format!("{id:?} is not a storm check ({})", known.join(", "))
+            })?;
+        let most = default.saturating_mul(MAX_RATE_FACTOR);
+        let rate = value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=most).contains(n))
+            .ok_or_else(|| {
+                format!("{id}={value}: N counts {unit}, from 1 to {most} (default {default})")
+            })?;
+        Ok(((*id).to_owned(), rate))
+    }
+}
+
+impl RobustnessOptions {
+    /// How long each storm lasts.
+    pub(crate) fn storm_duration(&self) -> Duration {
+        self.duration.unwrap_or(STORM_DURATION)
+    }
+
+    /// The bound of a storm check: [`STORM_BOUND`] for a storm of [`STORM_DURATION`],
+    /// longer or shorter with the storm.
+    pub(crate) fn storm_bound(&self) -> Duration {
+        STORM_BOUND.saturating_sub(STORM_DURATION) + self.storm_duration()
+    }
+
+    /// The rate of the storm check `id`: the user's, else its default.
+    fn storm_rate(&self, id: &str) -> u32 {
+        self.rates.get(id).copied().unwrap_or_else(|| {
+            STORM_RATES
+                .iter()
+                .find(|(known, _, _)| *known == id)
+                .map_or(1, |(_, default, _)| *default)
+        })
+    }
 }
 
 impl EssentialFunction {
@@ -87,6 +214,22 @@ pub(crate) enum Storm {
     Malformed,
     Pipelined,
     Flood(floods::Flood),
+}
+
+impl Storm {
+    /// The id of the check that runs this storm.
+    fn check_id(self) -> &'static str {
+        match self {
+            Storm::Connections => "storm-connections",
+            Storm::Handshakes => "storm-tls-handshakes",
+            Storm::SlowRequests => "storm-slow-requests",
+            Storm::Malformed => "storm-malformed-frames",
+            Storm::Pipelined => "storm-pipelined-requests",
+            Storm::Flood(floods::Flood::Udp) => "storm-udp-flood",
+            Storm::Flood(floods::Flood::Icmp) => "storm-icmp-flood",
+            Storm::Flood(floods::Flood::Syn) => "storm-syn-flood",
+        }
+    }
 }
 
 /// Runs `storm` against `target` while the monitor watches the plan's essential function.
@@ -123,15 +266,16 @@ pub(crate) async fn storm(context: &Context, target: &Target, storm: Storm) -> F
     };
     tokio::time::sleep(BASELINE).await;
     let storm_start = monitor.elapsed();
-    let until = Instant::now() + STORM_DURATION;
+    let until = Instant::now() + context.robustness.storm_duration();
+    let rate = context.robustness.storm_rate(storm.check_id());
     let report = match storm {
-        Storm::Connections => storms::connections(&storm_target, until).await,
-        Storm::Handshakes => storms::handshakes(&storm_target, until).await,
-        Storm::SlowRequests => storms::slow_requests(&storm_target, until).await,
-        Storm::Malformed => storms::malformed(&storm_target, until).await,
-        Storm::Pipelined => storms::pipelined(&storm_target, until).await,
+        Storm::Connections => storms::connections(&storm_target, until, rate).await,
+        Storm::Handshakes => storms::handshakes(&storm_target, until, rate).await,
+        Storm::SlowRequests => storms::slow_requests(&storm_target, until, rate).await,
+        Storm::Malformed => storms::malformed(&storm_target, until, rate).await,
+        Storm::Pipelined => storms::pipelined(&storm_target, until, rate).await,
         Storm::Flood(_) => match flood {
-            Some(socket) => floods::run(socket, until).await,
+            Some(socket) => floods::run(socket, until, rate).await,
             None => StormReport {
                 summary: "no socket to flood from".to_owned(),
                 details: Map::new(),
@@ -282,5 +426,48 @@ fn judge(j: Judged<'_>) -> Finding {
         outcome,
         observation,
         details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storm_settings_are_bounded_and_name_what_is_wrong() {
+        assert_eq!(StormSettings::duration(1), Ok(Duration::from_secs(1)));
+        assert_eq!(StormSettings::duration(60), Ok(Duration::from_secs(60)));
+        assert!(
+            StormSettings::duration(0)
+                .unwrap_err()
+                .contains("1 to 60 s")
+        );
+        assert_eq!(
+            StormSettings::rate(" storm-syn-flood = 20000 "),
+            Ok(("storm-syn-flood".to_owned(), 20_000))
+        );
+        let err = StormSettings::rate("storm-syn-flood=20001").unwrap_err();
+        assert!(err.contains("from 1 to 20000 (default 2000)"), "{err}");
+        assert!(StormSettings::rate("storm-connections=0").is_err());
+        assert!(StormSettings::rate("storm-connections=x").is_err());
+        // Every storm check of the registry has a rate, and nothing else does.
+        let storms: Vec<&str> = crate::checks::CHECKS
+            .iter()
+            .filter(|c| c.is_storm())
+            .map(|c| c.id)
+            .collect();
+        let rated: Vec<&str> = STORM_RATES.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(storms, rated);
+    }
+
+    #[test]
+    fn a_storms_bound_follows_its_duration() {
+        let mut options = RobustnessOptions::default();
+        assert_eq!(options.storm_bound(), STORM_BOUND);
+        options.duration = Some(Duration::from_secs(60));
+        assert_eq!(options.storm_bound(), Duration::from_secs(90));
+        assert_eq!(options.storm_rate("storm-connections"), 100);
+        options.rates.insert("storm-connections".into(), 7);
+        assert_eq!(options.storm_rate("storm-connections"), 7);
     }
 }

@@ -37,14 +37,14 @@ pub(crate) const HOLD: Duration = Duration::from_secs(2);
 pub(crate) const HANDSHAKE_RATE: u32 = 25;
 const HANDSHAKES_IN_PROGRESS: usize = 8;
 /// Slow connections opened (10 a second), each sending one byte a second.
-pub(crate) const SLOW_CONNECTIONS: usize = 64;
+pub(crate) const SLOW_CONNECTIONS: u32 = 64;
 /// Malformed frames a second in all, over this many sessions.
 pub(crate) const MALFORMED_RATE: u32 = 100;
 const MALFORMED_SESSIONS: usize = 4;
 /// Pipelined sessions, requests per burst and bursts a second per session.
 pub(crate) const PIPELINE_SESSIONS: usize = 4;
 pub(crate) const PIPELINE_BURST: usize = 16;
-const PIPELINE_BURSTS_PER_SECOND: u32 = 6;
+pub(crate) const PIPELINE_BURSTS_PER_SECOND: u32 = 6;
 /// The longest a storm waits for one answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(1);
 
@@ -214,9 +214,10 @@ pub(crate) struct StormReport {
     pub(crate) problems: Vec<String>,
 }
 
-/// Connection attempts at [`CONNECTION_RATE`], each held open for [`HOLD`] without a byte
+/// Connection attempts at `rate` a second ([`CONNECTION_RATE`] by default), each held open
+/// for [`HOLD`] without a byte
 /// sent, at most [`MAX_HELD`] at once.
-pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormReport {
+pub(crate) async fn connections(storm: &StormTarget, until: Instant, rate: u32) -> StormReport {
     let counters = Counters::new(&[
         "attempts",
         "established",
@@ -225,7 +226,7 @@ pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormRep
         "closed_by_target",
         "skipped_at_cap",
     ]);
-    let abandoned = paced(CONNECTION_RATE, MAX_HELD, until, &counters, {
+    let abandoned = paced(rate, MAX_HELD, until, &counters, {
         let storm = storm.clone();
         move |counters: Arc<Counters>| {
             let storm = storm.clone();
@@ -251,7 +252,7 @@ pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormRep
     details.insert("abandoned".into(), json!(abandoned));
     StormReport {
         summary: format!(
-            "{} connection attempts at {CONNECTION_RATE}/s, each held {} s ({} established, {} \
+            "{} connection attempts at {rate}/s, each held {} s ({} established, {} \
              refused, {} closed by the target while held)",
             counters.get("attempts"),
             HOLD.as_secs(),
@@ -264,10 +265,10 @@ pub(crate) async fn connections(storm: &StormTarget, until: Instant) -> StormRep
     }
 }
 
-/// Full TLS handshakes at [`HANDSHAKE_RATE`], closed at once.
-pub(crate) async fn handshakes(storm: &StormTarget, until: Instant) -> StormReport {
+/// Full TLS handshakes at `rate` a second ([`HANDSHAKE_RATE`] by default), closed at once.
+pub(crate) async fn handshakes(storm: &StormTarget, until: Instant, rate: u32) -> StormReport {
     let counters = Counters::new(&["attempts", "completed", "refused", "skipped_at_cap"]);
-    let abandoned = paced(HANDSHAKE_RATE, HANDSHAKES_IN_PROGRESS, until, &counters, {
+    let abandoned = paced(rate, HANDSHAKES_IN_PROGRESS, until, &counters, {
         let storm = storm.clone();
         move |counters: Arc<Counters>| {
             let storm = storm.clone();
@@ -287,7 +288,7 @@ pub(crate) async fn handshakes(storm: &StormTarget, until: Instant) -> StormRepo
     details.insert("abandoned".into(), json!(abandoned));
     StormReport {
         summary: format!(
-            "{} TLS handshakes at {HANDSHAKE_RATE}/s ({} completed by the client, {} refused \
+            "{} TLS handshakes at {rate}/s ({} completed by the client, {} refused \
              or failed)",
             counters.get("attempts"),
             counters.get("completed"),
@@ -329,9 +330,14 @@ fn slow_bytes(storm: &StormTarget) -> Result<(bool, Vec<u8>), String> {
     })
 }
 
-/// [`SLOW_CONNECTIONS`] connections opened at 10 a second, each sending one byte a second
-/// of a request it never finishes (slowloris): how many the target closes, and when.
-pub(crate) async fn slow_requests(storm: &StormTarget, until: Instant) -> StormReport {
+/// `connections` ([`SLOW_CONNECTIONS`] by default) opened at 10 a second (more a second when
+/// there are more, so that all are open within about 6 s), each sending one byte a second of
+/// a request it never finishes (slowloris): how many the target closes, and when.
+pub(crate) async fn slow_requests(
+    storm: &StormTarget,
+    until: Instant,
+    connections: u32,
+) -> StormReport {
     let (over_tls, bytes) = match slow_bytes(storm) {
         Ok(b) => b,
         Err(e) => {
@@ -346,8 +352,12 @@ pub(crate) async fn slow_requests(storm: &StormTarget, until: Instant) -> StormR
     let closed_after = Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
     let bytes = Arc::new(bytes);
     let mut tasks = JoinSet::new();
-    let mut tick = ticker(10);
-    for _ in 0..SLOW_CONNECTIONS {
+    let mut tick = ticker(if connections <= SLOW_CONNECTIONS {
+        10
+    } else {
+        connections.div_ceil(6)
+    });
+    for _ in 0..connections {
         tick.tick().await;
         if Instant::now() >= until {
             break;
@@ -450,7 +460,7 @@ pub(crate) fn malformed_frames() -> Vec<(&'static str, Vec<u8>)> {
 
 /// Malformed frames at [`MALFORMED_RATE`] over Modbus sessions (reopened when the target
 /// closes one): every answer must be an exception or a close, never data.
-pub(crate) async fn malformed(storm: &StormTarget, until: Instant) -> StormReport {
+pub(crate) async fn malformed(storm: &StormTarget, until: Instant, rate: u32) -> StormReport {
     let counters = Counters::new(&[
         "sent",
         "exceptions",
@@ -462,7 +472,7 @@ pub(crate) async fn malformed(storm: &StormTarget, until: Instant) -> StormRepor
     ]);
     let frames = Arc::new(malformed_frames());
     let mut tasks = JoinSet::new();
-    let per_session = (MALFORMED_RATE / u32::try_from(MALFORMED_SESSIONS).unwrap_or(1)).max(1);
+    let per_session = (rate / u32::try_from(MALFORMED_SESSIONS).unwrap_or(1)).max(1);
     for offset in 0..MALFORMED_SESSIONS {
         let storm = storm.clone();
         let counters = Arc::clone(&counters);
@@ -521,7 +531,7 @@ pub(crate) async fn malformed(storm: &StormTarget, until: Instant) -> StormRepor
     let data = counters.get("data");
     StormReport {
         summary: format!(
-            "{} malformed frames at {MALFORMED_RATE}/s over {MALFORMED_SESSIONS} sessions: {} \
+            "{} malformed frames at {rate}/s over {MALFORMED_SESSIONS} sessions: {} \
              exceptions, {} closes, {} unanswered, {data} answered with data",
             counters.get("sent"),
             counters.get("exceptions"),
@@ -539,7 +549,11 @@ pub(crate) async fn malformed(storm: &StormTarget, until: Instant) -> StormRepor
 
 /// [`PIPELINE_SESSIONS`] sessions each sending bursts of [`PIPELINE_BURST`] pipelined reads
 /// (one write), reading the answers before the next burst.
-pub(crate) async fn pipelined(storm: &StormTarget, until: Instant) -> StormReport {
+pub(crate) async fn pipelined(
+    storm: &StormTarget,
+    until: Instant,
+    bursts_per_second: u32,
+) -> StormReport {
     let counters = Counters::new(&[
         "sent",
         "answered",
@@ -553,7 +567,7 @@ pub(crate) async fn pipelined(storm: &StormTarget, until: Instant) -> StormRepor
         let storm = storm.clone();
         let counters = Arc::clone(&counters);
         tasks.spawn(async move {
-            let mut tick = ticker(PIPELINE_BURSTS_PER_SECOND);
+            let mut tick = ticker(bursts_per_second);
             let mut session: Option<Box<dyn Session>> = None;
             let mut tid = u16::try_from(session_index)
                 .unwrap_or(0)
@@ -592,8 +606,8 @@ pub(crate) async fn pipelined(storm: &StormTarget, until: Instant) -> StormRepor
     details.insert("abandoned".into(), json!(abandoned));
     StormReport {
         summary: format!(
-            "{} pipelined reads in bursts of {PIPELINE_BURST} over {PIPELINE_SESSIONS} sessions: \
-             {} answered ({} with an exception), {} unanswered",
+            "{} pipelined reads in bursts of {PIPELINE_BURST}, {bursts_per_second} bursts a second \
+             over {PIPELINE_SESSIONS} sessions: {} answered ({} with an exception), {} unanswered",
             counters.get("sent"),
             counters.get("answered"),
             counters.get("exceptions"),

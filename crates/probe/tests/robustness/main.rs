@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use rampart_probe::robustness::StormSettings;
 use rampart_probe::{
     ClientIdentity, EssentialFunction, Evidence, Outcome, Plan, PlanError, RobustnessOptions,
     Target,
@@ -196,6 +197,7 @@ async fn rampart_keeps_its_essential_function_under_storms() {
             monitor: Some(register_of(&secure)),
             monitor_identity: Some(identity("operator")),
             storm_from: Some(STORM_FROM.parse().unwrap()),
+            ..RobustnessOptions::default()
         },
     )
     .unwrap();
@@ -323,6 +325,7 @@ async fn a_fragile_plc_loses_its_essential_function_in_a_connection_storm() {
             monitor: Some(register_of(&modbus_plc)),
             monitor_identity: None,
             storm_from: Some(STORM_FROM.parse().unwrap()),
+            ..RobustnessOptions::default()
         },
     )
     .unwrap();
@@ -375,6 +378,7 @@ async fn rampart_keeps_its_essential_function_under_udp_icmp_and_syn_floods() {
             monitor: Some(register_of(&secure)),
             monitor_identity: Some(operator),
             storm_from: Some(STORM_FROM.parse().unwrap()),
+            ..RobustnessOptions::default()
         },
     )
     .unwrap();
@@ -408,4 +412,45 @@ async fn rampart_keeps_its_essential_function_under_udp_icmp_and_syn_floods() {
         }
     }
     gw.gateway.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_runs_at_the_rate_and_for_the_time_the_user_sets() {
+    let _serial = SERIAL.lock().await;
+    let plc = FragilePlc::start();
+    let modbus_plc = target(&format!("modbus://{}", plc.addr));
+    let (check, rate) = StormSettings::rate("storm-connections=40").unwrap();
+    let plan = Plan::with_robustness(
+        vec![modbus_plc.clone()],
+        Some(&names(&["storm-connections"])),
+        true,
+        None,
+        RobustnessOptions {
+            monitor: Some(register_of(&modbus_plc)),
+            storm_from: Some(STORM_FROM.parse().unwrap()),
+            duration: Some(StormSettings::duration(2).unwrap()),
+            rates: [(check, rate)].into_iter().collect(),
+            ..RobustnessOptions::default()
+        },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let evidence = run(&plan).await;
+    let check = &evidence.checks[0];
+    // 40 attempts a second for 2 s (the default is 100 a second for 10 s).
+    let attempts = check.details["storm"]["attempts"].as_u64().unwrap();
+    assert!(
+        (60..=90).contains(&attempts),
+        "{attempts}: {}",
+        check.observation
+    );
+    assert!(
+        check.observation.contains("at 40/s"),
+        "{}",
+        check.observation
+    );
+    // The bound follows the duration: 8 s shorter than the default storm's 40 s.
+    assert_eq!(check.bound_ms, 32_000);
+    assert!(check.elapsed_ms < check.bound_ms, "{}", check.elapsed_ms);
+    assert!(started.elapsed() < Duration::from_secs(32));
 }

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use rampart_probe::robustness::StormSettings;
 use rampart_probe::{
     ClientIdentity, EssentialFunction, LoginAccount, Plan, RobustnessOptions, Target,
 };
@@ -69,6 +70,15 @@ pub(crate) struct Args {
     /// facing the target), so the target's per-source limits see them apart from the monitor.
     #[arg(long, value_name = "IP")]
     storm_from: Option<std::net::IpAddr>,
+    /// How long each storm lasts, in seconds (1-60; default 10). The storm checks' bounds
+    /// follow it. Needs --intrusive.
+    #[arg(long, value_name = "SECONDS", requires = "intrusive")]
+    storm_duration: Option<u64>,
+    /// The rate of one storm check, CHECK=N (repeatable), e.g. storm-connections=200: N
+    /// counts what the check sends (see docs/probe.md), from 1 to 10 times its default.
+    /// Needs --intrusive.
+    #[arg(long, value_name = "CHECK=N", requires = "intrusive")]
+    storm_rate: Vec<String>,
     /// A throw-away account of the https:// targets for the intrusive login checks: its
     /// failed login is compared with a non-existent user's (https-authenticator-feedback) and
     /// https-lockout sends it wrong passwords until it locks — it LOCKS the account. The
@@ -175,6 +185,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
             monitor,
             monitor_identity,
             storm_from: args.storm_from,
+            duration: args
+                .storm_duration
+                .map(StormSettings::duration)
+                .transpose()
+                .map_err(|e| BadInput(format!("--storm-duration: {e}")))?,
+            rates: args
+                .storm_rate
+                .iter()
+                .map(|r| StormSettings::rate(r))
+                .collect::<Result<_, _>>()
+                .map_err(|e| BadInput(format!("--storm-rate: {e}")))?,
         },
     )
     .map_err(|e| BadInput(e.to_string()))?;

@@ -114,6 +114,51 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
             ],
             "/nonexistent.toml",
         ),
+        (
+            vec!["probe", "modbus://127.0.0.1:1", "--storm-duration", "5"],
+            "--intrusive",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--storm-duration",
+                "61",
+            ],
+            "--storm-duration: 61 s: a storm lasts 1 to 60 s",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--storm-rate",
+                "storm-connections=1001",
+            ],
+            "--storm-rate: storm-connections=1001: N counts connection attempts a second, from 1 \
+             to 1000 (default 100)",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--storm-rate",
+                "tls-versions=5",
+            ],
+            "\"tls-versions\" is not a storm check (storm-connections, ",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--storm-rate",
+                "storm-syn-flood",
+            ],
+            "expected CHECK=N",
+        ),
     ] {
         let out = rampart(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
