@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn storm_settings_are_bounded_and_name_what_is_wrong() {
         assert_eq!(StormSettings::duration(1), Ok(Duration::from_secs(1)));
-        assert_eq!(StormSettings::duration(60), Ok(Duration::from_secs(60)));
+        assert_eq!(StormSettings::duration(60), Ok(Duration::from_mins(1)));
         assert!(
             StormSettings::duration(0)
                 .unwrap_err()
@@ -464,7 +464,7 @@ mod tests {
     fn a_storms_bound_follows_its_duration() {
         let mut options = RobustnessOptions::default();
         assert_eq!(options.storm_bound(), STORM_BOUND);
-        options.duration = Some(Duration::from_secs(60));
+        options.duration = Some(Duration::from_mins(1));
         assert_eq!(options.storm_bound(), Duration::from_secs(90));
         assert_eq!(options.storm_rate("storm-connections"), 100);
         options.rates.insert("storm-connections".into(), 7);
