@@ -302,6 +302,26 @@ impl FragilePlc {
     }
 }
 
+impl FragilePlc {
+    /// A plan of `storm-connections` against this PLC, watched through it, sent from
+    /// [`STORM_FROM`]; `options` gives the rest.
+    fn connection_storm(&self, options: RobustnessOptions) -> Plan {
+        let modbus_plc = target(&format!("modbus://{}", self.addr));
+        Plan::with_robustness(
+            vec![modbus_plc.clone()],
+            Some(&names(&["storm-connections"])),
+            true,
+            None,
+            RobustnessOptions {
+                monitor: Some(register_of(&modbus_plc)),
+                storm_from: Some(STORM_FROM.parse().unwrap()),
+                ..options
+            },
+        )
+        .unwrap()
+    }
+}
+
 impl Drop for FragilePlc {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -315,21 +335,7 @@ impl Drop for FragilePlc {
 async fn a_fragile_plc_loses_its_essential_function_in_a_connection_storm() {
     let _serial = SERIAL.lock().await;
     let plc = FragilePlc::start();
-    let modbus_plc = target(&format!("modbus://{}", plc.addr));
-    let plan = Plan::with_robustness(
-        vec![modbus_plc.clone()],
-        Some(&names(&["storm-connections"])),
-        true,
-        None,
-        RobustnessOptions {
-            monitor: Some(register_of(&modbus_plc)),
-            monitor_identity: None,
-            storm_from: Some(STORM_FROM.parse().unwrap()),
-            ..RobustnessOptions::default()
-        },
-    )
-    .unwrap();
-    let evidence = run(&plan).await;
+    let evidence = run(&plc.connection_storm(RobustnessOptions::default())).await;
     let check = &evidence.checks[0];
     assert_eq!(check.outcome, Outcome::NotMet, "{}", check.observation);
     // Unloaded it answers at once; under the storm polls are missed or far slower.
@@ -418,22 +424,12 @@ async fn rampart_keeps_its_essential_function_under_udp_icmp_and_syn_floods() {
 async fn a_storm_runs_at_the_rate_and_for_the_time_the_user_sets() {
     let _serial = SERIAL.lock().await;
     let plc = FragilePlc::start();
-    let modbus_plc = target(&format!("modbus://{}", plc.addr));
     let (check, rate) = StormSettings::rate("storm-connections=40").unwrap();
-    let plan = Plan::with_robustness(
-        vec![modbus_plc.clone()],
-        Some(&names(&["storm-connections"])),
-        true,
-        None,
-        RobustnessOptions {
-            monitor: Some(register_of(&modbus_plc)),
-            storm_from: Some(STORM_FROM.parse().unwrap()),
-            duration: Some(StormSettings::duration(2).unwrap()),
-            rates: [(check, rate)].into_iter().collect(),
-            ..RobustnessOptions::default()
-        },
-    )
-    .unwrap();
+    let plan = plc.connection_storm(RobustnessOptions {
+        duration: Some(StormSettings::duration(2).unwrap()),
+        rates: [(check, rate)].into_iter().collect(),
+        ..RobustnessOptions::default()
+    });
     let started = std::time::Instant::now();
     let evidence = run(&plan).await;
     let check = &evidence.checks[0];
