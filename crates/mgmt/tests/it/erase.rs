@@ -63,20 +63,10 @@ async fn denials(admin: &Client, permission: &str) -> Vec<Value> {
 
 /// Asks for an approval of `vault.erase` as `requester` and has `approver` approve it.
 async fn approved(requester: &Client, approver: &Client) -> i64 {
-    let asked = requester
-        .post(
-            "/api/v1/approvals",
-            json!({ "permission": "vault.erase", "reason": "decommissioning" }),
-        )
+    let id = requester
+        .ask_approval("vault.erase", "decommissioning")
         .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
-    let id = asked.json()["id"].as_i64().unwrap();
-    let r = approver
-        .post(
-            &format!("/api/v1/approvals/{id}/approve"),
-            json!({ "note": "checked" }),
-        )
-        .await;
+    let r = approver.approve(id, "checked").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     id
 }
@@ -107,20 +97,8 @@ async fn one_administrator_alone_cannot_erase_at_the_lowest_hardening_level() {
         "the refusal is audited: {refused:?}"
     );
     // The requester cannot approve its own request.
-    let asked = admin
-        .post(
-            "/api/v1/approvals",
-            json!({ "permission": "vault.erase", "reason": "decommissioning" }),
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
-    let id = asked.json()["id"].as_i64().unwrap();
-    let r = admin
-        .post(
-            &format!("/api/v1/approvals/{id}/approve"),
-            json!({ "note": "" }),
-        )
-        .await;
+    let id = admin.ask_approval("vault.erase", "decommissioning").await;
+    let r = admin.approve(id, "").await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     // Its own, still pending request does not open the route either.
     let mut own = admin.clone();
@@ -143,14 +121,7 @@ async fn viewers_and_operators_can_neither_ask_nor_approve_nor_erase() {
     let viewer = h.user(&admin, "viewer1", "viewer").await;
     let operator = h.user(&admin, "operator1", "operator").await;
     let engineer = h.user(&admin, "engineer1", "engineer").await;
-    let asked = admin
-        .post(
-            "/api/v1/approvals",
-            json!({ "permission": "vault.erase", "reason": "decommissioning" }),
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
-    let id = asked.json()["id"].as_i64().unwrap();
+    let id = admin.ask_approval("vault.erase", "decommissioning").await;
     for (who, client) in [
         ("viewer", &viewer),
         ("operator", &operator),
@@ -167,12 +138,7 @@ async fn viewers_and_operators_can_neither_ask_nor_approve_nor_erase() {
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.text());
-        let r = client
-            .post(
-                &format!("/api/v1/approvals/{id}/approve"),
-                json!({ "note": "" }),
-            )
-            .await;
+        let r = client.approve(id, "").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.text());
     }
     assert_eq!(hook.calls.load(Ordering::SeqCst), 0);

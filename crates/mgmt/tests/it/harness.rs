@@ -332,6 +332,28 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// Asks for a second administrator's approval of `permission` (the request must be
+    /// created) and returns its id.
+    pub(crate) async fn ask_approval(&self, permission: &str, reason: &str) -> i64 {
+        let asked = self
+            .post(
+                "/api/v1/approvals",
+                serde_json::json!({ "permission": permission, "reason": reason }),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
+        asked.json()["id"].as_i64().unwrap()
+    }
+
+    /// Approves the request `id` with `note`: the answer, for the caller to check.
+    pub(crate) async fn approve(&self, id: i64, note: &str) -> Answer {
+        self.post(
+            &format!("/api/v1/approvals/{id}/approve"),
+            serde_json::json!({ "note": note }),
+        )
+        .await
+    }
+
     pub(crate) async fn put(&self, path: &str, body: Value) -> Answer {
         self.send(Method::PUT, path, Some(body)).await
     }

@@ -134,28 +134,11 @@ async fn with_dual_approval_a_second_administrator_must_approve() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.json()["error"]["code"], "approval-required");
-    let asked = admin
-        .post(
-            "/api/v1/approvals",
-            json!({ "permission": "policy.apply", "reason": "halve the rate" }),
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
-    let id = asked.json()["id"].as_i64().unwrap();
+    let id = admin.ask_approval("policy.apply", "halve the rate").await;
     // Nobody approves their own request.
-    let r = admin
-        .post(
-            &format!("/api/v1/approvals/{id}/approve"),
-            json!({ "note": "" }),
-        )
-        .await;
+    let r = admin.approve(id, "").await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
-    let r = second
-        .post(
-            &format!("/api/v1/approvals/{id}/approve"),
-            json!({ "note": "checked" }),
-        )
-        .await;
+    let r = second.approve(id, "checked").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["state"], "approved");
 
