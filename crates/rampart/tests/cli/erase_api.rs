@@ -15,7 +15,7 @@ use rustls::pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
 
 use crate::secrets_at_rest::collector;
-use crate::util::{FREE_PORTS, ok, up};
+use crate::util::{FREE_PORTS, ok, process_token, up};
 
 /// One HTTPS request to the management plane (loopback, verified against the gateway's CA):
 /// the status and the JSON answer.
@@ -73,36 +73,6 @@ fn call(
     (status, json)
 }
 
-/// A process account holding `role` and an API token for it.
-fn token(data: &str, account: &str, role: &str) -> String {
-    ok(&[
-        "user",
-        "add",
-        "--data",
-        data,
-        "--process",
-        account,
-        "--role",
-        role,
-    ]);
-    ok(&[
-        "token",
-        "create",
-        "--data",
-        data,
-        "--account",
-        account,
-        "--role",
-        role,
-        "--label",
-        "erase",
-        "--days",
-        "1",
-    ])
-    .trim()
-    .to_owned()
-}
-
 fn audit_actions(data: &str) -> Vec<Value> {
     serde_json::from_str(&ok(&["audit", "query", "--data", data, "--format", "json"])).unwrap()
 }
@@ -117,9 +87,9 @@ fn an_erase_through_the_api_needs_a_second_administrator_then_destroys_the_direc
     {
         let _up = up(&data, &config);
     }
-    let first = token(&data_s, "decom-a", "admin");
-    let second = token(&data_s, "decom-b", "admin");
-    let operator = token(&data_s, "decom-op", "operator");
+    let first = process_token(&data_s, "decom-a", "admin", "erase");
+    let second = process_token(&data_s, "decom-b", "admin", "erase");
+    let operator = process_token(&data_s, "decom-op", "operator", "erase");
     let ca = dir.path().join("ca.crt");
     std::fs::copy(data.join("pki/ca.crt"), &ca).unwrap();
     let (port, received) = collector(&data);
@@ -251,8 +221,8 @@ fn an_erase_through_the_api_is_refused_when_the_siem_cannot_take_the_trail() {
     {
         let _up = up(&data, &config);
     }
-    let first = token(&data_s, "decom-a", "admin");
-    let second = token(&data_s, "decom-b", "admin");
+    let first = process_token(&data_s, "decom-a", "admin", "erase");
+    let second = process_token(&data_s, "decom-b", "admin", "erase");
     let ca = dir.path().join("ca.crt");
     std::fs::copy(data.join("pki/ca.crt"), &ca).unwrap();
     // A port nobody listens on.

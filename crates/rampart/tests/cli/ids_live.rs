@@ -1,36 +1,7 @@
 //! `rampart ids live` against a gateway started by `rampart up`, with API tokens from
 //! `rampart token create`: who may start a learning window, and the whole round trip.
 
-use crate::util::{ok, rampart, stderr, stdout, up};
-
-fn token(data: &str, account: &str, role: &str) -> String {
-    ok(&[
-        "user",
-        "add",
-        "--data",
-        data,
-        "--process",
-        account,
-        "--role",
-        role,
-    ]);
-    ok(&[
-        "token",
-        "create",
-        "--data",
-        data,
-        "--account",
-        account,
-        "--role",
-        role,
-        "--label",
-        "ids",
-        "--days",
-        "1",
-    ])
-    .trim()
-    .to_owned()
-}
+use crate::util::{ok, process_token, rampart, stderr, stdout, up};
 
 #[test]
 fn ids_live_starts_shows_fetches_and_clears_a_baseline() {
@@ -40,8 +11,8 @@ fn ids_live_starts_shows_fetches_and_clears_a_baseline() {
     std::fs::write(&config, crate::util::FREE_PORTS).unwrap();
     let (_up, url) = up(&data, &config);
     let data_arg = data.to_str().unwrap();
-    let engineer = token(data_arg, "ids-engineer", "engineer");
-    let viewer = token(data_arg, "ids-viewer", "viewer");
+    let engineer = process_token(data_arg, "ids-engineer", "engineer", "ids");
+    let viewer = process_token(data_arg, "ids-viewer", "viewer", "ids");
     let ca = data.join("pki/ca.crt");
     let ca = ca.to_str().unwrap();
     let live = |token: &str, args: &[&str]| {

@@ -185,31 +185,37 @@ pub(crate) fn chromium_screenshot(html: &std::path::Path, png: &std::path::Path)
 /// An API token for an `auditor` process account `assessor` of the data directory `data`
 /// (`rampart user add --process`, `rampart token create`), for `assess --live`.
 pub(crate) fn assessor_token(data: &std::path::Path) -> String {
-    let data = data.to_str().unwrap();
     // Tokens for another account are for process accounts only: one for the assessment.
+    process_token(data.to_str().unwrap(), "assessor", "auditor", "assess")
+}
+
+/// A process account `account` holding `role` in the data directory `data`, and an API token
+/// for it labelled `label`, valid for a day.
+pub(crate) fn process_token(data: &str, account: &str, role: &str, label: &str) -> String {
     ok(&[
         "user",
         "add",
         "--data",
         data,
         "--process",
-        "assessor",
+        account,
         "--role",
-        "auditor",
+        role,
     ]);
-    let token = ok(&[
+    ok(&[
         "token",
         "create",
         "--data",
         data,
         "--account",
-        "assessor",
+        account,
         "--role",
-        "auditor",
+        role,
         "--label",
-        "assess",
+        label,
         "--days",
         "1",
-    ]);
-    token.trim().to_owned()
+    ])
+    .trim()
+    .to_owned()
 }
