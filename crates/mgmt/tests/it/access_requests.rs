@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 use rampart_gateway::config::{AllowList, UntrustedAccess};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::{Answer, Client, Harness, Options, USER_PASSWORD};
 
@@ -45,20 +45,6 @@ fn held(answer: &Answer) -> String {
         format!("/api/v1/access-requests/{id}/status")
     );
     id
-}
-
-async fn events_of(admin: &Client, action: &str) -> Vec<Value> {
-    let page = admin
-        .get("/api/v1/audit?category=access_control&limit=1000")
-        .await
-        .json();
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == action)
-        .cloned()
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,14 +118,14 @@ async fn an_untrusted_login_is_held_until_approved_then_opens_one_session() {
     let again = from(&h, 2).login("ann", USER_PASSWORD, None).await;
     assert_ne!(held(&again), id);
     // All of it is in the trail.
-    let requests = events_of(&admin, "access.request").await;
+    let requests = admin.access_control_events("access.request").await;
     assert!(
         requests.iter().any(|e| e["actor"]["name"] == "ann"
             && e["source_address"] == "127.0.0.2"
             && e["details"]["request"] == id.as_str()),
         "{requests:?}"
     );
-    let approvals = events_of(&admin, "access.approve").await;
+    let approvals = admin.access_control_events("access.approve").await;
     assert!(
         approvals
             .iter()
@@ -176,7 +162,7 @@ async fn a_denied_request_lets_nobody_in() {
     let next = remote.login("ann", USER_PASSWORD, None).await;
     assert_ne!(held(&next), id, "a new request, not the denied one");
     assert!(remote.cookie.is_none());
-    let denials = events_of(&admin, "access.deny").await;
+    let denials = admin.access_control_events("access.deny").await;
     assert!(
         denials
             .iter()
@@ -227,7 +213,7 @@ async fn requests_and_approvals_expire() {
             .unwrap();
         assert_eq!(entry["state"], "expired", "{entry}");
     }
-    let expired = events_of(&admin, "access.expired").await;
+    let expired = admin.access_control_events("access.expired").await;
     for id in [&stale, &unused] {
         assert!(
             expired
@@ -291,7 +277,7 @@ async fn only_someone_else_with_the_permission_on_a_trusted_network_decides() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
-    let refused = events_of(&admin, "request-refused").await;
+    let refused = admin.access_control_events("request-refused").await;
     assert!(
         refused
             .iter()
@@ -377,7 +363,7 @@ async fn a_flood_of_requests_is_capped() {
     let list = admin.get("/api/v1/access-requests").await.json();
     assert_eq!(list.as_array().unwrap().len(), 5);
     // The refusals are audited in aggregate, not one event each.
-    let refused = events_of(&admin, "access.refused").await;
+    let refused = admin.access_control_events("access.refused").await;
     assert!(!refused.is_empty() && refused.len() <= 2, "{refused:?}");
     h.stop().await;
 }

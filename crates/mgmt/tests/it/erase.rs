@@ -48,16 +48,11 @@ fn name(h: &Harness) -> String {
 }
 
 async fn denials(admin: &Client, permission: &str) -> Vec<Value> {
-    let page = admin
-        .get("/api/v1/audit?category=access_control&limit=1000")
+    admin
+        .access_control_events("authorize")
         .await
-        .json();
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "authorize" && e["details"]["permission"] == permission)
-        .cloned()
+        .into_iter()
+        .filter(|e| e["details"]["permission"] == permission)
         .collect()
 }
 

@@ -345,6 +345,22 @@ impl Client {
         asked.json()["id"].as_i64().unwrap()
     }
 
+    /// The access-control events of the audit trail (the newest 1,000) whose action is
+    /// `action`, as this client may read them.
+    pub(crate) async fn access_control_events(&self, action: &str) -> Vec<Value> {
+        let page = self
+            .get("/api/v1/audit?category=access_control&limit=1000")
+            .await
+            .json();
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .cloned()
+            .collect()
+    }
+
     /// Approves the request `id` with `note`: the answer, for the caller to check.
     pub(crate) async fn approve(&self, id: i64, note: &str) -> Answer {
         self.post(

@@ -10,20 +10,6 @@ use serde_json::Value;
 
 use crate::harness::{Client, Harness, Options};
 
-async fn events_of(admin: &Client, action: &str) -> Vec<Value> {
-    let page = admin
-        .get("/api/v1/audit?category=access_control&limit=1000")
-        .await
-        .json();
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == action)
-        .cloned()
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_refusals_are_audited_in_aggregate() {
     let mut options = Options::default();
@@ -43,7 +29,7 @@ async fn rate_limit_refusals_are_audited_in_aggregate() {
     // The first refusal at once, the rest in the next summary.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let admin = h.admin().await;
-    let events = events_of(&admin, "https.rate_limited").await;
+    let events = admin.access_control_events("https.rate_limited").await;
     let from_client: Vec<&Value> = events
         .iter()
         .filter(|e| e["source_address"] == "127.0.0.30")
@@ -102,7 +88,7 @@ async fn a_cross_site_login_is_refused_and_audited() {
         );
     }
     let admin = h.admin().await;
-    let events = events_of(&admin, "ui.login_refused").await;
+    let events = admin.access_control_events("ui.login_refused").await;
     let reasons: Vec<&str> = events
         .iter()
         .map(|e| e["details"]["reason"].as_str().unwrap())
