@@ -36,6 +36,7 @@ pub mod inventory;
 pub mod load;
 pub mod matching;
 pub mod names;
+pub mod openpgp;
 pub mod osv;
 pub mod publish;
 pub mod report;
