@@ -180,3 +180,120 @@ fn we_verify_what_gnupg_signs_with_its_ed25519_key() {
     let signature = std::fs::read_to_string(gpg.path("doc.json.asc")).unwrap();
     assert!(openpgp::verify_detached(&[other], document, &signature, now()).is_err());
 }
+
+/// A trusted provider's directory written to disk: the directory, the feed's path, the
+/// document's path and the signing key's certificate.
+fn trusted_directory() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    PublicKey,
+) {
+    use rampart_vuln::publish;
+    let source = publish::read_source(
+        &std::fs::read_to_string(crate::util::data("advisory-source.toml")).unwrap(),
+        "advisory-source.toml",
+    )
+    .unwrap();
+    let now: jiff::Timestamp = "2026-12-07T10:00:00Z".parse().unwrap();
+    let text = publish::write_advisory(&source, now).unwrap();
+    let published = publish::Published::from_document(&text, "sa").unwrap();
+    let key = DeviceKey::danger_insecure_from_seed(&[5; 32]);
+    let certificate = openpgp::certificate(&key, "Maker <psirt@maker.example>", CREATED).unwrap();
+    let public = PublicKey::from_armored(&certificate).unwrap();
+    let provider = publish::Provider {
+        base_url: "https://maker.example".into(),
+        publisher: "Maker".into(),
+        namespace: "https://maker.example".into(),
+    };
+    let signer = publish::Signer {
+        key: &key,
+        certificate: &certificate,
+        public: &public,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (relative, bytes) in
+        publish::trusted_provider_files(&provider, &[published], now, Some(&signer)).unwrap()
+    {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let csaf = dir.path().join(".well-known/csaf");
+    let feed = csaf.join("white/white-feed.json");
+    let doc = std::fs::read_dir(csaf.join("white/2026"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    (dir, feed, doc, public)
+}
+
+#[test]
+fn documents_read_with_trusted_keys_need_a_valid_signature_by_one_of_them() {
+    use rampart_vuln::load::{self, Signatures};
+    let (dir, feed, doc, public) = trusted_directory();
+    let trusted = Signatures {
+        keys: vec![public],
+        now: now(),
+    };
+    let csaf_dir = dir.path().join(".well-known/csaf");
+    assert_eq!(load::csaf_signed(&feed, &trusted).unwrap().len(), 1);
+    assert_eq!(load::csaf_signed(&csaf_dir, &trusted).unwrap().len(), 1);
+    assert_eq!(load::csaf_signed(&doc, &trusted).unwrap().len(), 1);
+
+    // Another key is trusted: refused, naming the document.
+    let other = DeviceKey::danger_insecure_from_seed(&[6; 32]);
+    let other = Signatures {
+        keys: vec![
+            PublicKey::from_armored(&openpgp::certificate(&other, "O <o@e>", CREATED).unwrap())
+                .unwrap(),
+        ],
+        now: now(),
+    };
+    for path in [&feed, &csaf_dir, &doc] {
+        let e = load::csaf_signed(path, &other).unwrap_err().to_string();
+        assert!(
+            e.contains(&doc.display().to_string()) && e.contains("not by any of the trusted keys"),
+            "{e}"
+        );
+    }
+    // Without trusted keys, as before: signatures are not looked at.
+    assert_eq!(load::csaf(&feed).unwrap().len(), 1);
+
+    // A changed document whose hash files were changed with it: the signature catches it.
+    let mut text = std::fs::read_to_string(&doc).unwrap();
+    text = text.replace("\"title\": \"", "\"title\": \"Changed: ");
+    std::fs::write(&doc, &text).unwrap();
+    let name = doc.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(doc.with_file_name(format!("{name}.sha256"))).unwrap();
+    std::fs::remove_file(doc.with_file_name(format!("{name}.sha512"))).unwrap();
+    assert!(load::csaf(&feed).is_ok());
+    let e = load::csaf_signed(&feed, &trusted).unwrap_err().to_string();
+    assert!(e.contains("does not match"), "{e}");
+
+    // No signature at all.
+    std::fs::remove_file(doc.with_file_name(format!("{name}.asc"))).unwrap();
+    let e = load::csaf_signed(&feed, &trusted).unwrap_err().to_string();
+    assert!(e.contains("no OpenPGP signature"), "{e}");
+}
+
+#[test]
+#[ignore = "needs gnupg: run scripts/test"]
+fn gnupg_verifies_a_published_trusted_provider_directory() {
+    let (_dir, _feed, doc, public) = trusted_directory();
+    let gpg = Gpg::new();
+    let csaf = doc.parent().unwrap().parent().unwrap().parent().unwrap();
+    let key_file = csaf.join(format!("openpgp/{}.asc", public.fingerprint()));
+    gpg.ok(&["--import", &key_file.display().to_string()]);
+    let signature = format!("{}.asc", doc.display());
+    let verified = gpg.ok(&["--verify", &signature, &doc.display().to_string()]);
+    assert!(verified.contains("Good signature"), "{verified}");
+    let metadata = csaf.join("provider-metadata.json");
+    let verified = gpg.ok(&[
+        "--verify",
+        &format!("{}.asc", metadata.display()),
+        &metadata.display().to_string(),
+    ]);
+    assert!(verified.contains("Good signature"), "{verified}");
+}
