@@ -237,7 +237,7 @@ pub fn openpgp_key(path: &Path) -> Result<crate::openpgp::PublicKey, InputError>
 ///
 /// # Errors
 /// [`InputError`] naming the document and why its signature is not accepted.
-fn check_signature(
+pub fn check_signature(
     document: &Path,
     bytes: &[u8],
     signatures: &Signatures,

@@ -297,3 +297,23 @@ fn gnupg_verifies_a_published_trusted_provider_directory() {
     ]);
     assert!(verified.contains("Good signature"), "{verified}");
 }
+
+#[test]
+#[ignore = "needs csaf (PyPI) and gnupg: run scripts/test"]
+fn the_pypi_csaf_tool_accepts_the_signatures_of_a_trusted_provider_directory() {
+    let (_dir, _feed, doc, public) = trusted_directory();
+    let csaf = doc.parent().unwrap().parent().unwrap().parent().unwrap();
+    let key_file = csaf.join(format!("openpgp/{}.asc", public.fingerprint()));
+    let output = Command::new("csaf")
+        .args(["relate", "sign", "--verbose", "--key"])
+        .arg(&key_file)
+        .arg(&doc)
+        .output()
+        .unwrap_or_else(|e| panic!("csaf: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("TRUE"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
