@@ -485,7 +485,7 @@ pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
 /// Bytes of a SHA-1 digest.
 pub const SHA1_LEN: usize = 20;
 
-/// SHA-1 of `data` (FIPS 180-4), for OpenPGP v4 fingerprints only (RFC 4880 section 12.2,
+/// SHA-1 of `data` (FIPS 180-4), for `OpenPGP` v4 fingerprints only (RFC 4880 section 12.2,
 /// RFC 9580 section 5.5.4.2): SHA-1 is broken for collisions and identifies keys there by
 /// convention, never authenticates anything. Not part of [`CryptoProvider`]: no component
 /// relies on it for security.

@@ -4,14 +4,14 @@
 //!
 //! - The maker's certificate ([`certificate`]): a v4 public key packet of algorithm 22
 //!   (`EdDSALegacy`, curve Ed25519, OID `1.3.6.1.4.1.11591.15.1`, the point as the MPI
-//!   `0x40 ‖ point`) — the form GnuPG 2.2 and 2.4 and the `csaf` tools read — a user ID
+//!   `0x40 ‖ point`) — the form `GnuPG` 2.2 and 2.4 and the `csaf` tools read — a user ID
 //!   packet, and a positive certification (type 0x13, SHA-256) with key flags "certify, sign",
 //!   the creation time and the issuer fingerprint hashed, the issuer key id unhashed.
 //! - A detached signature of a binary document ([`sign_detached`], type 0x00, SHA-256), as
 //!   the `DOC.json.asc` next to each published document.
 //! - The verifier ([`PublicKey::from_armored`], [`verify_detached`]): ASCII armor with its
 //!   CRC-24, packets with bounded lengths (no partial or indeterminate lengths), v4 only,
-//!   algorithm 22 only, SHA-256 (or SHA-512, which GnuPG picks by default for `EdDSA` keys)
+//!   algorithm 22 only, SHA-256 (or SHA-512, which `GnuPG` picks by default for `EdDSA` keys)
 //!   only; anything else is a clear error. A key file must carry a valid self-certification
 //!   of a user ID and no valid key revocation; expiry of the key or the signature is checked
 //!   against the caller's clock.
@@ -86,7 +86,7 @@ impl PublicKey {
     }
 
     /// The v4 fingerprint, 40 upper-case hex digits (as CSAF's `public_openpgp_keys` and
-    /// GnuPG show it).
+    /// `GnuPG` show it).
     pub fn fingerprint(&self) -> String {
         hex_upper(&self.fingerprint)
     }
@@ -192,13 +192,11 @@ impl PublicKey {
                                 }
                             }
                         }
-                        (0x20, _) => {
-                            if signature.verify(&key, &[&key_prefix(body)]).is_ok() {
-                                return err(format!(
-                                    "the key {} is revoked by its owner",
-                                    key.fingerprint()
-                                ));
-                            }
+                        (0x20, _) if signature.verify(&key, &[&key_prefix(body)]).is_ok() => {
+                            return err(format!(
+                                "the key {} is revoked by its owner",
+                                key.fingerprint()
+                            ));
                         }
                         _ => {}
                     }
@@ -225,7 +223,7 @@ fn key_body(point: &[u8; 32], created: u32) -> Vec<u8> {
     let mut body = vec![4];
     body.extend_from_slice(&created.to_be_bytes());
     body.push(ALG_EDDSA);
-    body.push(ED25519_OID.len() as u8);
+    body.push(byte(ED25519_OID.len()));
     body.extend_from_slice(&ED25519_OID);
     let mut native = vec![0x40];
     native.extend_from_slice(point);
@@ -306,7 +304,7 @@ fn mpi(bytes: &[u8]) -> Vec<u8> {
         Some(first) => (bytes.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
         None => 0,
     };
-    let mut out = (bits as u16).to_be_bytes().to_vec();
+    let mut out = be16(bits).to_vec();
     out.extend_from_slice(bytes);
     out
 }
@@ -322,9 +320,24 @@ fn hex_upper(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------
 // Writing
 
+/// `n` as a byte, `n` as two and four big-endian bytes: every length written here is bounded
+/// by construction (a user ID of at most 1,024 bytes, fixed subpackets, 64-byte signatures),
+/// so the saturation never happens; a document's length is only hashed, never written.
+fn byte(n: usize) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
+}
+
+fn be16(n: usize) -> [u8; 2] {
+    u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes()
+}
+
+fn be32(n: usize) -> [u8; 4] {
+    u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes()
+}
+
 fn subpacket(kind: u8, data: &[u8]) -> Vec<u8> {
     // Every subpacket written here is shorter than 192 bytes: a one-octet length.
-    let mut out = vec![(data.len() + 1) as u8, kind];
+    let mut out = vec![byte(data.len() + 1), kind];
     out.extend_from_slice(data);
     out
 }
@@ -334,14 +347,14 @@ pub fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![0xC0 | tag];
     let len = body.len();
     if len < 192 {
-        out.push(len as u8);
+        out.push(byte(len));
     } else if len < 8384 {
         let l = len - 192;
-        out.push(((l >> 8) + 192) as u8);
-        out.push((l & 0xFF) as u8);
+        out.push(byte((l >> 8) + 192));
+        out.push(byte(l & 0xFF));
     } else {
         out.push(0xFF);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
+        out.extend_from_slice(&be32(len));
     }
     out.extend_from_slice(body);
     out
@@ -363,21 +376,21 @@ fn make_signature(
     hashed.extend_from_slice(extra_hashed);
     hashed.extend_from_slice(&subpacket(33, &fpr));
     let mut hashed_part = vec![4, sig_type, ALG_EDDSA, HASH_SHA256];
-    hashed_part.extend_from_slice(&(hashed.len() as u16).to_be_bytes());
+    hashed_part.extend_from_slice(&be16(hashed.len()));
     hashed_part.extend_from_slice(&hashed);
-    let mut hasher = Sha256::new();
+    let mut state = Sha256::new();
     for part in prefix {
-        hasher.update(part);
+        state.update(part);
     }
-    hasher.update(&hashed_part);
-    hasher.update([4, 0xFF]);
-    hasher.update((hashed_part.len() as u32).to_be_bytes());
-    let digest = hasher.finish();
+    state.update(&hashed_part);
+    state.update([4, 0xFF]);
+    state.update(be32(hashed_part.len()));
+    let digest = state.finish();
     // EdDSA in OpenPGP signs the digest (RFC 9580 section 5.2.3.3).
     let signature = key.sign(&digest);
     let unhashed = subpacket(16, &public.key_id());
     let mut body = hashed_part;
-    body.extend_from_slice(&(unhashed.len() as u16).to_be_bytes());
+    body.extend_from_slice(&be16(unhashed.len()));
     body.extend_from_slice(&unhashed);
     body.extend_from_slice(&digest[..2]);
     body.extend_from_slice(&mpi(&signature[..32]));
@@ -600,7 +613,7 @@ struct Signature<'a> {
     hashed: Vec<Subpacket<'a>>,
     unhashed: Vec<Subpacket<'a>>,
     left16: [u8; 2],
-    signature: [u8; 64],
+    value: [u8; 64],
 }
 
 impl<'a> Signature<'a> {
@@ -632,14 +645,14 @@ impl<'a> Signature<'a> {
         let unhashed_len = usize::from(r.u16()?);
         let unhashed_data = r.take(unhashed_len)?;
         let left = r.take(2)?;
-        let mut signature = [0; 64];
+        let mut value64 = [0; 64];
         for half in 0..2 {
             let value = r.mpi()?;
             if value.len() > 32 {
                 return err("an EdDSA signature value is longer than 32 bytes");
             }
             let end = half * 32 + 32;
-            signature[end - value.len()..end].copy_from_slice(value);
+            value64[end - value.len()..end].copy_from_slice(value);
         }
         r.end()?;
         let hashed = subpackets(hashed_data)?;
@@ -659,7 +672,7 @@ impl<'a> Signature<'a> {
             hashed,
             unhashed: subpackets(unhashed_data)?,
             left16: [left[0], left[1]],
-            signature,
+            value: value64,
         })
     }
 
@@ -731,7 +744,7 @@ impl<'a> Signature<'a> {
         };
         let public = DevicePublicKey::from_bytes(&key.point).map_err(Error)?;
         // The left 16 bits are a quick check only; the signature decides.
-        if digest[..2] != self.left16 || !public.verify(&digest, &self.signature) {
+        if digest[..2] != self.left16 || !public.verify(&digest, &self.value) {
             return err(format!(
                 "the signature by {} does not match",
                 key.fingerprint()
@@ -888,11 +901,11 @@ fn unbase64(text: &str) -> Result<Vec<u8>, Error> {
         let Some(value) = BASE64.iter().position(|&b| b == c) else {
             return err(format!("'{}' is not base64", char::from(c)));
         };
-        n = (n << 6) | value as u32;
+        n = (n << 6) | u32::from(byte(value));
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((n >> bits) as u8);
+            out.push(((n >> bits) & 0xFF).to_be_bytes()[3]);
             n &= (1 << bits) - 1;
         }
     }
@@ -904,6 +917,7 @@ fn unbase64(text: &str) -> Result<Vec<u8>, Error> {
 
 /// `data` ASCII-armored with the label (`SIGNATURE`, `PUBLIC KEY BLOCK`) and its CRC-24.
 pub fn armor(label: &str, data: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut out = format!("-----BEGIN PGP {label}-----\n\n");
     let body = base64(data);
     for line in body.as_bytes().chunks(64) {
@@ -913,7 +927,7 @@ pub fn armor(label: &str, data: &[u8]) -> String {
     let crc = crc24(data).to_be_bytes();
     out.push('=');
     out.push_str(&base64(&crc[1..]));
-    out.push_str(&format!("\n-----END PGP {label}-----\n"));
+    let _ = write!(out, "\n-----END PGP {label}-----\n");
     out
 }
 

@@ -155,11 +155,15 @@ fn with_a_key_the_directory_is_a_trusted_providers_with_signatures_and_the_key()
         certificate: &certificate,
         public: &public,
     };
-    let files: BTreeMap<String, Vec<u8>> =
-        trusted_provider_files(&provider, &[published.clone()], now(), Some(&signer))
-            .unwrap()
-            .into_iter()
-            .collect();
+    let files: BTreeMap<String, Vec<u8>> = trusted_provider_files(
+        &provider,
+        std::slice::from_ref(&published),
+        now(),
+        Some(&signer),
+    )
+    .unwrap()
+    .into_iter()
+    .collect();
     let doc = ".well-known/csaf/white/2026/rampart-sa-2026-0001.json";
     let signature = String::from_utf8(files[&format!("{doc}.asc")].clone()).unwrap();
     let when = u64::try_from(now().as_second()).unwrap();

@@ -1,6 +1,6 @@
-//! The `OpenPGP` signatures of a trusted provider against GnuPG, the independent peer: GnuPG
+//! The `OpenPGP` signatures of a trusted provider against `GnuPG`, the independent peer: `GnuPG`
 //! verifies what Rampart signs with the certificate Rampart publishes, and Rampart verifies
-//! what GnuPG signs with an Ed25519 key GnuPG made.
+//! what `GnuPG` signs with an Ed25519 key `GnuPG` made.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +10,7 @@ use rampart_vuln::openpgp::{self, PublicKey};
 
 const CREATED: u32 = 1_780_000_000;
 
-/// A GnuPG home directory that stops its agent when dropped.
+/// A `GnuPG` home directory that stops its agent when dropped.
 struct Gpg {
     home: tempfile::TempDir,
 }
@@ -125,7 +125,7 @@ fn we_verify_what_gnupg_signs_with_its_ed25519_key() {
 
     let document = b"{\"document\": {\"title\": \"signed by GnuPG\"}}\n";
     write(&gpg.path("doc.json"), document);
-    // SHA-256 as Rampart signs, and GnuPG's own choice of digest for an EdDSA key.
+    // SHA-256 as Rampart signs, and `GnuPG`'s own choice of digest for an EdDSA key.
     for digest in [Some("SHA256"), None] {
         let out = gpg.path("doc.json.asc");
         let _ = std::fs::remove_file(&out);
