@@ -184,7 +184,10 @@ impl PublicKey {
                             prefix.extend_from_slice(&len32(uid.len())?);
                             prefix.extend_from_slice(uid);
                             if signature.verify(&key, &[&prefix]).is_ok() {
-                                key.user_ids.push(String::from_utf8_lossy(uid).into_owned());
+                                let uid = String::from_utf8_lossy(uid).into_owned();
+                                if !key.user_ids.contains(&uid) {
+                                    key.user_ids.push(uid);
+                                }
                                 let created = signature.created().unwrap_or(0);
                                 if newest_certification.is_none_or(|(c, _)| created >= c) {
                                     newest_certification =

@@ -282,3 +282,22 @@ fn unknown_critical_subpackets_are_refused() {
     let e = Signature::parse(&body).unwrap_err();
     assert!(e.0.contains("critical subpacket of type 100"), "{e}");
 }
+
+/// The fuzz target's seed of a valid signature (`fuzz/seeds/vuln_openpgp/valid-signature.asc`:
+/// mode byte 2, then a signature of `fuzz` by the target's fixed key) verifies, so the fuzzer
+/// starts from the accepting path.
+#[test]
+fn the_fuzz_seed_of_a_valid_signature_verifies() {
+    let public = PublicKey::of(
+        &DeviceKey::danger_insecure_from_seed(&[1; 32]),
+        1_700_000_000,
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/vuln_openpgp/valid-signature.asc"
+    );
+    let seed = std::fs::read(path).unwrap();
+    let text = std::str::from_utf8(&seed[1..]).unwrap();
+    assert_eq!(seed[0], 2);
+    verify_detached(&[public], b"fuzz", text, NOW).unwrap();
+}
