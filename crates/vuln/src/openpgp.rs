@@ -13,8 +13,9 @@
 //!   CRC-24, packets with bounded lengths (no partial or indeterminate lengths), v4 only,
 //!   algorithm 22 only, SHA-256 (or SHA-512, which `GnuPG` picks by default for `EdDSA` keys)
 //!   only; anything else is a clear error. A key file must carry a valid self-certification
-//!   of a user ID and no valid key revocation; expiry of the key or the signature is checked
-//!   against the caller's clock.
+//!   of a user ID and no valid key revocation; Ed25519 signing subkeys count when bound (a
+//!   binding signature with the "sign" flag and the subkey's back-signature) and not revoked;
+//!   expiry of the key or the signature is checked against the caller's clock.
 //!
 //! Why not an `OpenPGP` crate: rpgp and sequoia bring their own generation of the `RustCrypto`
 //! primitives, a second copy of what the vault already links. The crypto seam
@@ -68,6 +69,7 @@ pub struct PublicKey {
     fingerprint: [u8; 20],
     user_ids: Vec<String>,
     expires: Option<u64>,
+    subkeys: Vec<PublicKey>,
 }
 
 impl PublicKey {
@@ -82,7 +84,14 @@ impl PublicKey {
             fingerprint,
             user_ids: Vec::new(),
             expires: None,
+            subkeys: Vec::new(),
         }
+    }
+
+    /// The Ed25519 signing subkeys bound to this key (binding signature with the "sign" key
+    /// flag and the subkey's back-signature, not revoked).
+    pub fn signing_subkeys(&self) -> &[PublicKey] {
+        &self.subkeys
     }
 
     /// The v4 fingerprint, 40 upper-case hex digits (as CSAF's `public_openpgp_keys` and
@@ -156,16 +165,69 @@ impl PublicKey {
             fingerprint: fingerprint(body),
             user_ids: Vec::new(),
             expires: None,
+            subkeys: Vec::new(),
         };
         let mut user_id: Option<&[u8]> = None;
         let mut in_subkey = false;
+        // The subkey being read: its packet body, the key, and whether it is bound, revoked.
+        let mut subkey: Option<(&[u8], PublicKey)> = None;
+        let mut bound: Vec<(PublicKey, bool)> = Vec::new();
         let mut newest_certification = None;
         for packet in &packets[1..] {
             match packet.tag {
                 TAG_PUBLIC_KEY => {
                     return err("more than one key: give one key per file");
                 }
-                TAG_PUBLIC_SUBKEY | TAG_SECRET_SUBKEY => in_subkey = true,
+                TAG_PUBLIC_SUBKEY => {
+                    in_subkey = true;
+                    // Subkeys of other algorithms (an encryption subkey) are skipped.
+                    subkey = parse_key_body(packet.body).ok().map(|(point, created)| {
+                        (
+                            packet.body,
+                            PublicKey {
+                                point,
+                                created,
+                                fingerprint: fingerprint(packet.body),
+                                user_ids: Vec::new(),
+                                expires: None,
+                                subkeys: Vec::new(),
+                            },
+                        )
+                    });
+                }
+                TAG_SECRET_SUBKEY => {
+                    in_subkey = true;
+                    subkey = None;
+                }
+                TAG_SIGNATURE if in_subkey => {
+                    let Some((sub_body, sub)) = &subkey else {
+                        continue;
+                    };
+                    let Ok(signature) = Signature::parse(packet.body) else {
+                        continue;
+                    };
+                    if !signature.may_be_by(&key) {
+                        continue;
+                    }
+                    let prefix = [key_prefix(body), key_prefix(sub_body)].concat();
+                    match signature.sig_type {
+                        0x18 if signature.verify(&key, &[&prefix]).is_ok()
+                            && signature.key_flags() & 0x02 != 0
+                            && signature.back_signature_by(sub, &prefix) =>
+                        {
+                            let mut sub = sub.clone();
+                            sub.expires = signature
+                                .key_expiration()
+                                .filter(|&e| e != 0)
+                                .map(|e| u64::from(sub.created) + u64::from(e));
+                            bound.push((sub, false));
+                        }
+                        0x28 if signature.verify(&key, &[&prefix]).is_ok() => {
+                            bound.push((sub.clone(), true));
+                        }
+                        _ => {}
+                    }
+                }
                 TAG_USER_ID if !in_subkey => user_id = Some(packet.body),
                 TAG_USER_ATTRIBUTE => user_id = None,
                 TAG_SIGNATURE if !in_subkey => {
@@ -216,6 +278,19 @@ impl PublicKey {
         key.expires = expiration
             .filter(|&e| e != 0)
             .map(|e| u64::from(created) + u64::from(e));
+        let revoked: Vec<[u8; 20]> = bound
+            .iter()
+            .filter(|(_, revoked)| *revoked)
+            .map(|(k, _)| k.fingerprint)
+            .collect();
+        for (sub, is_revocation) in bound {
+            if !is_revocation
+                && !revoked.contains(&sub.fingerprint)
+                && !key.subkeys.iter().any(|k| k.fingerprint == sub.fingerprint)
+            {
+                key.subkeys.push(sub);
+            }
+        }
         Ok(key)
     }
 }
@@ -605,7 +680,7 @@ fn subpackets(data: &[u8]) -> Result<Vec<Subpacket<'_>>, Error> {
 }
 
 /// The hashed subpackets a signature may mark critical and this reader understands.
-const KNOWN_CRITICAL: [u8; 8] = [2, 3, 9, 16, 21, 25, 27, 33];
+const KNOWN_CRITICAL: [u8; 9] = [2, 3, 9, 16, 21, 25, 27, 32, 33];
 
 /// A parsed v4 `EdDSA` signature packet.
 #[derive(Debug, Clone)]
@@ -695,6 +770,26 @@ impl<'a> Signature<'a> {
         self.hashed_u32(9)
     }
 
+    /// The first byte of the hashed key flags (0 without them).
+    fn key_flags(&self) -> u8 {
+        self.hashed
+            .iter()
+            .find(|s| s.kind == 27)
+            .and_then(|s| s.data.first().copied())
+            .unwrap_or(0)
+    }
+
+    /// Whether the signature carries a valid primary key binding signature (type 0x19,
+    /// embedded signature subpacket 32) by the signing subkey `sub` over `prefix` (RFC 9580
+    /// section 5.2.1: a signing subkey must sign back).
+    fn back_signature_by(&self, sub: &PublicKey, prefix: &[u8]) -> bool {
+        self.hashed.iter().chain(&self.unhashed).any(|s| {
+            s.kind == 32
+                && Signature::parse(s.data)
+                    .is_ok_and(|back| back.sig_type == 0x19 && back.verify(sub, &[prefix]).is_ok())
+        })
+    }
+
     /// Whether the signature names `key` as its issuer, or names no issuer at all.
     fn may_be_by(&self, key: &PublicKey) -> bool {
         let mut named = false;
@@ -768,8 +863,8 @@ pub struct Verified {
 
 /// Checks the armored detached signature `armored` of `document` against the trusted `keys`
 /// at `now` (seconds since 1970): at least one signature packet in it must be a v4 binary
-/// document signature (type 0x00) by one of the keys, valid, unexpired, made by an unexpired
-/// key.
+/// document signature (type 0x00) by one of the keys or one of their signing subkeys, valid,
+/// unexpired, made by an unexpired key; [`Verified::fingerprint`] is the trusted key's.
 ///
 /// # Errors
 /// [`Error`] naming why: the armor or packets, an unsupported version or algorithm, a
@@ -814,13 +909,18 @@ fn verify_one(
             signature.sig_type
         ));
     }
-    let candidates: Vec<&PublicKey> = keys.iter().filter(|k| signature.may_be_by(k)).collect();
-    let Some(first) = candidates.first() else {
+    // (the trusted key, the key that signs: itself or one of its signing subkeys)
+    let candidates: Vec<(&PublicKey, &PublicKey)> = keys
+        .iter()
+        .flat_map(|k| std::iter::once((k, k)).chain(k.subkeys.iter().map(move |s| (k, s))))
+        .filter(|(_, signer)| signature.may_be_by(signer))
+        .collect();
+    let Some((first, _)) = candidates.first() else {
         return err("the signature is not by any of the trusted keys");
     };
     let mut last = None;
-    for key in &candidates {
-        match signature.verify(key, &[document]) {
+    for (key, signer) in &candidates {
+        match signature.verify(signer, &[document]) {
             Ok(()) => {
                 let created = signature.created().unwrap_or(0);
                 if let Some(valid_for) = signature.hashed_u32(3).filter(|&v| v != 0)
@@ -831,7 +931,7 @@ fn verify_one(
                         key.fingerprint()
                     ));
                 }
-                if let Some(expires) = key.expires
+                if let Some(expires) = key.expires.into_iter().chain(signer.expires).min()
                     && expires <= now
                 {
                     return err(format!("the key {} has expired", key.fingerprint()));

@@ -301,3 +301,47 @@ fn the_fuzz_seed_of_a_valid_signature_verifies() {
     assert_eq!(seed[0], 2);
     verify_detached(&[public], b"fuzz", text, NOW).unwrap();
 }
+
+#[test]
+fn a_signing_subkey_counts_only_with_its_back_signature() {
+    let primary = key();
+    let sub = DeviceKey::danger_insecure_from_seed(&[11; 32]);
+    let certificate = certificate(&primary, "M <m@e>", CREATED).unwrap();
+    let primary_public = PublicKey::from_armored(&certificate).unwrap();
+    let sub_public = PublicKey::of(&sub, CREATED + 5);
+    let primary_body = key_body(&primary_public.point, CREATED);
+    let sub_body = key_body(&sub_public.point, CREATED + 5);
+    let prefix = [key_prefix(&primary_body), key_prefix(&sub_body)].concat();
+    let with = |extra: &[u8]| {
+        let binding = make_signature(
+            &primary,
+            &primary_public,
+            0x18,
+            extra,
+            CREATED + 5,
+            &[&prefix],
+        );
+        let mut data = dearmor(&certificate, "PUBLIC KEY BLOCK").unwrap();
+        data.extend_from_slice(&packet(14, &sub_body));
+        data.extend_from_slice(&packet(2, &binding));
+        PublicKey::from_packets(&data).unwrap()
+    };
+    // The "sign" flag without the subkey's back-signature: not a signing subkey.
+    assert!(with(&subpacket(27, &[0x02])).signing_subkeys().is_empty());
+    // With it: the subkey signs for the primary key.
+    let back = make_signature(&sub, &sub_public, 0x19, &[], CREATED + 5, &[&prefix]);
+    let mut extra = subpacket(27, &[0x02]);
+    extra.extend_from_slice(&subpacket(32, &back));
+    let bound = with(&extra);
+    assert_eq!(bound.signing_subkeys().len(), 1);
+    let doc = b"doc";
+    let signature = sign_detached(&sub, &sub_public, doc, CREATED + 10).unwrap();
+    let verified = verify_detached(std::slice::from_ref(&bound), doc, &signature, NOW).unwrap();
+    assert_eq!(verified.fingerprint, primary_public.fingerprint());
+    // Without the "sign" flag: not a signing subkey.
+    let mut no_sign = subpacket(27, &[0x0C]);
+    no_sign.extend_from_slice(&subpacket(32, &back));
+    let unbound = with(&no_sign);
+    assert!(unbound.signing_subkeys().is_empty());
+    assert!(verify_detached(&[unbound], doc, &signature, NOW).is_err());
+}

@@ -317,3 +317,85 @@ fn the_pypi_csaf_tool_accepts_the_signatures_of_a_trusted_provider_directory() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+#[ignore = "needs gnupg: run scripts/test"]
+fn we_verify_what_gnupg_signs_with_an_ed25519_signing_subkey() {
+    let gpg = Gpg::new();
+    gpg.ok(&[
+        "--quick-gen-key",
+        "Sub PSIRT <sub@example.org>",
+        "ed25519",
+        "cert",
+        "never",
+    ]);
+    let listed = gpg.ok(&["--with-colons", "--fingerprint", "--list-keys"]);
+    let primary = listed
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .unwrap()
+        .to_owned();
+    gpg.ok(&["--quick-add-key", &primary, "ed25519", "sign", "never"]);
+    let exported = gpg.ok(&["--armor", "--export", "sub@example.org"]);
+    let public = PublicKey::from_armored(&exported).unwrap();
+    assert_eq!(public.fingerprint(), primary);
+    assert_eq!(public.signing_subkeys().len(), 1);
+
+    let document = b"{\"document\": {\"title\": \"signed by a subkey\"}}\n";
+    write(&gpg.path("doc.json"), document);
+    let out = gpg.path("doc.json.asc");
+    gpg.ok(&[
+        "--armor",
+        "--detach-sign",
+        "-o",
+        &out,
+        &gpg.path("doc.json"),
+    ]);
+    let signature = std::fs::read_to_string(&out).unwrap();
+    let verified = openpgp::verify_detached(
+        std::slice::from_ref(&public),
+        document,
+        &signature,
+        now() * 2,
+    )
+    .unwrap();
+    assert_eq!(verified.fingerprint, primary);
+    assert!(
+        openpgp::verify_detached(
+            std::slice::from_ref(&public),
+            b"other",
+            &signature,
+            now() * 2
+        )
+        .is_err()
+    );
+
+    // A revoked subkey no longer counts (gpg --edit-key: key 1, revkey).
+    let mut edit = Command::new("gpg")
+        .arg("--homedir")
+        .arg(gpg.home.path())
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(["--command-fd", "0", "--edit-key", &primary])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = edit.stdin.take().unwrap();
+        stdin
+            .write_all(b"key 1\nrevkey\ny\n0\n\ny\nsave\n")
+            .unwrap();
+    }
+    assert!(edit.wait().unwrap().success());
+    let exported = gpg.ok(&["--armor", "--export", "sub@example.org"]);
+    let revoked = PublicKey::from_armored(&exported).unwrap();
+    assert!(revoked.signing_subkeys().is_empty());
+    let e = openpgp::verify_detached(&[revoked], document, &signature, now() * 2).unwrap_err();
+    assert!(
+        e.to_string().contains("not by any of the trusted keys"),
+        "{e}"
+    );
+}
