@@ -11,7 +11,7 @@
 //!   the `DOC.json.asc` next to each published document.
 //! - The verifier ([`PublicKey::from_armored`], [`verify_detached`]): ASCII armor with its
 //!   CRC-24, packets with bounded lengths (no partial or indeterminate lengths), v4 only,
-//!   algorithm 22 only, SHA-256 (or SHA-512, which `GnuPG` picks by default for `EdDSA` keys)
+//!   algorithm 22 only, SHA-256 (`GnuPG` 2.2's choice for Ed25519) or SHA-512 (some signers' choice)
 //!   only; anything else is a clear error. A key file must carry a valid self-certification
 //!   of a user ID and no valid key revocation; Ed25519 signing subkeys count when bound (a
 //!   binding signature with the "sign" flag and the subkey's back-signature) and not revoked;
