@@ -482,6 +482,18 @@ pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     hex::encode(sha256(data))
 }
 
+/// Bytes of a SHA-1 digest.
+pub const SHA1_LEN: usize = 20;
+
+/// SHA-1 of `data` (FIPS 180-4), for `OpenPGP` v4 fingerprints only (RFC 4880 section 12.2,
+/// RFC 9580 section 5.5.4.2): SHA-1 is broken for collisions and identifies keys there by
+/// convention, never authenticates anything. Not part of [`CryptoProvider`]: no component
+/// relies on it for security.
+pub fn sha1(data: impl AsRef<[u8]>) -> [u8; SHA1_LEN] {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(data.as_ref()).into()
+}
+
 /// HMAC-SHA-256 of `message` under `key` with the process default provider.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     CryptoProvider::process_default().hmac_sha256(key, message)

@@ -36,6 +36,7 @@ pub mod inventory;
 pub mod load;
 pub mod matching;
 pub mod names;
+pub mod openpgp;
 pub mod osv;
 pub mod publish;
 pub mod report;
@@ -85,6 +86,49 @@ pub mod fuzzing {
         for version in lines {
             let _ = range.contains(version);
             let _ = Range::exact(version).contains(version);
+        }
+    }
+
+    /// Reads `data` as `OpenPGP` input: the first byte picks armored text or binary packets,
+    /// a public key or a detached signature checked against a fixed key and document. No
+    /// panic; armor round-trips; no signature verifies that the fixed key did not make.
+    pub fn openpgp(data: &[u8]) {
+        use crate::openpgp;
+        let Some((&mode, rest)) = data.split_first() else {
+            return;
+        };
+        let key = rampart_vault::DeviceKey::danger_insecure_from_seed(&[1; 32]);
+        let public = openpgp::PublicKey::of(&key, 1_700_000_000);
+        let text = String::from_utf8_lossy(rest);
+        match mode % 4 {
+            0 => {
+                let _ = openpgp::PublicKey::from_armored(&text);
+            }
+            1 => {
+                let _ = openpgp::PublicKey::from_packets(rest);
+            }
+            2 => {
+                if let Ok(verified) = openpgp::verify_detached(
+                    std::slice::from_ref(&public),
+                    b"fuzz",
+                    &text,
+                    1_800_000_000,
+                ) {
+                    // Only a genuine signature by the fixed key verifies; it has its fingerprint.
+                    assert_eq!(verified.fingerprint, public.fingerprint());
+                }
+            }
+            _ => {
+                let packets = openpgp::packets(rest).map(|p| p.iter().map(|p| p.body.len()).sum());
+                if let Ok(total) = packets {
+                    let total: usize = total;
+                    assert!(total <= rest.len());
+                }
+                if let Ok(bytes) = openpgp::dearmor(&text, "SIGNATURE") {
+                    let again = openpgp::dearmor(&openpgp::armor("SIGNATURE", &bytes), "SIGNATURE");
+                    assert_eq!(again.ok(), Some(bytes));
+                }
+            }
         }
     }
 

@@ -38,6 +38,15 @@ pub fn inventory(path: &Path) -> Result<Inventory, InputError> {
 /// # Errors
 /// [`InputError`] for the first file that cannot be read or fails the checks.
 pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
+    csaf_signed(path, &Signatures::default())
+}
+
+/// [`csaf`], and with `signatures` naming keys, every document must have a valid `OpenPGP`
+/// signature `DOC.asc` by one of them ([`check_signature`]).
+///
+/// # Errors
+/// As [`csaf`], and a document without a valid signature by a trusted key.
+pub fn csaf_signed(path: &Path, signatures: &Signatures) -> Result<Vec<Advisory>, InputError> {
     let mut out = Vec::new();
     for file in files(path, &["json"])? {
         let body = text(&file, MAX_ADVISORY_BYTES)?;
@@ -46,9 +55,10 @@ pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
             continue;
         }
         if !path.is_dir() && body.contains("\"feed\"") && !looks_like_csaf(&body) {
-            return rolie_feed(&file, &body);
+            return rolie_feed_signed(&file, &body, signatures);
         }
         check_hash_files(&file, body.as_bytes())?;
+        check_signature(&file, body.as_bytes(), signatures)?;
         out.push(crate::csaf::read(&body, &origin)?);
     }
     Ok(out)
@@ -60,12 +70,25 @@ pub fn csaf(path: &Path) -> Result<Vec<Advisory>, InputError> {
 /// the feed's directory or one of its two parents (a mirror of the provider's directory).
 /// An entry whose document is not there is an error: a feed read in part would miss
 /// advisories silently. A document's `.sha256`/`.sha512` files, when the mirror has them,
-/// must match it; its `OpenPGP` signature (`.asc`) is not checked.
+/// must match it; its `OpenPGP` signature (`.asc`) is checked by [`rolie_feed_signed`].
 ///
 /// # Errors
 /// [`InputError`]: the feed is not ROLIE JSON, an entry has no URL, a document is missing
 /// or fails to read.
 pub fn rolie_feed(feed: &Path, body: &str) -> Result<Vec<Advisory>, InputError> {
+    rolie_feed_signed(feed, body, &Signatures::default())
+}
+
+/// [`rolie_feed`], and with `signatures` naming keys, every document must have a valid
+/// `OpenPGP` signature `DOC.asc` by one of them.
+///
+/// # Errors
+/// As [`rolie_feed`], and a document without a valid signature by a trusted key.
+pub fn rolie_feed_signed(
+    feed: &Path,
+    body: &str,
+    signatures: &Signatures,
+) -> Result<Vec<Advisory>, InputError> {
     let origin = feed.display().to_string();
     let value: serde_json::Value =
         serde_json::from_str(body).map_err(|e| InputError::syntax(&origin, &e))?;
@@ -118,6 +141,7 @@ pub fn rolie_feed(feed: &Path, body: &str) -> Result<Vec<Advisory>, InputError> 
         })?;
         let text = text(&file, MAX_ADVISORY_BYTES)?;
         check_hash_files(&file, text.as_bytes())?;
+        check_signature(&file, text.as_bytes(), signatures)?;
         out.push(crate::csaf::read(&text, &file.display().to_string())?);
     }
     Ok(out)
@@ -176,6 +200,80 @@ fn check_hash_files(document: &Path, bytes: &[u8]) -> Result<(), InputError> {
         }
     }
     Ok(())
+}
+
+/// The `OpenPGP` keys whose signatures CSAF documents must carry (`--openpgp-key`), and the
+/// time to check expiry at; with no keys, signatures are not checked (the default).
+#[derive(Debug, Clone, Default)]
+pub struct Signatures {
+    /// The trusted keys.
+    pub keys: Vec<crate::openpgp::PublicKey>,
+    /// Now, in seconds since 1970 (UTC).
+    pub now: u64,
+}
+
+/// The most of a `.asc` signature file that is read.
+const MAX_SIGNATURE_BYTES: u64 = 64 << 10;
+
+/// Reads a trusted `OpenPGP` public key: an armored v4 Ed25519 key with a valid
+/// self-certification ([`crate::openpgp::PublicKey::from_armored`]).
+///
+/// # Errors
+/// [`InputError`] naming the file and what is wrong with the key.
+pub fn openpgp_key(path: &Path) -> Result<crate::openpgp::PublicKey, InputError> {
+    let body = text(path, crate::openpgp::MAX_INPUT_BYTES as u64)?;
+    crate::openpgp::PublicKey::from_armored(&body).map_err(|e| {
+        InputError::invalid(
+            &path.display().to_string(),
+            "/",
+            format!("not a usable OpenPGP public key: {e}"),
+        )
+    })
+}
+
+/// Checks the detached `OpenPGP` signature `DOC.asc` next to `document` against the trusted
+/// keys (CSAF 2.0 requirement 19); nothing when no key is trusted. Fail-closed: a missing,
+/// unreadable or invalid signature, or one by another key, refuses the document.
+///
+/// # Errors
+/// [`InputError`] naming the document and why its signature is not accepted.
+pub fn check_signature(
+    document: &Path,
+    bytes: &[u8],
+    signatures: &Signatures,
+) -> Result<(), InputError> {
+    if signatures.keys.is_empty() {
+        return Ok(());
+    }
+    let origin = document.display().to_string();
+    let name = document
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let asc = document.with_file_name(format!("{name}.asc"));
+    if !asc.is_file() {
+        return Err(InputError::invalid(
+            &origin,
+            "/",
+            format!(
+                "no OpenPGP signature {}: trusted keys are given, so every CSAF document must be signed",
+                asc.display()
+            ),
+        ));
+    }
+    let armored = text(&asc, MAX_SIGNATURE_BYTES)?;
+    crate::openpgp::verify_detached(&signatures.keys, bytes, &armored, signatures.now)
+        .map(|_| ())
+        .map_err(|e| {
+            InputError::invalid(
+                &origin,
+                "/",
+                format!(
+                    "its OpenPGP signature {} is not accepted: {e}",
+                    asc.display()
+                ),
+            )
+        })
 }
 
 /// The file under `base` (or its two parents) named by the longest tail of the URL's path.

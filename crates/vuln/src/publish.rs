@@ -9,8 +9,9 @@
 //! CSAF JSON and reads it back through [`crate::csaf::read`], so a document this crate writes
 //! passes the same mandatory tests as one it reads. [`provider_files`] lays out
 //! `.well-known/csaf/`: `provider-metadata.json`, one folder per TLP label and year, the
-//! documents with `.sha256` and `.sha512` files, `index.txt`, `changes.csv` and a ROLIE feed.
-//! Pure: the caller writes the files.
+//! documents with `.sha256` and `.sha512` files, `index.txt`, `changes.csv` and a ROLIE feed;
+//! with the maker's `OpenPGP` key ([`trusted_provider_files`]) also a signature per document
+//! and the public key, for the `csaf_trusted_provider` role. Pure: the caller writes the files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -409,15 +410,60 @@ pub struct Provider {
     pub namespace: String,
 }
 
+/// The maker's `OpenPGP` signing key for a trusted provider directory: the private key (held
+/// offline by the maker, docs/vulnerabilities.md) and its armored certificate, which is
+/// published next to the documents.
+#[derive(Debug)]
+pub struct Signer<'a> {
+    /// The Ed25519 private key.
+    pub key: &'a rampart_vault::DeviceKey,
+    /// Its certificate as published (`-----BEGIN PGP PUBLIC KEY BLOCK-----`).
+    pub certificate: &'a str,
+    /// The certificate, read.
+    pub public: &'a crate::openpgp::PublicKey,
+}
+
 /// The files of a CSAF provider directory for `advisories`, relative to the served root:
 /// `.well-known/csaf/provider-metadata.json`, `.well-known/csaf/<tlp>/<year>/<id>.json` with
 /// `.sha256` and `.sha512`, `index.txt`, `changes.csv` and `<tlp>-feed.json` (ROLIE) per TLP
-/// label. Role `csaf_provider`: documents are not OpenPGP-signed (docs/vulnerabilities.md).
+/// label. Role `csaf_provider`: documents are not OpenPGP-signed; [`trusted_provider_files`]
+/// signs them.
 pub fn provider_files(
     provider: &Provider,
     advisories: &[Published],
     now: jiff::Timestamp,
 ) -> Vec<(String, Vec<u8>)> {
+    // Without a signer nothing can fail.
+    trusted_provider_files(provider, advisories, now, None).unwrap_or_default()
+}
+
+/// [`provider_files`], and with a `signer` the directory of a `csaf_trusted_provider` (CSAF
+/// 2.0 section 7.1.19 and 7.2.2): a detached `OpenPGP` signature `DOC.json.asc` next to every
+/// document (and `provider-metadata.json.asc`), a `signature` link in each ROLIE entry, the
+/// certificate at `.well-known/csaf/openpgp/<FINGERPRINT>.asc`, listed in the metadata's
+/// `public_openpgp_keys`.
+///
+/// # Errors
+/// [`InputError`] if the signer's private key is not the key of its certificate, or `now`
+/// is outside what an `OpenPGP` v4 time can say (1970 to 2106).
+pub fn trusted_provider_files(
+    provider: &Provider,
+    advisories: &[Published],
+    now: jiff::Timestamp,
+    signer: Option<&Signer<'_>>,
+) -> Result<Vec<(String, Vec<u8>)>, InputError> {
+    let sign = |bytes: &[u8]| -> Result<Option<Vec<u8>>, InputError> {
+        signer
+            .map(|s| {
+                let signed_at = u32::try_from(now.as_second()).map_err(|_| {
+                    bad("the clock", "/", format!("{now} is not an OpenPGP v4 time"))
+                })?;
+                crate::openpgp::sign_detached(s.key, s.public, bytes, signed_at)
+                    .map(String::into_bytes)
+                    .map_err(|e| bad("the OpenPGP key", "/", e.to_string()))
+            })
+            .transpose()
+    };
     let base = provider.base_url.trim_end_matches('/');
     let mut files = Vec::new();
     let mut by_tlp: BTreeMap<String, Vec<&Published>> = BTreeMap::new();
@@ -451,15 +497,25 @@ pub fn provider_files(
                 format!("{path}.sha512"),
                 format!("{sha512}  {name}\n").into_bytes(),
             ));
+            let signature = sign(&bytes)?;
+            if let Some(signature) = signature {
+                files.push((format!("{path}.asc"), signature));
+            }
             files.push((path, bytes));
             index.push_str(&relative);
             index.push('\n');
             let _ = writeln!(changes, "\"{relative}\",\"{}\"", a.current_release);
             let url = format!("{base}/.well-known/csaf/{tlp}/{relative}");
+            let mut links = vec![json!({ "rel": "self", "href": url })];
+            if signer.is_some() {
+                links.push(json!({ "rel": "hash", "href": format!("{url}.sha256") }));
+                links.push(json!({ "rel": "hash", "href": format!("{url}.sha512") }));
+                links.push(json!({ "rel": "signature", "href": format!("{url}.asc") }));
+            }
             entries.push(json!({
                 "id": a.id,
                 "title": a.title,
-                "link": [{ "rel": "self", "href": url }],
+                "link": links,
                 "published": a.current_release.to_string(),
                 "updated": a.current_release.to_string(),
                 "content": { "type": "application/json", "src": url },
@@ -495,7 +551,7 @@ pub fn provider_files(
             "url": feed_url,
         }));
     }
-    let metadata = json!({
+    let mut metadata = json!({
         "canonical_url": format!("{base}/.well-known/csaf/provider-metadata.json"),
         "distributions": [{ "rolie": { "feeds": feeds } }],
         "last_updated": now.to_string(),
@@ -509,11 +565,28 @@ pub fn provider_files(
         },
         "role": "csaf_provider",
     });
+    if let Some(signer) = signer {
+        let fingerprint = signer.public.fingerprint();
+        let relative = format!(".well-known/csaf/openpgp/{fingerprint}.asc");
+        metadata["role"] = json!("csaf_trusted_provider");
+        metadata["public_openpgp_keys"] = json!([{
+            "fingerprint": fingerprint,
+            "url": format!("{base}/{relative}"),
+        }]);
+        files.push((relative, signer.certificate.as_bytes().to_vec()));
+    }
+    let metadata = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
+    if let Some(signature) = sign(&metadata)? {
+        files.push((
+            ".well-known/csaf/provider-metadata.json.asc".to_owned(),
+            signature,
+        ));
+    }
     files.push((
         ".well-known/csaf/provider-metadata.json".to_owned(),
-        serde_json::to_vec_pretty(&metadata).unwrap_or_default(),
+        metadata,
     ));
-    files
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -65,9 +65,26 @@ pub(crate) enum AdvisoryCommand {
     /// Check CSAF documents: JSON, CSAF 2.0 and the mandatory tests matching depends on.
     /// Exit 0 when all pass, 1 when one fails.
     Check {
+        /// A trusted OpenPGP public key (armored, v4 Ed25519): each document must also have a
+        /// valid signature DOC.asc by one of the given keys. Repeatable.
+        #[arg(long, value_name = "PUB.asc")]
+        openpgp_key: Vec<PathBuf>,
         /// The documents.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Create the maker's OpenPGP signing key of a CSAF trusted provider (Ed25519, OpenPGP
+    /// v4): DIR/openpgp-signing-key.pem (PKCS#8, mode 0600 — keep it offline, like the
+    /// update signing keys) and DIR/openpgp-public-key.asc (the certificate to publish).
+    /// Prints the fingerprint.
+    Keygen {
+        /// The directory to write the two files to (created 0700 if missing; existing key
+        /// files are never replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The user ID, e.g. "Maker PSIRT <psirt@maker.example>".
+        #[arg(long, value_name = "NAME <EMAIL>")]
+        uid: String,
     },
     /// Lay out a CSAF provider directory (.well-known/csaf/: provider-metadata.json, a
     /// folder per TLP label and year, SHA-256 and SHA-512 files, index.txt, changes.csv, a
@@ -85,6 +102,14 @@ pub(crate) enum AdvisoryCommand {
         /// The publisher's namespace URL.
         #[arg(long, value_name = "URL")]
         namespace: String,
+        /// The maker's OpenPGP signing key (from `advisory keygen`): sign every document
+        /// (DOC.json.asc), publish the public key and claim the csaf_trusted_provider role.
+        #[arg(long, value_name = "KEY", requires = "openpgp_public")]
+        openpgp_key: Option<PathBuf>,
+        /// The certificate of --openpgp-key (openpgp-public-key.asc), published as
+        /// .well-known/csaf/openpgp/FINGERPRINT.asc.
+        #[arg(long, value_name = "PUB.asc", requires = "openpgp_key")]
+        openpgp_public: Option<PathBuf>,
         /// The CSAF documents to publish (all of them: the directory is laid out anew).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -96,7 +121,7 @@ pub(crate) struct SelfArgs {
     #[command(flatten)]
     sources: Sources,
     /// A running gateway's management address, `https://HOST:PORT`.
-    #[arg(long, value_name = "URL", requires_all = ["token", "ca"], conflicts_with_all = ["csaf", "osv", "rustsec", "vex"])]
+    #[arg(long, value_name = "URL", requires_all = ["token", "ca"], conflicts_with_all = ["csaf", "osv", "rustsec", "vex", "openpgp_key"])]
     live: Option<String>,
     /// API token for --live (config.view); @FILE reads it from a file.
     #[arg(long, value_name = "TOKEN|@FILE", requires = "live")]
@@ -121,6 +146,11 @@ pub(crate) struct Sources {
     /// provider metadata are skipped). Repeatable.
     #[arg(long, value_name = "PATH")]
     csaf: Vec<PathBuf>,
+    /// A trusted OpenPGP public key of a CSAF provider (armored, v4 Ed25519). Given once or
+    /// more, every CSAF document read (from --csaf, a feed or a directory) must have a valid
+    /// signature DOC.asc by one of these keys, else exit 2 naming the document. Repeatable.
+    #[arg(long, value_name = "PUB.asc")]
+    openpgp_key: Vec<PathBuf>,
     /// An OSV JSON record (or array of records), or a directory of them. Repeatable.
     #[arg(long, value_name = "PATH")]
     osv: Vec<PathBuf>,
@@ -280,9 +310,10 @@ fn advisories(sources: &Sources) -> anyhow::Result<Vec<Advisory>> {
             Err(BadInput(format!("{}: no such file or directory", p.display())).into())
         }
     };
+    let signatures = signatures(&sources.openpgp_key)?;
     for path in &sources.csaf {
         exists(path)?;
-        out.extend(load::csaf(path).map_err(bad)?);
+        out.extend(load::csaf_signed(path, &signatures).map_err(bad)?);
     }
     for path in &sources.osv {
         exists(path)?;
@@ -291,6 +322,19 @@ fn advisories(sources: &Sources) -> anyhow::Result<Vec<Advisory>> {
     for path in &sources.rustsec {
         exists(path)?;
         out.extend(load::rustsec(path).map_err(bad)?);
+    }
+    Ok(out)
+}
+
+/// The trusted OpenPGP keys of `--openpgp-key`, with the time to check expiry at.
+fn signatures(keys: &[PathBuf]) -> anyhow::Result<load::Signatures> {
+    let mut out = load::Signatures {
+        keys: Vec::new(),
+        now: u64::try_from(crate::cmd::assess::now()?.as_second()).unwrap_or(0),
+    };
+    for path in keys {
+        out.keys
+            .push(load::openpgp_key(path).map_err(|e| BadInput(e.to_string()))?);
     }
     Ok(out)
 }
@@ -449,12 +493,20 @@ fn advisory(command: &AdvisoryCommand) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Ok)
         }
-        AdvisoryCommand::Check { files } => {
+        AdvisoryCommand::Check { openpgp_key, files } => {
+            let signatures = signatures(openpgp_key)?;
             let mut failed = 0;
             for file in files {
                 let origin = file.display().to_string();
-                match rampart_vuln::csaf::read(&read(file)?, &origin) {
-                    Ok(advisory) => println!("ok    {origin}: {}", advisory.id),
+                let text = read(file)?;
+                let checked = rampart_vuln::csaf::read(&text, &origin).and_then(|advisory| {
+                    load::check_signature(file, text.as_bytes(), &signatures).map(|()| advisory)
+                });
+                match checked {
+                    Ok(advisory) if signatures.keys.is_empty() => {
+                        println!("ok    {origin}: {}", advisory.id);
+                    }
+                    Ok(advisory) => println!("ok    {origin}: {} (signed)", advisory.id),
                     Err(e) => {
                         failed += 1;
                         println!("FAIL  {e}");
@@ -472,6 +524,8 @@ fn advisory(command: &AdvisoryCommand) -> anyhow::Result<Outcome> {
             base_url,
             publisher,
             namespace,
+            openpgp_key,
+            openpgp_public,
             files,
         } => {
             if !base_url.starts_with("https://") || !namespace.starts_with("https://") {
@@ -492,7 +546,20 @@ fn advisory(command: &AdvisoryCommand) -> anyhow::Result<Outcome> {
                 publisher: publisher.clone(),
                 namespace: namespace.clone(),
             };
-            let layout = publish::provider_files(&provider, &published, now);
+            let signing = match (openpgp_key, openpgp_public) {
+                (Some(key), Some(public)) => Some(signing_key(key, public)?),
+                _ => None,
+            };
+            let signer = signing
+                .as_ref()
+                .map(|(key, certificate, public)| publish::Signer {
+                    key,
+                    certificate,
+                    public,
+                });
+            let layout =
+                publish::trusted_provider_files(&provider, &published, now, signer.as_ref())
+                    .map_err(|e| BadInput(e.to_string()))?;
             // Documents and hashes first, then indexes and feeds, the provider metadata last:
             // a reader never finds an index naming a file that is not there yet.
             for (relative, bytes) in &layout {
@@ -510,7 +577,89 @@ fn advisory(command: &AdvisoryCommand) -> anyhow::Result<Outcome> {
                 dir.display(),
                 layout.len()
             );
+            if let Some((_, _, public)) = &signing {
+                println!(
+                    "role csaf_trusted_provider: signed with OpenPGP key {}",
+                    public.fingerprint()
+                );
+            }
             Ok(Outcome::Ok)
         }
+        AdvisoryCommand::Keygen { out, uid } => keygen(out, uid, now),
     }
+}
+
+const SIGNING_KEY_FILE: &str = "openpgp-signing-key.pem";
+const PUBLIC_KEY_FILE: &str = "openpgp-public-key.asc";
+
+/// `advisory keygen`: a new Ed25519 key, its PKCS#8 file (0600) and its OpenPGP certificate.
+fn keygen(dir: &Path, uid: &str, now: jiff::Timestamp) -> anyhow::Result<Outcome> {
+    let created = u32::try_from(now.as_second())
+        .map_err(|_| anyhow::anyhow!("{now} is not an OpenPGP v4 time"))?;
+    let secret = dir.join(SIGNING_KEY_FILE);
+    let public = dir.join(PUBLIC_KEY_FILE);
+    for path in [&secret, &public] {
+        if path.exists() {
+            return Err(BadInput(format!(
+                "{}: exists; keygen never replaces a key (move it away first)",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    let key = rampart_vault::DeviceKey::generate().context("drawing a new key")?;
+    let certificate = rampart_vuln::openpgp::certificate(&key, uid, created)
+        .map_err(|e| BadInput(format!("--uid: {e}")))?;
+    let fingerprint = rampart_vuln::openpgp::PublicKey::of(&key, created).fingerprint();
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("restricting {}", dir.display()))?;
+        }
+    }
+    key.export_pkcs8(&secret)
+        .with_context(|| format!("writing {}", secret.display()))?;
+    rampart_vault::write_new_atomic(&public, certificate.as_bytes(), 0o644)
+        .with_context(|| format!("writing {}", public.display()))?;
+    println!(
+        "OpenPGP key {fingerprint} ({uid})\n  private: {} (0600: keep it offline)\n  public:  {} \
+         (give it to `advisory publish --openpgp-public`)",
+        secret.display(),
+        public.display()
+    );
+    Ok(Outcome::Ok)
+}
+
+/// The maker's signing key and its certificate, checked to belong together.
+fn signing_key(
+    key: &Path,
+    public: &Path,
+) -> anyhow::Result<(
+    rampart_vault::DeviceKey,
+    String,
+    rampart_vuln::openpgp::PublicKey,
+)> {
+    let certificate = rampart_vault::read_capped_text(public, 1 << 20)
+        .map_err(|e| BadInput(format!("{}: {e}", public.display())))?;
+    let parsed = rampart_vuln::openpgp::PublicKey::from_armored(&certificate).map_err(|e| {
+        BadInput(format!(
+            "{}: not a usable OpenPGP public key: {e}",
+            public.display()
+        ))
+    })?;
+    let secret = rampart_vault::DeviceKey::load(key)
+        .map_err(|e| BadInput(format!("{}: not a usable signing key: {e}", key.display())))?;
+    if !parsed.belongs_to(&secret) {
+        return Err(BadInput(format!(
+            "{}: not the private key of {} ({})",
+            key.display(),
+            public.display(),
+            parsed.fingerprint()
+        ))
+        .into());
+    }
+    Ok((secret, certificate, parsed))
 }

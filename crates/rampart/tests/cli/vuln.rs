@@ -319,3 +319,169 @@ fn a_maker_writes_checks_and_publishes_a_csaf_advisory() {
         "https://",
     );
 }
+
+#[test]
+fn a_trusted_provider_signs_with_its_openpgp_key_and_readers_check_the_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let source = data("advisory-source.toml");
+    let (keys, sa, web) = (path("keys"), path("sa.json"), path("web"));
+    let text = ok(&[
+        "vuln",
+        "advisory",
+        "keygen",
+        "--out",
+        &keys,
+        "--uid",
+        "Rampart PSIRT <psirt@example.invalid>",
+    ]);
+    let secret = dir.path().join("keys/openpgp-signing-key.pem");
+    let public = dir.path().join("keys/openpgp-public-key.asc");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let fingerprint = text
+        .split_whitespace()
+        .find(|w| w.len() == 40 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no fingerprint in {text}"))
+        .to_owned();
+    // keygen never replaces a key.
+    assert_bad_input(
+        &[
+            "vuln", "advisory", "keygen", "--out", &keys, "--uid", "x <x@x>",
+        ],
+        "exists",
+    );
+    ok(&["vuln", "advisory", "new", "--source", &source, "--out", &sa]);
+    let (secret, public) = (secret.to_str().unwrap(), public.to_str().unwrap());
+    let publish = |key: &str, public: &str| {
+        vec![
+            "vuln".to_owned(),
+            "advisory".into(),
+            "publish".into(),
+            "--dir".into(),
+            web.clone(),
+            "--base-url".into(),
+            "https://example.invalid".into(),
+            "--publisher".into(),
+            "Rampart developers".into(),
+            "--namespace".into(),
+            "https://example.invalid/rampart".into(),
+            "--openpgp-key".into(),
+            key.into(),
+            "--openpgp-public".into(),
+            public.into(),
+            sa.clone(),
+        ]
+    };
+    let args = publish(secret, public);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let text = ok(&args);
+    assert!(text.contains("csaf_trusted_provider"), "{text}");
+    let csaf = std::path::Path::new(&web).join(".well-known/csaf");
+    let metadata: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(csaf.join("provider-metadata.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(metadata["role"], "csaf_trusted_provider");
+    assert_eq!(
+        metadata["public_openpgp_keys"][0]["fingerprint"],
+        fingerprint.as_str()
+    );
+    assert!(csaf.join(format!("openpgp/{fingerprint}.asc")).is_file());
+    let doc = csaf.join("white/2026/rampart-sa-2026-0001.json");
+    assert!(doc.with_extension("json.asc").is_file());
+
+    // Bad key files: exit 2 naming the file.
+    let args = publish(public, public);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_bad_input(&args, "openpgp-public-key.asc");
+    let args = publish(secret, &sa);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_bad_input(&args, "not a usable OpenPGP public key");
+
+    // Reading: an SBOM with the affected version, against the feed, with the trusted key.
+    let sbom = path("sbom.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"bom-ref":"gw",
+            "name":"Rampart gateway","version":"1.1.0","purl":"pkg:generic/rampart@1.1.0",
+            "manufacturer":{"name":"Rampart developers"}}]}"#,
+    )
+    .unwrap();
+    let feed = csaf.join("white/white-feed.json");
+    let feed = feed.to_str().unwrap();
+    let matched = rampart(&[
+        "vuln",
+        "match",
+        "--sbom",
+        &sbom,
+        "--csaf",
+        feed,
+        "--openpgp-key",
+        public,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(matched.status.code(), Some(1), "{}", stderr(&matched));
+    assert!(
+        stdout(&matched).contains("RAMPART-SA-2026-0001"),
+        "{}",
+        stdout(&matched)
+    );
+    let text = ok(&[
+        "vuln",
+        "advisory",
+        "check",
+        "--openpgp-key",
+        public,
+        doc.to_str().unwrap(),
+    ]);
+    assert!(text.contains("(signed)"), "{text}");
+
+    // Another trusted key: the document is refused, named, exit 2.
+    let other = path("other");
+    ok(&[
+        "vuln",
+        "advisory",
+        "keygen",
+        "--out",
+        &other,
+        "--uid",
+        "Other <o@example.invalid>",
+    ]);
+    let other_public = format!("{other}/openpgp-public-key.asc");
+    assert_bad_input(
+        &[
+            "vuln",
+            "match",
+            "--sbom",
+            &sbom,
+            "--csaf",
+            feed,
+            "--openpgp-key",
+            &other_public,
+        ],
+        "rampart-sa-2026-0001.json",
+    );
+    // A missing signature: refused with the key, read as before without it.
+    std::fs::remove_file(doc.with_extension("json.asc")).unwrap();
+    assert_bad_input(
+        &[
+            "vuln",
+            "match",
+            "--sbom",
+            &sbom,
+            "--csaf",
+            feed,
+            "--openpgp-key",
+            public,
+        ],
+        "no OpenPGP signature",
+    );
+    let unsigned = rampart(&["vuln", "match", "--sbom", &sbom, "--csaf", feed]);
+    assert_eq!(unsigned.status.code(), Some(1), "{}", stderr(&unsigned));
+}

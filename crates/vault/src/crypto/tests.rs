@@ -236,3 +236,13 @@ fn the_seeded_provider_is_reproducible_and_the_default_is_not() {
         "CryptoProvider { name: \"danger-seeded\", .. }"
     );
 }
+
+#[test]
+fn sha1_matches_fips_180_vectors() {
+    // FIPS 180-2 appendix A.1, and the empty string.
+    assert_eq!(
+        hex(&sha1(b"abc")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+}

@@ -134,3 +134,88 @@ fn file_names_follow_the_csaf_rule() {
     );
     assert_eq!(file_name("Vendor SA:2026/01"), "vendor_sa_2026_01.json");
 }
+
+#[test]
+fn with_a_key_the_directory_is_a_trusted_providers_with_signatures_and_the_key() {
+    use crate::openpgp::{self, PublicKey};
+    let source = read_source(SOURCE, "sa.toml").unwrap();
+    let text = write_advisory(&source, now()).unwrap();
+    let published = Published::from_document(&text, "sa").unwrap();
+    let provider = Provider {
+        base_url: "https://example.invalid/".into(),
+        publisher: "Rampart developers".into(),
+        namespace: "https://example.invalid/rampart".into(),
+    };
+    let key = rampart_vault::DeviceKey::danger_insecure_from_seed(&[3; 32]);
+    let certificate =
+        openpgp::certificate(&key, "Rampart PSIRT <psirt@example.invalid>", 1_780_000_000).unwrap();
+    let public = PublicKey::from_armored(&certificate).unwrap();
+    let signer = Signer {
+        key: &key,
+        certificate: &certificate,
+        public: &public,
+    };
+    let files: BTreeMap<String, Vec<u8>> = trusted_provider_files(
+        &provider,
+        std::slice::from_ref(&published),
+        now(),
+        Some(&signer),
+    )
+    .unwrap()
+    .into_iter()
+    .collect();
+    let doc = ".well-known/csaf/white/2026/rampart-sa-2026-0001.json";
+    let signature = String::from_utf8(files[&format!("{doc}.asc")].clone()).unwrap();
+    let when = u64::try_from(now().as_second()).unwrap();
+    openpgp::verify_detached(
+        std::slice::from_ref(&public),
+        text.as_bytes(),
+        &signature,
+        when,
+    )
+    .unwrap();
+    let fingerprint = public.fingerprint();
+    let key_file = format!(".well-known/csaf/openpgp/{fingerprint}.asc");
+    assert_eq!(files[&key_file], certificate.as_bytes());
+    let metadata_bytes = &files[".well-known/csaf/provider-metadata.json"];
+    let metadata_signature =
+        String::from_utf8(files[".well-known/csaf/provider-metadata.json.asc"].clone()).unwrap();
+    openpgp::verify_detached(
+        std::slice::from_ref(&public),
+        metadata_bytes,
+        &metadata_signature,
+        when,
+    )
+    .unwrap();
+    let metadata: Value = serde_json::from_slice(metadata_bytes).unwrap();
+    assert_eq!(metadata["role"], "csaf_trusted_provider");
+    assert_eq!(
+        metadata["public_openpgp_keys"],
+        serde_json::json!([{
+            "fingerprint": fingerprint,
+            "url": format!("https://example.invalid/{key_file}"),
+        }])
+    );
+    let feed: Value =
+        serde_json::from_slice(&files[".well-known/csaf/white/white-feed.json"]).unwrap();
+    assert_eq!(
+        feed["feed"]["entry"][0]["link"][3],
+        serde_json::json!({
+            "rel": "signature",
+            "href": "https://example.invalid/.well-known/csaf/white/2026/rampart-sa-2026-0001.json.asc"
+        })
+    );
+
+    // A private key that is not the certificate's.
+    let other = rampart_vault::DeviceKey::danger_insecure_from_seed(&[4; 32]);
+    let wrong = Signer {
+        key: &other,
+        certificate: &certificate,
+        public: signer.public,
+    };
+    let e = trusted_provider_files(&provider, &[published], now(), Some(&wrong)).unwrap_err();
+    assert!(
+        e.to_string().contains("not the key of the public key"),
+        "{e}"
+    );
+}

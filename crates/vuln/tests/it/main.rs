@@ -4,6 +4,7 @@
 mod bad_input;
 mod corpus;
 mod inventories;
+mod openpgp;
 mod own_sbom;
 mod report_schema;
 mod rolie;
