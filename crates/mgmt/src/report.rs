@@ -313,10 +313,8 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         "The IDS's baseline of normal traffic: none (fixed thresholds), learning, or detecting anomalies on it",
         &["CR 6.2"],
     );
-    let today = jiff::tz::Offset::UTC
-        .to_datetime(inputs.identity.now())
-        .date();
-    let vulnerabilities = crate::api::vulnerabilities::self_check(inputs.data, today);
+    let vulnerabilities =
+        crate::api::vulnerabilities::self_check(inputs.data, inputs.identity.now());
     s.add(
         "vulnerabilities.advisories",
         vulnerabilities

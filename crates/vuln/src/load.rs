@@ -357,16 +357,31 @@ pub struct Feeds {
 /// Reads `root/csaf/` (CSAF documents or a provider's mirror), `root/osv/` (OSV records),
 /// `root/rustsec/` (a RustSec database checkout) and `root/vex/` (VEX files: `*.toml`
 /// analyst decisions, `*.json` CycloneDX VEX); a missing subdirectory (or `root`) gives
-/// nothing from that source.
+/// nothing from that source. When `root/openpgp/` holds trusted providers' public keys
+/// (`*.asc`), every CSAF document must carry a valid signature `DOC.asc` by one of them, as
+/// with [`csaf_signed`]; `now` (seconds since 1970) is when their expiry is checked.
 ///
 /// # Errors
-/// [`InputError`] for the first file that cannot be read or fails its checks: a component
-/// checked against half its advisories would be reported clean.
-pub fn feed_directory(root: &Path) -> Result<Feeds, InputError> {
+/// [`InputError`] for the first file that cannot be read or fails its checks (a CSAF
+/// document without a trusted signature among them): a component checked against half its
+/// advisories would be reported clean.
+pub fn feed_directory(root: &Path, now: u64) -> Result<Feeds, InputError> {
     let mut feeds = Feeds::default();
+    let mut signatures = Signatures {
+        keys: Vec::new(),
+        now,
+    };
+    let keys_dir = root.join("openpgp");
+    if keys_dir.is_dir() {
+        for file in files(&keys_dir, &["asc"])? {
+            signatures.keys.push(openpgp_key(&file)?);
+        }
+    }
     let csaf_dir = root.join("csaf");
     if csaf_dir.is_dir() {
-        feeds.advisories.extend(csaf(&csaf_dir)?);
+        feeds
+            .advisories
+            .extend(csaf_signed(&csaf_dir, &signatures)?);
     }
     let osv_dir = root.join("osv");
     if osv_dir.is_dir() {

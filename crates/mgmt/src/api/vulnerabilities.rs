@@ -33,16 +33,21 @@ impl SelfCheck {
     }
 }
 
-/// Checks this build's SBOM against `DATA/advisories/` as of `today`. Blocking (reads files).
+/// Checks this build's SBOM against `DATA/advisories/` as of `now` (VEX expiry by its date,
+/// the trusted providers' keys and signatures by the second). Blocking (reads files).
 ///
 /// # Errors
 /// A text naming the file that cannot be read or fails its checks.
 pub(crate) fn self_check(
     data: &rampart_vault::DataDir,
-    today: jiff::civil::Date,
+    now: jiff::Timestamp,
 ) -> Result<SelfCheck, String> {
-    let feeds = rampart_vuln::load::feed_directory(&data.file(rampart_vault::Entry::Advisories))
-        .map_err(|e| e.to_string())?;
+    let today = jiff::tz::Offset::UTC.to_datetime(now).date();
+    let feeds = rampart_vuln::load::feed_directory(
+        &data.file(rampart_vault::Entry::Advisories),
+        u64::try_from(now.as_second()).unwrap_or(0),
+    )
+    .map_err(|e| e.to_string())?;
     let inventory =
         Inventory::from_json(crate::SBOM_JSON, "this build's SBOM").map_err(|e| e.to_string())?;
     let mut matches = match_inventory(
@@ -60,11 +65,9 @@ pub(crate) fn self_check(
     })
 }
 
-/// Today, by the component's clock.
-pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
-    jiff::tz::Offset::UTC
-        .to_datetime(state.services.identity.now())
-        .date()
+/// Now, by the component's clock.
+pub(crate) fn now(state: &AppState) -> jiff::Timestamp {
+    state.services.identity.now()
 }
 
 /// `GET /api/v1/vulnerabilities`: the advisories that affect this build, in the JSON of
@@ -72,7 +75,7 @@ pub(crate) fn today(state: &AppState) -> jiff::civil::Date {
 pub(crate) async fn vulnerabilities(State(state): State<Arc<AppState>>) -> ApiResult<Response> {
     let check = {
         let state = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || self_check(&state.services.data, today(&state))).await?
+        tokio::task::spawn_blocking(move || self_check(&state.services.data, now(&state))).await?
     }
     .map_err(|e| ApiError::unavailable(format!("the advisories cannot be read: {e}")))?;
     let mut body: serde_json::Value =

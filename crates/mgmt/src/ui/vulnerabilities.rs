@@ -9,7 +9,7 @@ use axum::response::Response;
 use maud::html;
 
 use super::{Ctx, layout, respond};
-use crate::api::vulnerabilities::{self_check, today};
+use crate::api::vulnerabilities::{now, self_check};
 use crate::middleware::Caller;
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ pub(crate) async fn vulnerabilities(
     let ctx = Ctx::of(&state, &caller);
     let check = {
         let state = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || self_check(&state.services.data, today(&state)))
+        tokio::task::spawn_blocking(move || self_check(&state.services.data, now(&state)))
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r)

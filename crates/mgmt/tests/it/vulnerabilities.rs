@@ -98,3 +98,70 @@ async fn the_gateway_reports_advisories_that_affect_this_build() {
     assert!(setting(&report, "vulnerabilities.open").is_null());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_trusted_providers_key_kept_every_csaf_document_must_be_signed_by_it() {
+    use rampart_vuln::openpgp;
+    let h = Harness::start().await;
+    let admin = h.admin().await;
+    let root = h.data.file(rampart_vault::Entry::Advisories);
+    std::fs::create_dir_all(root.join("csaf")).unwrap();
+    std::fs::create_dir_all(root.join("openpgp")).unwrap();
+    let document = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vuln/tests/data/csaf-2025/icsa-25-035-02.json"),
+    )
+    .unwrap();
+    let doc_path = root.join("csaf/icsa-25-035-02.json");
+    std::fs::write(&doc_path, &document).unwrap();
+    // The provider's key, as `rampart vuln advisory keygen` makes it.
+    let created = 1_767_225_600; // 2026-01-01
+    let provider = rampart_vault::DeviceKey::generate().unwrap();
+    let certificate =
+        openpgp::certificate(&provider, "PSIRT <psirt@example.invalid>", created).unwrap();
+    let public = openpgp::PublicKey::from_armored(&certificate).unwrap();
+    // Unsigned and no key kept: read as before.
+    let answer = admin.get("/api/v1/vulnerabilities").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert_eq!(answer.json()["advisories"], 1);
+    // A key kept: the unsigned document is refused, naming it; nothing is reported clean.
+    std::fs::write(root.join("openpgp/psirt.asc"), &certificate).unwrap();
+    let answer = admin.get("/api/v1/vulnerabilities").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        answer.text().contains("icsa-25-035-02.json"),
+        "{}",
+        answer.text()
+    );
+    let report = admin.get("/api/v1/config-report").await.json();
+    assert_eq!(
+        setting(&report, "vulnerabilities.advisories"),
+        serde_json::Value::Null
+    );
+    // Signed by another key: refused too.
+    let stranger = rampart_vault::DeviceKey::generate().unwrap();
+    let stranger_public = openpgp::PublicKey::of(&stranger, created);
+    let asc = doc_path.with_extension("json.asc");
+    std::fs::write(
+        &asc,
+        openpgp::sign_detached(&stranger, &stranger_public, &document, created).unwrap(),
+    )
+    .unwrap();
+    let answer = admin.get("/api/v1/vulnerabilities").await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.text()
+    );
+    // Signed by the provider: read.
+    std::fs::write(
+        &asc,
+        openpgp::sign_detached(&provider, &public, &document, created).unwrap(),
+    )
+    .unwrap();
+    let answer = admin.get("/api/v1/vulnerabilities").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert_eq!(answer.json()["advisories"], 1);
+    h.stop().await;
+}
