@@ -74,8 +74,9 @@ pub mod fuzzing {
         }
     }
 
-    /// Reads the first line of `data` as a range and the rest as versions to test. Never
-    /// panics.
+    /// Reads the first line of `data` as a range and the rest as versions to test, and every
+    /// line as one product's range whose upper bounds may split into release lines (each bound
+    /// then lies in its own line). Never panics.
     pub fn version_range(data: &[u8]) {
         let Ok(text) = std::str::from_utf8(data) else {
             return;
@@ -83,9 +84,22 @@ pub mod fuzzing {
         let mut lines = text.lines();
         let range = Range::parse(lines.next().unwrap_or_default());
         let _ = range.to_string();
+        let others: Vec<Range> = lines.clone().map(Range::parse).collect();
         for version in lines {
             let _ = range.contains(version);
             let _ = Range::exact(version).contains(version);
+        }
+        // Every line as one product's range: the release lines of their upper bounds, and
+        // the line of each bound's own version in them.
+        let bounds: Vec<&crate::version::Version> = std::iter::once(&range)
+            .chain(&others)
+            .filter_map(Range::upper_bound)
+            .collect();
+        if let Some(lines) = crate::version::ReleaseLines::of(&bounds) {
+            for (i, bound) in bounds.iter().enumerate() {
+                assert_eq!(lines.line_of(bound), Some(i), "a bound is in its own line");
+                let _ = lines.describe(i);
+            }
         }
     }
 
