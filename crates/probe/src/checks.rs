@@ -34,6 +34,9 @@ pub struct CheckSpec {
 
 const TLS_SCHEMES: &[Scheme] = &[Scheme::ModbusTls, Scheme::Https, Scheme::Tls];
 
+/// The largest `OpenAPI` document a plan takes (`--openapi`).
+pub const MAX_OPENAPI_BYTES: usize = 8 << 20;
+
 /// Every check, in the order they run.
 pub static CHECKS: &[CheckSpec] = &[
     CheckSpec {
@@ -461,6 +464,9 @@ pub enum PlanError {
     /// The login account or its lockout maximum cannot be used.
     #[error("login account: {0}")]
     LoginAccount(String),
+    /// The `OpenAPI` document given cannot be used.
+    #[error("--openapi: {0}")]
+    OpenApi(String),
 }
 
 fn suggestion_text(suggestion: Option<&str>) -> String {
@@ -503,6 +509,8 @@ pub struct Plan {
     pub(crate) robustness: RobustnessOptions,
     /// The throw-away account of the HTTPS login checks (`--login-account`).
     pub(crate) login: Option<crate::LoginAccount>,
+    /// The `OpenAPI` document of the `https://` targets (`--openapi`).
+    pub(crate) openapi: Option<Arc<[u8]>>,
 }
 
 impl Plan {
@@ -640,6 +648,7 @@ impl Plan {
             identity: identity.map(|i| i.0),
             robustness,
             login: None,
+            openapi: None,
         })
     }
 
@@ -650,6 +659,32 @@ impl Plan {
     pub fn with_login_account(mut self, account: crate::LoginAccount) -> Plan {
         self.login = Some(account);
         self
+    }
+
+    /// The same plan with the `OpenAPI` 3 document (JSON) of its `https://` targets, for
+    /// targets that serve none without credentials (as a maker hands it to an assessor): the
+    /// login checks take their JSON login operations from it, and `https-anonymous-api` asks
+    /// for its protected `GET` routes too.
+    ///
+    /// # Errors
+    /// [`PlanError::OpenApi`] when it is not an `OpenAPI` 3 document in JSON, or larger than
+    /// [`MAX_OPENAPI_BYTES`].
+    pub fn with_openapi_document(mut self, document: &[u8]) -> Result<Plan, PlanError> {
+        if document.len() > MAX_OPENAPI_BYTES {
+            return Err(PlanError::OpenApi(format!(
+                "{} bytes, more than the {MAX_OPENAPI_BYTES} read",
+                document.len()
+            )));
+        }
+        if crate::https::login_route::openapi_json_logins(document).is_none() {
+            return Err(PlanError::OpenApi(
+                "not an OpenAPI 3 document in JSON (an object with \"openapi\": \"3.x\" and \
+                 \"paths\")"
+                    .to_owned(),
+            ));
+        }
+        self.openapi = Some(Arc::from(document));
+        Ok(self)
     }
 
     /// The targets, as given.

@@ -95,3 +95,28 @@ pub fn login_page(data: &[u8]) {
         }
     }
 }
+
+/// An `OpenAPI` document a hostile management plane serves: reading its protected routes and
+/// its JSON login operations never panics, and every login found is a bounded number of
+/// plain paths of the target with two distinct property names.
+pub fn openapi_document(data: &[u8]) {
+    for route in crate::https::openapi_protected_gets(data) {
+        assert!(route.starts_with('/'), "a route is a path: {route}");
+    }
+    if let Some(logins) = crate::https::login_route::openapi_json_logins(data) {
+        assert!(
+            logins.len() <= crate::https::login_route::MAX_JSON_LOGINS,
+            "logins bounded"
+        );
+        for login in logins {
+            assert!(
+                login.path.starts_with('/')
+                    && !login.path.contains('{')
+                    && !login.path.chars().any(char::is_whitespace),
+                "a login is a plain path: {}",
+                login.path
+            );
+            assert_ne!(login.user_property, login.password_property);
+        }
+    }
+}

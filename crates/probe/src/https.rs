@@ -5,6 +5,7 @@
 //! the answer's body read up to [`MAX_BODY_BYTES`] (an `OpenAPI` document, a login page).
 
 pub(crate) mod login;
+pub(crate) mod login_route;
 pub(crate) mod page;
 
 use std::sync::Arc;
@@ -316,6 +317,17 @@ pub(crate) async fn anonymous_api(context: &Context, target: &Target) -> Finding
     let mut errors = Vec::new();
     let mut routes = serde_json::Map::new();
     let mut paths: Vec<String> = PROTECTED_ROUTES.iter().map(|p| (*p).to_owned()).collect();
+    // The document the user gave (`--openapi`) names routes too.
+    if let Some(document) = &context.openapi {
+        for route in openapi_protected_gets(document)
+            .into_iter()
+            .take(MAX_OPENAPI_ROUTES)
+        {
+            if !paths.contains(&route) {
+                paths.push(route);
+            }
+        }
+    }
     // A document readable without credentials names more routes: each GET it does not mark
     // public (`security: []`) must refuse an anonymous caller too.
     let openapi = match get(context, target, OPENAPI_DOCUMENT).await {

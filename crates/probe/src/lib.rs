@@ -56,7 +56,7 @@ mod tls_resumption;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use checks::{CheckSpec, ClientIdentity, Plan, PlanError};
+pub use checks::{CheckSpec, ClientIdentity, MAX_OPENAPI_BYTES, Plan, PlanError};
 pub use evidence::{CheckResult, Evidence, EvidenceError, Outcome};
 pub use https::login::{DEFAULT_LOCKOUT_MAX, LOCKOUT_CAP, LoginAccount};
 pub use net::MIN_CONNECTION_INTERVAL;

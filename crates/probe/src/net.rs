@@ -54,6 +54,9 @@ pub(crate) struct Context {
     pub(crate) robustness: crate::robustness::RobustnessOptions,
     /// The throw-away account of the HTTPS login checks, and the failed logins made.
     pub(crate) login: crate::https::login::LoginContext,
+    /// The `OpenAPI` document of the `https://` targets the user gave (`--openapi`), for a
+    /// target that serves none without credentials.
+    pub(crate) openapi: Option<std::sync::Arc<[u8]>>,
 }
 
 impl Context {
@@ -72,6 +75,7 @@ impl Context {
             robustness: self.robustness.clone(),
             // The monitor never logs in.
             login: crate::https::login::LoginContext::default(),
+            openapi: None,
         }
     }
 

@@ -41,6 +41,7 @@ pub(crate) async fn run(plan: &Plan, now: jiff::Timestamp) -> Evidence {
         identity: plan.identity.clone(),
         robustness: plan.robustness.clone(),
         login: crate::https::login::LoginContext::new(plan.login.clone(), plan.intrusive),
+        openapi: plan.openapi.clone(),
     };
     let mut evidence = Evidence::new(
         now,

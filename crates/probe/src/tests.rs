@@ -439,6 +439,40 @@ fn an_openapi_document_names_the_get_routes_to_ask_for_anonymously() {
 }
 
 #[test]
+fn a_plan_takes_only_an_openapi_3_document_of_bounded_size() {
+    let plan = || {
+        Plan::new(
+            targets(&["https://127.0.0.1:8443"]),
+            Some(&["https-anonymous-api".to_owned()]),
+            false,
+        )
+        .unwrap()
+    };
+    let document = br#"{"openapi": "3.1.0", "paths": {}}"#;
+    assert!(plan().with_openapi_document(document).is_ok());
+    for (bad, why) in [
+        (&b"<html></html>"[..], "not an OpenAPI 3 document"),
+        (
+            br#"{"swagger": "2.0", "paths": {}}"#,
+            "not an OpenAPI 3 document",
+        ),
+    ] {
+        match plan().with_openapi_document(bad) {
+            Err(e @ PlanError::OpenApi(_)) => assert!(e.to_string().contains(why), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut large = br#"{"openapi": "3.1.0", "paths": {}, "x": ""#.to_vec();
+    large.resize(crate::MAX_OPENAPI_BYTES + 1, b' ');
+    match plan().with_openapi_document(&large) {
+        Err(e @ PlanError::OpenApi(_)) => {
+            assert!(e.to_string().starts_with("--openapi: 8388609 bytes"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn malformed_frames_break_exactly_one_field_of_a_valid_read() {
     let valid = crate::modbus::read_request(7, 1);
     assert!(rampart_modbus::decode_request(&valid).is_ok());

@@ -15,6 +15,7 @@ use std::time::Duration;
 use hyper::header::{self, HeaderName};
 use serde_json::{Value, json};
 
+use super::login_route::{self, JsonLogin, LoginRoute};
 use super::page::{self, Form, Page};
 use super::{Answer, get, header, request};
 use crate::checks::PlanError;
@@ -631,15 +632,70 @@ fn random(prefix: &str) -> Result<String, String> {
         .fold(prefix.to_owned(), |s, b| s + &format!("{b:02x}")))
 }
 
-/// One failed login: the login page (for fresh tokens and cookies), then its form posted with
-/// `user` and a random password.
-async fn fail_login(context: &Context, target: &Target, user: &str) -> Result<Attempt, String> {
+/// One failed login through `route`: `user` and a random password.
+async fn fail_login(
+    context: &Context,
+    target: &Target,
+    route: &LoginRoute,
+    user: &str,
+) -> Result<Attempt, String> {
     let password = random("Pw-")?;
-    log_in(context, target, user, &password).await
+    log_in(context, target, route, user, &password).await
 }
 
-/// One login through the target's login form with `password`, and how it was answered.
+/// One login through `route` with `password`, and how it was answered.
 async fn log_in(
+    context: &Context,
+    target: &Target,
+    route: &LoginRoute,
+    user: &str,
+    password: &str,
+) -> Result<Attempt, String> {
+    match route {
+        LoginRoute::Form => log_in_by_form(context, target, user, password).await,
+        LoginRoute::Json(json) => log_in_by_json(context, target, json, user, password).await,
+    }
+}
+
+/// The `Origin` of requests to the target.
+fn origin(target: &Target) -> String {
+    if target.host().contains(':') {
+        format!("https://[{}]:{}", target.host(), target.port())
+    } else {
+        format!("https://{}:{}", target.host(), target.port())
+    }
+}
+
+/// One login through a JSON login operation: an object of the user name and the password.
+async fn log_in_by_json(
+    context: &Context,
+    target: &Target,
+    json: &JsonLogin,
+    user: &str,
+    password: &str,
+) -> Result<Attempt, String> {
+    let mut credentials = serde_json::Map::new();
+    credentials.insert(json.user_property.clone(), Value::from(user));
+    credentials.insert(json.password_property.clone(), Value::from(password));
+    let body = zeroize::Zeroizing::new(Value::Object(credentials).to_string());
+    let headers = [
+        (header::CONTENT_TYPE, "application/json".to_owned()),
+        (header::ORIGIN, origin(target)),
+    ];
+    let answer = request(
+        context,
+        target,
+        hyper::Method::POST,
+        &json.path,
+        &headers,
+        body.as_bytes().to_vec(),
+    )
+    .await?;
+    Ok(Attempt::from_answer(&answer, user))
+}
+
+/// One login through the target's login form (fetched again for fresh tokens and cookies).
+async fn log_in_by_form(
     context: &Context,
     target: &Target,
     user: &str,
@@ -661,11 +717,7 @@ async fn log_in(
     let body = zeroize::Zeroizing::new(
         form_body(form, user, password).ok_or("the login form has no user name input")?,
     );
-    let origin = if target.host().contains(':') {
-        format!("https://[{}]:{}", target.host(), target.port())
-    } else {
-        format!("https://{}:{}", target.host(), target.port())
-    };
+    let origin = origin(target);
     let mut headers: Vec<(HeaderName, String)> = vec![
         (
             header::CONTENT_TYPE,
@@ -689,62 +741,101 @@ async fn log_in(
     Ok(Attempt::from_answer(&answer, user))
 }
 
-pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -> Finding {
-    let shown = match login_page(context, target).await {
-        Ok(shown) => shown,
-        Err(e) => return Finding::new(Outcome::NotTested, e),
+/// The route the login checks take: the login form of `shown` when it has one, else the
+/// first JSON login operation of the target's `OpenAPI` document. `Err` says why there is
+/// none.
+async fn first_route(
+    context: &Context,
+    target: &Target,
+    shown: &Result<LoginPage, String>,
+) -> Result<LoginRoute, String> {
+    let no_form = match shown {
+        Ok(shown) if shown.page.login_form().is_some() => return Ok(LoginRoute::Form),
+        Ok(shown) => format!(
+            "no login form (no form with a type=password input) at /login or /; GET {} \
+             answered {}",
+            shown.path, shown.status
+        ),
+        Err(e) => format!("no login form at /login or / ({e})"),
     };
-    let Some(form) = shown.page.login_form() else {
-        if let Some(clear) = shown.page.forms.iter().find_map(Form::clear_password) {
-            return Finding::new(
-                Outcome::NotMet,
-                format!(
-                    "the login form at {} takes the password in a visible input ('{}', \
-                     type={}): it is not obscured",
-                    shown.path,
-                    page::clip(&clear.name, 40),
-                    page::clip(&clear.kind, 20)
-                ),
-            );
-        }
+    match login_route::json_logins(context, target).await {
+        Ok((_, logins)) if !logins.is_empty() => Ok(LoginRoute::Json(logins[0].clone())),
+        Ok((place, _)) => Err(format!(
+            "{no_form}; the OpenAPI document at {place} declares no JSON login operation"
+        )),
+        Err(e) => Err(format!("{no_form}; {e}")),
+    }
+}
+
+pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -> Finding {
+    let shown = login_page(context, target).await;
+    if let Ok(shown) = &shown
+        && shown.page.login_form().is_none()
+        && let Some(clear) = shown.page.forms.iter().find_map(Form::clear_password)
+    {
         return Finding::new(
-            Outcome::NotTested,
+            Outcome::NotMet,
             format!(
-                "no login form (no form with a type=password input) at /login or /; GET {} \
-                 answered {}",
-                shown.path, shown.status
+                "the login form at {} takes the password in a visible input ('{}', type={}): \
+                 it is not obscured",
+                shown.path,
+                page::clip(&clear.name, 40),
+                page::clip(&clear.kind, 20)
             ),
         );
+    }
+    let route = match first_route(context, target, &shown).await {
+        Ok(route) => route,
+        Err(e) => return Finding::new(Outcome::NotTested, e),
     };
-    let password_input = form.password().map(|p| p.name.clone()).unwrap_or_default();
+    // What was shown before the login, so that only what a failed login adds is judged; the
+    // password's input (form) or property (JSON).
+    let (login_page, before, password_input) = match (&route, &shown) {
+        (LoginRoute::Json(json), _) => (
+            route.describe(),
+            String::new(),
+            format!("{} (JSON property)", json.password_property),
+        ),
+        (LoginRoute::Form, Ok(shown)) => (
+            shown.path.clone(),
+            shown.page.text.clone(),
+            format!(
+                "{} (type=password)",
+                shown
+                    .page
+                    .login_form()
+                    .and_then(Form::password)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default()
+            ),
+        ),
+        (LoginRoute::Form, Err(e)) => return Finding::new(Outcome::NotTested, e.clone()),
+    };
     let unknown_user = match random("probe-") {
         Ok(u) => u,
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
-    let unknown = match fail_login(context, target, &unknown_user).await {
+    let unknown = match fail_login(context, target, &route, &unknown_user).await {
         Ok(a) => a,
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
     let mut problems = Vec::new();
-    if let Some(phrase) = new_telling_phrase(&unknown.text, &shown.page.text) {
+    if let Some(phrase) = new_telling_phrase(&unknown.text, &before) {
         problems.push(format!(
             "a failed login of a non-existent user says \"{phrase}\""
         ));
     }
     let mut finding_details = vec![
-        ("login_page", Value::from(shown.path.clone())),
-        (
-            "password_input",
-            Value::from(format!("{password_input} (type=password)")),
-        ),
+        ("login_page", Value::from(login_page)),
+        ("password_input", Value::from(password_input)),
         ("unknown_user", unknown.details()),
     ];
     let mut compared = None;
     match (&context.login.account, context.login.intrusive) {
-        (Some(account), true) => match fail_login(context, target, account.name()).await {
+        (Some(account), true) => match fail_login(context, target, &route, account.name()).await {
             Ok(known) => {
                 context.login.count_failure(target);
-                if let Some(phrase) = new_telling_phrase(&known.text, &shown.page.text) {
+                if let Some(phrase) = new_telling_phrase(&known.text, &before) {
                     problems.push(format!(
                         "a failed login of the existing account '{}' says \"{phrase}\"",
                         account.name()
@@ -789,8 +880,14 @@ pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -
         Finding::new(
             Outcome::Met,
             format!(
-                "the password input is obscured (type=password); a failed login of a \
-                 non-existent user answered {} without saying why{}",
+                "{} a non-existent user answered {} without saying why{}",
+                match &route {
+                    LoginRoute::Form => "the password input is obscured (type=password); a \
+                                         failed login of"
+                        .to_owned(),
+                    LoginRoute::Json(_) =>
+                        format!("a failed login through {} of", route.describe()),
+                },
                 unknown.describe(),
                 compared.map_or_else(
                     || " (an existing account is compared with --intrusive --login-account)"
@@ -844,8 +941,15 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
     };
     let name = account.name();
     let max = account.lockout_max();
+    let shown = login_page(context, target).await;
+    let route = match first_route(context, target, &shown).await {
+        Ok(route) => route,
+        Err(e) => return Finding::new(Outcome::NotTested, e),
+    };
     if let Some(password) = &account.password {
-        return lockout_with_password(context, target, name, max, &password.0).await;
+        return lockout_with_password(context, target, &route, name, max, &password.0)
+            .await
+            .with("login_route", route.describe());
     }
     let before = context.login.failures(target);
     let started = tokio::time::Instant::now();
@@ -857,7 +961,7 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
         if sent > 0 {
             tokio::time::sleep(ATTEMPT_PAUSE).await;
         }
-        let attempt = match fail_login(context, target, name).await {
+        let attempt = match fail_login(context, target, &route, name).await {
             Ok(a) => a,
             Err(e) if sent == 0 => return Finding::new(Outcome::NotTested, e),
             Err(e) => {
@@ -931,6 +1035,7 @@ pub(crate) async fn lockout(context: &Context, target: &Target) -> Finding {
     };
     finding
         .with("account", name)
+        .with("login_route", route.describe())
         .with("failed_logins", failures)
         .with("lockout_max", max)
         .with("answers", answers)
@@ -946,11 +1051,12 @@ fn alike(a: &Attempt, b: &Attempt) -> bool {
 async fn lockout_with_password(
     context: &Context,
     target: &Target,
+    route: &LoginRoute,
     name: &str,
     max: u32,
     password: &str,
 ) -> Finding {
-    let control = match log_in(context, target, name, password).await {
+    let control = match log_in(context, target, route, name, password).await {
         Ok(a) => a,
         Err(e) => return Finding::new(Outcome::NotTested, e),
     };
@@ -961,7 +1067,7 @@ async fn lockout_with_password(
     let mut first: Option<Attempt> = None;
     for sent in 1..=max {
         tokio::time::sleep(ATTEMPT_PAUSE).await;
-        let attempt = match fail_login(context, target, name).await {
+        let attempt = match fail_login(context, target, route, name).await {
             Ok(a) => a,
             Err(e) => {
                 return Finding::new(
@@ -978,7 +1084,8 @@ async fn lockout_with_password(
                 return Finding::new(
                     Outcome::NotTested,
                     format!(
-                        "a wrong password for '{name}' was answered as the password given                          ({}): the password does not log in, or the answers tell nothing",
+                        "a wrong password for '{name}' was answered as the password given ({}): \
+                         the password does not log in, or the answers tell nothing",
                         control.describe()
                     ),
                 )
@@ -988,7 +1095,7 @@ async fn lockout_with_password(
         }
     }
     tokio::time::sleep(ATTEMPT_PAUSE).await;
-    let after = match log_in(context, target, name, password).await {
+    let after = match log_in(context, target, route, name, password).await {
         Ok(a) => a,
         Err(e) => {
             return Finding::new(
@@ -1007,7 +1114,8 @@ async fn lockout_with_password(
         Finding::new(
             Outcome::NotMet,
             format!(
-                "accepted the right password for '{name}' after {max} failed login(s) ({}):                  no lockout within the maximum of {max}",
+                "accepted the right password for '{name}' after {max} failed login(s) ({}): \
+                 no lockout within the maximum of {max}",
                 after.describe()
             ),
         )
@@ -1015,7 +1123,9 @@ async fn lockout_with_password(
         Finding::new(
             Outcome::Met,
             format!(
-                "refused the right password for '{name}' after {max} failed login(s), answered                  as a wrong one ({}) where it logged in before ({}): locked within the maximum                  of {max}; the account stays locked until it unlocks or is unlocked",
+                "refused the right password for '{name}' after {max} failed login(s), answered \
+                 as a wrong one ({}) where it logged in before ({}): locked within the maximum \
+                 of {max}; the account stays locked until it unlocks or is unlocked",
                 after.describe(),
                 control.describe()
             ),
@@ -1024,17 +1134,111 @@ async fn lockout_with_password(
         Finding::new(
             Outcome::Met,
             format!(
-                "refused the right password for '{name}' after {max} failed login(s) ({},                  where it logged in before: {}): locked within the maximum of {max}",
+                "refused the right password for '{name}' after {max} failed login(s) ({}, \
+                 where it logged in before: {}): locked within the maximum of {max}",
                 after.describe(),
                 control.describe()
             ),
         )
     };
+    let (finding, more_failures) = if finding.outcome == Outcome::Met {
+        lock_on_other_routes(context, target, route, name, password, finding).await
+    } else {
+        (finding, 0)
+    };
     finding
         .with("account", name)
-        .with("failed_logins", max)
+        .with("failed_logins", max + more_failures)
         .with("lockout_max", max)
         .with("answers", answers)
+}
+
+/// After `route` locked the account: the target's other login routes (the JSON login
+/// operations of its `OpenAPI` document besides `route`) must refuse the right password
+/// too, or the lock holds on one door only. Each gets one wrong password (the comparison),
+/// then the right one: accepted when answered 2xx and unlike the wrong one. Also how many
+/// failed logins that made.
+async fn lock_on_other_routes(
+    context: &Context,
+    target: &Target,
+    route: &LoginRoute,
+    name: &str,
+    password: &str,
+    locked: Finding,
+) -> (Finding, u32) {
+    let others: Vec<LoginRoute> = match login_route::json_logins(context, target).await {
+        Ok((_, logins)) => logins
+            .into_iter()
+            .map(LoginRoute::Json)
+            .filter(|other| other != route)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut seen = Vec::new();
+    let mut open = Vec::new();
+    let mut failures = 0u32;
+    for other in &others {
+        tokio::time::sleep(ATTEMPT_PAUSE).await;
+        let wrong = fail_login(context, target, other, name).await;
+        if wrong.is_ok() {
+            context.login.count_failure(target);
+            failures += 1;
+        }
+        tokio::time::sleep(ATTEMPT_PAUSE).await;
+        let right = log_in(context, target, other, name, password).await;
+        let verdict = match (&wrong, &right) {
+            (Ok(wrong), Ok(right))
+                if (200..300).contains(&right.status) && !alike(right, wrong) =>
+            {
+                open.push(format!(
+                    "{} accepted it ({}, a wrong password {})",
+                    other.describe(),
+                    right.describe(),
+                    wrong.describe()
+                ));
+                "accepted the right password"
+            }
+            (Ok(_), Ok(_)) => "refused the right password",
+            _ => "could not be asked",
+        };
+        seen.push(json!({
+            "route": other.describe(),
+            "wrong_password": wrong.as_ref().map_or_else(Clone::clone, Attempt::describe),
+            "right_password": right.as_ref().map_or_else(Clone::clone, Attempt::describe),
+            "verdict": verdict,
+        }));
+    }
+    let finding = if open.is_empty() {
+        let observation = if others.is_empty() {
+            locked.observation.clone()
+        } else {
+            format!(
+                "{}; the lock holds on the other login route(s) too: {}",
+                locked.observation,
+                others
+                    .iter()
+                    .map(LoginRoute::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Finding {
+            observation,
+            ..locked
+        }
+    } else {
+        Finding {
+            outcome: Outcome::NotMet,
+            observation: format!(
+                "locked '{name}' through {} within the maximum, but the lock does not hold on \
+                 every login route: {}",
+                route.describe(),
+                open.join("; ")
+            ),
+            ..locked
+        }
+    };
+    (finding.with("other_routes", seen), failures)
 }
 
 /// At most [`SHOWN_CHARS`] characters of `text`, with an ellipsis when clipped.

@@ -171,7 +171,8 @@ async fn the_lockout_check_locks_the_throw_away_account_and_says_what_it_could_s
     assert!(m.locked());
 }
 
-/// `https-lockout` against Rampart with the account's password and the maximum `max`.
+/// `https-lockout` against Rampart with the account's password and the maximum `max`, and
+/// Rampart's `OpenAPI` document (it serves it only to an authenticated caller).
 async fn lockout_with_password(m: &Management, max: u32) -> rampart_probe::Evidence {
     let checks = ["https-lockout".to_owned()];
     let account = LoginAccount::new(ACCOUNT, max)
@@ -181,7 +182,9 @@ async fn lockout_with_password(m: &Management, max: u32) -> rampart_probe::Evide
         ));
     let plan = Plan::new(vec![m.target().parse().unwrap()], Some(&checks), true)
         .unwrap()
-        .with_login_account(account);
+        .with_login_account(account)
+        .with_openapi_document(rampart_mgmt::openapi_json().as_bytes())
+        .unwrap();
     tokio::time::timeout(plan.bound(), plan.run(now()))
         .await
         .unwrap()
@@ -208,6 +211,21 @@ async fn with_the_password_the_lockout_of_a_silent_target_is_decided() {
         answers, 12,
         "one login with the password, 10 wrong, one more with it"
     );
+    // Locked through the login form, the account is locked for the JSON login operation its
+    // OpenAPI document declares too.
+    assert!(
+        lockout.contains(
+            "the lock holds on the other login route(s) too: POST /api/v1/auth/login (JSON)"
+        ),
+        "{lockout}"
+    );
+    let details = &result(&evidence, "https-lockout", &target).details;
+    assert_eq!(details["login_route"], "the login form");
+    assert_eq!(
+        details["other_routes"][0]["verdict"], "refused the right password",
+        "{details:?}"
+    );
+    assert_eq!(details["failed_logins"], 11);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -94,6 +94,12 @@ pub(crate) struct Args {
     /// target that answers a locked account like a wrong password. Sent only to the target.
     #[arg(long, value_name = "FILE", requires = "login_account")]
     login_password_file: Option<PathBuf>,
+    /// The OpenAPI 3 document (JSON) of the https:// targets, for targets that serve none
+    /// without credentials (as the maker hands it to an assessor): the login checks log in
+    /// through the JSON login operations it declares (and https-lockout checks that the lock
+    /// holds on each), and https-anonymous-api asks for its protected GET routes too.
+    #[arg(long, value_name = "FILE")]
+    openapi: Option<PathBuf>,
     /// The profile of the component probed (as for `rampart assess`): after probing, it is
     /// assessed with the evidence just gathered — contradicted claims are warned about, and
     /// the SL-C it reaches is printed (on stderr unless --format table). Exit 1 when the
@@ -131,6 +137,19 @@ fn read_password(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<St
 }
 
 /// `ADDRESS` or `UNIT/ADDRESS`: unit 0–255 (default 1), address 0–65535.
+/// The `--openapi` file, read up to one byte past the limit (a larger one is refused by the
+/// plan, without reading it all).
+fn read_openapi(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| BadInput(format!("--openapi: {}: {e}", path.display())))?;
+    let mut document = Vec::new();
+    file.take(rampart_probe::MAX_OPENAPI_BYTES as u64 + 1)
+        .read_to_end(&mut document)
+        .map_err(|e| BadInput(format!("--openapi: {}: {e}", path.display())))?;
+    Ok(document)
+}
+
 fn parse_register(text: &str) -> Result<(u8, u16), String> {
     let (unit, address) = text.split_once('/').unwrap_or(("1", text));
     let unit = unit
@@ -219,6 +238,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
         .into());
     } else {
         plan
+    };
+    let plan = match &args.openapi {
+        Some(path) => {
+            let document = read_openapi(path)?;
+            plan.with_openapi_document(&document)
+                .map_err(|e| BadInput(format!("{e} ({})", path.display())))?
+        }
+        None => plan,
     };
     if args.format == Format::Table {
         eprintln!(

@@ -164,6 +164,22 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+    // An OpenAPI document that is missing or is none.
+    let dir = tempfile::tempdir().unwrap();
+    let swagger = dir.path().join("swagger.json");
+    std::fs::write(&swagger, r#"{"swagger": "2.0", "paths": {}}"#).unwrap();
+    let swagger = swagger.display().to_string();
+    for (file, says) in [
+        ("/nonexistent.json", "--openapi: /nonexistent.json: "),
+        (
+            swagger.as_str(),
+            "--openapi: not an OpenAPI 3 document in JSON",
+        ),
+    ] {
+        let out = rampart(&["probe", "https://127.0.0.1:1", "--openapi", file]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+    }
 }
 
 #[test]
