@@ -137,6 +137,22 @@ pub static CHECKS: &[CheckSpec] = &[
                   Modbus/TCP Security forbids",
     },
     CheckSpec {
+        id: "tls-client-renegotiation",
+        schemes: TLS_SCHEMES,
+        requirements: &["CR 3.1", "CR 7.1"],
+        bound: Duration::from_secs(20),
+        intrusive: false,
+        session: true,
+        summary: "a TLS 1.2 handshake of the probe's own (ECDHE with AES-256-GCM or \
+                  ChaCha20-Poly1305; over Modbus/TCP Security with --client-cert), then a \
+                  second ClientHello inside the session (with RFC 5746 renegotiation_info when \
+                  the server signalled it): met when the server refuses it (an alert, a closed \
+                  connection, or no answer within 5 s); not met when it answers with a \
+                  ServerHello",
+        failure: "the TLS service accepts client-initiated renegotiation (a denial-of-service \
+                  lever; without RFC 5746 also CVE-2009-3555)",
+    },
+    CheckSpec {
         id: "modbus-plaintext",
         schemes: &[Scheme::Modbus, Scheme::ModbusTls],
         requirements: &["CR 3.1", "CR 4.1"],

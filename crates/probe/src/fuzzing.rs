@@ -120,3 +120,27 @@ pub fn openapi_document(data: &[u8]) {
         }
     }
 }
+
+/// The handshake messages a hostile server sends the probe's own TLS 1.2 client
+/// (`tls-client-renegotiation`): reassembly stays within its bound and yields whole
+/// messages, and reading a `ServerHello`, an ECDHE `ServerKeyExchange` or a
+/// `CertificateRequest` never panics.
+pub fn renegotiation_handshake(data: &[u8]) {
+    use crate::tls_renegotiation as reneg;
+    let mut messages = reneg::Messages::default();
+    for chunk in data.chunks(97) {
+        if messages.push(chunk).is_err() {
+            break;
+        }
+        while let Some(message) = messages.next_message() {
+            assert!(message.len() >= 4, "a message has its header");
+            let body = &message[4..];
+            let _ = reneg::parse_server_hello(body);
+            let _ = reneg::parse_ecdhe_params(body);
+            let _ = reneg::parse_certificate_request(body);
+        }
+    }
+    let _ = reneg::parse_server_hello(data);
+    let _ = reneg::parse_ecdhe_params(data);
+    let _ = reneg::parse_certificate_request(data);
+}

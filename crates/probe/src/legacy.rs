@@ -160,72 +160,14 @@ pub(crate) fn client_hello_with_groups(
     groups: &[u16],
     random: &[u8; 32],
 ) -> Vec<u8> {
-    let mut body = Vec::with_capacity(256);
-    body.extend_from_slice(&version.min(TLS12).to_be_bytes());
-    body.extend_from_slice(random);
-    body.push(0); // no session id
-    let mut offered: Vec<u16> = suites.to_vec();
-    offered.push(0x00FF); // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
-    push_u16(&mut body, offered.len() * 2);
-    for suite in offered {
-        body.extend_from_slice(&suite.to_be_bytes());
-    }
-    body.push(u8::try_from(compression.len()).unwrap_or(1));
-    body.extend_from_slice(compression.get(..255).unwrap_or(compression));
-    if version > SSL3 {
-        let mut extensions = Vec::new();
-        if let Some(name) = server_name.filter(|n| n.len() <= 255) {
-            let mut list = Vec::new();
-            list.push(0); // host_name
-            push_u16(&mut list, name.len());
-            list.extend_from_slice(name.as_bytes());
-            let mut data = Vec::new();
-            push_u16(&mut data, list.len());
-            data.extend_from_slice(&list);
-            extension(&mut extensions, 0x0000, &data);
-        }
-        // supported_groups.
-        let mut data = Vec::new();
-        push_u16(&mut data, groups.len().min(0x7FFF) * 2);
-        for group in groups.iter().take(0x7FFF) {
-            data.extend_from_slice(&group.to_be_bytes());
-        }
-        extension(&mut extensions, 0x000A, &data);
-        // ec_point_formats: uncompressed.
-        extension(&mut extensions, 0x000B, &[1, 0]);
-        if version >= TLS12 {
-            // signature_algorithms: ECDSA and RSA (PSS and PKCS#1) with SHA-2, Ed25519,
-            // then SHA-1.
-            let schemes: [u16; 11] = [
-                0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0401, 0x0501, 0x0601,
-                0x0201,
-            ];
-            let mut data = Vec::new();
-            push_u16(&mut data, schemes.len() * 2);
-            for scheme in schemes {
-                data.extend_from_slice(&scheme.to_be_bytes());
-            }
-            extension(&mut extensions, 0x000D, &data);
-        }
-        if version >= TLS13 {
-            // supported_versions: TLS 1.3 only; key_share: no share (ask for a retry).
-            extension(&mut extensions, 0x002B, &[2, 0x03, 0x04]);
-            extension(&mut extensions, 0x0033, &[0, 0]);
-        }
-        // renegotiation_info: initial handshake.
-        extension(&mut extensions, 0xFF01, &[0]);
-        push_u16(&mut body, extensions.len());
-        body.extend_from_slice(&extensions);
-    }
-    let mut handshake = Vec::with_capacity(body.len() + 4);
-    handshake.push(1); // client_hello
-    let len = body.len();
-    handshake.extend_from_slice(&[
-        u8::try_from(len >> 16).unwrap_or(0),
-        u8::try_from((len >> 8) & 0xFF).unwrap_or(0),
-        u8::try_from(len & 0xFF).unwrap_or(0),
-    ]);
-    handshake.extend_from_slice(&body);
+    let hello = ClientHello {
+        version,
+        suites,
+        compression,
+        server_name,
+        groups,
+    };
+    let handshake = hello.message(random, Renegotiation::Initial);
     let mut record = Vec::with_capacity(handshake.len() + 5);
     record.push(22); // handshake
     // The record layer says TLS 1.0 (or SSL 3.0), as every client does for compatibility.
@@ -235,7 +177,121 @@ pub(crate) fn client_hello_with_groups(
     record
 }
 
-fn push_u16(out: &mut Vec<u8>, value: usize) {
+/// What a `ClientHello` says of renegotiation (RFC 5746).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Renegotiation<'a> {
+    /// A first handshake: the SCSV and an empty `renegotiation_info`.
+    Initial,
+    /// A renegotiation of a session whose server signalled RFC 5746: `renegotiation_info`
+    /// carrying the client's `Finished` `verify_data`, no SCSV.
+    Secure(&'a [u8]),
+    /// A renegotiation of a session whose server did not: neither (legacy renegotiation).
+    Legacy,
+}
+
+/// The offer of a `ClientHello`: the highest `version`, the `suites`, the compression
+/// methods in order (0 null, 1 DEFLATE), the server name, the groups (IANA numbers).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientHello<'a> {
+    pub(crate) version: u16,
+    pub(crate) suites: &'a [u16],
+    pub(crate) compression: &'a [u8],
+    pub(crate) server_name: Option<&'a str>,
+    pub(crate) groups: &'a [u16],
+}
+
+impl ClientHello<'_> {
+    /// The handshake message (type, length, body; no record header) with the client random
+    /// `random`.
+    pub(crate) fn message(&self, random: &[u8; 32], renegotiation: Renegotiation<'_>) -> Vec<u8> {
+        let ClientHello {
+            version,
+            suites,
+            compression,
+            server_name,
+            groups,
+        } = *self;
+        let mut body = Vec::with_capacity(256);
+        body.extend_from_slice(&version.min(TLS12).to_be_bytes());
+        body.extend_from_slice(random);
+        body.push(0); // no session id
+        let mut offered: Vec<u16> = suites.to_vec();
+        if renegotiation == Renegotiation::Initial {
+            offered.push(0x00FF); // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+        }
+        push_u16(&mut body, offered.len() * 2);
+        for suite in offered {
+            body.extend_from_slice(&suite.to_be_bytes());
+        }
+        body.push(u8::try_from(compression.len()).unwrap_or(1));
+        body.extend_from_slice(compression.get(..255).unwrap_or(compression));
+        if version > SSL3 {
+            let mut extensions = Vec::new();
+            if let Some(name) = server_name.filter(|n| n.len() <= 255) {
+                let mut list = Vec::new();
+                list.push(0); // host_name
+                push_u16(&mut list, name.len());
+                list.extend_from_slice(name.as_bytes());
+                let mut data = Vec::new();
+                push_u16(&mut data, list.len());
+                data.extend_from_slice(&list);
+                extension(&mut extensions, 0x0000, &data);
+            }
+            // supported_groups.
+            let mut data = Vec::new();
+            push_u16(&mut data, groups.len().min(0x7FFF) * 2);
+            for group in groups.iter().take(0x7FFF) {
+                data.extend_from_slice(&group.to_be_bytes());
+            }
+            extension(&mut extensions, 0x000A, &data);
+            // ec_point_formats: uncompressed.
+            extension(&mut extensions, 0x000B, &[1, 0]);
+            if version >= TLS12 {
+                // signature_algorithms: ECDSA and RSA (PSS and PKCS#1) with SHA-2, Ed25519,
+                // then SHA-1.
+                let schemes: [u16; 11] = [
+                    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0401, 0x0501, 0x0601,
+                    0x0201,
+                ];
+                let mut data = Vec::new();
+                push_u16(&mut data, schemes.len() * 2);
+                for scheme in schemes {
+                    data.extend_from_slice(&scheme.to_be_bytes());
+                }
+                extension(&mut extensions, 0x000D, &data);
+            }
+            if version >= TLS13 {
+                // supported_versions: TLS 1.3 only; key_share: no share (ask for a retry).
+                extension(&mut extensions, 0x002B, &[2, 0x03, 0x04]);
+                extension(&mut extensions, 0x0033, &[0, 0]);
+            }
+            match renegotiation {
+                Renegotiation::Initial => extension(&mut extensions, 0xFF01, &[0]),
+                Renegotiation::Secure(verify_data) => {
+                    let mut data = vec![u8::try_from(verify_data.len()).unwrap_or(0)];
+                    data.extend_from_slice(verify_data.get(..255).unwrap_or(verify_data));
+                    extension(&mut extensions, 0xFF01, &data);
+                }
+                Renegotiation::Legacy => {}
+            }
+            push_u16(&mut body, extensions.len());
+            body.extend_from_slice(&extensions);
+        }
+        handshake_message(1, &body) // client_hello
+    }
+}
+
+/// A handshake message: its type, the 24-bit length and `body`.
+pub(crate) fn handshake_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = body.len().min(0xFF_FFFF);
+    let mut message = Vec::with_capacity(len + 4);
+    message.push(kind);
+    message.extend_from_slice(&u32::try_from(len).unwrap_or(0).to_be_bytes()[1..]);
+    message.extend_from_slice(body.get(..len).unwrap_or(body));
+    message
+}
+
+pub(crate) fn push_u16(out: &mut Vec<u8>, value: usize) {
     out.extend_from_slice(&u16::try_from(value).unwrap_or(u16::MAX).to_be_bytes());
 }
 

@@ -51,6 +51,7 @@ mod run;
 pub mod target;
 mod tls;
 mod tls_groups;
+mod tls_renegotiation;
 mod tls_resumption;
 
 #[doc(hidden)]

@@ -94,6 +94,7 @@ pub(crate) const IMPLEMENTED: &[&str] = &[
     "tls-client-certificate",
     "tls-groups",
     "tls-resumption-after-alert",
+    "tls-client-renegotiation",
     "modbus-plaintext",
     "modbus-unauthenticated-access",
     "modbus-function-codes",
@@ -128,6 +129,9 @@ async fn dispatch(context: &Context, target: &Target, spec: &CheckSpec) -> Findi
         "tls-groups" => crate::tls_groups::groups(context, target).await,
         "tls-resumption-after-alert" => {
             crate::tls_resumption::resumption_after_alert(context, target).await
+        }
+        "tls-client-renegotiation" => {
+            crate::tls_renegotiation::client_renegotiation(context, target).await
         }
         "modbus-plaintext" => crate::modbus::plaintext(context, target).await,
         "modbus-unauthenticated-access" => {

@@ -761,9 +761,8 @@ async fn legacy_chain(context: &Context, target: &Target) -> Option<Vec<Vec<u8>>
 }
 
 /// Why the probe does not measure whether a client-initiated renegotiation is accepted.
-const CLIENT_RENEGOTIATION: &str = "not measured: a renegotiation is a second handshake inside \
-    the encrypted session; rustls cannot renegotiate, and the probe writes no TLS record \
-    cryptography by hand (sslyze --reneg measures it)";
+const CLIENT_RENEGOTIATION: &str = "not asked here: tls-client-renegotiation asks for one \
+    inside a session of the probe's own";
 
 pub(crate) async fn compression_renegotiation(context: &Context, target: &Target) -> Finding {
     // TLS 1.2 (or the server's highest below), DEFLATE offered before null compression.
@@ -793,8 +792,8 @@ pub(crate) async fn compression_renegotiation(context: &Context, target: &Target
                 Finding::new(
                     Outcome::Met,
                     format!(
-                        "{}: no compression, secure renegotiation signalled (client-initiated \
-                         renegotiation itself not measured)",
+                        "{}: no compression, secure renegotiation signalled (whether a client may \
+                         renegotiate: tls-client-renegotiation)",
                         legacy::version_name(version)
                     ),
                 )

@@ -16,4 +16,5 @@ mod pymodbus_plc;
 mod rampart_gateway;
 mod sslyze_agreement;
 mod tls_groups_and_resumption;
+mod tls_renegotiation;
 mod weak_tls_peers;

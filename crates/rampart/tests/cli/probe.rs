@@ -301,6 +301,12 @@ fn probing_rampart_up_finds_its_plain_listener_and_assess_uses_the_evidence() {
         "met",
         "{evidence:#}"
     );
+    // Nor does it renegotiate a session a client asks to.
+    assert_eq!(
+        outcome("tls-client-renegotiation", &targets[1]),
+        "met",
+        "{evidence:#}"
+    );
     // The login page sets no cookie before a login: nothing to judge read-only.
     assert_eq!(
         outcome("https-cookie-attributes", &targets[1]),
