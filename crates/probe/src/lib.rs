@@ -61,7 +61,7 @@ pub use checks::{CheckSpec, ClientIdentity, MAX_OPENAPI_BYTES, Plan, PlanError};
 pub use evidence::{CheckResult, Evidence, EvidenceError, Outcome};
 pub use https::login::{DEFAULT_LOCKOUT_MAX, LOCKOUT_CAP, LoginAccount};
 pub use net::MIN_CONNECTION_INTERVAL;
-pub use robustness::{EssentialFunction, RobustnessOptions};
+pub use robustness::{EssentialFunction, RobustnessOptions, SpoofedSources};
 pub use target::{Scheme, Target, TargetError};
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //! The UDP flood needs no privilege. The ICMP and SYN floods build their packets by hand
 //! and send them on raw sockets, which need `CAP_NET_RAW` (root, or a user and network
 //! namespace of one's own: `unshare -rn`); without it they are not tested, saying so. Only
-//! IPv4 targets. Nothing is spoofed: packets come from the storm's source address (or the
-//! one the route to the target picks), so the target answers the prober, whose kernel
-//! resets the SYN-ACKs of connections it never opened.
+//! IPv4 targets. By default nothing is spoofed: packets come from the storm's source address
+//! (or the one the route to the target picks), so the target answers the prober, whose
+//! kernel resets the SYN-ACKs of connections it never opened. With spoofed sources
+//! (`--storm-spoof`) the SYN flood writes the IPv4 header too (`IP_HDRINCL`), each segment
+//! from a random address of the network named: answers go to hosts that never reply, and
+//! the target's half-open connections pile up — the backlog exhaustion of a real SYN flood.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
@@ -16,6 +19,7 @@ use serde_json::{Map, Value, json};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::SpoofedSources;
 use super::storms::{StormReport, StormTarget};
 
 /// UDP datagrams a second (64 bytes each).
@@ -41,6 +45,8 @@ pub(crate) struct FloodSocket {
     socket: Socket,
     source: Ipv4Addr,
     destination: SocketAddrV4,
+    /// The SYN flood's spoofed sources (it then writes the IPv4 header itself).
+    spoof: Option<SpoofedSources>,
 }
 
 /// Opens the socket of `flood` towards `storm`'s target.
@@ -76,11 +82,24 @@ pub(crate) fn open(flood: Flood, storm: &StormTarget) -> Result<FloodSocket, Str
     socket
         .set_nonblocking(true)
         .map_err(|e| format!("opening the socket: {e}"))?;
+    let spoof = storm.spoof.filter(|_| flood == Flood::Syn);
+    if let Some(spoof) = spoof {
+        if spoof.contains(*destination.ip()) {
+            return Err(format!(
+                "--storm-spoof {spoof} holds the target's own address {}",
+                destination.ip()
+            ));
+        }
+        socket
+            .set_header_included_v4(true)
+            .map_err(|e| format!("writing IPv4 headers (IP_HDRINCL): {e}"))?;
+    }
     Ok(FloodSocket {
         flood,
         socket,
         source,
         destination,
+        spoof,
     })
 }
 
@@ -119,13 +138,26 @@ pub(crate) async fn run(socket: FloodSocket, until: Instant, rate: u32) -> Storm
             let packet = match socket.flood {
                 Flood::Udp => noise.repeat(8),
                 Flood::Icmp => echo_request(u16::from_be_bytes([noise[0], noise[1]]), sequence),
-                Flood::Syn => syn_segment(
-                    socket.source,
-                    *socket.destination.ip(),
-                    1024 + u16::from_be_bytes([noise[0], noise[1]]) % (u16::MAX - 1024),
-                    socket.destination.port(),
-                    u32::from_be_bytes([noise[2], noise[3], noise[4], noise[5]]),
-                ),
+                Flood::Syn => {
+                    let source = socket.spoof.map_or(socket.source, |spoof| {
+                        spoof.pick(u32::from_be_bytes([noise[4], noise[5], noise[6], noise[7]]))
+                    });
+                    let segment = syn_segment(
+                        source,
+                        *socket.destination.ip(),
+                        1024 + u16::from_be_bytes([noise[0], noise[1]]) % (u16::MAX - 1024),
+                        socket.destination.port(),
+                        u32::from_be_bytes([noise[2], noise[3], noise[4], noise[5]]),
+                    );
+                    if socket.spoof.is_some() {
+                        let mut packet =
+                            ipv4_header(source, *socket.destination.ip(), sequence, segment.len());
+                        packet.extend_from_slice(&segment);
+                        packet
+                    } else {
+                        segment
+                    }
+                }
             };
             match socket.socket.send_to(&packet, &destination) {
                 Ok(_) => sent += 1,
@@ -143,7 +175,13 @@ pub(crate) async fn run(socket: FloodSocket, until: Instant, rate: u32) -> Storm
     details.insert("sent".into(), json!(sent));
     details.insert("dropped_by_the_prober".into(), json!(dropped));
     details.insert("send_errors".into(), json!(errors));
-    details.insert("source".into(), json!(socket.source.to_string()));
+    details.insert(
+        "source".into(),
+        json!(socket.spoof.map_or_else(
+            || socket.source.to_string(),
+            |spoof| format!("{spoof} (spoofed)")
+        )),
+    );
     if let Some(e) = last_error {
         details.insert("last_send_error".into(), Value::String(e));
     }
@@ -156,7 +194,10 @@ pub(crate) async fn run(socket: FloodSocket, until: Instant, rate: u32) -> Storm
         Flood::Syn => format!(
             "{sent} TCP SYN segments at {rate}/s to port {} from {}",
             socket.destination.port(),
-            socket.source
+            socket.spoof.map_or_else(
+                || socket.source.to_string(),
+                |spoof| format!("random addresses of {spoof} (spoofed)")
+            )
         ),
     };
     StormReport {
@@ -205,6 +246,31 @@ pub(crate) fn syn_segment(
     segment
 }
 
+/// An IPv4 header (20 bytes, no options, don't fragment, TTL 64, protocol TCP) from `source`
+/// to `destination` before a payload of `payload_len` bytes, its checksum filled in.
+pub(crate) fn ipv4_header(
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    identification: u16,
+    payload_len: usize,
+) -> Vec<u8> {
+    let total = u16::try_from(20 + payload_len).unwrap_or(u16::MAX);
+    let mut header = Vec::with_capacity(20 + payload_len);
+    header.push(0x45); // version 4, 5 words
+    header.push(0); // DSCP, ECN
+    header.extend_from_slice(&total.to_be_bytes());
+    header.extend_from_slice(&identification.to_be_bytes());
+    header.extend_from_slice(&0x4000u16.to_be_bytes()); // don't fragment
+    header.push(64); // TTL
+    header.push(6); // TCP
+    header.extend_from_slice(&[0, 0]); // checksum
+    header.extend_from_slice(&source.octets());
+    header.extend_from_slice(&destination.octets());
+    let checksum = internet_checksum(&[&header]);
+    header[10..12].copy_from_slice(&checksum.to_be_bytes());
+    header
+}
+
 /// The Internet checksum (RFC 1071) of the concatenation of `parts`, each of even length
 /// but the last.
 pub(crate) fn internet_checksum(parts: &[&[u8]]) -> u16 {
@@ -229,6 +295,50 @@ pub(crate) fn internet_checksum(parts: &[&[u8]]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spoofed_sources_are_a_network_and_addresses_are_drawn_from_it() {
+        let sources = SpoofedSources::parse("198.18.0.0/15").unwrap();
+        assert_eq!(sources.to_string(), "198.18.0.0/15");
+        assert_eq!(sources.pick(0), Ipv4Addr::new(198, 18, 0, 0));
+        assert_eq!(sources.pick(u32::MAX), Ipv4Addr::new(198, 19, 255, 255));
+        for random in [1, 0x00AB_CDEF, 0xDEAD_BEEF] {
+            assert!(sources.contains(sources.pick(random)));
+        }
+        assert!(!sources.contains(Ipv4Addr::new(198, 20, 0, 1)));
+        let single = SpoofedSources::parse("203.0.113.7/32").unwrap();
+        assert_eq!(single.pick(u32::MAX), Ipv4Addr::new(203, 0, 113, 7));
+        for (bad, says) in [
+            ("198.18.0.0", "expected an IPv4 network"),
+            (
+                "198.18.0.1/15",
+                "host bits are set (the network is 198.18.0.0/15)",
+            ),
+            ("198.18.0.0/7", "the prefix length must be 8 to 32"),
+            ("198.18.0.0/33", "the prefix length must be 8 to 32"),
+            ("::1/128", "is not an IPv4 address"),
+            ("127.0.0.0/8", "loopback"),
+        ] {
+            let e = SpoofedSources::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_spoofed_syn_carries_an_ipv4_header_that_checks_out() {
+        let (source, destination) = (Ipv4Addr::new(198, 18, 3, 4), Ipv4Addr::LOCALHOST);
+        let segment = syn_segment(source, destination, 40_000, 8020, 7);
+        let header = ipv4_header(source, destination, 9, segment.len());
+        assert_eq!(header.len(), 20);
+        assert_eq!(
+            internet_checksum(&[&header]),
+            0,
+            "the header's checksum verifies"
+        );
+        assert_eq!(u16::from_be_bytes([header[2], header[3]]), 40);
+        assert_eq!(&header[12..16], &source.octets());
+        assert_eq!(&header[16..20], &destination.octets());
+    }
 
     #[test]
     fn the_checksum_is_rfc_1071s() {

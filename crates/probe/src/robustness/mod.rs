@@ -68,6 +68,85 @@ pub struct RobustnessOptions {
     /// Rates set by the user, by storm check id (checked by [`StormSettings::rate`]); the
     /// others run at their defaults ([`STORM_RATES`]).
     pub rates: std::collections::BTreeMap<String, u32>,
+    /// Addresses the SYN flood claims to come from (`--storm-spoof`): each segment from a
+    /// random one, so the target's answers go to hosts that never reply and its half-open
+    /// connections pile up (backlog exhaustion). Without it the flood comes from the
+    /// prober, whose kernel resets every answer.
+    pub spoof: Option<SpoofedSources>,
+}
+
+/// An IPv4 network the SYN flood spoofs its sources from (`198.18.0.0/15`, say): addresses
+/// that must not answer the target (unused, or routed nowhere), which the tester names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpoofedSources {
+    network: std::net::Ipv4Addr,
+    prefix: u8,
+}
+
+impl SpoofedSources {
+    /// The shortest prefix taken: a /8 is already 16 million addresses.
+    pub const SHORTEST_PREFIX: u8 = 8;
+
+    /// Parses `A.B.C.D/N` (N from [`Self::SHORTEST_PREFIX`] to 32; host bits must be zero).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn parse(text: &str) -> Result<SpoofedSources, String> {
+        let (address, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?}: expected an IPv4 network, A.B.C.D/N"))?;
+        let network: std::net::Ipv4Addr = address
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?}: {address:?} is not an IPv4 address"))?;
+        let prefix: u8 = prefix
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (Self::SHORTEST_PREFIX..=32).contains(p))
+            .ok_or_else(|| {
+                format!(
+                    "{text:?}: the prefix length must be {} to 32",
+                    Self::SHORTEST_PREFIX
+                )
+            })?;
+        let sources = SpoofedSources { network, prefix };
+        if u32::from(network) & !sources.mask() != 0 {
+            return Err(format!(
+                "{text:?}: host bits are set (the network is {}/{prefix})",
+                std::net::Ipv4Addr::from(u32::from(network) & sources.mask())
+            ));
+        }
+        if network.is_loopback() || network.is_unspecified() || network.is_multicast() {
+            return Err(format!(
+                "{text:?}: loopback, unspecified and multicast sources are answered locally \
+                 or not at all: name addresses routed nowhere (198.18.0.0/15, say)"
+            ));
+        }
+        Ok(sources)
+    }
+
+    fn mask(self) -> u32 {
+        u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0)
+    }
+
+    /// The address of the network chosen by `random` (its host bits).
+    pub(crate) fn pick(self, random: u32) -> std::net::Ipv4Addr {
+        std::net::Ipv4Addr::from(u32::from(self.network) | (random & !self.mask()))
+    }
+
+    /// Whether `address` is in the network.
+    pub fn contains(self, address: std::net::Ipv4Addr) -> bool {
+        u32::from(address) & self.mask() == u32::from(self.network)
+    }
+}
+
+impl std::fmt::Display for SpoofedSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
 }
 
 /// Each storm check's default rate and what the rate counts.
@@ -335,6 +414,7 @@ async fn storm_target(context: &Context, target: &Target) -> Result<StormTarget,
         target: target.clone(),
         address,
         from: context.robustness.storm_from,
+        spoof: context.robustness.spoof,
         tls,
         authenticated,
     })

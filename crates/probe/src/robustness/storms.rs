@@ -57,6 +57,8 @@ pub(crate) struct StormTarget {
     /// the tester's interface facing the target), so the target's per-source limits see
     /// the storm apart from the essential function's client.
     pub(crate) from: Option<IpAddr>,
+    /// The network the SYN flood spoofs its sources from, if any.
+    pub(crate) spoof: Option<super::SpoofedSources>,
     /// The TLS configuration for handshakes: the plan's client certificate for
     /// `modbus-tls://` when given, else the inspecting configuration without one.
     pub(crate) tls: Arc<rustls::ClientConfig>,

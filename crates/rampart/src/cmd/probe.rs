@@ -70,6 +70,12 @@ pub(crate) struct Args {
     /// facing the target), so the target's per-source limits see them apart from the monitor.
     #[arg(long, value_name = "IP")]
     storm_from: Option<std::net::IpAddr>,
+    /// Spoof the SYN flood's sources: each segment from a random address of this IPv4
+    /// network (A.B.C.D/N, /8 to /32), which must be addresses that never answer (unused, or
+    /// routed nowhere), so the target's half-open connections pile up. Needs --intrusive and
+    /// storm-syn-flood.
+    #[arg(long, value_name = "CIDR", requires = "intrusive", value_parser = parse_spoof)]
+    storm_spoof: Option<rampart_probe::SpoofedSources>,
     /// How long each storm lasts, in seconds (1-60; default 10). The storm checks' bounds
     /// follow it. Needs --intrusive.
     #[arg(long, value_name = "SECONDS", requires = "intrusive")]
@@ -150,6 +156,10 @@ fn read_openapi(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(document)
 }
 
+fn parse_spoof(text: &str) -> Result<rampart_probe::SpoofedSources, String> {
+    rampart_probe::SpoofedSources::parse(text)
+}
+
 fn parse_register(text: &str) -> Result<(u8, u16), String> {
     let (unit, address) = text.split_once('/').unwrap_or(("1", text));
     let unit = unit
@@ -204,6 +214,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
             monitor,
             monitor_identity,
             storm_from: args.storm_from,
+            spoof: args.storm_spoof,
             duration: args
                 .storm_duration
                 .map(StormSettings::duration)
@@ -239,6 +250,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else {
         plan
     };
+    if args.storm_spoof.is_some() && !plan.runs().any(|(_, spec)| spec.id == "storm-syn-flood") {
+        return Err(BadInput(
+            "--storm-spoof spoofs the sources of storm-syn-flood, which is not selected".to_owned(),
+        )
+        .into());
+    }
     let plan = match &args.openapi {
         Some(path) => {
             let document = read_openapi(path)?;

@@ -159,6 +159,37 @@ fn bad_targets_unknown_checks_and_unconsented_intrusive_checks_are_bad_input() {
             ],
             "expected CHECK=N",
         ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--storm-spoof",
+                "198.18.0.0/15",
+            ],
+            "--intrusive",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--storm-spoof",
+                "198.18.0.1/15",
+            ],
+            "host bits are set (the network is 198.18.0.0/15)",
+        ),
+        (
+            vec![
+                "probe",
+                "modbus://127.0.0.1:1",
+                "--intrusive",
+                "--checks",
+                "storm-connections",
+                "--storm-spoof",
+                "198.18.0.0/15",
+            ],
+            "--storm-spoof spoofs the sources of storm-syn-flood, which is not selected",
+        ),
     ] {
         let out = rampart(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -447,4 +478,101 @@ fn the_intrusive_login_checks_lock_a_throw_away_account_of_rampart_up() {
     assert_eq!(throwaway["locked"], true, "{accounts:#}");
     let unlocked = crate::util::ok(&["user", "unlock", "throwaway", "--data", data_arg]);
     assert!(unlocked.contains("unlocked throwaway"), "{unlocked}");
+}
+
+/// The SYN flood from spoofed sources, inside a network namespace of the test's own
+/// (`unshare -rn`: its own loopback and links, no privilege needed outside it): `rampart up`
+/// on its defaults there; the spoofed network routed out of a veth link to a neighbour that
+/// does not exist (a static entry, so the gateway's SYN-ACKs leave and nothing ever answers
+/// or resets them — a blackhole route would keep the kernel from even queueing the
+/// connection); reverse-path filtering off, so the kernel takes segments arriving on loopback
+/// from addresses routed elsewhere, and `route_localnet` on, so it answers them from the
+/// gateway's 127.0.0.1 out of that link. The kernel's own
+/// counters show the SYN backlog overflowing into SYN cookies; the essential function (the
+/// operator's reads of holding register 0) misses no poll.
+const SPOOFED_SYN_FLOOD: &str = r#"
+set -eu
+rampart=$1 data=$2 out=$3
+ip link set lo up
+ip link add answers type veth peer name nobody
+ip link set answers up
+ip link set nobody up
+ip addr add 10.255.0.1/30 dev answers
+ip neigh add 10.255.0.2 lladdr 02:00:00:00:00:01 dev answers nud permanent
+ip route add 198.18.0.0/15 via 10.255.0.2 dev answers
+sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.lo.rp_filter=0 \
+  net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.answers.route_localnet=1
+"$rampart" up --data "$data" > "$data.log" 2>&1 &
+up=$!
+for _ in $(seq 1 600); do
+  grep -q "SIGTERM stops the gateway" "$data.log" && break
+  kill -0 "$up"
+  sleep 0.1
+done
+grep -q "SIGTERM stops the gateway" "$data.log"
+status=0
+"$rampart" probe modbus-tls://127.0.0.1:8020 --intrusive --checks storm-syn-flood \
+  --storm-spoof 198.18.0.0/15 --storm-duration 5 \
+  --client-cert "$data/pki/clients/operator.crt" --client-key "$data/pki/clients/operator.key" \
+  --format json > "$out" || status=$?
+awk '/^TcpExt:/ { n++; if (n == 1) split($0, k); else { split($0, v); for (i in k) print k[i], v[i] } }' \
+  /proc/net/netstat > "$out.netstat"
+kill -TERM "$up"
+wait "$up" || true
+exit "$status"
+"#;
+
+#[test]
+#[ignore = "needs unshare (user and network namespaces) and iproute2: run scripts/test"]
+fn a_syn_flood_from_spoofed_sources_overflows_the_backlog_and_the_essential_function_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("evidence.json");
+    let run = std::process::Command::new("unshare")
+        .args(["-rn", "sh", "-c", SPOOFED_SYN_FLOOD, "sh"])
+        .arg(env!("CARGO_BIN_EXE_rampart"))
+        .arg(&data)
+        .arg(&out)
+        .output()
+        .expect("unshare runs");
+    let log = std::fs::read_to_string(dir.path().join("data.log")).unwrap_or_default();
+    assert!(
+        run.status.success(),
+        "{}\n{}\nrampart up:\n{log}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let evidence: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let flood = &evidence["checks"][0];
+    assert_eq!(flood["id"], "storm-syn-flood");
+    assert_eq!(flood["outcome"], "met", "{flood:#}");
+    let details = &flood["details"];
+    assert_eq!(
+        details["storm"]["source"], "198.18.0.0/15 (spoofed)",
+        "{flood:#}"
+    );
+    assert!(
+        details["storm"]["sent"].as_u64().unwrap() >= 5_000,
+        "{flood:#}"
+    );
+    assert_eq!(details["missed_polls"], 0, "{flood:#}");
+    assert!(
+        flood["observation"]
+            .as_str()
+            .unwrap()
+            .contains("from random addresses of 198.18.0.0/15 (spoofed)"),
+        "{flood:#}"
+    );
+    // Nothing answered the SYN-ACKs: the backlog overflowed and the kernel fell back to
+    // SYN cookies, so half-open connections really piled up.
+    let netstat = std::fs::read_to_string(dir.path().join("evidence.json.netstat")).unwrap();
+    let counter = |name: &str| {
+        netstat
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in {netstat}"))
+    };
+    assert!(counter("SyncookiesSent") > 0, "{netstat}");
 }
