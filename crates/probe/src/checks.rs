@@ -248,11 +248,13 @@ pub static CHECKS: &[CheckSpec] = &[
         id: "https-cookie-attributes",
         schemes: &[Scheme::Https],
         requirements: &["CR 3.8", "CR 4.1"],
-        bound: Duration::from_secs(15),
+        bound: Duration::from_secs(20),
         intrusive: false,
         session: false,
-        summary: "the cookies GET /login and GET / set before any login: met when each has \
-                  Secure, HttpOnly and SameSite=Strict or Lax; not tested when none is set",
+        summary: "the cookies GET /login and GET / set before any login and, with \
+                  --login-account and --login-password-file, the cookies one login with the \
+                  account sets (the session cookie): met when each has Secure, HttpOnly and \
+                  SameSite=Strict or Lax; not tested when none is set",
         failure: "the management interface sets cookies without Secure, HttpOnly or SameSite",
     },
     CheckSpec {

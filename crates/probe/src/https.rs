@@ -271,14 +271,29 @@ pub(crate) async fn cookie_attributes(context: &Context, target: &Target) -> Fin
             Err(e) => errors.push(e),
         }
     }
+    // With the throw-away account's password, one login shows the session cookie too.
+    let mut login_note = None;
+    match login::session_cookies(context, target).await {
+        Some(Ok((route, set))) => {
+            let label = format!("a login through {route}");
+            cookies.extend(set.into_iter().map(|c| (label.clone(), c)));
+        }
+        Some(Err(e)) => login_note = Some(e),
+        None => {}
+    }
     if cookies.is_empty() {
         return if errors.len() == 2 {
             Finding::new(Outcome::NotTested, errors.join("; "))
+        } else if let Some(e) = login_note {
+            Finding::new(
+                Outcome::NotTested,
+                format!("no cookie is set before a login, and {e}"),
+            )
         } else {
             Finding::new(
                 Outcome::NotTested,
-                "no cookie is set before a login; the session cookie would need a login, which \
-                 this read-only probe does not perform",
+                "no cookie is set before a login; the session cookie needs a login: give \
+                 --login-account with --login-password-file",
             )
         };
     }
@@ -308,7 +323,11 @@ pub(crate) async fn cookie_attributes(context: &Context, target: &Target) -> Fin
     } else {
         Finding::new(Outcome::NotMet, problems.join("; "))
     };
-    finding.with("cookies", seen)
+    let finding = finding.with("cookies", seen);
+    match login_note {
+        Some(note) => finding.with("session_login", note),
+        None => finding,
+    }
 }
 
 pub(crate) async fn anonymous_api(context: &Context, target: &Target) -> Finding {

@@ -410,6 +410,8 @@ struct Attempt {
     text: String,
     /// The body with the user name sent and anything token-like replaced.
     normalized: String,
+    /// The `Set-Cookie` header values, whole.
+    set_cookies: Vec<String>,
 }
 
 impl Attempt {
@@ -429,6 +431,13 @@ impl Attempt {
             retry_after: header(&answer.headers, "retry-after").map(ToOwned::to_owned),
             text,
             normalized: normalize(&raw, user),
+            set_cookies: answer
+                .headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(ToOwned::to_owned)
+                .collect(),
         }
     }
 
@@ -904,6 +913,38 @@ pub(crate) async fn authenticator_feedback(context: &Context, target: &Target) -
     finding_details
         .into_iter()
         .fold(finding, |f, (k, v)| f.with(k, v))
+}
+
+/// The cookies a login with the throw-away account's password sets (the session cookie that
+/// no page shows before a login), and the route it took. `None` without an account and its
+/// password; `Err` when the login could not be made or did not succeed.
+pub(crate) async fn session_cookies(
+    context: &Context,
+    target: &Target,
+) -> Option<Result<(String, Vec<String>), String>> {
+    let account = context.login.account.as_ref()?;
+    let password = account.password.as_ref()?;
+    let shown = login_page(context, target).await;
+    let route = match first_route(context, target, &shown).await {
+        Ok(route) => route,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(
+        log_in(context, target, &route, account.name(), &password.0)
+            .await
+            .and_then(|answer| {
+                if answer.set_cookies.is_empty() {
+                    Err(format!(
+                        "a login of '{}' through {} set no cookie ({})",
+                        account.name(),
+                        route.describe(),
+                        answer.describe()
+                    ))
+                } else {
+                    Ok((route.describe(), answer.set_cookies))
+                }
+            }),
+    )
 }
 
 /// Why an answer to a failed login looks like a lockout, compared with the first one.
@@ -1384,6 +1425,7 @@ mod tests {
             retry_after: retry_after.map(ToOwned::to_owned),
             text: text.to_owned(),
             normalized: text.to_owned(),
+            set_cookies: Vec::new(),
         }
     }
 

@@ -229,6 +229,59 @@ async fn with_the_password_the_lockout_of_a_silent_target_is_decided() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_the_password_the_session_cookie_set_at_login_is_judged() {
+    let m = Management::start().await;
+    let target = m.target();
+    let checks = ["https-cookie-attributes".to_owned()];
+    let account = LoginAccount::new(ACCOUNT, 10)
+        .unwrap()
+        .with_password(zeroize::Zeroizing::new(
+            "plinth marmot cobalt fjord".to_owned(),
+        ));
+    let plan = Plan::new(vec![target.parse().unwrap()], Some(&checks), true)
+        .unwrap()
+        .with_login_account(account);
+    let evidence = tokio::time::timeout(plan.bound(), plan.run(now()))
+        .await
+        .unwrap();
+    // Nothing before the login; the session cookie at it, with every attribute.
+    let cookies = expect(&evidence, "https-cookie-attributes", &target, Outcome::Met);
+    assert!(
+        cookies.contains("1 cookie(s), each Secure, HttpOnly and SameSite"),
+        "{cookies}"
+    );
+    let details = &result(&evidence, "https-cookie-attributes", &target).details;
+    assert_eq!(
+        details["cookies"][0], "a login through the login form: __Host-rampart-session",
+        "{details:?}"
+    );
+    assert!(!m.locked());
+
+    // A wrong password logs nobody in: the check says why it could not judge.
+    let account = LoginAccount::new(ACCOUNT, 10)
+        .unwrap()
+        .with_password(zeroize::Zeroizing::new("not the password".to_owned()));
+    let plan = Plan::new(vec![target.parse().unwrap()], Some(&checks), true)
+        .unwrap()
+        .with_login_account(account);
+    let evidence = tokio::time::timeout(plan.bound(), plan.run(now()))
+        .await
+        .unwrap();
+    let why = expect(
+        &evidence,
+        "https-cookie-attributes",
+        &target,
+        Outcome::NotTested,
+    );
+    assert!(
+        why.contains(&format!(
+            "a login of '{ACCOUNT}' through the login form set no cookie"
+        )),
+        "{why}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_the_password_a_lockout_later_than_the_maximum_is_not_met() {
     // A maximum of 3 below Rampart's 5: after 3 failures the right password still works.
     let m = Management::start().await;
