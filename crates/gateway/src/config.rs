@@ -151,6 +151,18 @@ level = 1
 startup_check = true
 on_mismatch = "refuse"
 recheck_interval_s = 300
+
+# Physical tamper detection (docs/tamper.md, NDR 3.11): a sensor is a file that reads 0 while
+# the enclosure is closed and anything else once it was opened — the chassis intrusion alarms
+# of the host's hardware monitor (/sys/class/hwmon/hwmon*/intrusion*_alarm, found by "auto")
+# or a GPIO input wired to a cabinet door switch (/sys/class/gpio/gpioN/value). Each is read
+# every interval_s seconds; a tamper (or a sensor that cannot be read) is an alert
+# (tamper.detected); with on_tamper = "closed" all traffic closes (island mode) until
+# `rampart island off`.
+[tamper]
+sensors = ["auto"]
+interval_s = 5
+on_tamper = "alert"
 "#;
 
 /// A configuration that cannot be used, with the place in the file.
@@ -194,6 +206,58 @@ pub struct GatewayConfig {
     pub vault: VaultOptions,
     /// Start-up and run-time integrity (`[integrity]`).
     pub integrity: IntegrityOptions,
+    /// Physical tamper detection (`[tamper]`).
+    pub tamper: TamperOptions,
+}
+
+/// Physical tamper detection (`[tamper]`, docs/tamper.md, NDR 3.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TamperOptions {
+    /// The sensors read (empty: none).
+    pub sensors: Vec<TamperSensor>,
+    /// How often each sensor is read.
+    pub interval: Duration,
+    /// What a tamper does besides the alert.
+    pub on_tamper: OnTamper,
+}
+
+impl Default for TamperOptions {
+    fn default() -> TamperOptions {
+        TamperOptions {
+            sensors: vec![TamperSensor::Auto],
+            interval: Duration::from_secs(5),
+            on_tamper: OnTamper::Alert,
+        }
+    }
+}
+
+/// A tamper sensor of `[tamper] sensors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TamperSensor {
+    /// Every chassis intrusion alarm of the host's hardware monitor
+    /// (`/sys/class/hwmon/hwmon*/intrusion*_alarm`).
+    Auto,
+    /// A file that reads 0 while closed (a hwmon alarm, a GPIO `value`).
+    File(PathBuf),
+}
+
+/// What a detected tamper does besides the alert (`[tamper] on_tamper`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTamper {
+    /// Alert only: audited, shouted, forwarded.
+    Alert,
+    /// Alert and close all traffic (island mode) until an operator reopens it.
+    Closed,
+}
+
+impl OnTamper {
+    /// `alert` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTamper::Alert => "alert",
+            OnTamper::Closed => "closed",
+        }
+    }
 }
 
 /// Start-up and run-time integrity (`[integrity]`, docs/integrity.md).
@@ -506,6 +570,7 @@ impl Default for GatewayConfig {
             passwords: PasswordOptions::default(),
             vault: VaultOptions::default(),
             integrity: IntegrityOptions::default(),
+            tamper: TamperOptions::default(),
         }
     }
 }
@@ -567,6 +632,7 @@ impl GatewayConfig {
             pcrs: vault.tpm_pcrs.clone(),
         };
         let integrity = raw.integrity.unwrap_or_default();
+        let tamper = raw.tamper.unwrap_or_default();
         let kek = match (&vault.kek_provider, &vault.kek_file) {
             (None, None) if tpm == rampart_vault::at_rest::TpmConfig::default() => {
                 rampart_vault::at_rest::KekConfig::Recorded
@@ -726,6 +792,19 @@ impl GatewayConfig {
                 recheck_interval: integrity
                     .recheck_interval_s
                     .map_or(defaults.integrity.recheck_interval, |s| s.0),
+            },
+            tamper: TamperOptions {
+                sensors: tamper.sensors.map_or(defaults.tamper.sensors, |sensors| {
+                    sensors
+                        .into_iter()
+                        .map(|s| match s {
+                            SensorText::Auto => TamperSensor::Auto,
+                            SensorText::File(path) => TamperSensor::File(resolve(path)),
+                        })
+                        .collect()
+                }),
+                interval: tamper.interval_s.map_or(defaults.tamper.interval, |s| s.0),
+                on_tamper: tamper.on_tamper.map_or(defaults.tamper.on_tamper, |t| t.0),
             },
         };
         // Cross-key checks, reported at the key that completes the conflict.
@@ -1090,6 +1169,53 @@ struct RawConfig {
     hardening: Option<RawHardening>,
     vault: Option<RawVault>,
     integrity: Option<RawIntegrity>,
+    tamper: Option<RawTamper>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTamper {
+    sensors: Option<Vec<SensorText>>,
+    interval_s: Option<Seconds>,
+    on_tamper: Option<OnTamperText>,
+}
+
+/// `"auto"` or an absolute or relative path.
+enum SensorText {
+    Auto,
+    File(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for SensorText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SensorText, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "auto" => Ok(SensorText::Auto),
+            "" => Err(serde::de::Error::custom(
+                "an empty sensor path: name a file that reads 0 while closed, or \"auto\"",
+            )),
+            path if path.chars().any(char::is_control) => Err(serde::de::Error::custom(
+                "a sensor path with control characters",
+            )),
+            path => Ok(SensorText::File(PathBuf::from(path))),
+        }
+    }
+}
+
+/// `alert` or `closed`.
+struct OnTamperText(OnTamper);
+
+impl<'de> Deserialize<'de> for OnTamperText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OnTamperText, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "alert" => Ok(OnTamperText(OnTamper::Alert)),
+            "closed" => Ok(OnTamperText(OnTamper::Closed)),
+            other => Err(serde::de::Error::custom(format!(
+                "'{other}' is not an action on tamper: \"alert\" (audit and notify) or \"closed\" (also close all traffic)"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

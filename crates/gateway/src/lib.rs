@@ -68,6 +68,7 @@ mod session;
 pub mod sim;
 pub mod staging;
 mod state;
+pub mod tamper;
 mod upstream;
 
 pub use audit::{AuditFailure, AuditSink, DeviceSigner, IdentityAuditBridge, MemoryAuditSink};

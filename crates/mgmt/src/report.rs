@@ -637,6 +637,46 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
          for a gateway not started by `rampart up`)",
         &["CR 3.4 RE 1"],
     );
+    let sensors = rampart_gateway::tamper::sensors(
+        &gateway.tamper,
+        std::path::Path::new(rampart_gateway::tamper::HWMON_ROOT),
+    );
+    let alarms: Vec<String> = sensors
+        .iter()
+        .filter(|s| rampart_gateway::tamper::read(s).alarm())
+        .map(|s| s.display().to_string())
+        .collect();
+    s.add(
+        "tamper.sensors",
+        json!(
+            sensors
+                .iter()
+                .map(|s| s.display().to_string())
+                .collect::<Vec<_>>()
+        ),
+        "The physical tamper sensors watched ([tamper] sensors: chassis intrusion alarms of \
+         the hardware monitor, door switches on GPIO inputs); empty: none on this host",
+        &["NDR 3.11"],
+    );
+    s.add(
+        "tamper.alarms",
+        json!(alarms),
+        "The sensors in alarm now (tampered, or unreadable)",
+        &["NDR 3.11", "NDR 3.11 RE 1"],
+    );
+    s.add(
+        "tamper.on_tamper",
+        json!(gateway.tamper.on_tamper.as_str()),
+        "What a detected tamper does besides the alert (tamper.detected, audited and \
+         forwarded): alert, or closed (all traffic closes, island mode)",
+        &["NDR 3.11 RE 1"],
+    );
+    s.add(
+        "tamper.interval_s",
+        json!(gateway.tamper.interval.as_secs()),
+        "Seconds between two reads of every tamper sensor",
+        &["NDR 3.11 RE 1"],
+    );
     s.add(
         "sbom.available",
         json!(true),

@@ -71,6 +71,9 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         // Access from untrusted networks is held until approved (NDR 1.13 RE 1).
         "untrusted-access-approval",
         "untrusted-networks-exist",
+        // A chassis intrusion alarm is watched, and a tamper closes traffic (NDR 3.11).
+        "tamper-sensors",
+        "tamper-notification",
     ] {
         assert_eq!(outcome(check), Outcome::Pass, "{check}");
     }

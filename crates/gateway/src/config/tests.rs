@@ -389,3 +389,46 @@ fn the_integrity_section_is_read_and_checked() {
         "unknown field",
     );
 }
+
+#[test]
+fn the_tamper_section_is_read_and_checked() {
+    let config = parse(
+        "[tamper]\nsensors = [\"auto\", \"/sys/class/gpio/gpio17/value\"]\ninterval_s = 2\non_tamper = \"closed\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.tamper.sensors,
+        [
+            TamperSensor::Auto,
+            TamperSensor::File("/sys/class/gpio/gpio17/value".into())
+        ]
+    );
+    assert_eq!(config.tamper.interval, Duration::from_secs(2));
+    assert_eq!(config.tamper.on_tamper, OnTamper::Closed);
+    // None at all is a choice too.
+    assert!(
+        parse("[tamper]\nsensors = []\n")
+            .unwrap()
+            .tamper
+            .sensors
+            .is_empty()
+    );
+    check_error(
+        "[tamper]\non_tamper = \"ignore\"\n",
+        2,
+        "tamper.on_tamper",
+        "\"alert\"",
+    );
+    check_error(
+        "[tamper]\ninterval_s = 0\n",
+        2,
+        "tamper.interval_s",
+        "1..=86400",
+    );
+    check_error(
+        "[tamper]\nsensors = [\"\"]\n",
+        2,
+        "tamper.sensors",
+        "an empty sensor path",
+    );
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rampart_audit::{Actor, Category, ClockWatch, NewEvent, Outcome, Severity, SystemClock};
 use rampart_gateway::config::{OnMismatch, UpstreamTarget};
+use rampart_gateway::tamper::TamperWatch;
 use rampart_gateway::{AuditSink, Gateway, GatewayConfig, PolicyUpdate, RunningGateway};
 use rampart_identity::AccountName;
 use rampart_mgmt::{ManagementConfig, Services};
@@ -253,6 +254,7 @@ async fn serve(
     let management = ManagementConfig::from_gateway(&config);
     let hardening = config.hardening;
     let passwords = config.passwords;
+    let tamper_options = config.tamper.clone();
     let gateway = Gateway::start_with_audit(config, &component.data, sink)
         .await
         .map_err(|e| match e {
@@ -319,6 +321,13 @@ async fn serve(
             password.expose_secret()
         ));
     }
+    // Physical tamper detection (NDR 3.11): the sensors, read now and every interval.
+    let mut tamper = TamperWatch::new(rampart_gateway::tamper::sensors(
+        &tamper_options,
+        std::path::Path::new(rampart_gateway::tamper::HWMON_ROOT),
+    ));
+    say(&tamper_summary(&tamper, &tamper_options));
+    let mut tamper_tick = tokio::time::interval(tamper_options.interval);
     say("\nCtrl-C or SIGTERM stops the gateway; SIGHUP reloads the policy.\n");
 
     let clock = SystemClock::new();
@@ -358,6 +367,11 @@ async fn serve(
                 }).await {
                     Ok(reported) => integrity.reported = reported,
                     Err(e) => eprintln!("integrity: the re-check failed: {e}"),
+                }
+            }
+            _ = tamper_tick.tick() => {
+                for change in tamper.poll() {
+                    record_tamper(component, &gateway, &change, tamper_options.on_tamper).await;
                 }
             }
             _ = tick.tick() => {
@@ -613,6 +627,86 @@ fn record_restore(
         )
         .map(|_| ())
         .context("the staged restore is in place, but recording backup.restore failed")
+}
+
+/// The start-up line of the tamper sensors.
+fn tamper_summary(
+    tamper: &TamperWatch,
+    options: &rampart_gateway::config::TamperOptions,
+) -> String {
+    let sensors: Vec<String> = tamper.sensors().map(|s| s.display().to_string()).collect();
+    if sensors.is_empty() {
+        "  tamper sensors       none (no chassis intrusion alarm found; [tamper] sensors)\n"
+            .to_owned()
+    } else {
+        format!(
+            "  tamper sensors       {} (every {} s; on tamper: {})\n",
+            sensors.join(", "),
+            options.interval.as_secs(),
+            options.on_tamper.as_str()
+        )
+    }
+}
+
+/// A tamper sensor went into or out of alarm (NDR 3.11 RE 1): audited (alert severity into
+/// alarm), shouted, and with `on_tamper = "closed"` all traffic closes (island mode).
+async fn record_tamper(
+    component: &Component,
+    gateway: &RunningGateway,
+    change: &rampart_gateway::tamper::Change,
+    on_tamper: rampart_gateway::config::OnTamper,
+) {
+    let sensor = change.sensor.display().to_string();
+    let alarm = change.reading.alarm();
+    let closes = alarm && on_tamper == rampart_gateway::config::OnTamper::Closed;
+    if alarm {
+        let banner = "!".repeat(78);
+        shout(&format!(
+            "{banner}\n!! PHYSICAL TAMPER: {sensor} is {}{}\n{banner}",
+            change.reading.describe(),
+            if closes {
+                "\n!! ALL TRAFFIC CLOSED (island mode, [tamper] on_tamper = \"closed\"): inspect \
+                 the device, clear the sensor, then `rampart island off`"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        say(&format!("tamper: {sensor} is closed again (reads 0)\n"));
+    }
+    let event = Actor::process("rampart-gateway").and_then(|actor| {
+        NewEvent::builder(
+            Category::AccessControl,
+            if alarm { "tamper.detected" } else { "tamper.cleared" },
+            actor,
+        )
+        .target(sensor.clone())
+        .outcome(if alarm { Outcome::Failure } else { Outcome::Success })
+        .severity(if alarm { Severity::Alert } else { Severity::Notice })
+        .essential()
+        .details(serde_json::json!({
+            "reading": change.reading.describe(),
+            "response": if closes { "traffic closed (island mode)" } else if alarm { "alert raised" } else { "none" },
+        }))
+        .build()
+    });
+    let recorded = match event {
+        Ok(event) => {
+            let audit = Arc::clone(&component.audit);
+            match tokio::task::spawn_blocking(move || audit.append(event)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = recorded {
+        shout(&format!("tamper: recording the event failed: {e}"));
+    }
+    if closes && let Err(e) = gateway.set_island(true, "tamper").await {
+        shout(&format!("tamper: closing traffic failed: {e}"));
+    }
 }
 
 async fn record_clock_step(component: &Component, jump: rampart_audit::ClockJump) {

@@ -15,6 +15,7 @@ mod live_assess;
 mod policy_and_inspect;
 mod probe;
 mod secrets_at_rest;
+mod tamper;
 #[cfg(feature = "tpm")]
 mod tpm;
 mod up;
