@@ -416,6 +416,22 @@ pub(crate) async fn malformed_frames(context: &Context, target: &Target) -> Find
     };
     let mut details = serde_json::Map::new();
     details.insert("valid read before".into(), Value::String(before.describe()));
+    if matches!(before, Reply::Closed(_)) {
+        // A target that closes even a valid read (a refused handshake, a revoked
+        // certificate, no session) would pass every malformed frame by closing: nothing to
+        // judge. (One that hangs on everything still hangs on the malformed frames.)
+        return Finding {
+            details,
+            ..Finding::new(
+                Outcome::NotTested,
+                format!(
+                    "a valid read (FC 3) was not answered ({}): the malformed frames would be \
+                     judged against nothing",
+                    before.describe()
+                ),
+            )
+        };
+    }
     let mut problems = Vec::new();
     for (name, frame) in malformed_frame_set() {
         let reply = match open(context, target).await {

@@ -74,3 +74,34 @@ async fn a_closed_port_has_no_clear_text_modbus_and_no_tls_to_judge() {
         assert!(why.contains("connection refused"), "{id}: {why}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_closes_even_a_valid_read_is_not_judged_on_malformed_frames() {
+    // It accepts and closes every connection at once, as a gateway does for a revoked
+    // certificate: closing a malformed frame then proves nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    });
+    let plain = format!("modbus://{addr}");
+    let evidence = probe(
+        std::slice::from_ref(&plain),
+        &["modbus-malformed-frames"],
+        false,
+    )
+    .await;
+    let why = expect(
+        &evidence,
+        "modbus-malformed-frames",
+        &plain,
+        Outcome::NotTested,
+    );
+    assert!(
+        why.starts_with("a valid read (FC 3) was not answered (closed"),
+        "{why}"
+    );
+    server.abort();
+}
