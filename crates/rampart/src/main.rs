@@ -33,6 +33,10 @@ enum Command {
     Up(cmd::up::Args),
     /// Island mode: stop (on) or resume (off) all traffic across the conduit.
     Island(cmd::up::IslandArgs),
+    /// Client certificates of the local PKI: issue one with a Modbus/TCP Security role,
+    /// list them, revoke a lost one (the running gateway applies the CRL at once)
+    #[command(subcommand)]
+    Pki(cmd::pki::Command),
     /// Browse the IEC 62443-4-2 requirement catalog (CRs, REs, NDR/EDR/HDR/SAR, CCSCs).
     Catalog(cmd::catalog::Args),
     /// Assess a component profile: SL-C per FR, the gap to SL-T, reports (table, HTML, JSON,
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(&args),
         Command::Island(args) => cmd::up::island(&args),
+        Command::Pki(command) => cmd::pki::run(&command),
         Command::Catalog(args) => cmd::catalog::run(&args),
         Command::ConfigReport(args) => cmd::config_report::run(&args),
         Command::Assess(args) => cmd::assess::run(&args),

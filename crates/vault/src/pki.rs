@@ -267,6 +267,21 @@ pub struct IssuedClient {
     pub not_after: SystemTime,
 }
 
+/// A client certificate found in `DATA/pki/clients/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The client name (the file's stem).
+    pub name: String,
+    /// The certificate, DER (its role extension is read by the caller).
+    pub der: CertificateDer<'static>,
+    /// The serial number, lower-case hex.
+    pub serial_hex: String,
+    /// End of the validity period.
+    pub not_after: SystemTime,
+    /// Whether the CRL lists it.
+    pub revoked: bool,
+}
+
 /// A revocation just recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
@@ -478,6 +493,62 @@ impl Pki {
     pub fn issue_server(&self, names: &[&str]) -> Result<(), PkiError> {
         let ca = self.load_ca()?;
         self.write_server(&ca, names, wall_clock())
+    }
+
+    /// The CRL number of `DATA/pki/ca.crl` (0 when it carries none).
+    ///
+    /// # Errors
+    /// [`PkiError::BadFile`] when the CRL cannot be read or parsed.
+    pub fn crl_number(&self) -> Result<u64, PkiError> {
+        self.read_crl().map(|(number, _)| number)
+    }
+
+    /// The client certificates in `DATA/pki/clients/`, by name, each with whether the CRL
+    /// lists it.
+    ///
+    /// # Errors
+    /// The errors of reading the directory, a certificate or the CRL.
+    pub fn clients(&self) -> Result<Vec<ClientCertificate>, PkiError> {
+        let (_, revoked) = self.read_crl()?;
+        let dir = self.dir.join("clients");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(PkiError::BadFile {
+                    path: dir,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut clients = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "crt") {
+                continue;
+            }
+            let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let der = read_cert(&path)?;
+            let (_, parsed) = X509Certificate::from_der(&der).map_err(|e| PkiError::BadFile {
+                path: path.clone(),
+                reason: format!("not an X.509 certificate: {e}"),
+            })?;
+            let serial = parsed.raw_serial().to_vec();
+            let not_after = not_after_of(&der, &path)?;
+            clients.push(ClientCertificate {
+                name,
+                serial_hex: hex::encode(&serial),
+                not_after,
+                revoked: revoked
+                    .iter()
+                    .any(|r| r.serial_number.as_ref() == serial.as_slice()),
+                der,
+            });
+        }
+        clients.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(clients)
     }
 
     /// Revokes the certificate in the PEM file `path` and re-signs the CRL.

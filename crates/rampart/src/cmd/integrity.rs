@@ -274,7 +274,7 @@ pub(crate) fn verify(data: &DataDir, audit: &AuditStore, setup: &Setup) -> anyho
         .device_key()
         .context("opening the device key")?
         .public_key();
-    let findings = integrity::check(
+    let mut findings = integrity::check(
         &manifest,
         &Expected {
             key,
@@ -283,6 +283,7 @@ pub(crate) fn verify(data: &DataDir, audit: &AuditStore, setup: &Setup) -> anyho
         },
         &measured,
     );
+    findings.extend(crl_rollback(data, audit)?);
     Ok(if findings.is_empty() {
         Verdict::Verified {
             sequence: manifest.signed.sequence,
@@ -455,6 +456,86 @@ fn log_command(args: &LogArgs) -> anyhow::Result<Outcome> {
         }
         Err(reason) => Err(BadInput(format!("{}: {reason}", path.display())).into()),
     }
+}
+
+/// The highest CRL number `pki.revoked` records, and its event's CRL digest.
+fn newest_revocation(audit: &AuditStore) -> anyhow::Result<Option<(u64, String)>> {
+    let reader = audit.reader().context("reading the audit trail")?;
+    let mut newest: Option<(u64, String)> = None;
+    for event in reader.iter(&Query::new().category(Category::AccessControl)) {
+        let event = event.context("reading the audit trail")?;
+        if event.action() == "pki.revoked"
+            && let (Some(number), Some(sha256)) = (
+                event
+                    .details()
+                    .get("crl_number")
+                    .and_then(serde_json::Value::as_u64),
+                event
+                    .details()
+                    .get("crl_sha256")
+                    .and_then(serde_json::Value::as_str),
+            )
+            && newest.as_ref().is_none_or(|(n, _)| number >= *n)
+        {
+            newest = Some((number, sha256.to_owned()));
+        }
+    }
+    Ok(newest)
+}
+
+/// A finding when `DATA/pki/ca.crl` is older than the newest revocation the audit trail
+/// records: an older CRL put back (while the manifest still matches it, as after a
+/// revocation made with the gateway stopped) would accept a revoked certificate again.
+fn crl_rollback(data: &DataDir, audit: &AuditStore) -> anyhow::Result<Option<Finding>> {
+    let Some((recorded, _)) = newest_revocation(audit)? else {
+        return Ok(None);
+    };
+    let Ok(pki) = rampart_vault::pki::Pki::open(data) else {
+        return Ok(None);
+    };
+    let path = pki.crl_path();
+    let detail = match pki.crl_number() {
+        Ok(number) if number >= recorded => return Ok(None),
+        Ok(number) => format!(
+            "CRL number {number} is older than the newest revocation recorded (CRL number \
+             {recorded}, rampart pki revoke): a revoked certificate would be accepted again"
+        ),
+        Err(e) => format!("the CRL cannot be read ({e}), and revocations are recorded"),
+    };
+    Ok(Some(Finding::Changed {
+        name: "crl:ca.crl".to_owned(),
+        path: path.display().to_string(),
+        detail,
+    }))
+}
+
+/// Whether `findings` are only CRLs changed into the CRL `rampart pki revoke` last wrote: the
+/// newest `pki.revoked` event of the audit trail records its SHA-256. Only the newest counts,
+/// so an older CRL put back (un-revoking a certificate) is still a finding. Then the caller
+/// seals it. Returns why, or `None`.
+pub(crate) fn recorded_crl_revocation(
+    audit: &AuditStore,
+    findings: &[Finding],
+    measured: &[Measurement],
+) -> Option<String> {
+    let mut crls = Vec::new();
+    for finding in findings {
+        match finding {
+            Finding::Changed { name, .. } if name.starts_with("crl:") => crls.push(name.as_str()),
+            _ => return None,
+        }
+    }
+    if crls.is_empty() {
+        return None;
+    }
+    let (number, sha256) = newest_revocation(audit).ok()??;
+    let all_recorded = crls.iter().all(|name| {
+        measured.iter().any(|m| {
+            m.name == *name && rampart_vault::crypto::ct_eq(m.sha256.as_bytes(), sha256.as_bytes())
+        })
+    });
+    all_recorded
+        .then(|| format!("the CRL is the one `rampart pki revoke` recorded (CRL number {number})"))
 }
 
 /// Whether `findings` are only what booting another verified A/B slot changes (the slot

@@ -13,6 +13,7 @@ pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod inspect;
 pub(crate) mod integrity;
+pub(crate) mod pki;
 pub(crate) mod policy;
 pub(crate) mod probe;
 pub(crate) mod up;

@@ -450,6 +450,27 @@ fn startup_check(
             ));
         }
         Verdict::Mismatch { findings, measured }
+            if let Some(why) = super::integrity::recorded_crl_revocation(
+                &component.audit,
+                &findings,
+                &measured,
+            ) =>
+        {
+            // A revocation made while the gateway was stopped.
+            let sealed = super::integrity::seal(
+                &component.data,
+                &component.audit,
+                &run.setup,
+                "crl-revocation",
+                Actor::process("rampart-gateway")?,
+            )?;
+            log_measurements(&run.setup, "start", &measured);
+            say(&format!(
+                "integrity: {why}; re-sealed as sequence {}\n",
+                sealed.signed.sequence
+            ));
+        }
+        Verdict::Mismatch { findings, measured }
             if let Some(why) =
                 super::integrity::verified_slot_change(&component.data, &run.setup, &findings) =>
         {
@@ -559,6 +580,21 @@ fn recheck_integrity(
             )),
             Err(e) => shout(&format!(
                 "integrity: re-sealing the applied policy failed: {e:#}"
+            )),
+        }
+        return Vec::new();
+    }
+    if let Some(why) = super::integrity::recorded_crl_revocation(audit, &findings, &measured) {
+        match actor()
+            .map_err(anyhow::Error::from)
+            .and_then(|actor| seal(data, audit, setup, "crl-revocation", actor))
+        {
+            Ok(sealed) => say(&format!(
+                "integrity: {why}; re-sealed as sequence {}\n",
+                sealed.signed.sequence
+            )),
+            Err(e) => shout(&format!(
+                "integrity: re-sealing the revocation failed: {e:#}"
             )),
         }
         return Vec::new();

@@ -12,6 +12,7 @@ mod hardening_level;
 mod ids_live;
 mod integrity;
 mod live_assess;
+mod pki;
 mod policy_and_inspect;
 mod probe;
 mod secrets_at_rest;
