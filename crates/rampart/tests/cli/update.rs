@@ -904,5 +904,8 @@ fn a_running_gateway_updates_itself_from_a_served_repository_and_commits_the_new
             .unwrap_or_else(|| panic!("no finding {check}"));
         assert_eq!(finding["outcome"], "pass", "{finding}");
     }
+    // With that live evidence, Rampart's FR3 (system integrity) reaches SL-C 2 at least.
+    let fr3 = report["sl_c"]["FR3"].as_u64().unwrap();
+    assert!(fr3 >= 2, "FR3 SL-C {fr3}: {:#}", report["gaps"]);
     drop(gateway);
 }
