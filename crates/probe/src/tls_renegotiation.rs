@@ -266,6 +266,15 @@ impl Records {
     }
 }
 
+/// The name sent in `server_name`: the target's host, unless it is an address.
+fn server_name(target: &Target) -> Option<&str> {
+    target
+        .host()
+        .parse::<std::net::IpAddr>()
+        .is_err()
+        .then_some(target.host())
+}
+
 /// The probe's TLS 1.2 session: what it needs to renegotiate.
 struct Session {
     records: Records,
@@ -370,11 +379,7 @@ async fn establish(context: &Context, target: &Target) -> Result<Session, NoSess
     }
     let suite_ids: Vec<u16> = suites.iter().map(|s| u16::from(s.common.suite)).collect();
     let group_ids: Vec<u16> = groups.iter().map(|g| u16::from(g.name())).collect();
-    let server_name = target
-        .host()
-        .parse::<std::net::IpAddr>()
-        .is_err()
-        .then_some(target.host());
+    let server_name = server_name(target);
     let hello = ClientHello {
         version: legacy::TLS12,
         suites: &suite_ids,
@@ -686,11 +691,7 @@ enum Reply {
 async fn renegotiate(mut session: Session, target: &Target) -> Result<(Reply, bool), String> {
     let secure = session.server.renegotiation_info.is_some();
     let suite_ids = [u16::from(session.suite.common.suite)];
-    let server_name = target
-        .host()
-        .parse::<std::net::IpAddr>()
-        .is_err()
-        .then_some(target.host());
+    let server_name = server_name(target);
     let hello = ClientHello {
         version: legacy::TLS12,
         suites: &suite_ids,

@@ -569,33 +569,26 @@ fn recheck_integrity(
             m.name == "policy"
                 && rampart_vault::crypto::ct_eq(m.sha256.as_bytes(), policy_in_force.as_bytes())
         });
-    if policy_applied {
+    // Authorised changes are re-sealed, not alerted.
+    let authorised = if policy_applied {
+        Some((
+            "policy-applied",
+            format!("the policy file is the policy in force ({policy_in_force})"),
+        ))
+    } else {
+        super::integrity::recorded_crl_revocation(audit, &findings, &measured)
+            .map(|why| ("crl-revocation", why))
+    };
+    if let Some((reason, why)) = authorised {
         match actor()
             .map_err(anyhow::Error::from)
-            .and_then(|actor| seal(data, audit, setup, "policy-applied", actor))
-        {
-            Ok(sealed) => say(&format!(
-                "integrity: the policy file is the policy in force ({policy_in_force}); re-sealed as sequence {}\n",
-                sealed.signed.sequence
-            )),
-            Err(e) => shout(&format!(
-                "integrity: re-sealing the applied policy failed: {e:#}"
-            )),
-        }
-        return Vec::new();
-    }
-    if let Some(why) = super::integrity::recorded_crl_revocation(audit, &findings, &measured) {
-        match actor()
-            .map_err(anyhow::Error::from)
-            .and_then(|actor| seal(data, audit, setup, "crl-revocation", actor))
+            .and_then(|actor| seal(data, audit, setup, reason, actor))
         {
             Ok(sealed) => say(&format!(
                 "integrity: {why}; re-sealed as sequence {}\n",
                 sealed.signed.sequence
             )),
-            Err(e) => shout(&format!(
-                "integrity: re-sealing the revocation failed: {e:#}"
-            )),
+            Err(e) => shout(&format!("integrity: re-sealing ({reason}) failed: {e:#}")),
         }
         return Vec::new();
     }
@@ -726,22 +719,26 @@ async fn record_tamper(
         }))
         .build()
     });
-    let recorded = match event {
-        Ok(event) => {
-            let audit = Arc::clone(&component.audit);
-            match tokio::task::spawn_blocking(move || audit.append(event)).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let recorded = append_off_loop(component, event).await;
     if let Err(e) = recorded {
         shout(&format!("tamper: recording the event failed: {e}"));
     }
     if closes && let Err(e) = gateway.set_island(true, "tamper").await {
         shout(&format!("tamper: closing traffic failed: {e}"));
+    }
+}
+
+/// Appends `event` to the trail on a blocking thread, off the event loop.
+async fn append_off_loop<E: std::fmt::Display>(
+    component: &Component,
+    event: Result<NewEvent, E>,
+) -> Result<(), String> {
+    let event = event.map_err(|e| e.to_string())?;
+    let audit = Arc::clone(&component.audit);
+    match tokio::task::spawn_blocking(move || audit.append(event)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -758,17 +755,7 @@ async fn record_clock_step(component: &Component, jump: rampart_audit::ClockJump
             }))
             .build()
     });
-    let recorded = match event {
-        Ok(event) => {
-            let audit = Arc::clone(&component.audit);
-            match tokio::task::spawn_blocking(move || audit.append(event)).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let recorded = append_off_loop(component, event).await;
     if let Err(e) = recorded {
         eprintln!("could not record the clock step: {e}");
     }
