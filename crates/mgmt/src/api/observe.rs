@@ -128,6 +128,10 @@ pub struct TrafficView {
 /// An IDS alert.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AlertView {
+    /// Where it comes from: `ids` (the intrusion detection of the traffic) or `audit` (a
+    /// system alert of the audit trail: an integrity change, a physical tamper, a refused
+    /// update); for `audit`, `detector` is the audit action and the technique is empty.
+    pub source: String,
     /// When (µs since the Unix epoch).
     pub time_us: u64,
     /// The client.
@@ -234,30 +238,91 @@ pub(crate) async fn traffic(State(state): State<Arc<AppState>>) -> Json<TrafficV
     Json(status_view(&state).counters)
 }
 
-/// `GET /api/v1/alerts`.
-pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> Json<Vec<AlertView>> {
+/// How far back `GET /api/v1/alerts` looks in the audit trail for system alerts.
+const ALERT_TAIL_EVENTS: usize = 10_000;
+/// The most system alerts `GET /api/v1/alerts` shows.
+const MAX_SYSTEM_ALERTS: usize = 50;
+
+/// `GET /api/v1/alerts`: the IDS's recent alerts, and the system alerts of the audit trail —
+/// events of severity alert or worse among its last [`ALERT_TAIL_EVENTS`] (integrity changes,
+/// physical tamper, refused updates; IDS alerts are at most critical, so none is listed
+/// twice) — newest first.
+pub(crate) async fn alerts(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<AlertView>>> {
     let status = state.services.gateway.status();
-    Json(
-        status
-            .recent_alerts
+    let mut views: Vec<AlertView> = status
+        .recent_alerts
+        .iter()
+        .map(|a| AlertView {
+            source: "ids".to_owned(),
+            time_us: a.time_us,
+            client: a.client.clone(),
+            detector: a.detector.to_string(),
+            severity: super::enum_text(&a.severity),
+            technique_id: a.technique.id.to_owned(),
+            technique: a.technique.name.to_owned(),
+            explanation: a.explanation.clone(),
+            count: a.count,
+            unit: a.unit,
+            function: a.function,
+            addresses: a.addresses.clone(),
+            baseline: a.baseline.clone(),
+        })
+        .collect();
+    let dir = state.services.audit.dir().to_owned();
+    let system = tokio::task::spawn_blocking(move || {
+        let reader = AuditReader::open(&dir).map_err(|e| ApiError::internal(&e))?;
+        reader
+            .tail(ALERT_TAIL_EVENTS)
+            .map_err(|e| ApiError::internal(&e))
+    })
+    .await??;
+    views.extend(
+        system
             .iter()
             .rev()
-            .map(|a| AlertView {
-                time_us: a.time_us,
-                client: a.client.clone(),
-                detector: a.detector.to_string(),
-                severity: super::enum_text(&a.severity),
-                technique_id: a.technique.id.to_owned(),
-                technique: a.technique.name.to_owned(),
-                explanation: a.explanation.clone(),
-                count: a.count,
-                unit: a.unit,
-                function: a.function,
-                addresses: a.addresses.clone(),
-                baseline: a.baseline.clone(),
-            })
-            .collect(),
-    )
+            .filter(|e| e.severity() <= Severity::Alert)
+            .take(MAX_SYSTEM_ALERTS)
+            .map(|e| {
+                let reason = e
+                    .details()
+                    .get("reasons")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(serde_json::Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .or_else(|| {
+                        e.details()
+                            .get("reading")
+                            .and_then(serde_json::Value::as_str)
+                            .map(ToOwned::to_owned)
+                    });
+                AlertView {
+                    source: "audit".to_owned(),
+                    time_us: u64::try_from(e.timestamp().unix_micros()).unwrap_or(0),
+                    client: e.actor().name().to_owned(),
+                    detector: e.action().to_owned(),
+                    severity: e.severity().as_str().to_owned(),
+                    technique_id: String::new(),
+                    technique: String::new(),
+                    explanation: match (e.target(), reason) {
+                        (Some(target), Some(reason)) => format!("{target}: {reason}"),
+                        (Some(target), None) => target.to_owned(),
+                        (None, Some(reason)) => reason,
+                        (None, None) => e.action().to_owned(),
+                    },
+                    count: 1,
+                    unit: None,
+                    function: None,
+                    addresses: None,
+                    baseline: None,
+                }
+            }),
+    );
+    views.sort_by_key(|a| std::cmp::Reverse(a.time_us));
+    Ok(Json(views))
 }
 
 /// `PUT /api/v1/island`.

@@ -23,7 +23,7 @@ pub(super) fn alert_table(alerts: &[api::observe::AlertView]) -> Markup {
                         td { (time_of_us(a.time_us)) }
                         td { (a.client) }
                         td { (a.severity) }
-                        td { (a.technique_id) " " (a.technique) }
+                        td { @if a.source == "audit" { (a.detector) } @else { (a.technique_id) " " (a.technique) } }
                         td { (a.explanation) }
                     }
                 }
@@ -44,9 +44,11 @@ pub(crate) async fn alerts(
     Extension(caller): Extension<Caller>,
 ) -> Response {
     let ctx = Ctx::of(&state, &caller);
-    let Json(alerts) = api::observe::alerts(State(Arc::clone(&state))).await;
+    let alerts = api::observe::alerts(State(Arc::clone(&state)))
+        .await
+        .map_or_else(|_| Vec::new(), |Json(alerts)| alerts);
     let body = html! {
-        p { "IDS alerts since start, newest first (MITRE ATT&CK for ICS techniques)." }
+        p { "IDS alerts since start (MITRE ATT&CK for ICS techniques) and the system alerts of the audit trail (integrity, physical tamper, updates), newest first." }
         @if alerts.is_empty() { p { "No alert." } } @else { (alert_table(&alerts)) }
     };
     respond(

@@ -136,3 +136,50 @@ async fn the_ids_baseline_is_learned_from_the_api_by_who_may_apply_policy_and_au
     );
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_alerts_of_the_audit_trail_are_listed_with_the_ids_alerts() {
+    use rampart_audit::{Actor, Category, NewEvent, Outcome, Severity};
+    let h = Harness::start().await;
+    let admin = h.admin().await;
+    // What `rampart up` records when a tamper sensor opens (severity alert), and an event
+    // that is only a warning, which is no alert.
+    for (action, severity) in [
+        ("tamper.detected", Severity::Alert),
+        ("clock-stepped", Severity::Warning),
+    ] {
+        h.audit
+            .append(
+                NewEvent::builder(
+                    Category::AccessControl,
+                    action,
+                    Actor::process("rampart-gateway").unwrap(),
+                )
+                .target("/sys/class/hwmon/hwmon2/intrusion0_alarm")
+                .outcome(Outcome::Failure)
+                .severity(severity)
+                .details(serde_json::json!({ "reading": "TAMPERED (reads \"1\")" }))
+                .build()
+                .unwrap(),
+            )
+            .unwrap();
+    }
+    let alerts = admin.get("/api/v1/alerts").await.json();
+    let system: Vec<&serde_json::Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == "audit")
+        .collect();
+    assert_eq!(system.len(), 1, "{alerts:#}");
+    assert_eq!(system[0]["detector"], "tamper.detected");
+    assert_eq!(system[0]["severity"], "alert");
+    assert_eq!(
+        system[0]["explanation"],
+        "/sys/class/hwmon/hwmon2/intrusion0_alarm: TAMPERED (reads \"1\")"
+    );
+    // The web UI's alerts page shows it too.
+    let page = admin.get("/alerts").await.text();
+    assert!(page.contains("tamper.detected"), "{page}");
+    h.stop().await;
+}
