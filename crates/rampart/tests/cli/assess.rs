@@ -70,8 +70,8 @@ fn exit_1_with_the_gap_list_when_it_does_not() {
     let output = assess(&["profiles/rampart-gateway.toml"]);
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("FR3 SI"), "{text}");
-    assert!(text.contains("NDR 3.11"), "{text}");
+    assert!(text.contains("FR2 UC"), "{text}");
+    assert!(text.contains("CR 2.11 RE 1"), "{text}");
     assert!(text.lines().last().unwrap().starts_with("FAIL"), "{text}");
     // A mixed SL-T vector from the command line.
     let output = assess(&["profiles/rampart-gateway.toml", "--sl-t", "2,1,0,1,3,2,0"]);
