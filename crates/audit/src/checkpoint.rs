@@ -1,5 +1,5 @@
 //! Signed checkpoints and prune records: the statements that fix the chain at a sequence
-//! number with the component's Ed25519 key (CR 3.9: protection of audit information).
+//! number with the component's device key (CR 3.9: protection of audit information).
 //!
 //! Signed messages (all integers big-endian):
 //!
@@ -9,31 +9,46 @@
 //!              || hash_last (32) || time µs (8)
 //! ```
 
-use rampart_vault::{DeviceKey, DevicePublicKey};
+use rampart_vault::{DeviceKey, DevicePublicKey, DeviceSigningKey};
 
 use crate::chain::AuditEntryHash;
 use crate::clock::Timestamp;
 
-/// Signs checkpoints with the component's Ed25519 key.
+/// Signs checkpoints with the component's device key.
 ///
 /// Key storage is not this crate's job: the component's key store implements this trait (or
-/// hands over the vault's [`DeviceKey`], which implements it) and the store calls it on its
-/// writer thread, once per checkpoint.
+/// hands over the vault's [`DeviceSigningKey`] or [`DeviceKey`], which implement it) and the
+/// store calls it on its writer thread, once per checkpoint.
 pub trait CheckpointSigner: Send + Sync + 'static {
-    /// The Ed25519 signature of `message`.
-    fn sign(&self, message: &[u8]) -> [u8; 64];
+    /// The 64-byte signature of `message` (Ed25519, or ECDSA P-256 `r ‖ s` for a key held in
+    /// a TPM).
+    ///
+    /// # Errors
+    /// Why the key could not sign (a TPM that is unreachable, busy or refuses); the store
+    /// keeps the events chained and signs them at a later checkpoint.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String>;
 
-    /// The Ed25519 public key that verifies the signatures.
-    fn public_key(&self) -> [u8; 32];
+    /// The public key that verifies the signatures.
+    fn public_key(&self) -> DevicePublicKey;
 }
 
 impl CheckpointSigner for DeviceKey {
-    fn sign(&self, message: &[u8]) -> [u8; 64] {
-        DeviceKey::sign(self, message)
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        Ok(DeviceKey::sign(self, message))
     }
 
-    fn public_key(&self) -> [u8; 32] {
-        DeviceKey::public_key(self).to_bytes()
+    fn public_key(&self) -> DevicePublicKey {
+        DeviceKey::public_key(self)
+    }
+}
+
+impl CheckpointSigner for DeviceSigningKey {
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        DeviceSigningKey::sign(self, message).map_err(|e| e.to_string())
+    }
+
+    fn public_key(&self) -> DevicePublicKey {
+        DeviceSigningKey::public_key(self)
     }
 }
 

@@ -97,7 +97,7 @@ fn io_error(path: &Path, context: &'static str) -> impl FnOnce(std::io::Error) -
 }
 
 /// Opens (creating if needed) the store in `dir` for writing: directory 0700, file 0600.
-pub(crate) fn open_writer(dir: &Path, public_key: &[u8; 32]) -> Result<Connection, StoreError> {
+pub(crate) fn open_writer(dir: &Path, public_key: &[u8]) -> Result<Connection, StoreError> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -165,6 +165,15 @@ pub enum StoreError {
     /// A configuration value is out of range.
     #[error("invalid audit store configuration: {0}")]
     Config(String),
+    /// The device key could not sign a checkpoint or prune record (a TPM-held key whose TPM
+    /// is unreachable, busy or refuses).
+    #[error("audit store {path}: the device key could not sign: {reason}")]
+    Signing {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The store was closed, or its writer stopped after an earlier failure.
     #[error("audit store is closed")]
     Closed,

@@ -470,7 +470,7 @@ impl AuditStore {
         clock: Arc<dyn Clock>,
         signer: Arc<dyn CheckpointSigner>,
     ) -> Result<AuditStore, StoreError> {
-        let conn = db::open_writer(dir, &signer.public_key())?;
+        let conn = db::open_writer(dir, &signer.public_key().to_bytes())?;
         let path = db::store_path(dir);
         let lifecycle = config.lifecycle_events;
         // Count the writers registered before this one, then read the shutdown flag: a crashed
@@ -750,7 +750,14 @@ struct Writer {
     /// This writer's entry in the registry, until it closes.
     registration: Option<Registration>,
     encoder: Encoder,
+    /// When the signer last failed (a TPM that did not answer): due checkpoints wait
+    /// [`SIGNING_RETRY`] from then, so that a missing TPM does not hold every batch for its
+    /// timeout. An explicit checkpoint request still tries at once.
+    signing_failed_at: Option<Timestamp>,
 }
+
+/// How long due checkpoints wait after the signer failed.
+const SIGNING_RETRY: Duration = Duration::from_mins(1);
 
 /// Everything a failed transaction must roll back.
 #[derive(Clone, Copy, Debug)]
@@ -817,6 +824,7 @@ impl Writer {
             previous,
             registration: None,
             encoder: Encoder::with_capacity(1024),
+            signing_failed_at: None,
         })
     }
 
@@ -896,7 +904,7 @@ impl Writer {
     ) -> Option<Sender<Result<(), StoreError>>> {
         let mut acks: Vec<(Ack, Result<Receipt, StoreError>)> = Vec::with_capacity(batch.len());
         let mut checkpoint_replies = Vec::new();
-        let mut checkpointed = None;
+        let mut checkpointed = Ok(None);
         let mut close = None;
         let mut queue: VecDeque<Command> = batch.drain(..).collect();
         let result = self.transaction(|w| {
@@ -919,14 +927,21 @@ impl Writer {
                 }
             }
             if !checkpoint_replies.is_empty() || w.checkpoint_due() {
-                checkpointed = w.checkpoint()?;
+                match w.checkpoint() {
+                    Ok(signed) => checkpointed = Ok(signed),
+                    // The key could not sign: the events stay chained and are signed at a
+                    // later checkpoint; the appends of this batch stand, and only a caller
+                    // who asked for the checkpoint hears of it.
+                    Err(error @ StoreError::Signing { .. }) => checkpointed = Err(error),
+                    Err(error) => return Err(error),
+                }
             }
             Ok(())
         });
         match result {
             Ok(()) => {
                 for reply in checkpoint_replies {
-                    let _ = reply.send(Ok(checkpointed));
+                    let _ = reply.send(checkpointed.clone());
                 }
             }
             Err(error) => {
@@ -1051,10 +1066,7 @@ impl Writer {
         if capacity.on_full == OnFull::Stop && self.stored() >= capacity.max_events {
             self.raise_full()?;
         }
-        if self.next_seq - 1 - self.last_checkpoint >= self.config.checkpoint_every {
-            self.checkpoint()?;
-        }
-        Ok(())
+        self.checkpoint_by_count()
     }
 
     fn raise_full(&mut self) -> Result<(), StoreError> {
@@ -1099,10 +1111,7 @@ impl Writer {
             .build()
             .map_err(|e| StoreError::Config(format!("internal event {action}: {e}")))?;
         self.insert(&event)?;
-        if self.next_seq - 1 - self.last_checkpoint >= self.config.checkpoint_every {
-            self.checkpoint()?;
-        }
-        Ok(())
+        self.checkpoint_by_count()
     }
 
     fn insert(&mut self, event: &NewEvent) -> Result<Receipt, StoreError> {
@@ -1189,7 +1198,7 @@ impl Writer {
             value: "not a 32-byte hash".into(),
         })?;
         let at = self.clock.read().at;
-        let signature = self.signer.sign(&prune_message(first, last, &cut, at));
+        let signature = self.sign(&prune_message(first, last, &cut, at))?;
         let path = self.path.clone();
         self.conn
             .execute("DELETE FROM events WHERE seq <= ?1", [last_sql])
@@ -1225,12 +1234,49 @@ impl Writer {
         )
     }
 
+    /// Whether the signer failed less than [`SIGNING_RETRY`] ago.
+    fn signing_paused(&self, now: Timestamp) -> bool {
+        self.signing_failed_at
+            .is_some_and(|failed| now.duration_since(failed) < SIGNING_RETRY)
+    }
+
+    /// The checkpoint every `checkpoint_every` events. A key that cannot sign leaves the
+    /// events chained for a later checkpoint: the append that made it due stands.
+    fn checkpoint_by_count(&mut self) -> Result<(), StoreError> {
+        let unsigned = self.next_seq - 1 - self.last_checkpoint;
+        if unsigned < self.config.checkpoint_every || self.signing_paused(self.clock.read().at) {
+            return Ok(());
+        }
+        match self.checkpoint() {
+            Ok(_) | Err(StoreError::Signing { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     fn checkpoint_due(&self) -> bool {
         let unsigned = self.next_seq - 1 - self.last_checkpoint;
+        let now = self.clock.read().at;
+        if self.signing_paused(now) {
+            return false;
+        }
         unsigned > 0
             && (unsigned >= self.config.checkpoint_every
-                || self.clock.read().at.duration_since(self.last_checkpoint_at)
-                    >= self.config.checkpoint_interval)
+                || now.duration_since(self.last_checkpoint_at) >= self.config.checkpoint_interval)
+    }
+
+    /// The signer's signature of `message`; a failure pauses due checkpoints.
+    fn sign(&mut self, message: &[u8]) -> Result<[u8; 64], StoreError> {
+        let at = self.clock.read().at;
+        self.signer
+            .sign(message)
+            .inspect(|_| self.signing_failed_at = None)
+            .map_err(|reason| {
+                self.signing_failed_at = Some(at);
+                StoreError::Signing {
+                    path: self.path.clone(),
+                    reason,
+                }
+            })
     }
 
     /// Signs the head of the chain if any event is unsigned; returns the signed seq.
@@ -1240,9 +1286,7 @@ impl Writer {
             return Ok((self.last_checkpoint > 0).then_some(self.last_checkpoint));
         }
         let at = self.clock.read().at;
-        let signature = self
-            .signer
-            .sign(&checkpoint_message(seq, &self.last_hash, at));
+        let signature = self.sign(&checkpoint_message(seq, &self.last_hash, at))?;
         self.conn
             .prepare_cached(
                 "INSERT INTO checkpoints (seq, hash, ts, signature) VALUES (?1, ?2, ?3, ?4)",

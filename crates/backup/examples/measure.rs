@@ -7,21 +7,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rampart_audit::{AuditStore, CheckpointSigner, StoreConfig, SystemClock};
+use rampart_audit::{AuditStore, StoreConfig, SystemClock};
 use rampart_backup::{CreateOptions, Passphrase, RestoreOptions};
-use rampart_vault::{DataDir, DeviceKey};
-
-struct Signer(DeviceKey);
-
-impl CheckpointSigner for Signer {
-    fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message)
-    }
-
-    fn public_key(&self) -> [u8; 32] {
-        self.0.public_key().to_bytes()
-    }
-}
+use rampart_vault::DataDir;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events: u64 = std::env::args().nth(1).map_or(Ok(100_000), |n| n.parse())?;
@@ -33,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &data.dir(rampart_vault::Entry::Audit)?,
         StoreConfig::default(),
         Arc::new(SystemClock::new()),
-        Arc::new(Signer(data.device_key()?)),
+        Arc::new(data.device_key()?),
     )?;
     let started = Instant::now();
     let mut pending = Vec::new();

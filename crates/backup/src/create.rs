@@ -157,7 +157,7 @@ pub fn create(
     }
     let mut writer = sealer.finish()?;
     let digest = writer.stop_signed();
-    let signature = key.sign(&format::signed_message(&digest));
+    let signature = key.sign(&format::signed_message(&digest))?;
     writer
         .write_all(&signature)
         .and_then(|()| writer.flush())

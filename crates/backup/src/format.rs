@@ -294,11 +294,12 @@ impl Header {
     /// The signing device's public key.
     ///
     /// # Errors
-    /// [`BackupError::Header`] if it is not an Ed25519 public key in hex.
+    /// [`BackupError::Header`] if it is not a device public key in hex: Ed25519 (64 digits)
+    /// or, for a TPM-held device key, an uncompressed P-256 point (130 digits).
     pub fn device_key(&self) -> Result<rampart_vault::DevicePublicKey, BackupError> {
-        if self.device_key.len() != 64 {
+        if self.device_key.len() != 64 && self.device_key.len() != 130 {
             return Err(BackupError::Header(
-                "device_key is not 64 hex digits".to_owned(),
+                "device_key is not 64 (Ed25519) or 130 (P-256) hex digits".to_owned(),
             ));
         }
         rampart_vault::DevicePublicKey::parse(&self.device_key)

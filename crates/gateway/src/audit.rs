@@ -9,8 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rampart_audit::{Actor, AuditStore, Category, CheckpointSigner, NewEvent, Outcome, Severity};
-use rampart_vault::DeviceKey;
+use rampart_audit::{Actor, AuditStore, Category, NewEvent, Outcome, Severity};
 use serde_json::Value;
 
 /// The audit trail could not record an event.
@@ -114,19 +113,6 @@ impl AuditSink for MemoryAuditSink {
             Ok(())
         };
         Box::pin(std::future::ready(result))
-    }
-}
-
-/// Signs audit checkpoints with the device key.
-pub struct DeviceSigner(pub DeviceKey);
-
-impl CheckpointSigner for DeviceSigner {
-    fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message)
-    }
-
-    fn public_key(&self) -> [u8; 32] {
-        self.0.public_key().to_bytes()
     }
 }
 

@@ -13,9 +13,9 @@ use rampart_audit::{
 };
 use rampart_identity::{Identity, IdentityConfig};
 use rampart_vault::at_rest::KekConfig;
-use rampart_vault::{DataDir, Entry, Opened};
+use rampart_vault::{DataDir, Entry, KeyStore, Opened};
 
-use crate::audit::{DeviceSigner, IdentityAuditBridge};
+use crate::audit::IdentityAuditBridge;
 
 /// Why a component could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -87,25 +87,34 @@ impl Component {
     /// # Errors
     /// As [`Component::open`].
     pub fn open_with(path: &Path, kek: &KekConfig) -> Result<(Component, Opened), ComponentError> {
+        Component::open_with_keys(path, kek, KeyStore::Recorded)
+    }
+
+    /// [`Component::open_with`], and where a new device key is made (`[vault] device_key`;
+    /// see [`DataDir::open_or_init_keys`]).
+    ///
+    /// # Errors
+    /// As [`Component::open`].
+    pub fn open_with_keys(
+        path: &Path,
+        kek: &KekConfig,
+        device_key: KeyStore,
+    ) -> Result<(Component, Opened), ComponentError> {
         // Before the first secret is read, also for components embedded as a library
         // (CR 4.2 RE 1; `rampart` itself does it first thing in main).
         rampart_vault::memory::protect();
-        let (data, opened) = DataDir::open_or_init_with(path, kek)?;
+        let (data, opened) = DataDir::open_or_init_keys(path, kek, device_key)?;
         let key = data.device_key()?;
         let audit_dir = data.dir(Entry::Audit)?;
         let clock = SystemClock::new();
         clock.set_sync(rampart_audit::system_clock_sync());
         let config = audit_settings(&data.file(Entry::AuditSettings))?;
-        let audit = AuditStore::open(
-            &audit_dir,
-            config,
-            Arc::new(clock),
-            Arc::new(DeviceSigner(key)),
-        )
-        .map_err(|source| ComponentError::Audit {
-            path: audit_dir.clone(),
-            source,
-        })?;
+        let audit = AuditStore::open(&audit_dir, config, Arc::new(clock), Arc::new(key)).map_err(
+            |source| ComponentError::Audit {
+                path: audit_dir.clone(),
+                source,
+            },
+        )?;
         for name in data.migrated() {
             record_sealed(&audit, &data, name).map_err(|source| ComponentError::Audit {
                 path: audit_dir.clone(),

@@ -127,6 +127,11 @@ access_approval_ttl_s = 3600
 # generated in the TPM, never outside it, every handshake signed there (needs
 # kek_provider = "tpm"). Changing it issues a new key and server certificate.
 # tls_key = "file"
+# Where the device key (the component's identity: it signs the audit trail, the integrity
+# manifest and backups) is made: "file", an Ed25519 key sealed under the KEK; or "tpm", an
+# ECDSA P-256 key generated in the TPM that never leaves it (needs kek_provider = "tpm").
+# Chosen when the data directory is made; never moved (another value is refused at start).
+# device_key = "file"
 
 # One switch for the security defaults of accounts and approvals, by IEC 62443 security
 # level (docs/gateway.md, "Hardening"): 1 — MFA per role, no dual approval, so that a single
@@ -321,6 +326,9 @@ pub struct VaultOptions {
     /// `tls_key`: where the TLS server key lives (`file`, `tpm`); what the data directory
     /// holds when not given.
     pub tls_key: rampart_vault::pki::ServerKeyStore,
+    /// `device_key`: where a new device key is made (`file`, `tpm`); what the data directory
+    /// holds when not given.
+    pub device_key: rampart_vault::KeyStore,
 }
 
 /// The Modbus/TCP Security listener.
@@ -647,25 +655,8 @@ impl GatewayConfig {
                 at(span, "vault.kek_provider", message)
             })?,
         };
-        let tls_key = match &vault.tls_key {
-            None => rampart_vault::pki::ServerKeyStore::Recorded,
-            Some(value) => {
-                let store = rampart_vault::pki::ServerKeyStore::parse(value.get_ref())
-                    .map_err(|message| at(value.span(), "vault.tls_key", message))?;
-                if store == rampart_vault::pki::ServerKeyStore::Tpm
-                    && !matches!(kek, rampart_vault::at_rest::KekConfig::Tpm(_))
-                {
-                    return Err(at(
-                        value.span(),
-                        "vault.tls_key",
-                        "\"tpm\" needs kek_provider = \"tpm\" (the key is made under the KEK's \
-                         parent key, in the same TPM)"
-                            .into(),
-                    ));
-                }
-                store
-            }
-        };
+        let tls_key = key_store(vault.tls_key.as_ref(), "vault.tls_key", &kek, &at)?;
+        let device_key = key_store(vault.device_key.as_ref(), "vault.device_key", &kek, &at)?;
         let hardening = raw.hardening.unwrap_or_default();
         let passwords = password_options(&hardening)
             .map_err(|(span, key, message)| at(span, &format!("hardening.{key}"), message))?;
@@ -781,7 +772,11 @@ impl GatewayConfig {
             },
             hardening: hardening.level.map_or(defaults.hardening, |l| l.0),
             passwords,
-            vault: VaultOptions { kek, tls_key },
+            vault: VaultOptions {
+                kek,
+                tls_key,
+                device_key,
+            },
             integrity: IntegrityOptions {
                 startup_check: integrity
                     .startup_check
@@ -1242,6 +1237,33 @@ impl<'de> Deserialize<'de> for MismatchText {
     }
 }
 
+/// `[vault] tls_key` or `device_key` (`key`): `file` or `tpm`, the latter only with the TPM KEK
+/// provider (the key is made under the KEK's parent key, in the same TPM).
+fn key_store(
+    value: Option<&Spanned<String>>,
+    key: &'static str,
+    kek: &rampart_vault::at_rest::KekConfig,
+    at: &dyn Fn(Range<usize>, &str, String) -> ConfigError,
+) -> Result<rampart_vault::KeyStore, ConfigError> {
+    let Some(value) = value else {
+        return Ok(rampart_vault::KeyStore::Recorded);
+    };
+    let store = rampart_vault::KeyStore::parse(value.get_ref())
+        .map_err(|message| at(value.span(), key, message))?;
+    if store == rampart_vault::KeyStore::Tpm
+        && !matches!(kek, rampart_vault::at_rest::KekConfig::Tpm(_))
+    {
+        return Err(at(
+            value.span(),
+            key,
+            "\"tpm\" needs kek_provider = \"tpm\" (the key is made under the KEK's parent \
+             key, in the same TPM)"
+                .into(),
+        ));
+    }
+    Ok(store)
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawVault {
@@ -1250,6 +1272,7 @@ struct RawVault {
     tpm_tcti: Option<String>,
     tpm_pcrs: Option<Vec<u8>>,
     tls_key: Option<Spanned<String>>,
+    device_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -263,6 +263,7 @@ impl Gateway {
         let (pki, pki_report) = Pki::open_or_init_with(data, config.vault.tls_key)?;
         let tls_key_held = pki.server_key_held()?;
         let tls_key = tls_key_held.map(rampart_vault::pki::ServerKeyStore::as_str);
+        let device_key = data.device_key_held()?.map(rampart_vault::KeyStore::as_str);
         let (policy_path, policy_created) = policy_file(&config, data)?;
         let (policy, text) = read_policy_file(&policy_path)?;
         let active = ActivePolicy {
@@ -340,6 +341,7 @@ impl Gateway {
                 "island": island,
                 "pki_created": pki_report.created.len(),
                 "tls_key": tls_key,
+                "device_key": device_key,
                 "tls_key_moved_to": pki_report
                     .server_key_moved_to
                     .map(rampart_vault::pki::ServerKeyStore::as_str),

@@ -71,7 +71,7 @@ mod state;
 pub mod tamper;
 mod upstream;
 
-pub use audit::{AuditFailure, AuditSink, DeviceSigner, IdentityAuditBridge, MemoryAuditSink};
+pub use audit::{AuditFailure, AuditSink, IdentityAuditBridge, MemoryAuditSink};
 pub use config::{ConfigError, GatewayConfig};
 pub use gateway::{
     ClientConnection, Counters, Gateway, GatewayError, PolicyChange, PolicyInfo, PolicyUpdate,

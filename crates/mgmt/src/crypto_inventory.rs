@@ -345,9 +345,24 @@ pub fn inventory(
     ];
     // A TLS server key generated in the TPM (`tls_key = "tpm"`): its file is only a sealed
     // reference, the key itself never leaves the TPM.
+    // So is a device key made in the TPM (`device_key = "tpm"`), which is ECDSA P-256 there.
     let server_key_in_tpm = server_key == Some(rampart_vault::pki::ServerKeyStore::Tpm);
-    for (path, id, name, algorithm_id, algorithm, curve, purpose, requirements) in files {
-        let held_in_tpm = path == "pki/server.key" && server_key_in_tpm;
+    let device_key_in_tpm =
+        data.device_key_held().ok().flatten() == Some(rampart_vault::KeyStore::Tpm);
+    for (path, id, name, mut algorithm_id, mut algorithm, mut curve, purpose, requirements) in files
+    {
+        let held_in_tpm = match path {
+            "pki/server.key" => server_key_in_tpm,
+            "keys/device.key" => device_key_in_tpm,
+            _ => false,
+        };
+        if path == "keys/device.key" && device_key_in_tpm {
+            (algorithm_id, algorithm, curve) = (
+                "crypto/algorithm/ecdsa-p256-sha256",
+                "ECDSA P-256",
+                Some("secp256r1"),
+            );
+        }
         if let Some(location) = stored(path) {
             let location = if held_in_tpm {
                 location::TPM.to_owned()

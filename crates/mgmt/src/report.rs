@@ -576,6 +576,21 @@ pub fn build_from(inputs: &ReportInputs<'_>) -> ConfigReport {
         &["CR 1.9 RE 1", "CR 1.5 RE 1"],
     );
     s.add(
+        "vault.device_key",
+        json!(
+            inputs
+                .data
+                .device_key_held()
+                .ok()
+                .flatten()
+                .map_or("none", rampart_vault::KeyStore::as_str)
+        ),
+        "Where the device key (the component's identity: it signs the audit trail, the \
+         integrity manifest and backups) lives: file (Ed25519, sealed under the KEK) or tpm \
+         (ECDSA P-256 generated in the TPM and never outside it; every signature is made there)",
+        &["CR 1.9 RE 1", "CR 3.9", "CR 3.14"],
+    );
+    s.add(
         "vault.kek_hardware",
         json!(kek.is_some_and(|k| k.kind().is_hardware())),
         "The key-encryption key is protected by hardware (false for the file provider: \
@@ -843,13 +858,32 @@ fn self_tests(inputs: &ReportInputs<'_>) -> Vec<SelfTest> {
             add(
                 "device_key.present",
                 true,
-                format!("device key {}", public.to_hex()),
+                format!(
+                    "device key {} ({}, held in {})",
+                    public.to_hex(),
+                    public.algorithm().as_str(),
+                    key.held().as_str()
+                ),
             );
+            // The key signs now (a TPM-held key: the TPM answers), and its signature verifies.
+            let probe = b"rampart-self-test/v1/device-key";
+            match key.sign(probe) {
+                Ok(signature) if public.verify(probe, &signature) => {
+                    add("device_key.signs", true, "signed and verified".to_owned());
+                }
+                Ok(_) => add(
+                    "device_key.signs",
+                    false,
+                    "the signature does not verify".to_owned(),
+                ),
+                Err(e) => add("device_key.signs", false, e.to_string()),
+            }
             let (passed, detail) = chain_check(inputs.audit, &public);
             add("audit.chain_intact", passed, detail);
         }
         Err(e) => {
             add("device_key.present", false, e.to_string());
+            add("device_key.signs", false, "no device key".to_owned());
             add(
                 "audit.chain_intact",
                 false,

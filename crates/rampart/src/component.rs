@@ -41,19 +41,24 @@ impl Component {
     /// # Errors
     /// [`BadInput`] for a path that is not (and cannot become) a data directory.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Component> {
-        Component::open_with(path, &rampart_vault::at_rest::KekConfig::Recorded)
+        Component::open_with(path, &rampart_gateway::config::VaultOptions::default())
     }
 
-    /// [`Component::open`] with the configuration's KEK provider (`[vault]`).
+    /// [`Component::open`] with the configuration's KEK provider and device key place
+    /// (`[vault]`).
     ///
     /// # Errors
     /// As [`Component::open`].
     pub(crate) fn open_with(
         path: &Path,
-        kek: &rampart_vault::at_rest::KekConfig,
+        vault: &rampart_gateway::config::VaultOptions,
     ) -> anyhow::Result<Component> {
-        let (opened, created) =
-            rampart_gateway::component::Component::open_with(path, kek).map_err(cli_error)?;
+        let (opened, created) = rampart_gateway::component::Component::open_with_keys(
+            path,
+            &vault.kek,
+            vault.device_key,
+        )
+        .map_err(cli_error)?;
         let component = Component {
             data: opened.data,
             audit: opened.audit,

@@ -166,6 +166,8 @@ fn main() -> ExitCode {
         Command::Session { data, command } => cmd::identity::session(&data, &command),
         Command::Token { data, command } => cmd::identity::token(&data, &command),
     };
+    // A TPM without a resource manager keeps what a process left loaded in it.
+    rampart_vault::tpm::release_keys();
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),

@@ -26,7 +26,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use rampart_vault::crypto::Sha256;
-use rampart_vault::{DeviceKey, DevicePublicKey};
+use rampart_vault::{DevicePublicKey, DeviceSigningKey};
 use serde::{Deserialize, Serialize};
 
 /// The manifest's `format`.
@@ -298,14 +298,15 @@ impl Manifest {
     /// the absence of an optional file, since what is sealed must be what a check accepts.
     ///
     /// # Errors
-    /// [`IntegrityError::Unsealable`] naming the entry.
+    /// [`IntegrityError::Unsealable`] naming the entry; [`IntegrityError::Vault`] if a
+    /// TPM-held device key cannot sign.
     pub fn seal(
         targets: &[Target],
         measured: Vec<Measurement>,
         sequence: u64,
         slot: Option<String>,
         created: jiff::Timestamp,
-        key: &DeviceKey,
+        key: &DeviceSigningKey,
     ) -> Result<SignedManifest, IntegrityError> {
         for (target, m) in targets.iter().zip(&measured) {
             let ok = matches!(
@@ -331,7 +332,7 @@ impl Manifest {
             device_key: key.public_key().to_hex(),
             entries: measured,
         };
-        let signature = hex::encode(key.sign(&signed.signed_bytes()?));
+        let signature = hex::encode(key.sign(&signed.signed_bytes()?)?);
         Ok(SignedManifest { signed, signature })
     }
 

@@ -323,10 +323,11 @@ impl Sign for VaultSigner {
     }
 }
 
+/// The TUF key of a release key: always Ed25519, since [`DeviceKey`] makes them.
 fn tuf_key(public: DevicePublicKey) -> Key {
     Key::Ed25519 {
         keyval: Ed25519Key {
-            public: public.to_bytes().to_vec().into(),
+            public: public.to_bytes().into(),
             _extra: HashMap::new(),
         },
         scheme: Ed25519Scheme::Ed25519,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::at_rest::{self, Kek, KekConfig};
 use crate::layout::Entry;
-use crate::{DeviceKey, VaultError};
+use crate::{DeviceKey, DevicePublicKey, DeviceSigningKey, KeyStore, VaultError};
 
 /// The first line of the layout file, naming the layout version this code reads.
 const LAYOUT: &str = "rampart-data 1";
@@ -70,6 +70,23 @@ impl DataDir {
         path: &Path,
         kek: &KekConfig,
     ) -> Result<(DataDir, Opened), VaultError> {
+        DataDir::open_or_init_keys(path, kek, KeyStore::Recorded)
+    }
+
+    /// [`DataDir::open_or_init_with`], and where a new device key is made (`[vault]
+    /// device_key`): [`KeyStore::Tpm`] generates it in the TPM of the KEK. The device key is
+    /// the component's identity (it signs the audit trail, the integrity manifest and backups),
+    /// so it is placed when it is made and never moved: asking for another place than the
+    /// directory holds is refused ([`VaultError::BadKey`]).
+    ///
+    /// # Errors
+    /// As [`DataDir::open_or_init_with`]; [`VaultError::BadKey`] for a device key held
+    /// elsewhere than `device_key` asks, or `tpm` without a TPM KEK.
+    pub fn open_or_init_keys(
+        path: &Path,
+        kek: &KekConfig,
+        device_key: KeyStore,
+    ) -> Result<(DataDir, Opened), VaultError> {
         let opened = match fs::read_dir(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 fs::DirBuilder::new()
@@ -115,7 +132,7 @@ impl DataDir {
             migrated: Vec::new(),
         };
         dir.migrate()?;
-        dir.ensure_device_key()?;
+        dir.ensure_device_key(device_key)?;
         Ok((dir, opened))
     }
 
@@ -234,12 +251,29 @@ impl DataDir {
         self.root.join(entry.relative_path())
     }
 
-    /// The device key.
+    /// The device key, in a file or in the TPM.
     ///
     /// # Errors
-    /// As [`DeviceKey::load`].
-    pub fn device_key(&self) -> Result<DeviceKey, VaultError> {
-        DeviceKey::load(&self.file(Entry::DeviceKey))
+    /// As [`DeviceSigningKey::load`].
+    pub fn device_key(&self) -> Result<DeviceSigningKey, VaultError> {
+        DeviceSigningKey::load(&self.file(Entry::DeviceKey))
+    }
+
+    /// Where the device key is held; `None` before it is made.
+    ///
+    /// # Errors
+    /// I/O errors and a sealed file that cannot be opened.
+    pub fn device_key_held(&self) -> Result<Option<KeyStore>, VaultError> {
+        let path = self.file(Entry::DeviceKey);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let contents = at_rest::read_secret(&path)?;
+        Ok(Some(if crate::tpm::is_tpm_key(&contents) {
+            KeyStore::Tpm
+        } else {
+            KeyStore::File
+        }))
     }
 
     /// Where the device's public key is published (SPKI PEM), for `--key` arguments.
@@ -247,21 +281,77 @@ impl DataDir {
         self.file(Entry::DevicePublicKey)
     }
 
-    fn ensure_device_key(&self) -> Result<(), VaultError> {
+    fn ensure_device_key(&self, store: KeyStore) -> Result<(), VaultError> {
         let path = self.file(Entry::DeviceKey);
         self.dir(Entry::Keys)?;
-        let key = if path.exists() {
-            DeviceKey::load(&path)?
+        let public = if path.exists() {
+            let key = self.device_key()?;
+            if store != KeyStore::Recorded && store != key.held() {
+                return Err(VaultError::BadKey {
+                    path,
+                    reason: format!(
+                        "the device key is held in a {} and `[vault] device_key` asks for {:?}: \
+                         the device key is the component's identity (it signs the audit trail, \
+                         the integrity manifest and backups), placed when the data directory \
+                         is made and never moved; keep device_key = {:?} or start a new data \
+                         directory (docs/vault.md)",
+                        if key.held() == KeyStore::Tpm {
+                            "TPM"
+                        } else {
+                            "file"
+                        },
+                        store.as_str(),
+                        key.held().as_str(),
+                    ),
+                });
+            }
+            key.public_key()
+        } else if store == KeyStore::Tpm {
+            self.make_tpm_device_key(&path)?
         } else {
             let key = DeviceKey::generate()?;
             key.store_sealed(self.require_kek()?, &path, SEALED_FILES[0])?;
-            key
+            key.public_key()
         };
-        let public = self.device_public_key_path();
-        if !public.exists() {
-            crate::write_atomic(&public, key.public_key().to_pem().as_bytes(), 0o644)?;
+        let published = self.device_public_key_path();
+        if !published.exists() {
+            crate::write_atomic(&published, public.to_pem().as_bytes(), 0o644)?;
         }
         Ok(())
+    }
+
+    /// A new device key in the TPM of this directory's KEK, its file sealed at `path`.
+    #[cfg(feature = "tpm")]
+    fn make_tpm_device_key(&self, path: &Path) -> Result<DevicePublicKey, VaultError> {
+        let kek = self.require_kek()?;
+        if kek.kind() != at_rest::ProviderKind::Tpm {
+            return Err(VaultError::BadKey {
+                path: path.to_owned(),
+                reason: "device_key = \"tpm\" needs kek_provider = \"tpm\": the key is made \
+                         under the KEK's parent key in the same TPM"
+                    .into(),
+            });
+        }
+        let settings = crate::tpm::settings_of(&self.root.join(Entry::Tpm.relative_path()))?;
+        let file = crate::tpm::server_key::create(&settings)?;
+        let public =
+            DevicePublicKey::from_p256_point(&file.point).map_err(|reason| VaultError::BadKey {
+                path: path.to_owned(),
+                reason,
+            })?;
+        at_rest::write_secret(kek, path, SEALED_FILES[0], file.to_text().as_bytes(), true)?;
+        Ok(public)
+    }
+
+    #[cfg(not(feature = "tpm"))]
+    #[expect(clippy::unused_self, reason = "the signature of the TPM build's")]
+    fn make_tpm_device_key(&self, path: &Path) -> Result<DevicePublicKey, VaultError> {
+        Err(VaultError::BadKey {
+            path: path.to_owned(),
+            reason: "device_key = \"tpm\": this binary was built without TPM support (cargo \
+                     feature `tpm`)"
+                .into(),
+        })
     }
 }
 

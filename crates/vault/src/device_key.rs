@@ -1,4 +1,8 @@
-//! The device key: the component's Ed25519 identity.
+//! The device key: the component's identity. An Ed25519 key sealed in a file ([`DeviceKey`]),
+//! or an ECDSA P-256 key generated in the TPM that never leaves it ([`DeviceSigningKey`] with
+//! `[vault] device_key = "tpm"`, CR 1.9 RE 1). Both sign 64 bytes (Ed25519's `R ‖ S`, ECDSA's
+//! `r ‖ s`), so a checkpoint, manifest or backup keeps one signature format; the public key
+//! says which algorithm verifies it ([`DevicePublicKey`]).
 
 use std::fmt;
 use std::path::Path;
@@ -54,7 +58,18 @@ impl DeviceKey {
     /// or [`VaultError::BadKey`] for anything but an Ed25519 PKCS#8 PEM key.
     pub fn load(path: &Path) -> Result<DeviceKey, VaultError> {
         let pem = crate::at_rest::read_secret(path)?;
-        let pem = std::str::from_utf8(&pem).map_err(|_| VaultError::BadKey {
+        DeviceKey::from_pem_bytes(path, &pem)
+    }
+
+    fn from_pem_bytes(path: &Path, pem: &[u8]) -> Result<DeviceKey, VaultError> {
+        if crate::tpm::is_tpm_key(pem) {
+            return Err(VaultError::BadKey {
+                path: path.to_owned(),
+                reason: "the key is held in a TPM: it signs through the TPM, not in software"
+                    .into(),
+            });
+        }
+        let pem = std::str::from_utf8(pem).map_err(|_| VaultError::BadKey {
             path: path.to_owned(),
             reason: "not PEM text".into(),
         })?;
@@ -133,7 +148,13 @@ impl DeviceKey {
 
     /// The public half.
     pub fn public_key(&self) -> DevicePublicKey {
-        DevicePublicKey(self.key.verifying_key())
+        DevicePublicKey(Point::Ed25519(self.key.verifying_key()))
+    }
+
+    /// The public half's 32 raw bytes (RFC 8032), as formats that carry an Ed25519 point
+    /// (`OpenPGP`, TUF) need them.
+    pub fn public_bytes(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
     }
 }
 
@@ -145,71 +166,168 @@ impl fmt::Debug for DeviceKey {
     }
 }
 
-/// The public half of a device key, to verify what the device signed.
+/// The public half of a device key, to verify what the device signed: an Ed25519 key (32
+/// bytes) or, for a key held in a TPM, an ECDSA P-256 key (the 65-byte uncompressed point).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct DevicePublicKey(VerifyingKey);
+pub struct DevicePublicKey(Point);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Point {
+    Ed25519(VerifyingKey),
+    P256([u8; 65]),
+}
+
+/// The signature algorithm of a device key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceKeyAlgorithm {
+    /// Ed25519 (RFC 8032), strict verification.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256 (FIPS 186-5), signatures as `r ‖ s`.
+    EcdsaP256Sha256,
+}
+
+impl DeviceKeyAlgorithm {
+    /// `ed25519` or `ecdsa-p256-sha256`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeviceKeyAlgorithm::Ed25519 => "ed25519",
+            DeviceKeyAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+        }
+    }
+}
 
 impl DevicePublicKey {
-    /// The 32 raw bytes.
-    pub fn to_bytes(self) -> [u8; 32] {
-        self.0.to_bytes()
+    /// The raw public key: 32 bytes (Ed25519) or the 65-byte uncompressed point (P-256).
+    pub fn to_bytes(self) -> Vec<u8> {
+        match self.0 {
+            Point::Ed25519(key) => key.to_bytes().to_vec(),
+            Point::P256(point) => point.to_vec(),
+        }
     }
 
-    /// From 32 raw bytes.
+    /// The 32 raw bytes of an Ed25519 key; `None` for a P-256 key.
+    pub fn ed25519_bytes(self) -> Option<[u8; 32]> {
+        match self.0 {
+            Point::Ed25519(key) => Some(key.to_bytes()),
+            Point::P256(_) => None,
+        }
+    }
+
+    /// Which algorithm verifies this key's signatures.
+    pub fn algorithm(self) -> DeviceKeyAlgorithm {
+        match self.0 {
+            Point::Ed25519(_) => DeviceKeyAlgorithm::Ed25519,
+            Point::P256(_) => DeviceKeyAlgorithm::EcdsaP256Sha256,
+        }
+    }
+
+    /// From 32 raw bytes (Ed25519).
     ///
     /// # Errors
     /// A message if the bytes are not a valid Ed25519 point.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<DevicePublicKey, String> {
         VerifyingKey::from_bytes(bytes)
-            .map(DevicePublicKey)
+            .map(|key| DevicePublicKey(Point::Ed25519(key)))
             .map_err(|e| format!("not an Ed25519 public key: {e}"))
     }
 
-    /// Lower-case hex of the raw bytes.
+    /// From an uncompressed P-256 point (`04 ‖ x ‖ y`, 65 bytes).
+    ///
+    /// # Errors
+    /// A message if the bytes are not an uncompressed P-256 point.
+    pub fn from_p256_point(point: &[u8]) -> Result<DevicePublicKey, String> {
+        let point: [u8; 65] = point.try_into().map_err(|_| {
+            format!(
+                "not a P-256 public key: {} bytes, expected 65 (04 ‖ x ‖ y)",
+                point.len()
+            )
+        })?;
+        if point[0] != 4 {
+            return Err("not a P-256 public key: not an uncompressed point (04 ‖ x ‖ y)".into());
+        }
+        Ok(DevicePublicKey(Point::P256(point)))
+    }
+
+    /// Lower-case hex of the raw bytes (64 digits for Ed25519, 130 for P-256).
     pub fn to_hex(self) -> String {
-        hex::encode(self.0.to_bytes())
+        hex::encode(self.to_bytes())
     }
 
     /// The key as a `SubjectPublicKeyInfo` PEM (`-----BEGIN PUBLIC KEY-----`), which OpenSSL
     /// reads.
     pub fn to_pem(self) -> String {
-        // Encoding a valid key into SPKI cannot fail; an empty string would fail loudly on use.
-        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
+        match self.0 {
+            // Encoding a valid key into SPKI cannot fail; an empty string would fail loudly on
+            // use.
+            Point::Ed25519(key) => key.to_public_key_pem(LineEnding::LF).unwrap_or_default(),
+            Point::P256(point) => {
+                let mut der = crate::crypto::signature::P256_SPKI_PREFIX.to_vec();
+                der.extend_from_slice(&point);
+                ed25519_dalek::pkcs8::spki::der::pem::encode_string(
+                    "PUBLIC KEY",
+                    LineEnding::LF,
+                    &der,
+                )
+                .unwrap_or_default()
+            }
+        }
     }
 
-    /// Parses a public key given as SPKI PEM or as 64 hex digits.
+    /// Parses a public key given as SPKI PEM (Ed25519 or P-256), as 64 hex digits (Ed25519)
+    /// or as 130 hex digits (an uncompressed P-256 point).
     ///
     /// # Errors
     /// A message naming what was expected.
     pub fn parse(text: &str) -> Result<DevicePublicKey, String> {
         let text = text.trim();
         if text.starts_with("-----BEGIN PUBLIC KEY-----") {
-            return VerifyingKey::from_public_key_pem(text)
-                .map(DevicePublicKey)
-                .map_err(|e| format!("not an Ed25519 public key PEM: {e}"));
+            let der = crate::crypto::signature::pem_public_key(text)
+                .map_err(|e| format!("not a public key PEM: {e}"))?;
+            if let Some(point) = der.strip_prefix(&crate::crypto::signature::P256_SPKI_PREFIX[..]) {
+                return DevicePublicKey::from_p256_point(point);
+            }
+            return VerifyingKey::from_public_key_der(&der)
+                .map(|key| DevicePublicKey(Point::Ed25519(key)))
+                .map_err(|e| format!("not an Ed25519 or P-256 public key PEM: {e}"));
         }
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
-            "expected an Ed25519 public key as PEM (-----BEGIN PUBLIC KEY-----) or 64 hex digits"
-                .to_owned()
-        })?;
-        DevicePublicKey::from_bytes(&bytes)
+        let expected = "expected a device public key as PEM (-----BEGIN PUBLIC KEY-----), \
+                        64 hex digits (Ed25519) or 130 hex digits (P-256)";
+        let bytes = hex::decode(text).map_err(|_| expected.to_owned())?;
+        match bytes.len() {
+            32 => {
+                let mut raw = [0u8; 32];
+                raw.copy_from_slice(&bytes);
+                DevicePublicKey::from_bytes(&raw)
+            }
+            65 => DevicePublicKey::from_p256_point(&bytes),
+            _ => Err(expected.to_owned()),
+        }
     }
 
-    /// Whether `signature` is this key's signature over `message` (strict verification:
-    /// no malleable or small-order forms accepted), with the process default provider.
+    /// Whether `signature` is this key's signature over `message` (Ed25519: strict
+    /// verification, no malleable or small-order forms; P-256: ECDSA with SHA-256), with the
+    /// process default provider.
     pub fn verify(self, message: &[u8], signature: &[u8; 64]) -> bool {
         self.verify_with(CryptoProvider::process_default(), message, signature)
     }
 
-    /// Like [`DevicePublicKey::verify`], with `provider`.
+    /// Like [`DevicePublicKey::verify`], with `provider` (for Ed25519; P-256 verifies through
+    /// the backend, [`crate::crypto::signature`]).
     pub fn verify_with(
         self,
         provider: &CryptoProvider,
         message: &[u8],
         signature: &[u8; 64],
     ) -> bool {
-        (provider.ed25519_verify)(&self.0.to_bytes(), message, signature)
+        match self.0 {
+            Point::Ed25519(key) => (provider.ed25519_verify)(&key.to_bytes(), message, signature),
+            Point::P256(point) => crate::crypto::signature::VerifyingKey::from_der(
+                crate::crypto::signature::SignatureScheme::EcdsaP256Sha256Fixed,
+                &point,
+            )
+            .is_ok_and(|key| key.verify(message, signature)),
+        }
     }
 
     /// Like [`DevicePublicKey::verify`], for a [`Signature`].
@@ -223,7 +341,106 @@ impl DevicePublicKey {
     }
 }
 
-/// An Ed25519 signature (RFC 8032): 64 bytes, not yet verified by anyone.
+/// The component's own signing key as the data directory holds it: a [`DeviceKey`] sealed in
+/// a file, or an ECDSA P-256 key in the TPM (`[vault] device_key = "tpm"`) whose private part
+/// never exists outside it. Signing through the TPM can fail (the TPM is gone, busy or
+/// refuses), so [`DeviceSigningKey::sign`] is fallible.
+pub struct DeviceSigningKey(Held);
+
+enum Held {
+    File(DeviceKey),
+    #[cfg(feature = "tpm")]
+    Tpm(crate::tpm::server_key::TpmSigningKey, DevicePublicKey),
+}
+
+impl DeviceSigningKey {
+    /// Reads the key file at `path`: sealed ([`crate::at_rest`]) PKCS#8 PEM, or a TPM-held
+    /// key's file ([`crate::tpm::server_key::TpmKeyFile`]).
+    ///
+    /// # Errors
+    /// As [`DeviceKey::load`]; [`VaultError::BadKey`] for a TPM-held key in a binary built
+    /// without TPM support, or a malformed TPM key file.
+    pub fn load(path: &Path) -> Result<DeviceSigningKey, VaultError> {
+        let contents = crate::at_rest::read_secret(path)?;
+        if crate::tpm::is_tpm_key(&contents) {
+            return DeviceSigningKey::from_tpm_file(path, &contents);
+        }
+        DeviceKey::from_pem_bytes(path, &contents).map(DeviceSigningKey::from)
+    }
+
+    #[cfg(feature = "tpm")]
+    fn from_tpm_file(path: &Path, contents: &[u8]) -> Result<DeviceSigningKey, VaultError> {
+        let bad = |reason: String| VaultError::BadKey {
+            path: path.to_owned(),
+            reason,
+        };
+        let file = crate::tpm::server_key::TpmKeyFile::parse(contents).map_err(bad)?;
+        let public = DevicePublicKey::from_p256_point(&file.point).map_err(bad)?;
+        Ok(DeviceSigningKey(Held::Tpm(
+            crate::tpm::server_key::TpmSigningKey::new(file),
+            public,
+        )))
+    }
+
+    #[cfg(not(feature = "tpm"))]
+    fn from_tpm_file(path: &Path, _contents: &[u8]) -> Result<DeviceSigningKey, VaultError> {
+        Err(VaultError::BadKey {
+            path: path.to_owned(),
+            reason: "the device key is held in a TPM and this binary was built without TPM \
+                     support (cargo feature `tpm`)"
+                .into(),
+        })
+    }
+
+    /// Signs `message`: Ed25519 in software, or ECDSA P-256 with SHA-256 in the TPM
+    /// (`r ‖ s`); [`DevicePublicKey::verify`] verifies either.
+    ///
+    /// # Errors
+    /// [`VaultError::Sign`] if the TPM cannot sign (unreachable, busy, refused).
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], VaultError> {
+        match &self.0 {
+            Held::File(key) => Ok(key.sign(message)),
+            #[cfg(feature = "tpm")]
+            Held::Tpm(key, _) => key.sign_fixed(message).map_err(VaultError::Sign),
+        }
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> DevicePublicKey {
+        match &self.0 {
+            Held::File(key) => key.public_key(),
+            #[cfg(feature = "tpm")]
+            Held::Tpm(_, public) => *public,
+        }
+    }
+
+    /// Where the key is held: [`crate::KeyStore::File`] or [`crate::KeyStore::Tpm`].
+    pub fn held(&self) -> crate::KeyStore {
+        match &self.0 {
+            Held::File(_) => crate::KeyStore::File,
+            #[cfg(feature = "tpm")]
+            Held::Tpm(..) => crate::KeyStore::Tpm,
+        }
+    }
+}
+
+impl From<DeviceKey> for DeviceSigningKey {
+    fn from(key: DeviceKey) -> DeviceSigningKey {
+        DeviceSigningKey(Held::File(key))
+    }
+}
+
+impl fmt::Debug for DeviceSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceSigningKey")
+            .field("held", &self.held())
+            .field("public", &self.public_key().to_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A device key's signature (Ed25519's `R ‖ S` or ECDSA P-256's `r ‖ s`): 64 bytes, not yet
+/// verified by anyone.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature([u8; 64]);
 
@@ -287,6 +504,38 @@ mod tests {
                 .unwrap_err()
                 .contains("64 hex digits")
         );
+        assert!(
+            DevicePublicKey::parse(&"ab".repeat(40))
+                .unwrap_err()
+                .contains("130 hex digits")
+        );
+    }
+
+    /// A P-256 device key (as the TPM holds it) publishes, parses and verifies like an
+    /// Ed25519 one: PEM that OpenSSL reads, 130 hex digits, `r ‖ s` signatures.
+    #[cfg(feature = "signatures")]
+    #[test]
+    fn p256_public_keys_parse_and_verify_fixed_signatures() {
+        let pair = crate::crypto::signature::EcdsaP256SigningKey::generate().unwrap();
+        let key = DevicePublicKey::from_p256_point(&pair.public_point()).unwrap();
+        assert_eq!(key.algorithm(), DeviceKeyAlgorithm::EcdsaP256Sha256);
+        assert_eq!(key.ed25519_bytes(), None);
+        assert_eq!(key.to_hex().len(), 130);
+        assert_eq!(DevicePublicKey::parse(&key.to_pem()).unwrap(), key);
+        assert_eq!(DevicePublicKey::parse(&key.to_hex()).unwrap(), key);
+        assert!(key.to_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let signature: [u8; 64] = pair.sign(b"checkpoint").unwrap().try_into().unwrap();
+        assert!(key.verify(b"checkpoint", &signature));
+        assert!(!key.verify(b"checkpoinT", &signature));
+        let mut flipped = signature;
+        flipped[5] ^= 1;
+        assert!(!key.verify(b"checkpoint", &flipped));
+        // An Ed25519 key never verifies a P-256 signature, and the other way round.
+        let ed = DeviceKey::generate().unwrap();
+        assert!(!ed.public_key().verify(b"checkpoint", &signature));
+        assert!(!key.verify(b"checkpoint", &ed.sign(b"checkpoint")));
+        assert!(DevicePublicKey::from_p256_point(&[5u8; 65]).is_err());
+        assert!(DevicePublicKey::from_p256_point(&[4u8; 33]).is_err());
     }
 
     #[test]

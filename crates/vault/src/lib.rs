@@ -34,6 +34,7 @@ pub mod erase;
 mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+mod key_store;
 pub mod layout;
 pub mod memory;
 #[cfg(feature = "tls")]
@@ -43,8 +44,9 @@ pub mod tls;
 pub mod tpm;
 
 pub use data_dir::{DataDir, DataDirLock, KekRecord, Opened, SEALED_FILES, kek_record};
-pub use device_key::{DeviceKey, DevicePublicKey, Signature};
+pub use device_key::{DeviceKey, DeviceKeyAlgorithm, DevicePublicKey, DeviceSigningKey, Signature};
 pub use fs::{CappedReadError, read_capped, read_capped_text, write_atomic, write_new_atomic};
+pub use key_store::KeyStore;
 pub use layout::Entry;
 
 use std::path::PathBuf;
@@ -101,6 +103,9 @@ pub enum VaultError {
         /// Why.
         source: at_rest::SealError,
     },
+    /// A key held in the TPM could not sign (the TPM is unreachable, busy or refused).
+    #[error("signing in the TPM: {0}")]
+    Sign(String),
     /// The key-encryption key cannot be loaded, made or used.
     #[error("key-encryption key: {0}")]
     Kek(String),

@@ -152,42 +152,8 @@ pub struct InitReport {
     pub server_key_moved_to: Option<ServerKeyStore>,
 }
 
-/// Where the TLS server key lives (`[vault] tls_key`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ServerKeyStore {
-    /// Whatever the data directory holds; a new one: [`ServerKeyStore::File`].
-    #[default]
-    Recorded,
-    /// A software key in `pki/server.key`, sealed under the KEK.
-    File,
-    /// A key generated in the TPM that never leaves it (CR 1.9 RE 1); needs the TPM KEK
-    /// provider. `pki/server.key` then holds its TPM blob, sealed under the KEK.
-    Tpm,
-}
-
-impl ServerKeyStore {
-    /// Parses `file` or `tpm`.
-    ///
-    /// # Errors
-    /// A message naming the accepted values.
-    pub fn parse(text: &str) -> Result<ServerKeyStore, String> {
-        match text {
-            "file" => Ok(ServerKeyStore::File),
-            "tpm" => Ok(ServerKeyStore::Tpm),
-            other => Err(format!("{other:?}: expected \"file\" or \"tpm\"")),
-        }
-    }
-
-    /// `recorded`, `file` or `tpm`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ServerKeyStore::Recorded => "recorded",
-            ServerKeyStore::File => "file",
-            ServerKeyStore::Tpm => "tpm",
-        }
-    }
-}
+/// Where the TLS server key lives (`[vault] tls_key`): a [`KeyStore`].
+pub use crate::KeyStore as ServerKeyStore;
 
 impl InitReport {
     /// Whether nothing was created or renewed.

@@ -37,8 +37,16 @@ mod provider;
 #[cfg(feature = "tpm")]
 pub use provider::{TpmKek, TpmSettings};
 
-#[cfg(all(feature = "tpm", feature = "tls"))]
+#[cfg(feature = "tpm")]
 pub mod server_key;
+
+/// Flushes the TPM-held keys this process has loaded and lets the TPM go
+/// ([`server_key::release`]); call it before the process exits. Nothing in a build without
+/// the feature `tpm`, or when nothing was signed in the TPM.
+pub fn release_keys() {
+    #[cfg(feature = "tpm")]
+    server_key::release();
+}
 
 /// The first line of a TPM-held key's file ([`server_key::TpmKeyFile`]).
 pub const KEY_FILE_HEADER: &str = "rampart-tpm-key 1";

@@ -76,7 +76,7 @@ impl PublicKey {
     /// The public key of `key`, created at `created` (seconds since 1970, UTC), without user
     /// IDs.
     pub fn of(key: &DeviceKey, created: u32) -> PublicKey {
-        let point = key.public_key().to_bytes();
+        let point = key.public_bytes();
         let fingerprint = fingerprint(&key_body(&point, created));
         PublicKey {
             point,
@@ -124,7 +124,7 @@ impl PublicKey {
 
     /// Whether this is the public half of `key`.
     pub fn belongs_to(&self, key: &DeviceKey) -> bool {
-        rampart_vault::crypto::ct_eq(&key.public_key().to_bytes(), &self.point)
+        rampart_vault::crypto::ct_eq(&key.public_bytes(), &self.point)
     }
 
     /// Reads an armored public key block (`-----BEGIN PGP PUBLIC KEY BLOCK-----`).

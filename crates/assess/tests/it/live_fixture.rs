@@ -56,6 +56,7 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         "hardware-kek-private-keys",
         "hardware-kek-symmetric-keys",
         "hardware-tls-key",
+        "hardware-device-key",
     ] {
         assert_eq!(outcome(check), Outcome::Fail, "{check}");
     }
@@ -65,6 +66,7 @@ fn the_default_configuration_is_decided_setting_by_setting() {
         "default-deny",
         "fail-close",
         "audit-chain",
+        "device-key-signs",
         "settings-report",
         "plain-listener",
         "lockout",

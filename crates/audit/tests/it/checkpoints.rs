@@ -235,3 +235,75 @@ fn bad_input_is_an_error_not_a_report() {
     .unwrap_err();
     assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
 }
+
+/// A signer that fails while `failing` is set, as a TPM-held device key whose TPM does not
+/// answer.
+struct FlakySigner {
+    key: rampart_vault::DeviceKey,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl rampart_audit::CheckpointSigner for FlakySigner {
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the TPM did not answer".into());
+        }
+        Ok(self.key.sign(message))
+    }
+
+    fn public_key(&self) -> rampart_vault::DevicePublicKey {
+        self.key.public_key()
+    }
+}
+
+/// While the device key cannot sign, appends still succeed and stay chained (a due checkpoint
+/// is skipped, not the batch); an explicit checkpoint reports the failure; due checkpoints wait
+/// a minute before the next try; once the key signs again, the next checkpoint covers every
+/// event and the trail verifies intact.
+#[test]
+fn a_signer_that_fails_loses_no_event_and_the_next_checkpoint_covers_them() {
+    let fixture = Fixture::new();
+    let signer = Arc::new(FlakySigner {
+        key: insecure_signing_key(1),
+        failing: std::sync::atomic::AtomicBool::new(false),
+    });
+    let store = rampart_audit::AuditStore::open(
+        fixture.dir.path(),
+        Fixture::config().checkpoint_every(10).unwrap(),
+        Arc::new(fixture.clock.clone()),
+        Arc::clone(&signer) as Arc<dyn rampart_audit::CheckpointSigner>,
+    )
+    .unwrap();
+    fixture.append_samples(&store, 0, 12);
+    assert_eq!(checkpoint_seqs(&fixture), [10]);
+
+    signer
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    fixture.append_samples(&store, 12, 45);
+    assert_eq!(store.status().last_seq, Some(45), "every append stands");
+    assert_eq!(checkpoint_seqs(&fixture), [10], "none signed while failing");
+    let err = store.checkpoint().unwrap_err();
+    assert!(
+        matches!(err, StoreError::Signing { .. }) && err.to_string().contains("did not answer"),
+        "{err}"
+    );
+
+    // Signing works again, but due checkpoints wait out the minute after the last failure.
+    signer
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    fixture.append_samples(&store, 45, 47);
+    assert_eq!(checkpoint_seqs(&fixture), [10], "paused after a failure");
+    fixture.clock.advance(Duration::from_secs(61));
+    fixture.append_samples(&store, 47, 48);
+    assert_eq!(
+        checkpoint_seqs(&fixture),
+        [10, 48],
+        "the next one covers all"
+    );
+    store.close().unwrap();
+    let report = verify(fixture.dir.path(), &insecure_signing_key(1).public_key()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.signed_through(), Some(48));
+}

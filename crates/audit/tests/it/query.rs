@@ -160,12 +160,7 @@ fn tail_event_and_extent() {
     assert!(checkpoint.is_signed_by_any(&[fixture.key.public_key()]));
     assert_eq!(
         reader.recorded_public_key().unwrap().unwrap(),
-        fixture
-            .key
-            .public_key()
-            .to_bytes()
-            .map(|b| format!("{b:02x}"))
-            .concat()
+        fixture.key.public_key().to_hex()
     );
 }
 

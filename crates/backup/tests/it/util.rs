@@ -7,13 +7,13 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rampart_audit::{AuditStore, CheckpointSigner, StoreConfig, SystemClock};
+use rampart_audit::{AuditStore, StoreConfig, SystemClock};
 use rampart_backup::{CreateOptions, KdfParams, Passphrase};
 use rampart_identity::{
     AccountName, HashParams, Identity, IdentityConfig, MemoryRecorder, NewAccount, Password,
     RoleName,
 };
-use rampart_vault::{DataDir, DeviceKey, DevicePublicKey};
+use rampart_vault::{DataDir, DevicePublicKey};
 
 /// The passphrase every test backup uses.
 pub(crate) const PASSPHRASE: &str = "correct horse battery staple";
@@ -40,18 +40,6 @@ pub(crate) struct Device {
     pub(crate) parent: tempfile::TempDir,
     pub(crate) path: PathBuf,
     pub(crate) data: DataDir,
-}
-
-pub(crate) struct Signer(pub(crate) DeviceKey);
-
-impl CheckpointSigner for Signer {
-    fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.0.sign(message)
-    }
-
-    fn public_key(&self) -> [u8; 32] {
-        self.0.public_key().to_bytes()
-    }
 }
 
 impl Device {
@@ -125,7 +113,7 @@ pub(crate) fn audit_store(path: &Path) -> AuditStore {
         &data.dir(rampart_vault::Entry::Audit).unwrap(),
         StoreConfig::default(),
         Arc::new(SystemClock::new()),
-        Arc::new(Signer(data.device_key().unwrap())),
+        Arc::new(data.device_key().unwrap()),
     )
     .unwrap()
 }

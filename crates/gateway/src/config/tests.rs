@@ -322,6 +322,38 @@ fn the_tls_key_is_where_the_directory_holds_it_unless_chosen_and_tpm_needs_a_tpm
 }
 
 #[test]
+fn the_device_key_is_where_the_directory_holds_it_unless_chosen_and_tpm_needs_a_tpm_kek() {
+    use rampart_vault::KeyStore;
+    assert_eq!(
+        GatewayConfig::default().vault.device_key,
+        KeyStore::Recorded
+    );
+    let config = parse("[vault]\ndevice_key = \"file\"\n").unwrap();
+    assert_eq!(config.vault.device_key, KeyStore::File);
+    check_error(
+        "[vault]\ndevice_key = \"tpm\"\n",
+        2,
+        "vault.device_key",
+        "needs kek_provider = \"tpm\"",
+    );
+    check_error(
+        "[vault]\nkek_provider = \"file\"\ndevice_key = \"tpm2\"\n",
+        3,
+        "vault.device_key",
+        "\"file\" or \"tpm\"",
+    );
+    if rampart_vault::at_rest::TPM_BUILT {
+        let config = parse("[vault]\nkek_provider = \"tpm\"\ndevice_key = \"tpm\"\n").unwrap();
+        assert_eq!(config.vault.device_key, KeyStore::Tpm);
+        assert_eq!(
+            config.vault.tls_key,
+            KeyStore::Recorded,
+            "independent of tls_key"
+        );
+    }
+}
+
+#[test]
 fn password_reuse_and_lifetime_are_read_from_hardening_and_checked() {
     use std::time::Duration;
     let config = parse(

@@ -1,9 +1,10 @@
 //! The hardware-key requirements decided by live evidence: a gateway whose data directory's
-//! KEK is sealed in a TPM 2.0 (a swtpm started here) and whose TLS server key was generated in
-//! it (`tls_key = "tpm"`: this test's HTTPS handshakes are signed by the TPM) reports
-//! `vault.kek_provider = "tpm"`, `vault.kek_hardware = true` and `vault.tls_key = "tpm"`, so
+//! KEK is sealed in a TPM 2.0 (a swtpm started here) and whose TLS server key and device key
+//! were generated in it (`tls_key = "tpm"`: this test's HTTPS handshakes are signed by the TPM;
+//! `device_key = "tpm"`: so is every audit checkpoint) reports `vault.kek_provider = "tpm"`,
+//! `vault.kek_hardware = true`, `vault.tls_key = "tpm"` and `vault.device_key = "tpm"`, so
 //! `rampart assess --live` finds CR 1.5 RE 1, CR 1.9 RE 1 and CR 1.14 RE 1 met, and lists the
-//! KEK and the server key at location `tpm`; the same checks on the `file` provider find them
+//! KEK, the server key and the device key at location `tpm`; the same checks on the `file` provider find them
 //! not met. Runs with the feature `tpm` (scripts/test).
 
 use rampart_assess::live::{ConfigReport, LiveChecks, LiveEvaluation, Outcome};
@@ -57,6 +58,7 @@ async fn on_a_tpm_kek_the_hardware_key_requirements_are_met_and_on_a_file_kek_no
             pcrs: Some(vec![16]),
         }),
         tls_key: rampart_vault::pki::ServerKeyStore::Tpm,
+        device_key: rampart_vault::KeyStore::Tpm,
         ..Options::default()
     };
     let h = Harness::start_with(options).await;
@@ -65,6 +67,7 @@ async fn on_a_tpm_kek_the_hardware_key_requirements_are_met_and_on_a_file_kek_no
     assert_eq!(setting(&report, "vault.kek_provider"), "tpm");
     assert_eq!(setting(&report, "vault.kek_hardware"), true);
     assert_eq!(setting(&report, "vault.tls_key"), "tpm");
+    assert_eq!(setting(&report, "vault.device_key"), "tpm");
     let tpm_setting = setting(&report, "vault.tpm");
     let described = tpm_setting.as_str().unwrap();
     assert!(
@@ -99,6 +102,8 @@ async fn on_a_tpm_kek_the_hardware_key_requirements_are_met_and_on_a_file_kek_no
     };
     assert_eq!(find("crypto/key/tpm-parent")["location"], "tpm");
     assert_eq!(find("crypto/key/server")["location"], "tpm");
+    assert_eq!(find("crypto/key/device")["location"], "tpm");
+    assert_eq!(find("crypto/key/device")["algorithm"], "ECDSA P-256");
     assert_eq!(
         find("crypto/key/tpm-policy-authority")["location"],
         "encrypted-file"
@@ -111,6 +116,7 @@ async fn on_a_tpm_kek_the_hardware_key_requirements_are_met_and_on_a_file_kek_no
     let (report, live) = evaluate(&h, &admin).await;
     assert_eq!(setting(&report, "vault.kek_hardware"), false);
     assert_eq!(setting(&report, "vault.tls_key"), "file");
+    assert_eq!(setting(&report, "vault.device_key"), "file");
     for requirement in HARDWARE_RES {
         assert!(
             outcomes(&live, requirement).contains(&Outcome::Fail),

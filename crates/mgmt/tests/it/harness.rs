@@ -37,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) kek: rampart_vault::at_rest::KekConfig,
     /// Where the TLS server key lives (`[vault] tls_key`); what the directory holds by default.
     pub(crate) tls_key: rampart_vault::pki::ServerKeyStore,
+    /// Where a new device key is made (`[vault] device_key`).
+    pub(crate) device_key: rampart_vault::KeyStore,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             identity,
             management,
             kek: rampart_vault::at_rest::KekConfig::Recorded,
+            device_key: rampart_vault::KeyStore::Recorded,
             tls_key: rampart_vault::pki::ServerKeyStore::Recorded,
         }
     }
@@ -123,7 +126,9 @@ impl Harness {
     pub(crate) async fn start_with(options: Options) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         // The component as `rampart up` opens it: data directory, trail, identity.
-        let (component, _) = Component::open_with(&dir.path().join("data"), &options.kek).unwrap();
+        let (component, _) =
+            Component::open_with_keys(&dir.path().join("data"), &options.kek, options.device_key)
+                .unwrap();
         let identity = Arc::new(component.identity(options.identity).unwrap());
         let Component { data, audit, .. } = component;
         let admin_password = identity

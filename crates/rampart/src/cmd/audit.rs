@@ -60,7 +60,7 @@ pub(crate) enum Command {
         /// The data directory.
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// The device public key (PEM file, or 64 hex digits); default: the key published
+        /// The device public key (PEM file, or 64 or 130 hex digits); default: the key published
         /// in the data directory. Give it from a trusted copy to detect a replaced key.
         #[arg(long, value_name = "PUBKEY")]
         key: Option<String>,

@@ -358,7 +358,7 @@ fn open_existing(args: &Args) -> anyhow::Result<(Component, Setup)> {
         ))
         .into());
     }
-    let component = Component::open_with(&args.data, &config.vault.kek)?;
+    let component = Component::open_with(&args.data, &config.vault)?;
     let setup = Setup::new(&component.data, args.config.as_deref(), &config)?;
     Ok((component, setup))
 }

@@ -116,7 +116,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Exit> {
     // anything opens the data directory.
     let applied = rampart_backup::staged::apply_staged(&args.data)
         .context("putting the staged restore in place")?;
-    let component = Component::open_with(&args.data, &config.vault.kek)?;
+    let component = Component::open_with(&args.data, &config.vault)?;
     // The directory the lock was taken on is still the one in place unless a restore moved
     // it; otherwise (or for a new directory) take the lock of the one in place now.
     let lock = match before {

@@ -3,7 +3,8 @@
 //! work; nothing passes the signature check of a fixed key; what parses writes back to what
 //! parses equal; a log that replays has consecutive indexes and a stable running digest.
 
-use super::{DeviceKey, Expected, SignedManifest, check, replay};
+use super::{Expected, SignedManifest, check, replay};
+use rampart_vault::DeviceKey;
 
 /// Parses `data` as a manifest (and checks it against a fixed key with no measurements) and
 /// as a measurement log (replayed).

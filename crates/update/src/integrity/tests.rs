@@ -1,7 +1,8 @@
 use super::*;
+use rampart_vault::DeviceKey;
 
-fn key(seed: u8) -> DeviceKey {
-    DeviceKey::danger_insecure_from_seed(&[seed; 32])
+fn key(seed: u8) -> rampart_vault::DeviceSigningKey {
+    DeviceKey::danger_insecure_from_seed(&[seed; 32]).into()
 }
 
 fn at() -> jiff::Timestamp {
@@ -35,7 +36,7 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn seal(&self, sequence: u64, by: &DeviceKey) -> SignedManifest {
+    fn seal(&self, sequence: u64, by: &rampart_vault::DeviceSigningKey) -> SignedManifest {
         Manifest::seal(
             &self.targets,
             measure(&self.targets),

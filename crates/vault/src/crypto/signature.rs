@@ -9,6 +9,13 @@
 
 use sha2::Digest as _;
 
+/// The DER `SubjectPublicKeyInfo` of a P-256 key up to its point: `SEQUENCE { SEQUENCE {
+/// id-ecPublicKey, prime256v1 }, BIT STRING` (the 65-byte uncompressed point follows).
+pub const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
 /// Bytes of a SHA-512 digest.
 pub const SHA512_LEN: usize = 64;
 
@@ -21,6 +28,9 @@ pub enum SignatureScheme {
     /// ECDSA over P-256 with SHA-256; the signature is ASN.1 DER, the key a
     /// `SubjectPublicKeyInfo` (PEM or DER) or an uncompressed SEC1 point.
     EcdsaP256Sha256,
+    /// ECDSA over P-256 with SHA-256, the signature as `r ‖ s` (32 bytes each, as a TPM and
+    /// a TPM-held device key produce it); the key as for [`SignatureScheme::EcdsaP256Sha256`].
+    EcdsaP256Sha256Fixed,
     /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a salt as long as the digest (2048 to 8192
     /// bits); the key a `SubjectPublicKeyInfo` (PEM or DER) or a PKCS#1 `RSAPublicKey`.
     RsaPssSha256,
@@ -136,6 +146,13 @@ impl VerifyingKey {
             .verify(message, signature)
             .is_ok(),
             #[cfg(feature = "signatures")]
+            SignatureScheme::EcdsaP256Sha256Fixed => aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                &self.der,
+            )
+            .verify(message, signature)
+            .is_ok(),
+            #[cfg(feature = "signatures")]
             SignatureScheme::RsaPssSha256 => aws_lc_rs::signature::UnparsedPublicKey::new(
                 &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256,
                 &self.der,
@@ -143,7 +160,9 @@ impl VerifyingKey {
             .verify(message, signature)
             .is_ok(),
             #[cfg(not(feature = "signatures"))]
-            SignatureScheme::EcdsaP256Sha256 | SignatureScheme::RsaPssSha256 => false,
+            SignatureScheme::EcdsaP256Sha256
+            | SignatureScheme::EcdsaP256Sha256Fixed
+            | SignatureScheme::RsaPssSha256 => false,
         }
     }
 }
@@ -354,7 +373,7 @@ mod tests {
     fn ed25519_verifies_a_device_key_signature_and_refuses_others() {
         let key = crate::DeviceKey::danger_insecure_from_seed(&[7; 32]);
         let signature = key.sign(b"message");
-        let public = VerifyingKey::ed25519(&key.public_key().to_bytes()).unwrap();
+        let public = VerifyingKey::ed25519(&key.public_bytes()).unwrap();
         assert!(public.verify(b"message", &signature));
         assert!(!public.verify(b"massage", &signature));
         assert!(!public.verify(b"message", &signature[..63]));

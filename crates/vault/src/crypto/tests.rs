@@ -195,7 +195,7 @@ fn ed25519_matches_rfc_8032_test_1() {
 #[test]
 fn ed25519_verification_is_strict() {
     let key = crate::DeviceKey::danger_insecure_from_seed(&[9; 32]);
-    let public = key.public_key().to_bytes();
+    let public = key.public_bytes();
     let signature = key.sign(b"message");
     let verify = CryptoProvider::rust_crypto().ed25519_verify;
     assert!(verify(&public, b"message", &signature));

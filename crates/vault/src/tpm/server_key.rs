@@ -1,16 +1,19 @@
-//! A TLS server key held by the TPM (`[vault] tls_key = "tpm"`, CR 1.9 RE 1): an ECDSA P-256
-//! key generated inside the TPM under the KEK's parent key, whose private part never exists
-//! outside it. rustls signs each handshake through [`TpmSigningKey`].
+//! Keys held by the TPM (CR 1.9 RE 1): the TLS server key (`[vault] tls_key = "tpm"`) and the
+//! device key (`[vault] device_key = "tpm"`). Each is an ECDSA P-256 key generated inside the
+//! TPM under the KEK's parent key, whose private part never exists outside it. rustls signs
+//! each handshake through [`TpmSigningKey`]; the device key signs through
+//! [`TpmSigningKey::sign_fixed`].
 //!
-//! `DATA/pki/server.key` then holds, sealed under the KEK like every stored secret, a
-//! [`TpmKeyFile`]: the TPM, the parent, the key's blob (its private part encrypted by the
+//! `DATA/pki/server.key` (or `DATA/keys/device.key`) then holds, sealed under the KEK like every
+//! stored secret, a [`TpmKeyFile`]: the TPM, the parent, the key's blob (its private part encrypted by the
 //! parent, loadable in this TPM only) and its authorisation value. A copy of the file is of
 //! no use without the KEK, and with it, of no use without this TPM.
 //!
 //! One thread of the process talks to the TPM for every such key: it loads a key at its
-//! first signature, keeps the connection while handshakes come, and lets it go after
-//! [`IDLE`] without one, so that other users of a TPM that serves one connection at a time
-//! (swtpm, the erase) are not locked out. Callers wait at most [`SIGN_TIMEOUT`], and at most
+//! first signature, keeps the connection while signatures come, and lets it go (flushing the
+//! keys) after [`IDLE`] without one, so that other users of a TPM that serves one connection
+//! at a time (swtpm, the erase) are not locked out, and on [`release`], which a process calls
+//! before it exits. Callers wait at most [`SIGN_TIMEOUT`], and at most
 //! [`QUEUE`] signatures wait: a handshake storm cannot pile up work.
 
 use std::collections::HashMap;
@@ -120,12 +123,7 @@ impl TpmKeyFile {
 
     /// The key's `SubjectPublicKeyInfo` (DER), as a certificate for it carries it.
     pub fn spki_der(&self) -> Vec<u8> {
-        // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING point }
-        const PREFIX: [u8; 26] = [
-            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-        ];
-        let mut der = PREFIX.to_vec();
+        let mut der = crypto::signature::P256_SPKI_PREFIX.to_vec();
         der.extend_from_slice(&self.point);
         der
     }
@@ -177,9 +175,22 @@ impl TpmSigningKey {
     /// Signs `message` (ECDSA P-256 with SHA-256) in the TPM: the signature in DER.
     ///
     /// # Errors
+    /// As [`TpmSigningKey::sign_fixed`].
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.sign_fixed(message).map(|raw| ecdsa_der(&raw))
+    }
+
+    /// The public point, uncompressed (`04 ‖ x ‖ y`).
+    pub fn point(&self) -> &[u8] {
+        &self.file.point
+    }
+
+    /// Signs `message` (ECDSA P-256 with SHA-256) in the TPM: `r ‖ s`, 32 bytes each.
+    ///
+    /// # Errors
     /// A message: the TPM refused, is busy past [`QUEUE`], or did not answer in
     /// [`SIGN_TIMEOUT`].
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+    pub fn sign_fixed(&self, message: &[u8]) -> Result<[u8; 64], String> {
         let digest = crypto::sha256(message);
         let (reply, answer) = mpsc::sync_channel(1);
         let job = Job {
@@ -188,17 +199,16 @@ impl TpmSigningKey {
             reply,
         };
         let sender = worker();
-        match sender.try_send(job) {
+        match sender.try_send(Request::Sign(job)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(format!("the TPM has {QUEUE} signatures waiting already"));
             }
             Err(TrySendError::Disconnected(_)) => return Err("the TPM thread has ended".into()),
         }
-        let raw = answer
+        answer
             .recv_timeout(SIGN_TIMEOUT)
-            .map_err(|_| format!("the TPM did not sign within {SIGN_TIMEOUT:?}"))??;
-        Ok(ecdsa_der(&raw))
+            .map_err(|_| format!("the TPM did not sign within {SIGN_TIMEOUT:?}"))?
     }
 }
 
@@ -250,9 +260,17 @@ struct Job {
     reply: SyncSender<Result<[u8; 64], String>>,
 }
 
+/// What the TPM thread is asked: a signature, or to let the TPM go now.
+enum Request {
+    Sign(Job),
+    Release(SyncSender<()>),
+}
+
+/// The sender to the process's TPM thread, once a first signature started it.
+static WORKER: OnceLock<Mutex<SyncSender<Request>>> = OnceLock::new();
+
 /// The sender to the process's TPM thread, started at the first signature.
-fn worker() -> SyncSender<Job> {
-    static WORKER: OnceLock<Mutex<SyncSender<Job>>> = OnceLock::new();
+fn worker() -> SyncSender<Request> {
     WORKER
         .get_or_init(|| {
             let (sender, jobs) = mpsc::sync_channel(QUEUE);
@@ -267,12 +285,38 @@ fn worker() -> SyncSender<Job> {
         .clone()
 }
 
-/// The TPM thread: one connection, the keys loaded in it, dropped after [`IDLE`].
-fn serve(jobs: &Receiver<Job>) {
+/// Flushes the keys the TPM thread holds loaded and closes its connection, waiting at most
+/// [`SIGN_TIMEOUT`]. A process calls it before it exits: a TPM without a resource manager
+/// (swtpm, a bare `/dev/tpm0`) keeps a loaded object until it is flushed, so a key left loaded
+/// by a process that exits would hold one of its few object slots (three in swtpm) for good.
+/// (The kernel's resource manager, `/dev/tpmrm0`, flushes them when the process ends.) A
+/// later signature loads the keys again.
+pub fn release() {
+    let Some(worker) = WORKER.get() else {
+        return; // nothing was ever signed here
+    };
+    let sender = worker
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let (ack, done) = mpsc::sync_channel(1);
+    if sender.try_send(Request::Release(ack)).is_ok() {
+        let _ = done.recv_timeout(SIGN_TIMEOUT);
+    }
+}
+
+/// The TPM thread: one connection, the keys loaded in it, dropped after [`IDLE`] or on
+/// [`release`].
+fn serve(jobs: &Receiver<Request>) {
     let mut open: Option<(Tpm, HashMap<[u8; 32], LoadedSigningKey>)> = None;
     loop {
         let job = match jobs.recv_timeout(IDLE) {
-            Ok(job) => job,
+            Ok(Request::Sign(job)) => job,
+            Ok(Request::Release(ack)) => {
+                close(open.take());
+                let _ = ack.try_send(());
+                continue;
+            }
             Err(RecvTimeoutError::Timeout) => {
                 close(open.take());
                 continue;

@@ -572,3 +572,132 @@ fn a_tls_server_key_made_in_the_tpm_signs_every_handshake_there() {
     let err = handshake(&client, &server).unwrap_err();
     assert!(err.contains("server"), "{err}");
 }
+
+/// An ECDSA signature's `r ‖ s` as the DER `Ecdsa-Sig-Value` OpenSSL reads.
+fn ecdsa_der(raw: &[u8; 64]) -> Vec<u8> {
+    let integer = |half: &[u8]| {
+        let start = half.iter().position(|b| *b != 0).unwrap_or(half.len() - 1);
+        let mut digits = half[start..].to_vec();
+        if digits[0] & 0x80 != 0 {
+            digits.insert(0, 0);
+        }
+        let mut out = vec![0x02, u8::try_from(digits.len()).unwrap()];
+        out.extend(digits);
+        out
+    };
+    let (r, s) = (integer(&raw[..32]), integer(&raw[32..]));
+    let mut der = vec![0x30, u8::try_from(r.len() + s.len()).unwrap()];
+    der.extend(r);
+    der.extend(s);
+    der
+}
+
+/// `device_key = "tpm"`: the device key is generated in the TPM (ECDSA P-256) and every
+/// signature is made there; OpenSSL, an independent verifier, checks them against the
+/// published `keys/device.pub`; the key file holds only the sealed TPM blob; the key's place
+/// is never moved (asking for a file key later is refused); after erase it cannot sign.
+#[test]
+#[ignore = "needs swtpm: run scripts/test"]
+fn a_device_key_made_in_the_tpm_signs_there_and_openssl_verifies_its_signatures() {
+    use rampart_vault::{DeviceKeyAlgorithm, KeyStore};
+    let tpm = Swtpm::start();
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("data");
+    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
+        tcti: Some(tpm.tcti()),
+        pcrs: Some(vec![16]),
+    });
+    let (data, _) =
+        rampart_vault::DataDir::open_or_init_keys(&root, &config, KeyStore::Tpm).unwrap();
+    assert_eq!(data.device_key_held().unwrap(), Some(KeyStore::Tpm));
+    let key = data.device_key().unwrap();
+    assert_eq!(key.held(), KeyStore::Tpm);
+    let public = key.public_key();
+    assert_eq!(public.algorithm(), DeviceKeyAlgorithm::EcdsaP256Sha256);
+    let published = std::fs::read_to_string(data.device_public_key_path()).unwrap();
+    assert_eq!(
+        rampart_vault::DevicePublicKey::parse(&published).unwrap(),
+        public
+    );
+
+    // The sealed file is a TPM key file; neither its blob nor its authorisation is in clear.
+    let key_file = rampart_vault::at_rest::read_secret(&root.join("keys/device.key")).unwrap();
+    assert!(rampart_vault::tpm::is_tpm_key(&key_file));
+    let parsed = rampart_vault::tpm::server_key::TpmKeyFile::parse(&key_file).unwrap();
+    for needle in [hex::encode(&parsed.auth), hex::encode(&parsed.blob.private)] {
+        assert!(holders(&root, needle.as_bytes()).is_empty());
+    }
+    assert!(holders(&root, parsed.auth.as_slice()).is_empty());
+
+    // Signatures made in the TPM verify here and in OpenSSL against keys/device.pub.
+    let mut took = Vec::new();
+    for i in 0..20u8 {
+        let message = [b"rampart-audit/v1/checkpoint".as_slice(), &[i; 48]].concat();
+        let started = Instant::now();
+        let signature = key.sign(&message).unwrap();
+        took.push(started.elapsed());
+        assert!(public.verify(&message, &signature));
+        let mut tampered = message.clone();
+        tampered[40] ^= 1;
+        assert!(!public.verify(&tampered, &signature));
+        if i < 3 {
+            let work = parent.path().join(format!("sig{i}"));
+            std::fs::create_dir(&work).unwrap();
+            std::fs::write(work.join("message"), &message).unwrap();
+            std::fs::write(work.join("signature.der"), ecdsa_der(&signature)).unwrap();
+            let out = std::process::Command::new("openssl")
+                .args(["dgst", "-sha256", "-verify"])
+                .arg(data.device_public_key_path())
+                .arg("-signature")
+                .arg(work.join("signature.der"))
+                .arg(work.join("message"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).contains("Verified OK"),
+                "openssl: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    eprintln!(
+        "device key signature in swtpm: median {:?} (debug build)",
+        median(took)
+    );
+
+    // The place is fixed when the key is made: a file key is refused, not silently made.
+    drop(data);
+    let err = rampart_vault::DataDir::open_or_init_keys(&root, &config, KeyStore::File)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never moved") && err.contains("TPM"), "{err}");
+    let (data, _) =
+        rampart_vault::DataDir::open_or_init_keys(&root, &config, KeyStore::Recorded).unwrap();
+    assert_eq!(data.device_key().unwrap().public_key(), public);
+
+    // After erase the parent key is evicted: the key cannot sign any more.
+    std::thread::sleep(rampart_vault::tpm::server_key::IDLE * 2); // the signer lets the TPM go
+    let lock = data.try_lock().unwrap();
+    rampart_vault::erase::erase(&data).unwrap();
+    drop(lock);
+    std::thread::sleep(rampart_vault::tpm::server_key::IDLE * 2);
+    assert!(key.sign(b"after erase").is_err());
+}
+
+/// Without a TPM KEK, `device_key = "tpm"` is refused with a reason, and nothing is made.
+#[test]
+fn a_tpm_device_key_needs_the_tpm_kek() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("data");
+    let err = rampart_vault::DataDir::open_or_init_keys(
+        &root,
+        &rampart_vault::at_rest::KekConfig::Recorded,
+        rampart_vault::KeyStore::Tpm,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("kek_provider = \"tpm\""), "{err}");
+    assert!(!root.join("keys/device.key").exists());
+}
