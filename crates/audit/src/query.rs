@@ -29,6 +29,7 @@ pub struct Query {
     categories: Vec<Category>,
     actor_name: Option<String>,
     actor_kind: Option<ActorKind>,
+    action: Option<String>,
     outcomes: Vec<Outcome>,
     min_severity: Option<Severity>,
     limit: Option<usize>,
@@ -85,6 +86,13 @@ impl Query {
         self
     }
 
+    /// Events of this action (e.g. `pki.revoked`): selected by `SQLite`, so a reader looking for
+    /// one kind of event decodes only those.
+    pub fn action(mut self, action: impl Into<String>) -> Query {
+        self.action = Some(action.into());
+        self
+    }
+
     /// Events with this outcome; call again to add more outcomes.
     pub fn outcome(mut self, outcome: Outcome) -> Query {
         self.outcomes.push(outcome);
@@ -128,6 +136,9 @@ impl Query {
         }
         if let Some(kind) = self.actor_kind {
             push("actor_kind = ?", SqlValue::Text(kind.as_str().to_owned()));
+        }
+        if let Some(action) = &self.action {
+            push("action = ?", SqlValue::Text(action.clone()));
         }
         if let Some(severity) = self.min_severity {
             push(

@@ -15,7 +15,11 @@ fn event(i: u64) -> NewEvent {
     let i = i as usize;
     NewEvent::builder(
         Category::ALL[i % 7],
-        "action",
+        if i.is_multiple_of(4) {
+            "pki.revoked"
+        } else {
+            "action"
+        },
         Actor::user(format!("u{}", i % 3)).unwrap(),
     )
     .outcome(Outcome::ALL[i % 3])
@@ -85,6 +89,18 @@ fn filters_match_a_brute_force_scan() {
             "actor kind",
             Query::new().actor_kind(ActorKind::Process),
             Box::new(|e| e.actor().kind() == ActorKind::Process),
+        ),
+        (
+            "action",
+            Query::new().action("pki.revoked"),
+            Box::new(|e| e.action() == "pki.revoked"),
+        ),
+        (
+            "action and category",
+            Query::new()
+                .category(Category::AccessControl)
+                .action("pki.revoked"),
+            Box::new(|e| e.action() == "pki.revoked" && e.category() == Category::AccessControl),
         ),
         (
             "outcome",

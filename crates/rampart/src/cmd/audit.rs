@@ -43,6 +43,9 @@ pub(crate) struct Filters {
     /// Only events by this actor (name as recorded, e.g. os:alice, admin).
     #[arg(long)]
     actor: Option<String>,
+    /// Only events of this action (e.g. pki.revoked, login).
+    #[arg(long)]
+    action: Option<String>,
     /// Only this outcome: success, failure, denied.
     #[arg(long, value_parser = parse_outcome)]
     outcome: Option<Outcome>,
@@ -255,6 +258,9 @@ impl Filters {
         }
         if let Some(a) = &self.actor {
             query = query.actor(a.clone());
+        }
+        if let Some(a) = &self.action {
+            query = query.action(a.clone());
         }
         if let Some(o) = self.outcome {
             query = query.outcome(o);

@@ -462,20 +462,21 @@ fn log_command(args: &LogArgs) -> anyhow::Result<Outcome> {
 fn newest_revocation(audit: &AuditStore) -> anyhow::Result<Option<(u64, String)>> {
     let reader = audit.reader().context("reading the audit trail")?;
     let mut newest: Option<(u64, String)> = None;
-    for event in reader.iter(&Query::new().category(Category::AccessControl)) {
+    let revocations = Query::new()
+        .category(Category::AccessControl)
+        .action("pki.revoked");
+    for event in reader.iter(&revocations) {
         let event = event.context("reading the audit trail")?;
-        if event.action() == "pki.revoked"
-            && let (Some(number), Some(sha256)) = (
-                event
-                    .details()
-                    .get("crl_number")
-                    .and_then(serde_json::Value::as_u64),
-                event
-                    .details()
-                    .get("crl_sha256")
-                    .and_then(serde_json::Value::as_str),
-            )
-            && newest.as_ref().is_none_or(|(n, _)| number >= *n)
+        if let (Some(number), Some(sha256)) = (
+            event
+                .details()
+                .get("crl_number")
+                .and_then(serde_json::Value::as_u64),
+            event
+                .details()
+                .get("crl_sha256")
+                .and_then(serde_json::Value::as_str),
+        ) && newest.as_ref().is_none_or(|(n, _)| number >= *n)
         {
             newest = Some((number, sha256.to_owned()));
         }

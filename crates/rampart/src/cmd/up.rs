@@ -414,6 +414,23 @@ struct IntegrityRun {
     reported: Vec<String>,
 }
 
+/// A mismatch at start that an authorised change explains, to re-seal rather than report:
+/// a revocation made while the gateway was stopped (`crl-revocation`), or booting another
+/// verified slot — an update, a fallback, a rollback (`slot-verified`). The reason and why.
+fn authorised_at_start(
+    component: &Component,
+    setup: &super::integrity::Setup,
+    findings: &[rampart_update::integrity::Finding],
+    measured: &[rampart_update::integrity::Measurement],
+) -> Option<(&'static str, String)> {
+    super::integrity::recorded_crl_revocation(&component.audit, findings, measured)
+        .map(|why| ("crl-revocation", why))
+        .or_else(|| {
+            super::integrity::verified_slot_change(&component.data, setup, findings)
+                .map(|why| ("slot-verified", why))
+        })
+}
+
 /// The start-up check; `None` when the gateway must not start.
 fn startup_check(
     component: &Component,
@@ -450,36 +467,14 @@ fn startup_check(
             ));
         }
         Verdict::Mismatch { findings, measured }
-            if let Some(why) = super::integrity::recorded_crl_revocation(
-                &component.audit,
-                &findings,
-                &measured,
-            ) =>
+            if let Some((reason, why)) =
+                authorised_at_start(component, &run.setup, &findings, &measured) =>
         {
-            // A revocation made while the gateway was stopped.
             let sealed = super::integrity::seal(
                 &component.data,
                 &component.audit,
                 &run.setup,
-                "crl-revocation",
-                Actor::process("rampart-gateway")?,
-            )?;
-            log_measurements(&run.setup, "start", &measured);
-            say(&format!(
-                "integrity: {why}; re-sealed as sequence {}\n",
-                sealed.signed.sequence
-            ));
-        }
-        Verdict::Mismatch { findings, measured }
-            if let Some(why) =
-                super::integrity::verified_slot_change(&component.data, &run.setup, &findings) =>
-        {
-            // Booting another verified slot (an update, a fallback, a rollback).
-            let sealed = super::integrity::seal(
-                &component.data,
-                &component.audit,
-                &run.setup,
-                "slot-verified",
+                reason,
                 Actor::process("rampart-gateway")?,
             )?;
             log_measurements(&run.setup, "start", &measured);

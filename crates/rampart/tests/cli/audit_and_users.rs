@@ -122,6 +122,12 @@ fn audit_filters_and_formats() {
         .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["action"], "a2");
+    let a3 = ok(&[
+        "audit", "query", "--data", data, "--action", "a3", "--format", "json",
+    ]);
+    let a3: serde_json::Value = serde_json::from_str(&a3).unwrap();
+    assert_eq!(a3.as_array().unwrap().len(), 1, "{a3}");
+    assert_eq!(a3[0]["outcome"], "failure");
     let csv_text = ok(&[
         "audit",
         "export",
