@@ -1,12 +1,9 @@
 //! `rampart audit …` and `rampart user|role|session …` on a data directory.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
 
-use crate::util::{assert_bad_input, ok, rampart, stderr, stdout};
+use crate::util::{assert_bad_input, ok, rampart, stderr, stdout, with_stdin};
 
-/// Runs rampart with `input` on stdin.
 /// Adds the human account `name` with role operator and a password read from stdin.
 fn add_operator(data: &str, name: &str) {
     let output = with_stdin(
@@ -23,23 +20,6 @@ fn add_operator(data: &str, name: &str) {
         "correct horse battery staple xyz\n",
     );
     assert!(output.status.success(), "{}", stderr(&output));
-}
-
-fn with_stdin(args: &[&str], input: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

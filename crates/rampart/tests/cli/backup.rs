@@ -1,25 +1,10 @@
 //! `rampart backup create|verify|restore`: exit codes, messages, audit events.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use crate::util::{ok, rampart, stderr, stdout};
+use crate::util::{ok, rampart, stderr, stdout, with_stdin};
 
 const PASS: &str = "correct horse battery staple\n";
-
-/// Runs rampart with `input` on stdin (which it may not read if it refuses first).
-fn with_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command that refuses before reading stdin closes it: a broken pipe is fine here.
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    child.wait_with_output().unwrap()
-}
 
 fn code(output: &Output) -> i32 {
     output.status.code().unwrap()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rampart_vault::at_rest::{KekProvider as _, TpmConfig};
 
-use crate::util::{FREE_PORTS, ok, rampart, stderr, stdout, up};
+use crate::util::{FREE_PORTS, ok, rampart, stderr, stdout, up, with_stdin};
 
 #[path = "../../../vault/tests/it/swtpm.rs"]
 mod swtpm;
@@ -220,25 +220,6 @@ fn a_tpm_backed_gateway_hardened_to_level_3_reaches_fr1_sl_c_3_live_and_a_file_k
     );
 }
 
-/// Runs `rampart` with `args` and `passphrase` on standard input.
-fn with_passphrase(args: &[&str], passphrase: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{passphrase}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// `device_key = "tpm"`: `rampart up` makes the device key in the TPM (ECDSA P-256), and what
 /// the device key signs verifies against the published `keys/device.pub`: the audit trail's
 /// checkpoints (`rampart audit verify`), a backup (`rampart backup verify --device-key`) and
@@ -283,7 +264,7 @@ fn a_device_key_made_in_the_tpm_signs_the_trail_backups_and_the_integrity_manife
     // the trail in the TPM), verified with the published key alone.
     let backup = dir.path().join("backup.rbk");
     let backup_s = backup.to_str().unwrap();
-    let made = with_passphrase(
+    let made = with_stdin(
         &[
             "backup",
             "create",
@@ -292,7 +273,7 @@ fn a_device_key_made_in_the_tpm_signs_the_trail_backups_and_the_integrity_manife
             data_s,
             "--passphrase-stdin",
         ],
-        "a passphrase for the test",
+        "a passphrase for the test\n",
     );
     assert!(made.status.success(), "{}", stderr(&made));
     let pub_path = data.join("keys/device.pub");

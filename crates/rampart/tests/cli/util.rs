@@ -13,6 +13,22 @@ pub(crate) fn rampart(args: &[&str]) -> Output {
         .expect("the rampart binary runs")
 }
 
+/// Runs `rampart` with `args` and `input` on its standard input (which it may not read if
+/// it refuses first).
+pub(crate) fn with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that refuses before reading stdin closes it: a broken pipe is fine here.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
 pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
 }

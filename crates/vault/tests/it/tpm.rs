@@ -23,6 +23,14 @@ fn provider(tpm: &Swtpm, root: &Path) -> TpmKek {
     )
 }
 
+/// The data directory's KEK configuration: this swtpm, PCR 16.
+fn kek_config(tpm: &Swtpm) -> rampart_vault::at_rest::KekConfig {
+    rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
+        tcti: Some(tpm.tcti()),
+        pcrs: Some(vec![16]),
+    })
+}
+
 fn private_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("keys")).unwrap();
@@ -331,10 +339,7 @@ fn a_tpm_backed_data_directory_keeps_no_secret_in_clear_and_erase_makes_its_kek_
     let tpm = Swtpm::start();
     let parent = tempfile::tempdir().unwrap();
     let root = parent.path().join("data");
-    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
-        tcti: Some(tpm.tcti()),
-        pcrs: Some(vec![16]),
-    });
+    let config = kek_config(&tpm);
     let (data, _) = rampart_vault::DataDir::open_or_init_with(&root, &config).unwrap();
     let kek = std::sync::Arc::clone(data.kek().unwrap());
     assert_eq!(kek.kind().as_str(), "tpm");
@@ -491,10 +496,7 @@ fn a_tls_server_key_made_in_the_tpm_signs_every_handshake_there() {
     let tpm = Swtpm::start();
     let parent = tempfile::tempdir().unwrap();
     let root = parent.path().join("data");
-    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
-        tcti: Some(tpm.tcti()),
-        pcrs: Some(vec![16]),
-    });
+    let config = kek_config(&tpm);
     let (data, _) = rampart_vault::DataDir::open_or_init_with(&root, &config).unwrap();
     let (pki, report) = Pki::open_or_init_with(&data, ServerKeyStore::Tpm).unwrap();
     assert_eq!(
@@ -603,10 +605,7 @@ fn a_device_key_made_in_the_tpm_signs_there_and_openssl_verifies_its_signatures(
     let tpm = Swtpm::start();
     let parent = tempfile::tempdir().unwrap();
     let root = parent.path().join("data");
-    let config = rampart_vault::at_rest::KekConfig::Tpm(TpmConfig {
-        tcti: Some(tpm.tcti()),
-        pcrs: Some(vec![16]),
-    });
+    let config = kek_config(&tpm);
     let (data, _) =
         rampart_vault::DataDir::open_or_init_keys(&root, &config, KeyStore::Tpm).unwrap();
     assert_eq!(data.device_key_held().unwrap(), Some(KeyStore::Tpm));
