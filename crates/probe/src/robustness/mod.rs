@@ -254,6 +254,19 @@ impl RobustnessOptions {
         STORM_BOUND.saturating_sub(STORM_DURATION) + self.storm_duration()
     }
 
+    /// What the storm check `id` will do in this plan, its duration and rate after the
+    /// user's `--storm-duration` and `--storm-rate` ("30 s, 200 connection attempts a
+    /// second"); `None` for a check that is not a storm. The checks' summaries give the
+    /// defaults.
+    pub fn storm_load(&self, id: &str) -> Option<String> {
+        let (_, _, unit) = STORM_RATES.iter().find(|(known, _, _)| *known == id)?;
+        Some(format!(
+            "{} s, {} {unit}",
+            self.storm_duration().as_secs(),
+            self.storm_rate(id)
+        ))
+    }
+
     /// The rate of the storm check `id`: the user's, else its default.
     fn storm_rate(&self, id: &str) -> u32 {
         self.rates.get(id).copied().unwrap_or_else(|| {

@@ -279,7 +279,16 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     // Whatever the format: say what will change or load the target before it happens.
     for (target, spec) in plan.runs().filter(|(_, spec)| spec.intrusive) {
-        eprintln!("intrusive: {} against {target}: {}", spec.id, spec.summary);
+        // A storm's summary gives its default load; say this run's too.
+        let load = plan
+            .robustness()
+            .storm_load(spec.id)
+            .map(|load| format!(" This run: {load}."))
+            .unwrap_or_default();
+        eprintln!(
+            "intrusive: {} against {target}: {}{load}",
+            spec.id, spec.summary
+        );
     }
     if let Some(function) = &plan.robustness().monitor
         && plan.runs().any(|(_, spec)| spec.is_storm())

@@ -247,6 +247,24 @@ fn a_closed_port_is_probed_within_bounds_and_passes() {
         xml.contains("name=\"modbus-unauthenticated-access [CR 1.2, CR 2.1]\""),
         "{xml}"
     );
+    // A storm says beforehand how long and how hard this run loads the target, after
+    // --storm-duration and --storm-rate (its summary gives the defaults).
+    let out = rampart(&[
+        "probe",
+        &format!("modbus://127.0.0.1:{port}"),
+        "--intrusive",
+        "--checks",
+        "storm-connections",
+        "--storm-duration",
+        "1",
+        "--storm-rate",
+        "storm-connections=5",
+    ]);
+    assert!(
+        stderr(&out).contains("This run: 1 s, 5 connection attempts a second."),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
