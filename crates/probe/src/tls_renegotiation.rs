@@ -379,17 +379,13 @@ async fn establish(context: &Context, target: &Target) -> Result<Session, NoSess
     }
     let suite_ids: Vec<u16> = suites.iter().map(|s| u16::from(s.common.suite)).collect();
     let group_ids: Vec<u16> = groups.iter().map(|g| u16::from(g.name())).collect();
-    let server_name = server_name(target);
-    let hello = ClientHello {
-        version: legacy::TLS12,
-        suites: &suite_ids,
-        compression: &[0],
-        server_name,
-        groups: &group_ids,
-    };
-    let mut client_random = [0u8; 32];
-    rampart_vault::crypto::fill_random(&mut client_random).map_err(|e| failed(e.to_string()))?;
-    let client_hello = hello.message(&client_random, Renegotiation::Initial);
+    let (client_random, client_hello) = tls12_client_hello(
+        &suite_ids,
+        &group_ids,
+        server_name(target),
+        Renegotiation::Initial,
+    )
+    .map_err(failed)?;
     let tcp = context
         .connect(target)
         .await
@@ -687,26 +683,37 @@ enum Reply {
     Silent,
 }
 
+/// A TLS 1.2 `ClientHello` handshake message (no compression) with a fresh client random,
+/// for the first handshake and for the renegotiation inside it: the random and the message.
+fn tls12_client_hello(
+    suites: &[u16],
+    groups: &[u16],
+    server_name: Option<&str>,
+    renegotiation: Renegotiation<'_>,
+) -> Result<([u8; 32], Vec<u8>), String> {
+    let hello = ClientHello {
+        version: legacy::TLS12,
+        suites,
+        compression: &[0],
+        server_name,
+        groups,
+    };
+    let mut random = [0u8; 32];
+    rampart_vault::crypto::fill_random(&mut random).map_err(|e| e.to_string())?;
+    let message = hello.message(&random, renegotiation);
+    Ok((random, message))
+}
+
 /// Step 3: the second `ClientHello`, and the answer.
 async fn renegotiate(mut session: Session, target: &Target) -> Result<(Reply, bool), String> {
     let secure = session.server.renegotiation_info.is_some();
     let suite_ids = [u16::from(session.suite.common.suite)];
-    let server_name = server_name(target);
-    let hello = ClientHello {
-        version: legacy::TLS12,
-        suites: &suite_ids,
-        compression: &[0],
-        server_name,
-        groups: GROUPS,
-    };
-    let mut random = [0u8; 32];
-    rampart_vault::crypto::fill_random(&mut random).map_err(|e| e.to_string())?;
     let renegotiation = if secure {
         Renegotiation::Secure(&session.client_verify_data)
     } else {
         Renegotiation::Legacy
     };
-    let message = hello.message(&random, renegotiation);
+    let (_, message) = tls12_client_hello(&suite_ids, GROUPS, server_name(target), renegotiation)?;
     let sealed = seal(&mut *session.encrypter, session.write_seq, &message)?;
     session.write_seq += 1;
     session.records.write(22, &sealed).await?;
