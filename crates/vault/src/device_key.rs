@@ -591,6 +591,32 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzz_oracle_holds_on_samples() {
+        let ed = DeviceKey::generate().unwrap().public_key();
+        let mut samples = vec![
+            ed.to_pem(),
+            ed.to_hex(),
+            "04".repeat(65),
+            format!("04{}", "ab".repeat(64)),
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+                .to_owned(),
+            String::new(),
+            "zz".repeat(32),
+        ];
+        #[cfg(feature = "signatures")]
+        {
+            let pair = crate::crypto::signature::EcdsaP256SigningKey::generate().unwrap();
+            let p256 = DevicePublicKey::from_p256_point(&pair.public_point()).unwrap();
+            samples.push(p256.to_pem());
+            samples.push(p256.to_hex());
+        }
+        for sample in &samples {
+            crate::fuzzing::device_public_key(sample.as_bytes());
+        }
+        crate::fuzzing::device_public_key(&[0xff; 100]);
+    }
+
+    #[test]
     fn debug_never_shows_the_secret() {
         let key = DeviceKey::generate().unwrap();
         let shown = format!("{key:?}");

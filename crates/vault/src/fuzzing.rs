@@ -49,3 +49,33 @@ pub fn tpm_policy(data: &[u8]) {
         );
     }
 }
+
+/// A device public key given by a user or read from an untrusted file (`--key`,
+/// `--device-key`, a backup header, an integrity manifest): parsing never panics; a key that
+/// parses is Ed25519 (32 bytes) or P-256 (65 bytes), and its PEM and hex forms parse back to
+/// it; verifying the input's tail as a signature under it never panics, and never succeeds
+/// under a fixed key the fuzzer does not hold.
+pub fn device_public_key(data: &[u8]) {
+    use crate::{DeviceKey, DeviceKeyAlgorithm, DevicePublicKey};
+    let _ = DevicePublicKey::from_p256_point(data);
+    let signature: [u8; 64] = std::array::from_fn(|i| data.get(i).copied().unwrap_or(0));
+    let fixed = DeviceKey::danger_insecure_from_seed(&[9; 32]).public_key();
+    assert!(
+        !fixed.verify(data, &signature),
+        "fuzzer input verified under the fixed key"
+    );
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(key) = DevicePublicKey::parse(text) else {
+        return;
+    };
+    let raw = key.to_bytes();
+    match key.algorithm() {
+        DeviceKeyAlgorithm::Ed25519 => assert_eq!(raw.len(), 32),
+        DeviceKeyAlgorithm::EcdsaP256Sha256 => assert_eq!(raw.len(), 65),
+    }
+    assert_eq!(DevicePublicKey::parse(&key.to_pem()).as_ref(), Ok(&key));
+    assert_eq!(DevicePublicKey::parse(&key.to_hex()).as_ref(), Ok(&key));
+    let _ = key.verify(data, &signature);
+}
